@@ -1,0 +1,5 @@
+"""Data sets: CDNOW (bundled with lifetimes) and a BTYD simulator."""
+
+from cxml.datasets._cdnow import cdnow_path, load_cdnow
+
+__all__ = ["cdnow_path", "load_cdnow"]
