@@ -1,0 +1,316 @@
+"""LightGBM churn classifier with early stopping and probability calibration.
+
+The estimator follows scikit-learn's conventions and persists without pickle: the booster in
+LightGBM's native text format and the calibration map as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+
+from cxml.exceptions import DataValidationError, ModelLoadError, NotFittedError
+
+__all__ = ["ChurnClassifier"]
+
+logger = logging.getLogger(__name__)
+
+_CALIBRATIONS = ("isotonic", "sigmoid", "none")
+
+
+class ChurnClassifier(ClassifierMixin, BaseEstimator):
+    """Gradient-boosted churn classifier (LightGBM) with calibrated probabilities.
+
+    ``fit`` holds out part of the training rows: the first half of that hold-out drives
+    early stopping, the second half fits the calibration map, so the reported
+    probabilities are calibrated on rows the booster did not see. Pass ``groups`` (for
+    example the cut-off date of stacked training snapshots) and the hold-out is the last
+    groups in sort order, a time-based split.
+
+    Parameters
+    ----------
+    n_estimators : int, default 1000
+        Upper bound on boosting rounds; early stopping picks the number used.
+    learning_rate : float, default 0.03
+    num_leaves : int, default 15
+    min_child_samples : int, default 50
+    subsample : float, default 0.8
+        Row subsampling per tree (bagging, every iteration).
+    colsample_bytree : float, default 0.8
+    reg_lambda : float, default 1.0
+    class_weight : {"balanced", None} or dict, default None
+        Passed to LightGBM. Calibration undoes the shift a re-weighting causes.
+    validation_fraction : float, default 0.25
+        Share of rows held out for early stopping and calibration.
+    early_stopping_rounds : int, default 50
+    calibration : {"sigmoid", "isotonic", "none"}, default "sigmoid"
+        Platt scaling keeps the ranking (and so the AUC) of the booster; isotonic is
+        more flexible but creates ties.
+    random_state : int, default 0
+
+    Attributes
+    ----------
+    booster_ : lightgbm.Booster
+    feature_names_in_ : ndarray of str
+    best_iteration_ : int
+    feature_importances_ : pandas.Series
+        Total gain per feature, sorted descending.
+    calibration_ : dict
+        The fitted calibration map (JSON-serialisable).
+    classes_ : ndarray, ``[0, 1]``; 1 means churned.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 1000,
+        learning_rate: float = 0.03,
+        num_leaves: int = 15,
+        min_child_samples: int = 50,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        class_weight=None,
+        validation_fraction: float = 0.25,
+        early_stopping_rounds: int = 50,
+        calibration: str = "sigmoid",
+        random_state: int = 0,
+    ):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.class_weight = class_weight
+        self.validation_fraction = validation_fraction
+        self.early_stopping_rounds = early_stopping_rounds
+        self.calibration = calibration
+        self.random_state = random_state
+
+    # -- fitting -------------------------------------------------------------------------
+    def fit(self, X: pd.DataFrame, y, *, groups=None) -> "ChurnClassifier":
+        """Fit the booster with early stopping, then the calibration map.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Numeric feature matrix (NaN allowed: LightGBM routes missing values).
+        y : array-like of {0, 1}
+            1 = churned.
+        groups : array-like, optional
+            Sortable group per row (for example the cut-off date). When given, the hold-out
+            for early stopping and calibration is the latest groups (time-based split).
+
+        Returns
+        -------
+        ChurnClassifier
+            The fitted estimator.
+        """
+        import lightgbm as lgb
+
+        if self.calibration not in _CALIBRATIONS:
+            raise ValueError(f"calibration must be one of {_CALIBRATIONS}, got {self.calibration!r}")
+        X = _check_X(X)
+        y = np.asarray(y).astype(int)
+        if len(y) != len(X):
+            raise DataValidationError(f"y has {len(y)} rows but X has {len(X)}")
+        if set(np.unique(y)) - {0, 1}:
+            raise DataValidationError("y must contain only 0 (retained) and 1 (churned)")
+        if len(np.unique(y)) < 2:
+            raise DataValidationError(
+                f"y has a single class ({int(y[0])} for all {len(y):,} rows): a churn model "
+                "needs both churned and retained customers; widen the holdout or the data range"
+            )
+        fit_idx, es_idx, cal_idx = self._split(y, groups)
+        self.classes_ = np.array([0, 1])
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        model = lgb.LGBMClassifier(
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            subsample=self.subsample,
+            subsample_freq=1 if self.subsample < 1 else 0,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            class_weight=self.class_weight,
+            random_state=self.random_state,
+            deterministic=True,
+            force_row_wise=True,
+            n_jobs=1,
+            verbose=-1,
+        )
+        model.fit(
+            X.iloc[fit_idx],
+            y[fit_idx],
+            eval_set=[(X.iloc[es_idx], y[es_idx])],
+            eval_metric="binary_logloss",
+            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+        )
+        self.booster_ = model.booster_
+        self.best_iteration_ = int(model.best_iteration_ or model.n_estimators)
+        raw = self._raw_proba(X.iloc[cal_idx])
+        self.calibration_ = _fit_calibration(self.calibration, raw, y[cal_idx])
+        gain = self.booster_.feature_importance(importance_type="gain", iteration=self.best_iteration_)
+        self.feature_importances_ = pd.Series(gain, index=X.columns, name="gain").sort_values(
+            ascending=False
+        )
+        logger.info("churn model: %d rounds, %d features", self.best_iteration_, X.shape[1])
+        return self
+
+    def _split(self, y, groups):
+        n = len(y)
+        idx = np.arange(n)
+        if groups is not None:
+            groups = np.asarray(groups)
+            order = np.argsort(groups, kind="stable")
+            n_hold = max(int(round(n * self.validation_fraction)), 2)
+            hold = order[-n_hold:]
+            fit_idx = np.sort(order[:-n_hold])
+            rng = np.random.default_rng(self.random_state)
+            hold = rng.permutation(hold)
+        else:
+            fit_idx, hold = train_test_split(
+                idx, test_size=self.validation_fraction, stratify=y, random_state=self.random_state
+            )
+        half = len(hold) // 2
+        return np.sort(fit_idx), np.sort(hold[:half]), np.sort(hold[half:])
+
+    # -- prediction ----------------------------------------------------------------------
+    def _check_fitted(self):
+        if not hasattr(self, "booster_"):
+            raise NotFittedError(
+                "This ChurnClassifier is not fitted yet; call fit(X, y) or ChurnClassifier.load()"
+            )
+
+    def _raw_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self.booster_.predict(X, num_iteration=self.best_iteration_)
+
+    def _align(self, X) -> pd.DataFrame:
+        X = _check_X(X)
+        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        if missing:
+            raise DataValidationError(
+                f"feature matrix lacks {len(missing)} column(s) the churn model was trained on: "
+                f"{', '.join(map(str, missing[:10]))}"
+            )
+        return X[list(self.feature_names_in_)]
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated class probabilities.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Must contain the training columns (extra columns are ignored).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Column 1 is the probability of churn.
+        """
+        self._check_fitted()
+        p = _apply_calibration(self.calibration_, self._raw_proba(self._align(X)))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Churn label (1) where the calibrated probability is at least 0.5."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def shap_values(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per-row SHAP contributions on the raw (log-odds) scale.
+
+        Uses LightGBM's exact TreeSHAP (``pred_contrib=True``). The last column,
+        ``expected_value``, is the bias term; each row sums to the booster's raw score.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per feature plus ``expected_value``, same index as ``X``.
+        """
+        self._check_fitted()
+        Xa = self._align(X)
+        contrib = self.booster_.predict(Xa, num_iteration=self.best_iteration_, pred_contrib=True)
+        return pd.DataFrame(contrib, index=Xa.index, columns=[*Xa.columns, "expected_value"])
+
+    # -- persistence (no pickle) ---------------------------------------------------------
+    def save(self, directory: str | Path) -> None:
+        """Write ``churn_lgbm.txt`` (LightGBM text model) and ``churn.json`` into ``directory``."""
+        self._check_fitted()
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        self.booster_.save_model(str(d / "churn_lgbm.txt"), num_iteration=self.best_iteration_)
+        meta = {
+            "params": self.get_params(),
+            "feature_names": [str(c) for c in self.feature_names_in_],
+            "best_iteration": self.best_iteration_,
+            "calibration": self.calibration_,
+            "feature_importances": {str(k): float(v) for k, v in self.feature_importances_.items()},
+        }
+        (d / "churn.json").write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "ChurnClassifier":
+        """Read a classifier written by :meth:`save`."""
+        import lightgbm as lgb
+
+        d = Path(directory)
+        try:
+            meta = json.loads((d / "churn.json").read_text())
+            booster = lgb.Booster(model_file=str(d / "churn_lgbm.txt"))
+        except (OSError, ValueError, lgb.basic.LightGBMError) as exc:
+            raise ModelLoadError(f"cannot read churn model in {d}: {exc}") from None
+        est = cls(**meta["params"])
+        est.booster_ = booster
+        est.best_iteration_ = booster.current_iteration()
+        est.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+        est.calibration_ = meta["calibration"]
+        est.classes_ = np.array([0, 1])
+        est.feature_importances_ = pd.Series(meta["feature_importances"], name="gain")
+        return est
+
+
+def _check_X(X) -> pd.DataFrame:
+    if not isinstance(X, pd.DataFrame):
+        raise DataValidationError("X must be a pandas DataFrame with named feature columns")
+    bad = [c for c in X.columns if not (pd.api.types.is_numeric_dtype(X[c]) or
+                                        pd.api.types.is_bool_dtype(X[c]))]
+    if bad:
+        raise DataValidationError(f"non-numeric feature column(s): {', '.join(map(str, bad))}")
+    return X
+
+
+def _fit_calibration(kind: str, raw: np.ndarray, y: np.ndarray) -> dict:
+    if kind == "none" or len(np.unique(y)) < 2:
+        return {"kind": "none"}
+    if kind == "isotonic":
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
+        return {"kind": "isotonic", "x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
+    # Platt scaling on the log-odds of the booster.
+    logit = np.log(np.clip(raw, 1e-12, 1 - 1e-12) / np.clip(1 - raw, 1e-12, 1)).reshape(-1, 1)
+    lr = LogisticRegression(C=1e6).fit(logit, y)
+    return {"kind": "sigmoid", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
+
+
+def _apply_calibration(cal: dict, raw: np.ndarray) -> np.ndarray:
+    kind = cal["kind"]
+    if kind == "none":
+        return raw
+    if kind == "isotonic":
+        return np.interp(raw, cal["x"], cal["y"])
+    logit = np.log(np.clip(raw, 1e-12, 1 - 1e-12) / np.clip(1 - raw, 1e-12, 1))
+    return 1.0 / (1.0 + np.exp(-(cal["a"] * logit + cal["b"])))

@@ -1,0 +1,163 @@
+"""Typed pipeline configuration, read from YAML and validated once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cxml.exceptions import ConfigError
+
+__all__ = ["Config", "load_config", "default_config_path"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ColumnsConfig(_Strict):
+    """Names of the contract's columns in the user's table."""
+
+    customer_id: str = "customer_id"
+    timestamp: str = "timestamp"
+    amount: str = "amount"
+    quantity: str | None = None
+    order_id: str | None = None
+    category: str | None = None
+    product: str | None = None
+
+
+class EventColumnsConfig(_Strict):
+    customer_id: str = "customer_id"
+    timestamp: str = "timestamp"
+    event_type: str = "event_type"
+    value: str = "value"
+
+
+class DataConfig(_Strict):
+    transactions: str = Field(
+        "cdnow:master",
+        description="A CSV/Parquet path, or 'cdnow:master' / 'cdnow:sample' for the CDNOW "
+        "data shipped inside lifetimes.",
+    )
+    columns: ColumnsConfig = ColumnsConfig()
+    events: str | None = None
+    event_columns: EventColumnsConfig = EventColumnsConfig()
+
+
+class TimeConfig(_Strict):
+    calibration_end: dt.date
+    observation_end: dt.date
+    time_unit: Literal["D", "W"] = "W"
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.observation_end <= self.calibration_end:
+            raise ValueError(
+                f"observation_end ({self.observation_end}) must be after calibration_end "
+                f"({self.calibration_end})"
+            )
+        return self
+
+    @property
+    def holdout_days(self) -> int:
+        return (self.observation_end - self.calibration_end).days
+
+
+class BTYDConfig(_Strict):
+    purchase_model: Literal["bgnbd"] = "bgnbd"
+    penalizer: float = Field(0.0, ge=0)
+    spend_penalizer: float = Field(0.0, ge=0)
+
+
+class CLVConfig(_Strict):
+    horizon_months: int = Field(12, gt=0)
+    annual_discount_rate: float = Field(0.10, ge=0, lt=1)
+
+
+class ChurnConfig(_Strict):
+    windows_days: list[int] = [30, 90, 180, 365]
+    cv_folds: int = Field(5, ge=2, description="customer-level cross-fitting for holdout metrics")
+    n_estimators: int = 1000
+    learning_rate: float = 0.03
+    num_leaves: int = 15
+    min_child_samples: int = 50
+    calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
+    random_state: int = 0
+
+
+class SegmentsConfig(_Strict):
+    rules: str | None = Field(None, description="YAML file of RFM segment rules (default: packaged)")
+    value_quantiles: tuple[float, float] = (1 / 3, 2 / 3)
+    risk_thresholds: tuple[float, float] = (0.33, 0.66)
+
+
+class TrackingConfig(_Strict):
+    tracking_uri: str | None = None  # None: --tracking-uri, $MLFLOW_TRACKING_URI, sqlite:///mlflow.db
+    experiment: str = "cxml"
+
+
+class OutputConfig(_Strict):
+    model_dir: str = "models/cdnow"
+
+
+class Config(_Strict):
+    """Everything a training run needs; see ``configs/cdnow.yaml`` for a documented example."""
+
+    name: str = "cdnow"
+    data: DataConfig = DataConfig()
+    time: TimeConfig
+    btyd: BTYDConfig = BTYDConfig()
+    clv: CLVConfig = CLVConfig()
+    churn: ChurnConfig = ChurnConfig()
+    segments: SegmentsConfig = SegmentsConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    output: OutputConfig = OutputConfig()
+    source_path: str | None = Field(None, exclude=True)
+
+
+def default_config_path() -> Path:
+    """The packaged CDNOW configuration (a copy of ``configs/cdnow.yaml``)."""
+    return Path(str(resources.files("cxml.pipelines").joinpath("cdnow.yaml")))
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a YAML configuration.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Defaults to the packaged CDNOW configuration.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, is not YAML, or fails validation; the message names the field.
+    """
+    p = Path(path) if path is not None else default_config_path()
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p}")
+    try:
+        raw = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p} must hold a YAML mapping at the top level")
+    try:
+        cfg = Config.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise ConfigError(
+            f"{p}: {loc}: {err['msg']} ({exc.error_count()} error(s) in all)"
+        ) from None
+    cfg.source_path = str(p)
+    return cfg

@@ -1,0 +1,262 @@
+"""``train``: data -> features -> BTYD + churn models -> evaluation -> segments -> MLflow."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold
+
+from cxml import features
+from cxml._version import __version__
+from cxml.evaluation import churn_metrics, value_metrics
+from cxml.models import BetaGeoModel, ChurnClassifier, GammaGammaModel
+from cxml.pipelines._bundle import FeatureSpec, ModelBundle
+from cxml.pipelines._config import Config, load_config
+from cxml.pipelines._customer_features import customer_features, to_pandas
+from cxml.pipelines._data import load_events, load_transactions
+from cxml.pipelines._segmenting import assign_segments, segment_thresholds
+
+__all__ = ["TrainResult", "train"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced.
+
+    Attributes
+    ----------
+    bundle : ModelBundle
+    metrics : dict
+        Holdout metrics (churn metrics are cross-fitted: no customer's own label is used
+        for that customer's prediction).
+    scores : pandas.DataFrame
+        Per-customer training scores and segments at ``calibration_end``.
+    segment_summary : pandas.DataFrame
+    model_dir : Path
+    run_id : str or None
+    tracking_uri : str
+    """
+
+    bundle: ModelBundle
+    metrics: dict
+    scores: pd.DataFrame
+    segment_summary: pd.DataFrame
+    model_dir: Path
+    run_id: str | None
+    tracking_uri: str
+    logging_failures: list[str] = field(default_factory=list)
+
+
+def _noop(step: str) -> None:
+    pass
+
+
+def train(config: Config | str | Path | None = None, *, tracking_uri: str | None = None,
+          model_dir: str | Path | None = None,
+          on_step: Callable[[str], None] = _noop) -> TrainResult:
+    """Train every model of a configuration, evaluate on the holdout and log one MLflow run.
+
+    Parameters
+    ----------
+    config : Config, path or None
+        ``None`` uses the packaged CDNOW configuration (``configs/cdnow.yaml``).
+    tracking_uri : str, optional
+        Overrides the config; else ``$MLFLOW_TRACKING_URI``; else ``sqlite:///mlflow.db``.
+    model_dir : str or Path, optional
+        Overrides ``output.model_dir``.
+    on_step : callable, optional
+        Called with a short description as each stage starts (the CLI shows progress).
+
+    Returns
+    -------
+    TrainResult
+    """
+    from cxml import tracking  # imported here: mlflow is slow to import
+
+    cfg = config if isinstance(config, Config) else load_config(config)
+    uri = tracking.resolve_tracking_uri(tracking_uri, cfg.tracking.tracking_uri)
+    tracking.check_tracking_uri(uri)  # fail fast, before heavy work
+    t = cfg.time
+    horizon_days = t.holdout_days
+
+    on_step("loading and validating transactions")
+    tx, lineage = load_transactions(cfg.data, observation_end=t.observation_end)
+    events = load_events(cfg.data, observation_end=t.observation_end) if cfg.data.events else None
+
+    on_step("building calibration / holdout features")
+    ch = to_pandas(features.calibration_holdout(
+        tx, calibration_end=t.calibration_end, observation_end=t.observation_end,
+        time_unit=t.time_unit,
+    ))
+    if len(ch) == 0:
+        raise _user_error(f"no customer has a purchase on or before calibration_end "
+                          f"{t.calibration_end}")
+
+    on_step("fitting BG/NBD and Gamma-Gamma")
+    bg = BetaGeoModel(penalizer=cfg.btyd.penalizer).fit(
+        ch["frequency_cal"], ch["recency_cal"], ch["T_cal"])
+    repeat = ch["frequency_cal"] > 0
+    gg = GammaGammaModel(penalizer=cfg.btyd.spend_penalizer).fit(
+        ch.loc[repeat, "frequency_cal"], ch.loc[repeat, "monetary_value_cal"])
+
+    on_step("building churn features at calibration_end")
+    spec = FeatureSpec(time_unit=t.time_unit, horizon_days=horizon_days,
+                       windows_days=list(cfg.churn.windows_days),
+                       columns=cfg.data.columns.model_dump(exclude_none=True),
+                       event_columns=cfg.data.event_columns.model_dump() if events is not None
+                       else None)
+    clv_cfg = cfg.clv.model_dump()
+    tx_cal = tx.filter(tx.timestamp < _day_after(t.calibration_end))
+    ev_cal = events.filter(events.timestamp < _day_after(t.calibration_end)) \
+        if events is not None else None
+    X = customer_features(tx_cal, cutoff=t.calibration_end, purchase_model=bg, spend_model=gg,
+                          spec=spec, clv=clv_cfg, events=ev_cal)
+    X = X.reindex(ch.index)
+    churned = (ch["frequency_holdout"] == 0).astype(int).to_numpy()
+    holdout_purchases = ch["frequency_holdout"].to_numpy(dtype=float)
+    holdout_spend = (ch["frequency_holdout"] * ch["monetary_value_holdout"]).to_numpy(dtype=float)
+
+    on_step(f"training the churn model ({cfg.churn.cv_folds}-fold cross-fitting)")
+    params = dict(n_estimators=cfg.churn.n_estimators, learning_rate=cfg.churn.learning_rate,
+                  num_leaves=cfg.churn.num_leaves, min_child_samples=cfg.churn.min_child_samples,
+                  calibration=cfg.churn.calibration, random_state=cfg.churn.random_state)
+    oof = _cross_fit(X, churned, params, folds=cfg.churn.cv_folds, seed=cfg.churn.random_state)
+    churn_model = ChurnClassifier(**params).fit(X, churned)
+
+    on_step("evaluating on the holdout")
+    metrics = _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend,
+                               bg=bg, gg=gg, t=t)
+
+    on_step("assigning segments")
+    thresholds = segment_thresholds(X["clv"], cfg.segments)
+    scores = X[["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
+                "expected_average_value", "clv"]].copy()
+    scores["churn_probability"] = oof
+    scores = assign_segments(scores, thresholds, rules=cfg.segments.rules)
+    scores["churned_holdout"] = churned
+    scores["holdout_purchases"] = holdout_purchases
+    scores["holdout_spend"] = holdout_spend
+    summary = _segment_summary(scores)
+
+    bundle = ModelBundle(
+        purchase_model=bg, spend_model=gg, churn_model=churn_model, spec=spec, clv=clv_cfg,
+        segments=thresholds,
+        info={"name": cfg.name, "calibration_end": str(t.calibration_end),
+              "observation_end": str(t.observation_end), "trained_with": __version__,
+              "n_customers": int(len(ch)), "metrics": metrics},
+    )
+
+    on_step("saving the model and logging the MLflow run")
+    out_dir = Path(model_dir or cfg.output.model_dir)
+    result = _save_and_log(cfg, bundle, tx, uri, out_dir, lineage, metrics, scores, summary)
+    return result
+
+
+def _day_after(d: dt.date) -> pd.Timestamp:
+    return pd.Timestamp(d) + pd.Timedelta(days=1)
+
+
+def _user_error(msg: str):
+    from cxml.exceptions import DataValidationError
+
+    return DataValidationError(msg)
+
+
+def _cross_fit(X: pd.DataFrame, y: np.ndarray, params: dict, *, folds: int, seed: int):
+    """Out-of-fold churn probabilities: each customer is scored by a model that never saw
+    that customer's label."""
+    oof = np.empty(len(y), dtype=float)
+    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train_idx, test_idx in skf.split(X, y):
+        m = ChurnClassifier(**params).fit(X.iloc[train_idx], y[train_idx])
+        oof[test_idx] = m.predict_proba(X.iloc[test_idx])[:, 1]
+    return oof
+
+
+def _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend, *, bg, gg, t) -> dict:
+    m: dict[str, float] = {}
+    for k, v in churn_metrics(churned, oof).items():
+        m[f"churn_{k}"] = v
+    # BTYD baselines: a customer who is alive / expected to buy is less likely to churn.
+    m["bgnbd_p_alive_churn_auc"] = churn_metrics(churned, 1 - X["p_alive"])["auc"]
+    m["bgnbd_expected_churn_auc"] = churn_metrics(churned, -X["expected_purchases"])["auc"]
+    m.update(value_metrics(holdout_purchases, X["expected_purchases"], prefix="purchases_"))
+    # 12-month CLV is compared with spend over the holdout, so the aggregate error is of
+    # E[Y(holdout)] x E[M] (same horizon) rather than of the discounted CLV.
+    exp_spend = X["expected_purchases"] * X["expected_average_value"]
+    m.update(value_metrics(holdout_spend, exp_spend, prefix="value_"))
+    m["bgnbd_r"], m["bgnbd_alpha"], m["bgnbd_a"], m["bgnbd_b"] = (
+        bg.params_["r"], bg.params_["alpha"], bg.params_["a"], bg.params_["b"])
+    m["bgnbd_log_likelihood"] = bg.log_likelihood_
+    m["gg_p"], m["gg_q"], m["gg_v"] = gg.params_["p"], gg.params_["q"], gg.params_["v"]
+    m["gg_log_likelihood"] = gg.log_likelihood_
+    m["n_customers"] = float(len(churned))
+    m["clv_total"] = float(X["clv"].sum())
+    return m
+
+
+def _segment_summary(scores: pd.DataFrame) -> pd.DataFrame:
+    from cxml.segments import segment_summary
+
+    return segment_summary(scores, segment="segment", clv="clv",
+                           churn_probability="churn_probability", churned="churned_holdout")
+
+
+def _save_and_log(cfg, bundle, tx, uri, out_dir, lineage, metrics, scores, summary) -> TrainResult:
+    from cxml import tracking
+    from cxml.pipelines._score import score_frame_example
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        bundle_dir = bundle.save(tmp / "bundle")
+        example_in, example_out, as_of = score_frame_example(tx, bundle)
+        tracking.save_pyfunc_model(bundle_dir, out_dir, input_example=example_in,
+                                   output_example=example_out, as_of=as_of)
+        scores_path = tmp / "segments.parquet"
+        scores.to_parquet(scores_path)
+        with tracking.TrackedRun(uri, cfg.tracking.experiment, run_name=cfg.name,
+                                 tags={"cxml.version": __version__, "cxml.pipeline": "train",
+                                       "cxml.config": cfg.name}) as run:
+            run.log_params(_flat_params(cfg, lineage))
+            run.log_metrics(metrics)
+            if cfg.source_path:
+                run.log_artifact(cfg.source_path, "config")
+            run.log_table(summary, "segment_summary")
+            run.log_artifact(scores_path, "segments")
+            run.log_model_dir(out_dir)
+            _log_figures(run, summary, scores)
+    return TrainResult(bundle=bundle, metrics=metrics, scores=scores, segment_summary=summary,
+                       model_dir=out_dir, run_id=run.run_id, tracking_uri=uri,
+                       logging_failures=run.failures)
+
+
+def _log_figures(run, summary, scores) -> None:
+    from cxml.segments import plot_segment_sizes, plot_value_risk_heatmap
+
+    run.log_figure(plot_segment_sizes(summary), "plots/segment_sizes.png")
+    run.log_figure(plot_value_risk_heatmap(scores), "plots/value_risk_heatmap.png")
+
+
+def _flat_params(cfg: Config, lineage: dict) -> dict:
+    out = {}
+
+    def walk(prefix, obj):
+        for k, v in obj.items():
+            key = f"{prefix}{k}"
+            if isinstance(v, dict):
+                walk(key + ".", v)
+            else:
+                out[key] = v if not isinstance(v, (list, tuple)) else ",".join(map(str, v))
+
+    walk("", cfg.model_dump(mode="json", exclude={"source_path"}))
+    walk("data.", lineage)
+    return out

@@ -1,0 +1,229 @@
+"""MLflow runs and models. This is the only module of cxml that imports mlflow."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import warnings
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from cxml.exceptions import CxmlUserError
+
+__all__ = [
+    "DEFAULT_TRACKING_URI",
+    "resolve_tracking_uri",
+    "check_tracking_uri",
+    "save_pyfunc_model",
+    "TrackedRun",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+
+def resolve_tracking_uri(uri: str | None = None, config_uri: str | None = None) -> str:
+    """Pick the tracking URI: argument, then config, then ``$MLFLOW_TRACKING_URI``, then
+    the local ``sqlite:///mlflow.db``."""
+    return uri or config_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def check_tracking_uri(uri: str, *, timeout_s: float = 5.0) -> None:
+    """Fail fast, before any heavy work, when the tracking store cannot be reached.
+
+    Raises
+    ------
+    CxmlUserError
+        An HTTP server that does not answer its ``/health`` endpoint, or a local store in a
+        directory that does not exist.
+    """
+    if uri.startswith(("http://", "https://")):
+        url = uri.rstrip("/") + "/health"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout_s) as resp:  # noqa: S310
+                if resp.status != 200:
+                    raise CxmlUserError(f"MLflow server {uri} answered HTTP {resp.status} on /health")
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise CxmlUserError(f"MLflow tracking server {uri} is unreachable: {reason}") from None
+    elif uri.startswith("sqlite:///"):
+        parent = Path(uri[len("sqlite:///"):]).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise CxmlUserError(f"tracking URI {uri}: directory {parent} does not exist")
+
+
+def save_pyfunc_model(bundle_dir: Path, model_dir: str | Path, *, input_example: pd.DataFrame,
+                      output_example: pd.DataFrame, as_of: str) -> Path:
+    """Save the bundle as an MLflow pyfunc model (models-from-code; no pickle), atomically.
+
+    The model is written to a temporary sibling directory and renamed over ``model_dir``,
+    so a crash never leaves a half-written model.
+
+    Parameters
+    ----------
+    bundle_dir : Path
+        A directory written by :meth:`cxml.pipelines.ModelBundle.save`.
+    model_dir : str or Path
+        Destination MLflow model directory (replaced if it exists).
+    input_example, output_example : pandas.DataFrame
+        Transactions and the scores they give, for the model signature.
+    as_of : str
+        Example value of the ``as_of`` inference parameter.
+
+    Returns
+    -------
+    Path
+        ``model_dir``.
+    """
+    import mlflow
+    from mlflow.models import infer_signature
+
+    model_dir = Path(model_dir)
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.", dir=model_dir.parent))
+    target = tmp / "model"
+    signature = infer_signature(input_example, output_example, params={"as_of": as_of})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlflow.pyfunc.save_model(
+            path=str(target),
+            python_model=str(_pyfunc_entry()),
+            artifacts={"bundle": str(bundle_dir)},
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=_pip_requirements(),
+        )
+    old = None
+    if model_dir.exists():
+        old = model_dir.with_name(f".{model_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        model_dir.rename(old)
+    target.rename(model_dir)
+    shutil.rmtree(tmp, ignore_errors=True)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return model_dir
+
+
+def _pyfunc_entry() -> Path:
+    return Path(str(resources.files("cxml.tracking").joinpath("_pyfunc_entry.py")))
+
+
+def _pip_requirements() -> list[str]:
+    from cxml._version import __version__
+
+    return [f"cxml=={__version__}"]
+
+
+class TrackedRun:
+    """One MLflow run; failures to log after the run started become warnings.
+
+    Use as a context manager::
+
+        with TrackedRun(uri, "cxml", run_name="cdnow", tags={...}) as run:
+            run.log_params({...}); run.log_metrics({...})
+
+    Logging problems after the start never lose the trained model: they are collected in
+    :attr:`failures` and reported as one warning.
+    """
+
+    def __init__(self, tracking_uri: str, experiment: str, *, run_name: str,
+                 tags: dict | None = None):
+        self.tracking_uri = tracking_uri
+        self.experiment = experiment
+        self.run_name = run_name
+        self.tags = tags or {}
+        self.run_id: str | None = None
+        self.failures: list[str] = []
+
+    def __enter__(self) -> "TrackedRun":
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        try:
+            mlflow.set_experiment(self.experiment)
+            self._run = mlflow.start_run(run_name=self.run_name, tags=self.tags)
+        except Exception as exc:  # noqa: BLE001 - any store failure is a user-facing problem
+            raise CxmlUserError(
+                f"cannot start an MLflow run at {self.tracking_uri}: {str(exc).splitlines()[0]}"
+            ) from None
+        self.run_id = self._run.info.run_id
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        import mlflow
+
+        status = "FINISHED" if exc_type is None else "FAILED"
+        try:
+            mlflow.end_run(status=status)
+        except Exception as e:  # noqa: BLE001
+            self.failures.append(f"end_run: {e}")
+        if self.failures:
+            warnings.warn(
+                "MLflow logging incomplete; not logged: " + "; ".join(self.failures),
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return False
+
+    @contextmanager
+    def _guard(self, what: str):
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - see class docstring
+            logger.warning("MLflow: could not log %s: %s", what, exc)
+            self.failures.append(f"{what} ({str(exc).splitlines()[0] if str(exc) else exc})")
+
+    def log_params(self, params: dict) -> None:
+        import mlflow
+
+        with self._guard("params"):
+            mlflow.log_params({k: ("" if v is None else v) for k, v in params.items()})
+
+    def log_metrics(self, metrics: dict) -> None:
+        import math
+
+        import mlflow
+
+        finite = {k: float(v) for k, v in metrics.items()
+                  if v is not None and math.isfinite(float(v))}
+        with self._guard("metrics"):
+            mlflow.log_metrics(finite)
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        import mlflow
+
+        with self._guard(f"artifact {Path(path).name}"):
+            mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+    def log_figure(self, figure, name: str) -> None:
+        import mlflow
+
+        with self._guard(f"figure {name}"):
+            mlflow.log_figure(figure, name)
+
+    def log_table(self, df: pd.DataFrame, name: str) -> None:
+        """Log a table both as a Parquet artifact and as an MLflow table (JSON)."""
+        import mlflow
+
+        with self._guard(f"table {name}"):
+            with tempfile.TemporaryDirectory() as tmp:
+                p = Path(tmp) / f"{name}.parquet"
+                df.to_parquet(p)
+                mlflow.log_artifact(str(p), artifact_path="tables")
+            mlflow.log_table(df.reset_index(), artifact_file=f"tables/{name}.json")
+
+    def log_model_dir(self, model_dir: Path) -> None:
+        """Log a saved MLflow model directory as the run's ``model`` artifact."""
+        import mlflow
+
+        with self._guard("model"):
+            mlflow.log_artifacts(str(model_dir), artifact_path="model")
