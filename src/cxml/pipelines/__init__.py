@@ -1,1 +1,20 @@
-"""placeholder"""
+"""Train, score and evaluate pipelines orchestrating data, features, models and tracking."""
+
+from cxml.pipelines._bundle import FeatureSpec, ModelBundle
+from cxml.pipelines._config import Config, default_config_path, load_config
+from cxml.pipelines._output import write_table
+from cxml.pipelines._score import SCORE_COLUMNS, score
+from cxml.pipelines._train import TrainResult, train
+
+__all__ = [
+    "Config",
+    "FeatureSpec",
+    "ModelBundle",
+    "SCORE_COLUMNS",
+    "TrainResult",
+    "default_config_path",
+    "load_config",
+    "score",
+    "train",
+    "write_table",
+]

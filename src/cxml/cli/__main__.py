@@ -1,0 +1,5 @@
+import sys
+
+from cxml.cli import main
+
+sys.exit(main())

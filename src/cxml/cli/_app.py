@@ -1,0 +1,180 @@
+"""The ``cxml`` command: a thin Typer layer over :mod:`cxml.pipelines`.
+
+Exit codes: 0 success; 2 a user error (bad input, path, date or config), reported as one
+line on stderr without a traceback; 1 anything else (a bug, with its traceback).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cxml.exceptions import CxmlUserError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="cxml",
+    help="Customer-value modelling: train BTYD + churn models, score customers, segment.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+_err = Console(stderr=True)
+_out = Console()
+
+
+class _Steps:
+    """Shows pipeline stages: a spinner on a terminal, plain log lines otherwise."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.i = 0
+        self.status = _err.status("") if _err.is_terminal else None
+        if self.status:
+            self.status.start()
+
+    def __call__(self, step: str) -> None:
+        self.i += 1
+        msg = f"[{self.i}/{self.total}] {step}"
+        if self.status:
+            self.status.update(msg)
+        else:
+            _err.print(msg, highlight=False)
+
+    def close(self) -> None:
+        if self.status:
+            self.status.stop()
+
+
+@app.command()
+def train(
+    config: Optional[Path] = typer.Option(
+        None, "--config", "-c", help="YAML config (default: the bundled CDNOW config)."),
+    tracking_uri: Optional[str] = typer.Option(
+        None, "--tracking-uri",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)."),
+    model_dir: Optional[Path] = typer.Option(
+        None, "--model-dir", help="Where to save the MLflow model (default: from the config)."),
+) -> None:
+    """Train BG/NBD, Gamma-Gamma and the churn model; evaluate; log an MLflow run."""
+    from cxml.pipelines import train as run_train
+
+    steps = _Steps(total=9)
+    try:
+        result = run_train(config, tracking_uri=tracking_uri, model_dir=model_dir, on_step=steps)
+    finally:
+        steps.close()
+    _print_train_summary(result)
+
+
+@app.command()
+def score(
+    model: Path = typer.Option(..., "--model", "-m", help="Model directory (from cxml train)."),
+    transactions: Path = typer.Option(..., "--transactions", "-t",
+                                      help="Transactions, CSV or Parquet."),
+    as_of: str = typer.Option(..., "--as-of", help="Cut-off date YYYY-MM-DD (inclusive)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output .parquet or .csv."),
+    events: Optional[Path] = typer.Option(None, "--events", help="Engagement events file."),
+) -> None:
+    """Score every customer in a transaction file as of a date."""
+    from cxml.pipelines import ModelBundle, write_table
+    from cxml.pipelines import score as run_score
+
+    if output.suffix.lower() not in (".parquet", ".csv"):
+        raise CxmlUserError(f"output {output}: unsupported extension {output.suffix!r}; "
+                            "use .parquet or .csv")
+    bundle = ModelBundle.load(model)
+    scores = run_score(transactions, model=bundle, as_of=as_of, events=events)
+    write_table(scores, output)
+    _err.print(f"scored {len(scores):,} customers as of {as_of} -> {output}", highlight=False)
+
+
+def _print_train_summary(result) -> None:
+    b = result.bundle
+    m = result.metrics
+    t = Table(title=f"cxml train: {b.info.get('name')}  ({b.info['n_customers']:,} customers)")
+    t.add_column("model")
+    t.add_column("parameters")
+    t.add_column("log-likelihood", justify="right")
+    bg, gg = b.purchase_model, b.spend_model
+    t.add_row("BG/NBD", "  ".join(f"{k} {v:.4f}" for k, v in bg.params_.items()),
+              f"{bg.log_likelihood_:,.2f}")
+    t.add_row("Gamma-Gamma", "  ".join(f"{k} {v:.4f}" for k, v in gg.params_.items()),
+              f"{gg.log_likelihood_:,.2f}")
+    _out.print(t)
+
+    h = Table(title=f"holdout {b.info['calibration_end']} .. {b.info['observation_end']}")
+    h.add_column("metric")
+    h.add_column("value", justify="right")
+    rows = [
+        ("churn AUC (cxml, cross-fitted)", "churn_auc", "{:.3f}"),
+        ("churn AUC (BG/NBD P(alive))", "bgnbd_p_alive_churn_auc", "{:.3f}"),
+        ("churn AUC (BG/NBD E[Y])", "bgnbd_expected_churn_auc", "{:.3f}"),
+        ("churn PR-AUC / Brier", None, None),
+        ("holdout purchases actual / predicted", None, None),
+        ("purchases Spearman", "purchases_spearman", "{:.3f}"),
+        ("value Spearman / normalized Gini", None, None),
+    ]
+    for label, key, fmt in rows:
+        if key:
+            h.add_row(label, fmt.format(m[key]))
+        elif label.startswith("churn PR"):
+            h.add_row(label, f"{m['churn_pr_auc']:.3f} / {m['churn_brier']:.3f}")
+        elif label.startswith("holdout purchases"):
+            h.add_row(label, f"{m['purchases_actual_total']:,.0f} / "
+                             f"{m['purchases_predicted_total']:,.1f}")
+        else:
+            h.add_row(label, f"{m['value_spearman']:.3f} / {m['value_gini']:.3f}")
+    _out.print(h)
+
+    s = Table(title="segments (value x churn risk)")
+    summary = result.segment_summary
+    s.add_column("segment")
+    for c in ("customers", "share", "mean_clv", "mean_churn_probability", "holdout_churn_rate"):
+        if c in summary.columns:
+            s.add_column(c, justify="right")
+    for seg, row in summary.iterrows():
+        cells = []
+        for c in ("customers", "share", "mean_clv", "mean_churn_probability",
+                  "holdout_churn_rate"):
+            if c in summary.columns:
+                v = row[c]
+                cells.append(f"{v:,.0f}" if c == "customers" else f"{v:.3f}" if c != "mean_clv"
+                             else f"{v:,.2f}")
+        s.add_row(str(seg), *cells)
+    _out.print(s)
+    _out.print(f"model: {result.model_dir}    MLflow run: {result.run_id} at {result.tracking_uri}",
+               highlight=False)
+    if result.logging_failures:
+        _err.print("warning: MLflow logging incomplete: " + "; ".join(result.logging_failures),
+                   highlight=False)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``cxml`` console script."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        rv = app(args=argv, standalone_mode=False, prog_name="cxml")
+    except CxmlUserError as exc:
+        print(f"cxml: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except click.exceptions.ClickException as exc:  # usage errors: exit 2
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        print("cxml: aborted", file=sys.stderr)
+        return 130
+    return rv if isinstance(rv, int) else 0
