@@ -1,0 +1,125 @@
+"""Reading user tables into Ibis: the one place where cxml touches files.
+
+Everything that comes in (pandas, polars, pyarrow, a CSV or Parquet path, or an Ibis table
+of any backend) becomes an :class:`ibis.Table`. In-memory frames are wrapped with
+:func:`ibis.memtable`, which DuckDB scans in place (no copy into the database); files are
+read lazily by an in-process DuckDB connection; an Ibis table is passed through untouched
+so the work stays in its backend.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+
+from cxml.exceptions import DataValidationError
+
+__all__ = ["read_table", "duckdb_connection"]
+
+logger = logging.getLogger(__name__)
+
+_CSV = (".csv", ".csv.gz", ".tsv", ".txt")
+_PARQUET = (".parquet", ".pq")
+
+
+@functools.lru_cache(maxsize=1)
+def duckdb_connection():
+    """The in-process DuckDB connection cxml uses for files (created on first use).
+
+    Returns
+    -------
+    ibis.backends.duckdb.Backend
+    """
+    return ibis.duckdb.connect()
+
+
+def _is_polars(obj) -> bool:
+    mod = type(obj).__module__ or ""
+    return mod.startswith("polars") and type(obj).__name__ in {"DataFrame", "LazyFrame"}
+
+
+def read_table(source, *, name: str = "table") -> ibis.Table:
+    """Turn any supported input into an Ibis table, without validating it.
+
+    Parameters
+    ----------
+    source : pandas.DataFrame, polars.DataFrame, polars.LazyFrame, pyarrow.Table, \
+str, os.PathLike or ibis.Table
+        The data. Paths ending in ``.csv`` / ``.csv.gz`` / ``.tsv`` / ``.txt`` are read as
+        delimited text (DuckDB's sniffer detects delimiter and types), ``.parquet`` / ``.pq``
+        as Parquet; a directory of Parquet files is not supported (pass a glob such as
+        ``"data/*.parquet"``).
+    name : str, default "table"
+        What the table is (e.g. "transactions"), used in error messages.
+
+    Returns
+    -------
+    ibis.Table
+        A lazy table expression; nothing is read until it is executed.
+
+    Raises
+    ------
+    DataValidationError
+        If a path does not exist, is a directory, has an unsupported extension, cannot be
+        parsed, or ``source`` is of an unsupported type.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = read_table(pd.DataFrame({"customer_id": [1], "amount": [2.0]}))
+    >>> t.columns
+    ('customer_id', 'amount')
+    """
+    if isinstance(source, ibis.Table):
+        return source
+    if isinstance(source, pd.DataFrame):
+        if not all(isinstance(c, str) for c in source.columns):
+            raise DataValidationError(
+                f"{name}: column names must be strings, got {list(source.columns)[:10]}"
+            )
+        return ibis.memtable(source)
+    if isinstance(source, (pa.Table, pa.RecordBatch)):
+        return ibis.memtable(source)
+    if _is_polars(source):
+        if type(source).__name__ == "LazyFrame":
+            source = source.collect()
+        return ibis.memtable(source.to_arrow())
+    if isinstance(source, (str, os.PathLike)):
+        return _read_path(source, name)
+    raise DataValidationError(
+        f"{name}: unsupported input type {type(source).__name__}; pass a pandas, polars or "
+        "pyarrow table, a CSV or Parquet path, or an ibis.Table"
+    )
+
+
+def _read_path(source, name: str) -> ibis.Table:
+    path_str = os.fspath(source)
+    lower = path_str.lower()
+    is_glob = any(ch in path_str for ch in "*?[")
+    path = Path(path_str)
+    if not is_glob:
+        if path.is_dir():
+            raise DataValidationError(
+                f"{name}: expected a CSV or Parquet file, got a directory: {path_str} "
+                "(pass a glob such as 'dir/*.parquet')"
+            )
+        if not path.exists():
+            raise DataValidationError(f"{name}: file not found: {path_str}")
+    con = duckdb_connection()
+    try:
+        if lower.endswith(_PARQUET):
+            return con.read_parquet(path_str)
+        if lower.endswith(_CSV):
+            return con.read_csv(path_str)
+    except Exception as exc:  # DuckDB raises its own IOException / InvalidInputException
+        raise DataValidationError(f"{name}: cannot read {path_str}: {exc}") from exc
+    raise DataValidationError(
+        f"{name}: unsupported file extension for {path_str}; use .csv, .csv.gz, .tsv, .txt, "
+        ".parquet or .pq"
+    )
