@@ -98,6 +98,36 @@ def score(
     _err.print(f"scored {len(scores):,} customers as of {as_of} -> {output}", highlight=False)
 
 
+@app.command()
+def evaluate(
+    config: Optional[Path] = typer.Option(
+        None, "--config", "-c", help="YAML config (default: the bundled CDNOW config)."),
+    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri",
+                                               help="MLflow tracking URI."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Also write the table (.csv or .parquet)."),
+) -> None:
+    """Compare the churn model with BTYD and RFM baselines on the config's holdout."""
+    from cxml.pipelines import evaluate_config, write_table
+
+    steps = _Steps(total=5)
+    try:
+        table, run_id, uri = evaluate_config(config, tracking_uri=tracking_uri, on_step=steps)
+    finally:
+        steps.close()
+    t = Table(title="holdout comparison (churned = no purchase in the holdout)")
+    t.add_column("model")
+    cols = ["churn_auc", "churn_pr_auc", "churn_brier", "purchases_spearman", "value_gini"]
+    for c in cols:
+        t.add_column(c, justify="right")
+    for name, row in table.iterrows():
+        t.add_row(str(name), *(f"{row[c]:.3f}" for c in cols))
+    _out.print(t)
+    _out.print(f"MLflow run: {run_id} at {uri}", highlight=False)
+    if output is not None:
+        write_table(table.reset_index(), output)
+
+
 def _print_train_summary(result) -> None:
     b = result.bundle
     m = result.metrics

@@ -103,7 +103,7 @@ def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None) 
     out = X[["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
              "expected_average_value", "clv"]].copy()
     out["churn_probability"] = churn_p
-    out = assign_segments(out, bundle.segments, rules=bundle.segments.get("rules"))
+    out = assign_segments(out, bundle.segments)
     out["insufficient_history"] = missing.to_numpy()
     out["as_of"] = as_of.isoformat()
     out["model_version"] = bundle.info.get("model_version", bundle.info.get("trained_with", ""))

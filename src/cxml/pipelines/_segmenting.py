@@ -22,7 +22,7 @@ def segment_thresholds(clv: pd.Series, seg_cfg) -> dict:
     }
 
 
-def assign_segments(scores: pd.DataFrame, thresholds: dict, *, rules=None) -> pd.DataFrame:
+def assign_segments(scores: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     """Add ``value_tier``, ``risk_tier``, ``segment`` (value x risk action) and
     ``rfm_segment`` to a frame with ``clv``, ``churn_probability`` and RFM columns."""
     from cxml.segments import rfm_segments, value_risk_matrix
@@ -34,6 +34,5 @@ def assign_segments(scores: pd.DataFrame, thresholds: dict, *, rules=None) -> pd
     out["value_tier"] = vr["value_tier"].astype(str)
     out["risk_tier"] = vr["risk_tier"].astype(str)
     out["segment"] = vr["segment"].astype(str)
-    out["rfm_segment"] = rfm_segments(out, rules=rules if rules is not None
-                                      else thresholds.get("rules")).astype(str)
+    out["rfm_segment"] = rfm_segments(out, rules=thresholds["rules"]).astype(str)
     return out

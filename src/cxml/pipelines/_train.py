@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
 
-from cxml import features
 from cxml._version import __version__
 from cxml.evaluation import churn_metrics, value_metrics
-from cxml.models import BetaGeoModel, ChurnClassifier, GammaGammaModel
-from cxml.pipelines._bundle import FeatureSpec, ModelBundle
+from cxml.models import ChurnClassifier
+from cxml.pipelines._bundle import ModelBundle
 from cxml.pipelines._config import Config, load_config
-from cxml.pipelines._customer_features import customer_features, to_pandas
+from cxml.pipelines._core import cross_fit_proba, fit_calibration
 from cxml.pipelines._data import load_events, load_transactions
 from cxml.pipelines._segmenting import assign_segments, segment_thresholds
 
@@ -86,50 +82,26 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     uri = tracking.resolve_tracking_uri(tracking_uri, cfg.tracking.tracking_uri)
     tracking.check_tracking_uri(uri)  # fail fast, before heavy work
     t = cfg.time
-    horizon_days = t.holdout_days
 
     on_step("loading and validating transactions")
     tx, lineage = load_transactions(cfg.data, observation_end=t.observation_end)
     events = load_events(cfg.data, observation_end=t.observation_end) if cfg.data.events else None
 
-    on_step("building calibration / holdout features")
-    ch = to_pandas(features.calibration_holdout(
+    fit = fit_calibration(
         tx, calibration_end=t.calibration_end, observation_end=t.observation_end,
-        time_unit=t.time_unit,
-    ))
-    if len(ch) == 0:
-        raise _user_error(f"no customer has a purchase on or before calibration_end "
-                          f"{t.calibration_end}")
-
-    on_step("fitting BG/NBD and Gamma-Gamma")
-    bg = BetaGeoModel(penalizer=cfg.btyd.penalizer).fit(
-        ch["frequency_cal"], ch["recency_cal"], ch["T_cal"])
-    repeat = ch["frequency_cal"] > 0
-    gg = GammaGammaModel(penalizer=cfg.btyd.spend_penalizer).fit(
-        ch.loc[repeat, "frequency_cal"], ch.loc[repeat, "monetary_value_cal"])
-
-    on_step("building churn features at calibration_end")
-    spec = FeatureSpec(time_unit=t.time_unit, horizon_days=horizon_days,
-                       windows_days=list(cfg.churn.windows_days),
-                       columns=cfg.data.columns.model_dump(exclude_none=True),
-                       event_columns=cfg.data.event_columns.model_dump() if events is not None
-                       else None)
-    clv_cfg = cfg.clv.model_dump()
-    tx_cal = tx.filter(tx.timestamp < _day_after(t.calibration_end))
-    ev_cal = events.filter(events.timestamp < _day_after(t.calibration_end)) \
-        if events is not None else None
-    X = customer_features(tx_cal, cutoff=t.calibration_end, purchase_model=bg, spend_model=gg,
-                          spec=spec, clv=clv_cfg, events=ev_cal)
-    X = X.reindex(ch.index)
-    churned = (ch["frequency_holdout"] == 0).astype(int).to_numpy()
-    holdout_purchases = ch["frequency_holdout"].to_numpy(dtype=float)
-    holdout_spend = (ch["frequency_holdout"] * ch["monetary_value_holdout"]).to_numpy(dtype=float)
+        time_unit=t.time_unit, windows_days=cfg.churn.windows_days,
+        penalizer=cfg.btyd.penalizer, spend_penalizer=cfg.btyd.spend_penalizer,
+        clv=cfg.clv.model_dump(), columns=cfg.data.columns.model_dump(exclude_none=True),
+        event_columns=cfg.data.event_columns.model_dump(), events=events, on_step=on_step)
+    ch, bg, gg, X, spec, clv_cfg = fit.ch, fit.bg, fit.gg, fit.X, fit.spec, fit.clv
+    churned, holdout_purchases, holdout_spend = fit.churned, fit.holdout_purchases, fit.holdout_spend
 
     on_step(f"training the churn model ({cfg.churn.cv_folds}-fold cross-fitting)")
     params = dict(n_estimators=cfg.churn.n_estimators, learning_rate=cfg.churn.learning_rate,
                   num_leaves=cfg.churn.num_leaves, min_child_samples=cfg.churn.min_child_samples,
                   calibration=cfg.churn.calibration, random_state=cfg.churn.random_state)
-    oof = _cross_fit(X, churned, params, folds=cfg.churn.cv_folds, seed=cfg.churn.random_state)
+    oof = cross_fit_proba(lambda: ChurnClassifier(**params), X, churned,
+                          folds=cfg.churn.cv_folds, seed=cfg.churn.random_state)
     churn_model = ChurnClassifier(**params).fit(X, churned)
 
     on_step("evaluating on the holdout")
@@ -141,7 +113,7 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     scores = X[["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
                 "expected_average_value", "clv"]].copy()
     scores["churn_probability"] = oof
-    scores = assign_segments(scores, thresholds, rules=cfg.segments.rules)
+    scores = assign_segments(scores, thresholds)
     scores["churned_holdout"] = churned
     scores["holdout_purchases"] = holdout_purchases
     scores["holdout_spend"] = holdout_spend
@@ -159,27 +131,6 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     out_dir = Path(model_dir or cfg.output.model_dir)
     result = _save_and_log(cfg, bundle, tx, uri, out_dir, lineage, metrics, scores, summary)
     return result
-
-
-def _day_after(d: dt.date) -> pd.Timestamp:
-    return pd.Timestamp(d) + pd.Timedelta(days=1)
-
-
-def _user_error(msg: str):
-    from cxml.exceptions import DataValidationError
-
-    return DataValidationError(msg)
-
-
-def _cross_fit(X: pd.DataFrame, y: np.ndarray, params: dict, *, folds: int, seed: int):
-    """Out-of-fold churn probabilities: each customer is scored by a model that never saw
-    that customer's label."""
-    oof = np.empty(len(y), dtype=float)
-    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train_idx, test_idx in skf.split(X, y):
-        m = ChurnClassifier(**params).fit(X.iloc[train_idx], y[train_idx])
-        oof[test_idx] = m.predict_proba(X.iloc[test_idx])[:, 1]
-    return oof
 
 
 def _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend, *, bg, gg, t) -> dict:
