@@ -213,6 +213,9 @@ def _survey_by(events, metric, by, *, segments, transactions, customer_id, times
     keep = keys.notna().to_numpy()
     _warn_unmatched(int((~keep).sum()), len(events), name=name, what=by)
     fn = _SURVEY[metric]
+    if len(events):
+        # Validate all answers at once, so errors count bad rows over the whole input.
+        fn(events[value], **metric_kwargs)
     rows = []
     frame = pd.DataFrame({"key": keys.to_numpy()[keep], "value": events[value].to_numpy()[keep],
                           "customer": cust.to_numpy()[keep]})

@@ -28,7 +28,8 @@ __all__ = ["churn_rate", "retention_rate", "repeat_purchase_rate"]
 
 
 def _is_count(x) -> bool:
-    return not isinstance(x, str | bytes) and np.ndim(x) == 0
+    # sets and dict views have np.ndim() == 0 too, so test for "not a collection"
+    return not isinstance(x, str | bytes | Iterable) and np.ndim(x) == 0
 
 
 def _as_count(x, *, name: str, arg: str) -> int:
