@@ -128,6 +128,32 @@ def evaluate(
         write_table(table.reset_index(), output)
 
 
+@app.command()
+def segment(
+    scores: Path = typer.Option(..., "--scores", "-s", help="Scores from `cxml score`."),
+    output: Path = typer.Option(..., "--output", "-o", help="Per-customer segments, "
+                                ".parquet or .csv."),
+    model: Optional[Path] = typer.Option(
+        None, "--model", "-m", help="Use this model's frozen cut points (default: quantiles "
+        "of the scores file)."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="RFM segment rules YAML."),
+    summary: Optional[Path] = typer.Option(None, "--summary",
+                                           help="Also write the segment summary table."),
+) -> None:
+    """Assign value x risk and RFM segments to scored customers; print the summary."""
+    from cxml.pipelines import segment_scores, write_table
+
+    for p in (output, summary):
+        if p is not None and p.suffix.lower() not in (".parquet", ".csv"):
+            raise CxmlUserError(f"output {p}: unsupported extension {p.suffix!r}; "
+                                "use .parquet or .csv")
+    per_customer, table = segment_scores(scores, model=model, rules=rules)
+    write_table(per_customer, output)
+    if summary is not None:
+        write_table(table.reset_index(), summary)
+    _print_segment_table(table)
+
+
 def _print_train_summary(result) -> None:
     b = result.bundle
     m = result.metrics
@@ -166,27 +192,26 @@ def _print_train_summary(result) -> None:
             h.add_row(label, f"{m['value_spearman']:.3f} / {m['value_gini']:.3f}")
     _out.print(h)
 
-    s = Table(title="segments (value x churn risk)")
-    summary = result.segment_summary
-    s.add_column("segment")
-    for c in ("customers", "share", "mean_clv", "mean_churn_probability", "holdout_churn_rate"):
-        if c in summary.columns:
-            s.add_column(c, justify="right")
-    for seg, row in summary.iterrows():
-        cells = []
-        for c in ("customers", "share", "mean_clv", "mean_churn_probability",
-                  "holdout_churn_rate"):
-            if c in summary.columns:
-                v = row[c]
-                cells.append(f"{v:,.0f}" if c == "customers" else f"{v:.3f}" if c != "mean_clv"
-                             else f"{v:,.2f}")
-        s.add_row(str(seg), *cells)
-    _out.print(s)
+    _print_segment_table(result.segment_summary)
     _out.print(f"model: {result.model_dir}    MLflow run: {result.run_id} at {result.tracking_uri}",
                highlight=False)
     if result.logging_failures:
         _err.print("warning: MLflow logging incomplete: " + "; ".join(result.logging_failures),
                    highlight=False)
+
+
+def _print_segment_table(summary) -> None:
+    s = Table(title="segments (value x churn risk)")
+    s.add_column("segment")
+    cols = [c for c in ("customers", "share", "mean_clv", "mean_churn_probability",
+                        "holdout_churn_rate") if c in summary.columns]
+    for c in cols:
+        s.add_column(c, justify="right")
+    for seg, row in summary.iterrows():
+        s.add_row(str(seg), *(f"{row[c]:,.0f}" if c == "customers" else
+                              f"{row[c]:,.2f}" if c == "mean_clv" else f"{row[c]:.3f}"
+                              for c in cols))
+    _out.print(s)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -5,6 +5,7 @@ from cxml.pipelines._config import Config, default_config_path, load_config
 from cxml.pipelines._evaluate import EVALUATION_COLUMNS, evaluate, evaluate_config
 from cxml.pipelines._output import write_table
 from cxml.pipelines._score import SCORE_COLUMNS, score
+from cxml.pipelines._segmenting import segment_scores
 from cxml.pipelines._train import TrainResult, train
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "evaluate_config",
     "load_config",
     "score",
+    "segment_scores",
     "train",
     "write_table",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["assign_segments", "segment_thresholds"]
+__all__ = ["assign_segments", "segment_scores", "segment_thresholds"]
 
 
 def segment_thresholds(clv: pd.Series, seg_cfg) -> dict:
@@ -18,7 +18,8 @@ def segment_thresholds(clv: pd.Series, seg_cfg) -> dict:
     return {
         "value_thresholds": [float(x) for x in np.quantile(clv, list(seg_cfg.value_quantiles))],
         "risk_thresholds": [float(x) for x in seg_cfg.risk_thresholds],
-        "rules": load_segment_rules(seg_cfg.rules),
+        # stored as plain data in bundle.json: scoring never depends on the YAML file again
+        "rules": load_segment_rules(seg_cfg.rules).model_dump(mode="json"),
     }
 
 
@@ -36,3 +37,59 @@ def assign_segments(scores: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     out["segment"] = vr["segment"].astype(str)
     out["rfm_segment"] = rfm_segments(out, rules=thresholds["rules"]).astype(str)
     return out
+
+
+def segment_scores(scores, *, model=None, rules=None, value_quantiles=(1 / 3, 2 / 3),
+                   risk_thresholds=(0.33, 0.66)):
+    """Segment a table of customer scores (the output of :func:`cxml.pipelines.score`).
+
+    Parameters
+    ----------
+    scores : DataFrame or path
+        Needs ``customer_id``, ``clv``, ``churn_probability``, ``frequency``, ``recency``,
+        ``T`` and ``monetary_value``.
+    model : ModelBundle or path, optional
+        Use the value / risk cut points and RFM rules frozen in this model. Without it the
+        value tiers are CLV quantiles of ``scores`` itself.
+    rules : path or dict, optional
+        RFM segment rules (default: packaged ``configs/segments.yaml``); ignored with ``model``.
+    value_quantiles, risk_thresholds : tuple of float
+        Cut points used without ``model``.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        Per-customer scores with ``value_tier``, ``risk_tier``, ``segment`` and
+        ``rfm_segment``; and the segment summary (one row per segment).
+    """
+    from cxml.data import read_table
+    from cxml.exceptions import DataValidationError
+    from cxml.pipelines._bundle import ModelBundle
+    from cxml.segments import load_segment_rules, segment_summary
+
+    df = scores if isinstance(scores, pd.DataFrame) else read_table(scores).to_pandas()
+    needed = ["customer_id", "clv", "churn_probability", "frequency", "recency", "T",
+              "monetary_value"]
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise DataValidationError(f"scores: missing column(s) {', '.join(missing)} "
+                                  "(expected the output of `cxml score`)")
+    if df["customer_id"].duplicated().any():
+        n = int(df["customer_id"].duplicated().sum())
+        raise DataValidationError(f"scores: customer_id repeated in {n:,} of {len(df):,} rows")
+    if model is not None:
+        bundle = model if isinstance(model, ModelBundle) else ModelBundle.load(model)
+        thresholds = bundle.segments
+    else:
+        thresholds = {
+            "value_thresholds": [float(x) for x in np.quantile(df["clv"], list(value_quantiles))],
+            "risk_thresholds": [float(x) for x in risk_thresholds],
+            "rules": load_segment_rules(rules).model_dump(mode="json"),
+        }
+    base = df.drop(columns=[c for c in ("value_tier", "risk_tier", "segment", "rfm_segment")
+                            if c in df.columns]).set_index("customer_id")
+    out = assign_segments(base, thresholds)
+    churned = "churned_holdout" if "churned_holdout" in out.columns else None
+    summary = segment_summary(out, segment="segment", clv="clv",
+                              churn_probability="churn_probability", churned=churned)
+    return out.reset_index(), summary
