@@ -6,6 +6,7 @@ indexed by ``customer_id`` with a data report in ``attrs["report"]``; Ibis input
 Ibis table so that the work stays in the backend.
 """
 
+from cxml.features._behaviour import behaviour
 from cxml.features._rfm import calibration_holdout, rfm
 
-__all__ = ["calibration_holdout", "rfm"]
+__all__ = ["behaviour", "calibration_holdout", "rfm"]

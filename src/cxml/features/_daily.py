@@ -96,7 +96,9 @@ def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
     -------
     ibis.Table
         Columns ``customer_id``, ``day`` (int64, days since 1970-01-01), ``value`` (net
-        value of the day under the returns policy), ``is_purchase`` (bool: the day counts
+        value of the day under the returns policy), ``gross`` and ``returned`` (sums of the
+        positive amounts and of minus the negative amounts, whatever the policy),
+        ``is_purchase`` (bool: the day counts
         as a purchase day), ``n_lines`` (rows kept), ``quantity`` (sum; when mapped), and
         the counters ``_n_rows``, ``_n_dup``, ``_n_neg``, ``_n_zero``, ``_n_negday``.
     """
@@ -120,12 +122,12 @@ def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
         n_lines=w.sum(where=kept),
         _n_rows=lines._mult.sum(),
         _n_dup=(lines._mult - 1).sum(),
+        gross=(lines.amount * w).sum(where=~neg).fill_null(0.0),
+        returned=(-lines.amount * w).sum(where=neg).fill_null(0.0),
         _n_neg=lines._mult.sum(where=neg).fill_null(0),
     )
     if "quantity" in t.columns:
         aggs["quantity"] = (lines.quantity * w).sum(where=kept)
-    if "order_id" in t.columns:
-        aggs["n_orders"] = lines.order_id.nunique(where=kept)
     day = lines.timestamp.date().epoch_days().name("day")
     d = lines.group_by([lines.customer_id, day]).aggregate(**aggs)
     # a day with no kept row (only returns under "ignore") or a net-negative day is no purchase

@@ -1,0 +1,211 @@
+"""Purchase-behaviour features for the churn model, as of a cut-off date.
+
+All quantities are in days and use only data on or before ``cutoff`` (inclusive of its
+whole day). A window of ``w`` days is the ``w`` calendar days ending on the cut-off,
+``(cutoff - w, cutoff]``; "the one before" is ``(cutoff - 2w, cutoff - w]``. Purchase days
+follow the same conventions and policies as :func:`cxml.features.rfm` (same-day purchases
+merged; see :mod:`cxml.features._daily`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis
+import pandas as pd
+
+from cxml.data._dates import epoch_day, to_date
+from cxml.exceptions import CxmlUserError
+from cxml.features._daily import (
+    COUNTER_COLUMNS,
+    customer_counters,
+    daily,
+    finish_report,
+    log_report,
+    prepare,
+)
+
+__all__ = ["behaviour", "check_windows"]
+
+
+def check_windows(windows_days) -> tuple[int, ...]:
+    """Validate window lengths: positive whole numbers of days, returned sorted and unique."""
+    try:
+        windows = tuple(sorted({int(w) for w in windows_days}))
+        ok = all(float(w) == int(w) for w in windows_days) and len(windows) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or windows[0] <= 0:
+        raise CxmlUserError(
+            f"windows_days must be a non-empty list of positive whole numbers of days, "
+            f"got {windows_days!r}"
+        )
+    return windows
+
+
+def _trend(last, prev):
+    """(last - prev) / (|last| + |prev|), in [-1, 1]; 0 when both are 0 (no activity)."""
+    denom = last.abs() + prev.abs()
+    return ibis.ifelse(denom > 0, (last - prev) / denom, ibis.literal(0.0))
+
+
+def behaviour(
+    transactions,
+    *,
+    cutoff,
+    windows_days: Sequence[int] = (30, 90, 180, 365),
+    returns: str = "net",
+    duplicates: str = "auto",
+    zero_value: str = "keep",
+    output: str = "auto",
+    **column_names,
+):
+    """Per-customer purchase-behaviour features as of ``cutoff``.
+
+    Parameters
+    ----------
+    transactions : pandas / polars / pyarrow table, CSV or Parquet path, or ibis.Table
+        Transactions; rows after ``cutoff`` are ignored.
+    cutoff : str, date, datetime or Timestamp
+        Feature date (inclusive of its whole day).
+    windows_days : sequence of int, default (30, 90, 180, 365)
+        Lengths of the windows ending on ``cutoff``.
+    returns, duplicates, zero_value, output, **column_names
+        As in :func:`cxml.features.rfm`. Map ``quantity=``, ``order_id=``, ``product=``,
+        ``category=`` to get the features that need them.
+
+    Returns
+    -------
+    pandas.DataFrame or ibis.Table
+        Index ``customer_id``: every customer with a purchase day on or before ``cutoff``.
+        Columns, for each window ``w``:
+
+        - ``transactions_{w}d``: purchase days in the window;
+        - ``value_{w}d``: net value of the window (returns subtract);
+        - ``trend_transactions_{w}d`` / ``trend_value_{w}d``: (last - previous) /
+          (|last| + |previous|) between the window and the one before, in [-1, 1];
+
+        and ``transactions_total``, ``value_total``, ``days_since_last_purchase``,
+        ``tenure_days`` (cut-off - first purchase), ``ipt_mean_days``, ``ipt_std_days``
+        (sample std; NaN with fewer than two gaps), ``ipt_cv`` (std / mean) of the gaps
+        between consecutive purchase days, ``avg_basket_value`` (mean purchase-day value),
+        ``returned_value_share`` (returned / gross purchased value); when mapped:
+        ``avg_basket_quantity``, ``n_orders`` (distinct orders with a positive amount),
+        ``n_products``, ``n_categories`` (distinct values on rows up to the cut-off).
+        Counts are int64, the rest float64.
+
+    Raises
+    ------
+    DataValidationError
+        Invalid input (see :func:`cxml.data.validate_transactions`).
+    CxmlUserError
+        Bad ``windows_days``, ``cutoff``, policy or ``output``.
+
+    Examples
+    --------
+    >>> import cxml
+    >>> tx = cxml.datasets.load_cdnow("sample")
+    >>> f = behaviour(tx, cutoff="1997-09-30", windows_days=[30, 90])
+    >>> int(f.loc[1, "transactions_90d"]), int(f.loc[1, "days_since_last_purchase"])
+    (1, 59)
+    """
+    from cxml.features._rfm import _check_output, _wants_pandas
+
+    _check_output(output)
+    windows = check_windows(windows_days)
+    cut = to_date(cutoff, "cutoff")
+    c = epoch_day(cut)
+    t, as_pandas = prepare(transactions, column_names)
+    t = t.filter(t.timestamp.date().epoch_days() <= c)
+    d = daily(t, duplicates=duplicates, returns=returns, zero_value=zero_value)
+    p = d.is_purchase
+    aggs: dict = {
+        "_first": d.day.min(where=p),
+        "_last": d.day.max(where=p),
+        "transactions_total": p.cast("int64").sum(),
+        "value_total": d.value.sum(),
+        "_gross": d.gross.sum(),
+        "_returned": d.returned.sum(),
+        "_purchase_value": d.value.sum(where=p),
+    }
+    if "quantity" in t.columns:
+        aggs["_purchase_qty"] = d.quantity.sum(where=p)
+    for w in windows:
+        last = d.day > c - w
+        prev = (d.day > c - 2 * w) & ~last
+        aggs[f"transactions_{w}d"] = (p & last).cast("int64").sum()
+        aggs[f"value_{w}d"] = d.value.sum(where=last).fill_null(0.0)
+        aggs[f"_prev_transactions_{w}d"] = (p & prev).cast("int64").sum()
+        aggs[f"_prev_value_{w}d"] = d.value.sum(where=prev).fill_null(0.0)
+    aggs.update(customer_counters(d))
+    g = d.group_by("customer_id").aggregate(**aggs)
+
+    # gaps between consecutive purchase days (a window function, same on every backend)
+    pd_ = d.filter(d.is_purchase)
+    gaps = pd_.mutate(
+        gap=(pd_.day - pd_.day.lag().over(group_by="customer_id", order_by="day"))
+    )
+    gs = gaps.group_by("customer_id").aggregate(
+        ipt_mean_days=gaps.gap.cast("float64").mean(),
+        ipt_std_days=gaps.gap.cast("float64").std(how="sample"),
+    )
+    g = g.left_join(gs, "customer_id").drop("customer_id_right")
+    if {"product", "category", "order_id"} & set(t.columns):
+        extra = {}
+        if "order_id" in t.columns:  # orders with a positive amount (not cancellations)
+            extra["n_orders"] = t["order_id"].nunique(where=t.amount > 0)
+        if "product" in t.columns:
+            extra["n_products"] = t["product"].nunique()
+        if "category" in t.columns:
+            extra["n_categories"] = t["category"].nunique()
+        ex = t.group_by("customer_id").aggregate(**extra)
+        g = g.left_join(ex, "customer_id").drop("customer_id_right")
+
+    n_days = g.transactions_total
+    feats = {
+        "days_since_last_purchase": (ibis.literal(c) - g._last).cast("float64"),
+        "tenure_days": (ibis.literal(c) - g._first).cast("float64"),
+        "ipt_cv": ibis.ifelse(g.ipt_mean_days > 0, g.ipt_std_days / g.ipt_mean_days, None),
+        "avg_basket_value": g._purchase_value / n_days.cast("float64"),
+        "returned_value_share": ibis.ifelse(g._gross > 0, g._returned / g._gross, None),
+    }
+    if "quantity" in t.columns:
+        feats["avg_basket_quantity"] = g._purchase_qty / n_days.cast("float64")
+    for w in windows:
+        feats[f"trend_transactions_{w}d"] = _trend(
+            g[f"transactions_{w}d"].cast("float64"),
+            g[f"_prev_transactions_{w}d"].cast("float64"),
+        )
+        feats[f"trend_value_{w}d"] = _trend(g[f"value_{w}d"], g[f"_prev_value_{w}d"])
+    g = g.mutate(**feats)
+
+    cols = ["customer_id"]
+    for w in windows:
+        cols += [f"transactions_{w}d", f"value_{w}d", f"trend_transactions_{w}d",
+                 f"trend_value_{w}d"]
+    cols += ["transactions_total", "value_total", "days_since_last_purchase", "tenure_days",
+             "ipt_mean_days", "ipt_std_days", "ipt_cv", "avg_basket_value",
+             "returned_value_share"]
+    if "quantity" in t.columns:
+        cols.append("avg_basket_quantity")
+    for name in ("n_orders", "n_products", "n_categories"):
+        if name in g.columns:
+            cols.append(name)
+    if not _wants_pandas(output, as_pandas):
+        return g.filter(g.transactions_total > 0).select(cols).order_by("customer_id")
+
+    df = g.select(cols + list(COUNTER_COLUMNS)).to_pandas()
+    policies = {"returns": returns, "duplicates": duplicates, "zero_value": zero_value,
+                "has_order_id": "order_id" in t.columns, "cutoff": cut.isoformat(),
+                "windows_days": list(windows)}
+    report = finish_report(df, policies=policies)
+    keep = df["transactions_total"] > 0
+    report["customers_excluded"] = {"no_purchase_day": int((~keep).sum())}
+    out = df.loc[keep, cols].set_index("customer_id").sort_index()
+    for col in out.columns:
+        is_count = col.startswith(("transactions_", "n_")) and "trend" not in col
+        out[col] = out[col].astype("int64" if is_count else "float64")
+    report["n_customers"] = len(out)
+    out.attrs["report"] = report
+    log_report("behaviour", report)
+    return out
