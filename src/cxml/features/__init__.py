@@ -7,6 +7,7 @@ Ibis table so that the work stays in the backend.
 """
 
 from cxml.features._behaviour import behaviour
+from cxml.features._engagement import engagement
 from cxml.features._rfm import calibration_holdout, rfm
 
-__all__ = ["behaviour", "calibration_holdout", "rfm"]
+__all__ = ["behaviour", "calibration_holdout", "engagement", "rfm"]
