@@ -142,7 +142,8 @@ def test_segment_summary_errors():
         segment_summary(ok, segment="rfm_segment")
     with pytest.raises(DataValidationError, match=r"lack the clv column 'clv_52w'.*clv=None"):
         segment_summary(ok, clv="clv_52w")
-    with pytest.raises(DataValidationError, match=r"'churn_probability' is outside 0\.\.1 for 1 of 3"):
+    with pytest.raises(DataValidationError,
+                       match=r"'churn_probability' is outside 0\.\.1 for 1 of 3"):
         segment_summary(ok.assign(churn_probability=[0.1, 2.0, 0.3]))
     with pytest.raises(DataValidationError, match=r"'clv' is missing or infinite for 1 of 3"):
         segment_summary(ok.assign(clv=[1.0, np.nan, 3]))

@@ -123,7 +123,8 @@ def test_value_risk_matrix_errors():
     with pytest.raises(DataValidationError, match=r"churn_probability is outside 0\.\.1 for "
                                                   r"2 of 3 customers"):
         value_risk_matrix([1.0, 2, 3], [0.5, 1.2, -0.1])
-    with pytest.raises(DataValidationError, match="clv has 3 customers but churn_probability has 2"):
+    with pytest.raises(DataValidationError,
+                       match="clv has 3 customers but churn_probability has 2"):
         value_risk_matrix([1.0, 2, 3], [0.5, 0.2])
     with pytest.raises(DataValidationError, match=r"1 of 2 customers of clv have no "
                                                   r"churn_probability"):
@@ -138,7 +139,8 @@ def test_value_risk_matrix_errors():
         value_risk_matrix([1.0, 2], [0.1, 0.9], value_quantiles=[0.5], risk_thresholds=[0.5],
                           value_labels=["low", "high"], risk_labels=["low", "high"],
                           actions={"low": {"low": "a", "high": "b"}, "high": {"low": "c"}})
-    with pytest.raises(ConfigError, match=r"actions lack 12 of 12 .*\(.tier 1., .low.\).*4x3 matrix"):
+    with pytest.raises(ConfigError,
+                       match=r"actions lack 12 of 12 .*\(.tier 1., .low.\).*4x3 matrix"):
         value_risk_matrix([1.0, 2, 3, 4], [0.1, 0.2, 0.3, 0.4], value_quantiles=[0.25, 0.5, 0.75])
 
 

@@ -191,7 +191,9 @@ def load_segment_rules(rules=None) -> SegmentRules:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(f"segment rules: cannot read {str(path)!r} ({exc.strerror})") from None
+            raise ConfigError(
+                f"segment rules: cannot read {str(path)!r} ({exc.strerror})"
+            ) from None
         return _validate(_from_yaml_text(text, str(path)), str(path))
     if isinstance(rules, Mapping | list):
         return _validate(rules, "(dict)" if isinstance(rules, Mapping) else "(list)")

@@ -93,8 +93,12 @@ def segment_summary(scores, *, segment: str = "segment", clv: str | None = "clv"
         ``event_type`` "nps", "csat" or "ces" give each segment's NPS, CSAT and CES.
     customer_id : str, default "customer_id"
         Customer id column in ``scores`` (and ``events``).
-    csat_scale, csat_satisfied_min, ces_scale
-        Survey scales, passed to :func:`cxml.metrics.csat` and :func:`cxml.metrics.ces`.
+    csat_scale : (int, int), default (1, 5)
+        CSAT answer scale, passed to :func:`cxml.metrics.csat`.
+    csat_satisfied_min : int, default 4
+        Lowest satisfied CSAT answer.
+    ces_scale : (int, int), default (1, 7)
+        CES answer scale, passed to :func:`cxml.metrics.ces`.
 
     Returns
     -------
