@@ -87,6 +87,7 @@ def test_ces_mean_effort():
         ces([1, 8, 3])
 
 
+@settings(deadline=None)  # shared CI machines: no per-example timing
 @given(st.lists(st.integers(0, 10), min_size=1, max_size=300))
 def test_nps_property_range_and_brute_force(scores):
     value = nps(scores)
@@ -97,6 +98,7 @@ def test_nps_property_range_and_brute_force(scores):
     assert nps(list(reversed(scores))) == value  # order-free
 
 
+@settings(deadline=None)  # shared CI machines: no per-example timing
 @given(st.lists(st.integers(1, 5), min_size=1, max_size=200))
 def test_csat_ces_property(scores):
     value = csat(scores)
@@ -105,6 +107,7 @@ def test_csat_ces_property(scores):
     assert 1.0 <= ces(scores, scale=(1, 5)) <= 5.0
 
 
+@settings(deadline=None)  # shared CI machines: no per-example timing
 @given(st.lists(st.one_of(st.integers(-5, 20), st.floats(allow_nan=True)), min_size=1,
                 max_size=50))
 def test_nps_fuzz_either_valid_or_user_error(scores):
@@ -159,6 +162,7 @@ def test_rate_errors():
         churn_rate(start=[1, None, 3], end=[1])
 
 
+@settings(deadline=None)  # shared CI machines: no per-example timing
 @given(st.sets(st.integers(0, 50), min_size=1), st.sets(st.integers(0, 80)))
 def test_rates_property_ids_match_counts(start, end):
     churn = churn_rate(start=start, end=end)

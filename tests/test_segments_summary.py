@@ -192,6 +192,10 @@ def test_plot_value_risk_heatmap(cdnow_scores, tmp_path):
     # from scores directly: same picture
     fig2 = plot_value_risk_heatmap(cdnow_scores)
     assert [t.get_text() for t in fig2.axes[0].texts] == texts
+    # tiers stored as plain strings (e.g. read back from CSV) keep low < medium < high
+    fig3 = plot_value_risk_heatmap(matrix.astype(str))
+    assert [t.get_text() for t in fig3.axes[0].get_yticklabels()] == ["high", "medium", "low"]
+    assert [t.get_text() for t in fig3.axes[0].texts] == texts
     fig.savefig(tmp_path / "heat.png")
     assert (tmp_path / "heat.png").stat().st_size > 1000
     with pytest.raises(DataValidationError, match="needs value_tier and risk_tier columns"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -63,6 +63,7 @@ def test_clv_tiers_errors():
     assert clv_tiers([], thresholds=[10]).tolist() == []
 
 
+@settings(deadline=None)  # shared CI machines: no per-example timing
 @given(hnp.arrays(np.float64, st.integers(1, 300),
                   elements=st.floats(-1e4, 1e6, allow_nan=False, allow_infinity=False)))
 def test_clv_tiers_monotone_in_clv(values):
@@ -144,6 +145,7 @@ def test_value_risk_matrix_errors():
         value_risk_matrix([1.0, 2, 3, 4], [0.1, 0.2, 0.3, 0.4], value_quantiles=[0.25, 0.5, 0.75])
 
 
+@settings(deadline=None)  # shared CI machines: no per-example timing
 @given(st.lists(st.tuples(st.floats(0, 1e5), st.floats(0, 1)), min_size=1, max_size=200))
 def test_value_risk_matrix_one_action_per_customer(rows):
     clv = np.array([c for c, _ in rows])

@@ -7,7 +7,13 @@ matplotlib figures for reports and MLflow.
 """
 
 from cxml.segments._plots import plot_segment_sizes, plot_value_risk_heatmap
-from cxml.segments._rfm import quantile_scores, rfm_scores, rfm_segments
+from cxml.segments._rfm import (
+    quantile_edges,
+    quantile_scores,
+    rfm_score_edges,
+    rfm_scores,
+    rfm_segments,
+)
 from cxml.segments._rules import SegmentRule, SegmentRules, load_segment_rules
 from cxml.segments._summary import segment_summary
 from cxml.segments._value import clv_tiers, value_risk_matrix
@@ -19,7 +25,9 @@ __all__ = [
     "load_segment_rules",
     "plot_segment_sizes",
     "plot_value_risk_heatmap",
+    "quantile_edges",
     "quantile_scores",
+    "rfm_score_edges",
     "rfm_scores",
     "rfm_segments",
     "segment_summary",

@@ -7,12 +7,19 @@ threads. Save with ``fig.savefig(path)``; :mod:`cxml.tracking` logs them to MLfl
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from cxml.exceptions import DataValidationError
 from cxml.segments._value import value_risk_matrix
+
+if TYPE_CHECKING:  # matplotlib is imported on first plot: keeps `import cxml.segments` fast
+    from matplotlib.figure import Figure
+
+_LEVELS = ("low", "medium", "high")
 
 __all__ = ["plot_segment_sizes", "plot_value_risk_heatmap"]
 
@@ -60,6 +67,8 @@ def plot_segment_sizes(summary: pd.DataFrame) -> Figure:
     share = (summary["share"].to_numpy(dtype=float) if "share" in summary.columns
              else customers / max(customers.sum(), 1))
     has_clv = "clv_total" in summary.columns
+    from matplotlib.figure import Figure
+
     height = max(3.0, 0.45 * len(labels) + 1.2)
     fig = Figure(figsize=(11 if has_clv else 6.5, height), layout="constrained")
     axes = fig.subplots(1, 2 if has_clv else 1, sharey=True, squeeze=False)[0]
@@ -138,8 +147,9 @@ def plot_value_risk_heatmap(data: pd.DataFrame, *, clv: str = "clv",
 
     def _order(col):
         s = data[col]
-        return list(s.cat.categories) if isinstance(s.dtype, pd.CategoricalDtype) else sorted(
-            s.dropna().astype(str).unique())
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            return [str(c) for c in s.cat.categories]
+        return _tier_order(s.dropna().astype(str).unique())
 
     v_names = _order("value_tier")[::-1]  # highest value on top
     r_names = _order("risk_tier")
@@ -150,6 +160,8 @@ def plot_value_risk_heatmap(data: pd.DataFrame, *, clv: str = "clv",
     if "segment" in data.columns:
         actions = (pd.DataFrame({"v": vt, "r": rt, "a": data["segment"].astype(str)})
                    .drop_duplicates(["v", "r"]).set_index(["v", "r"])["a"])
+
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(1.9 * len(r_names) + 2.2, 1.4 * len(v_names) + 1.3), layout="constrained")
     ax = fig.subplots()
@@ -170,3 +182,15 @@ def plot_value_risk_heatmap(data: pd.DataFrame, *, clv: str = "clv",
     ax.set_title("Customers by value and churn risk")
     fig.colorbar(im, ax=ax, label="customers")
     return fig
+
+
+def _tier_order(labels) -> list[str]:
+    """Lowest tier first for tier labels that lost their categorical order (e.g. via CSV)."""
+    labels = list(labels)
+    if set(labels) <= set(_LEVELS):
+        return [lv for lv in _LEVELS if lv in labels]
+    numbered = [re.fullmatch(r"tier (\d+)", lb) for lb in labels]
+    if all(numbered):
+        return [lb for _, lb in sorted(zip((int(m.group(1)) for m in numbered), labels,
+                                           strict=True))]
+    return sorted(labels)

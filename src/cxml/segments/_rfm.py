@@ -16,9 +16,10 @@ from cxml.exceptions import DataValidationError
 from cxml.metrics._validation import count_of
 from cxml.segments._rules import SegmentRules, load_segment_rules
 
-__all__ = ["rfm_scores", "rfm_segments", "quantile_scores"]
+__all__ = ["rfm_scores", "rfm_segments", "rfm_score_edges", "quantile_scores", "quantile_edges"]
 
 _SCORE_COLUMNS = ("r_score", "f_score", "m_score")
+_EDGE_KEYS = ("since_last", "frequency", "monetary_value")
 # Time since last purchase is T - recency, a difference of floats; round so that equal
 # days do not become different scores through float noise.
 _DECIMALS = 9
@@ -58,6 +59,46 @@ def quantile_scores(values, *, n_bins: int = 5) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     below = np.searchsorted(np.sort(arr), arr, side="left")
     return (1 + (n_bins * below) // n).astype(np.int64)
+
+
+def quantile_edges(values, *, n_bins: int = 5) -> np.ndarray:
+    """Cut points that reproduce :func:`quantile_scores` on new values.
+
+    ``score(x) = 1 + #{edges < x}`` gives exactly ``quantile_scores(values)`` on ``values``
+    themselves, and scores any later value against the same reference distribution (so a
+    customer scored alone gets the score they would have had in the training batch).
+
+    Parameters
+    ----------
+    values : array-like of float
+        Reference values (e.g. the training customers).
+    n_bins : int, default 5
+        Number of score levels.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        ``n_bins - 1`` non-decreasing cut points.
+
+    Examples
+    --------
+    >>> quantile_edges([10, 20, 30, 40, 50]).tolist()
+    [10.0, 20.0, 30.0, 40.0]
+    """
+    arr = np.sort(np.asarray(values, dtype=float))
+    n = arr.size
+    if n == 0:
+        raise DataValidationError("quantile_edges: no values; cut points need at least one")
+    # score >= k  <=>  #below >= ceil((k - 1) n / n_bins)  <=>  x > sorted[that - 1]
+    k = np.arange(2, n_bins + 1)
+    needed = -((-(k - 1) * n) // n_bins)  # integer ceil, no float rounding
+    return arr[needed - 1]
+
+
+def _scores_from_edges(values: np.ndarray, edges) -> np.ndarray:
+    return (1 + np.searchsorted(np.asarray(edges, dtype=float), values, side="left")).astype(
+        np.int64
+    )
 
 
 def _check_n_bins(n_bins) -> int:
@@ -110,7 +151,88 @@ def _validated_rfm(rfm, columns: dict[str, str], *, name: str) -> pd.DataFrame:
     return pd.DataFrame(out, index=rfm.index)
 
 
-def rfm_scores(rfm, *, n_bins: int = 5, recency: str = "recency", frequency: str = "frequency",
+def _check_edges(edges, n_bins: int | None, *, name: str) -> dict[str, np.ndarray]:
+    if not isinstance(edges, dict):
+        raise DataValidationError(f"{name}: edges must be the dict made by rfm_score_edges, got "
+                                  f"{type(edges).__name__}")
+    missing = [k for k in ("n_bins", *_EDGE_KEYS) if k not in edges]
+    if missing:
+        raise DataValidationError(f"{name}: edges lack {missing}; make them with rfm_score_edges")
+    nb = edges["n_bins"]
+    if n_bins is not None and nb != n_bins:
+        raise DataValidationError(
+            f"{name}: edges were made for n_bins={nb} but n_bins={n_bins} was asked for"
+        )
+    out = {}
+    for key in _EDGE_KEYS:
+        arr = np.asarray(edges[key], dtype=float)
+        if arr.shape != (nb - 1,) or not np.all(np.isfinite(arr)):
+            raise DataValidationError(
+                f"{name}: edges[{key!r}] must hold {nb - 1} finite cut points, got {edges[key]!r}"
+            )
+        out[key] = arr
+    return out
+
+
+def _since_last(data: pd.DataFrame) -> np.ndarray:
+    return np.round(data["T"].to_numpy() - data["recency"].to_numpy(), _DECIMALS)
+
+
+def rfm_score_edges(rfm, *, n_bins: int = 5, recency: str = "recency",
+                    frequency: str = "frequency", monetary_value: str = "monetary_value",
+                    T: str = "T") -> dict:
+    """Freeze the RFM score cut points of a reference set of customers.
+
+    Scores from :func:`rfm_scores` are relative to the batch they are computed on. Pass
+    these edges to ``rfm_scores(..., edges=...)`` / ``rfm_segments(..., edges=...)`` to
+    score later customers against the training customers instead: on the reference set
+    itself the scores are identical.
+
+    Parameters
+    ----------
+    rfm : DataFrame
+        Reference customers (see :func:`rfm_scores`).
+    n_bins : int, default 5
+        Number of score levels.
+    recency, frequency, monetary_value, T : str
+        Column names in ``rfm``.
+
+    Returns
+    -------
+    dict
+        Plain JSON-serialisable data: ``n_bins``; ``since_last`` (cut points on the time
+        since the last purchase, ``T - recency``, in decreasing order: a customer scores
+        ``1 + #{cuts > T - recency}``); ``frequency`` and ``monetary_value`` (increasing
+        cut points: ``score = 1 + #{cuts < value}``).
+
+    Raises
+    ------
+    DataValidationError
+        Invalid ``rfm`` (see :func:`rfm_scores`) or no customers.
+
+    Examples
+    --------
+    >>> rfm = pd.DataFrame({"recency": [0.0, 10, 30, 35, 20], "frequency": [0, 1, 4, 9, 2],
+    ...                     "monetary_value": [0.0, 15, 40, 22, 18], "T": [38.0] * 5})
+    >>> edges = rfm_score_edges(rfm)
+    >>> edges["frequency"]
+    [0.0, 1.0, 2.0, 4.0]
+    >>> rfm_scores(rfm, edges=edges).equals(rfm_scores(rfm))
+    True
+    """
+    n_bins = _check_n_bins(n_bins)
+    cols = {"recency": recency, "frequency": frequency, "monetary_value": monetary_value, "T": T}
+    data = _validated_rfm(rfm, cols, name="rfm_score_edges")
+    return {
+        "n_bins": n_bins,
+        "since_last": [float(-e) for e in quantile_edges(-_since_last(data), n_bins=n_bins)],
+        "frequency": quantile_edges(data["frequency"], n_bins=n_bins).tolist(),
+        "monetary_value": quantile_edges(data["monetary_value"], n_bins=n_bins).tolist(),
+    }
+
+
+def rfm_scores(rfm, *, n_bins: int | None = None, edges: dict | None = None,
+               recency: str = "recency", frequency: str = "frequency",
                monetary_value: str = "monetary_value", T: str = "T") -> pd.DataFrame:
     """Recency, frequency and monetary scores 1..n_bins (quintiles by default).
 
@@ -121,8 +243,11 @@ def rfm_scores(rfm, *, n_bins: int = 5, recency: str = "recency", frequency: str
         (repeat purchases), ``monetary_value`` (mean repeat spend) and ``T`` (first purchase
         to observation end), in any one time unit: the output of ``cxml.features.rfm`` or
         of lifetimes' ``summary_data_from_transaction_data``.
-    n_bins : int, default 5
-        Number of score levels.
+    n_bins : int, optional
+        Number of score levels; default 5 (or the ``n_bins`` of ``edges``).
+    edges : dict, optional
+        Cut points frozen by :func:`rfm_score_edges` on reference customers; without them
+        the scores are quantiles of ``rfm`` itself.
     recency, frequency, monetary_value, T : str
         Column names in ``rfm``.
 
@@ -152,21 +277,30 @@ def rfm_scores(rfm, *, n_bins: int = 5, recency: str = "recency", frequency: str
     3        5        5        4
     4        3        3        3
     """
-    n_bins = _check_n_bins(n_bins)
+    if n_bins is not None:
+        n_bins = _check_n_bins(n_bins)
     cols = {"recency": recency, "frequency": frequency, "monetary_value": monetary_value, "T": T}
     data = _validated_rfm(rfm, cols, name="rfm_scores")
-    since_last = np.round(data["T"].to_numpy() - data["recency"].to_numpy(), _DECIMALS)
-    return pd.DataFrame(
-        {
-            "r_score": quantile_scores(-since_last, n_bins=n_bins),
-            "f_score": quantile_scores(data["frequency"].to_numpy(), n_bins=n_bins),
-            "m_score": quantile_scores(data["monetary_value"].to_numpy(), n_bins=n_bins),
-        },
-        index=rfm.index,
-    )
+    neg_since = -_since_last(data)
+    f, m = data["frequency"].to_numpy(), data["monetary_value"].to_numpy()
+    if edges is not None:
+        cuts = _check_edges(edges, n_bins, name="rfm_scores")
+        scores = {
+            "r_score": _scores_from_edges(neg_since, -cuts["since_last"]),
+            "f_score": _scores_from_edges(f, cuts["frequency"]),
+            "m_score": _scores_from_edges(m, cuts["monetary_value"]),
+        }
+    else:
+        n_bins = 5 if n_bins is None else n_bins
+        scores = {
+            "r_score": quantile_scores(neg_since, n_bins=n_bins),
+            "f_score": quantile_scores(f, n_bins=n_bins),
+            "m_score": quantile_scores(m, n_bins=n_bins),
+        }
+    return pd.DataFrame(scores, index=rfm.index)
 
 
-def _scores_for(rfm, rules: SegmentRules, column_names: dict[str, str]) -> pd.DataFrame:
+def _scores_for(rfm, rules: SegmentRules, column_names: dict[str, str], edges) -> pd.DataFrame:
     if isinstance(rfm, pd.DataFrame) and all(c in rfm.columns for c in _SCORE_COLUMNS) and not all(
         c in rfm.columns for c in column_names.values()
     ):
@@ -179,11 +313,12 @@ def _scores_for(rfm, rules: SegmentRules, column_names: dict[str, str]) -> pd.Da
                 f"1..{rules.n_bins} for {count_of(bad, len(scores))} customers"
             )
         return scores.astype("int64")
-    return rfm_scores(rfm, n_bins=rules.n_bins, **column_names)
+    return rfm_scores(rfm, n_bins=rules.n_bins, edges=edges, **column_names)
 
 
-def rfm_segments(rfm, *, rules=None, recency: str = "recency", frequency: str = "frequency",
-                 monetary_value: str = "monetary_value", T: str = "T") -> pd.Series:
+def rfm_segments(rfm, *, rules=None, edges: dict | None = None, recency: str = "recency",
+                 frequency: str = "frequency", monetary_value: str = "monetary_value",
+                 T: str = "T") -> pd.Series:
     """Named RFM segments (Champions, Loyal, ..., Lost) from rules kept as data.
 
     Parameters
@@ -197,6 +332,9 @@ def rfm_segments(rfm, *, rules=None, recency: str = "recency", frequency: str = 
         Sleep, Can't Lose Them, At Risk, Hibernating, Lost, defined on the recency score
         and ``fm = (f_score + m_score) / 2`` so that every score combination has exactly
         one segment.
+    edges : dict, optional
+        Score cut points frozen by :func:`rfm_score_edges` (same ``n_bins`` as the rules);
+        without them the scores are quantiles of ``rfm`` itself.
     recency, frequency, monetary_value, T : str
         Column names in ``rfm``.
 
@@ -223,7 +361,7 @@ def rfm_segments(rfm, *, rules=None, recency: str = "recency", frequency: str = 
     """
     rules = load_segment_rules(rules)
     names = {"recency": recency, "frequency": frequency, "monetary_value": monetary_value, "T": T}
-    scores = _scores_for(rfm, rules, names)
+    scores = _scores_for(rfm, rules, names, edges)
     values = {
         "r": scores["r_score"].to_numpy(),
         "f": scores["f_score"].to_numpy(),

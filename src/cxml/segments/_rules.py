@@ -86,7 +86,7 @@ class SegmentRules(BaseModel):
 
     n_bins: int = Field(default=5, ge=2, le=100)
     default: str | None = None
-    segments: list[SegmentRule] = Field(min_length=1)
+    segments: tuple[SegmentRule, ...] = Field(min_length=1)
     value_risk_actions: dict[str, dict[str, str]] | None = None
 
     @model_validator(mode="after")
@@ -183,7 +183,7 @@ def load_segment_rules(rules=None) -> SegmentRules:
     ['All']
     """
     if rules is None:
-        return _default_rules()
+        return _default_rules().model_copy(deep=True)  # callers cannot alter the cached one
     if isinstance(rules, SegmentRules):
         return rules
     if isinstance(rules, str | Path) or hasattr(rules, "__fspath__"):
