@@ -64,35 +64,54 @@ def train(
         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)."),
     model_dir: Optional[Path] = typer.Option(
         None, "--model-dir", help="Where to save the MLflow model (default: from the config)."),
+    register: Optional[str] = typer.Option(
+        None, "--register", help="Register the run's model under this name."),
+    alias: Optional[str] = typer.Option(
+        None, "--alias", help="With --register: set this alias (e.g. champion)."),
 ) -> None:
     """Train BG/NBD, Gamma-Gamma and the churn model; evaluate; log an MLflow run."""
     from cxml.pipelines import train as run_train
 
+    if alias and not register:
+        raise CxmlUserError("--alias needs --register NAME")
     steps = _Steps(total=9)
     try:
         result = run_train(config, tracking_uri=tracking_uri, model_dir=model_dir, on_step=steps)
     finally:
         steps.close()
     _print_train_summary(result)
+    if register:
+        from cxml.tracking import register_model
+
+        version = register_model(result.run_id, register, tracking_uri=result.tracking_uri,
+                                 alias=alias)
+        ref = f"models:/{register}@{alias}" if alias else f"models:/{register}/{version}"
+        _out.print(f"registered {register} version {version}: {ref}", highlight=False)
 
 
 @app.command()
 def score(
-    model: Path = typer.Option(..., "--model", "-m", help="Model directory (from cxml train)."),
+    model: str = typer.Option(
+        ..., "--model", "-m",
+        help="Model directory (from cxml train), or models:/NAME@alias, models:/NAME/VERSION, "
+        "runs:/RUN_ID/model."),
     transactions: Path = typer.Option(..., "--transactions", "-t",
                                       help="Transactions, CSV or Parquet."),
     as_of: str = typer.Option(..., "--as-of", help="Cut-off date YYYY-MM-DD (inclusive)."),
     output: Path = typer.Option(..., "--output", "-o", help="Output .parquet or .csv."),
     events: Optional[Path] = typer.Option(None, "--events", help="Engagement events file."),
+    tracking_uri: Optional[str] = typer.Option(
+        None, "--tracking-uri", help="MLflow tracking URI for models:/ and runs:/ references."),
 ) -> None:
     """Score every customer in a transaction file as of a date."""
     from cxml.pipelines import ModelBundle, write_table
     from cxml.pipelines import score as run_score
+    from cxml.tracking import local_model_path
 
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise CxmlUserError(f"output {output}: unsupported extension {output.suffix!r}; "
                             "use .parquet or .csv")
-    bundle = ModelBundle.load(model)
+    bundle = ModelBundle.load(local_model_path(model, tracking_uri=tracking_uri))
     scores = run_score(transactions, model=bundle, as_of=as_of, events=events)
     write_table(scores, output)
     _err.print(f"scored {len(scores):,} customers as of {as_of} -> {output}", highlight=False)
@@ -152,6 +171,42 @@ def segment(
     if summary is not None:
         write_table(table.reset_index(), summary)
     _print_segment_table(table)
+
+
+runs_app = typer.Typer(help="Inspect MLflow runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.command("compare")
+def runs_compare(
+    experiment: str = typer.Option("cxml", "--experiment", "-e", help="MLflow experiment."),
+    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri",
+                                               help="MLflow tracking URI."),
+    max_runs: int = typer.Option(10, "--max-runs", "-n", min=1, help="Newest N runs."),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="Also export the table as CSV."),
+) -> None:
+    """Print the latest runs side by side (key parameters and metrics)."""
+    from cxml.tracking import compare_runs, resolve_tracking_uri
+
+    table = compare_runs(resolve_tracking_uri(tracking_uri), experiment=experiment,
+                         max_runs=max_runs)
+    if table.empty:
+        _out.print(f"no runs in experiment {experiment!r}")
+        return
+    t = Table(title=f"runs of experiment {experiment!r} (newest first)")
+    t.add_column("")
+    for c in table.columns:
+        t.add_column(str(c), justify="right")
+    for key, row in table.iterrows():
+        t.add_row(str(key), *("" if v is None or (isinstance(v, float) and v != v) else
+                              f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+    _out.print(t)
+    if csv is not None:
+        from cxml.pipelines import write_table
+
+        if csv.suffix.lower() != ".csv":
+            raise CxmlUserError(f"--csv {csv}: the file name must end in .csv")
+        write_table(table.rename_axis("key").reset_index(), csv)
 
 
 def _print_train_summary(result) -> None:

@@ -1,0 +1,119 @@
+"""Run comparison, model registry and model URIs (``models:/NAME@alias``, ``runs:/ID/model``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from cxml.exceptions import CxmlUserError, ModelLoadError
+
+__all__ = ["compare_runs", "register_model", "local_model_path", "KEY_METRICS", "KEY_PARAMS"]
+
+logger = logging.getLogger(__name__)
+
+KEY_PARAMS = ["data.source", "data.customers", "time.calibration_end", "time.observation_end",
+              "time.time_unit", "churn.learning_rate", "churn.num_leaves"]
+KEY_METRICS = ["churn_auc", "churn_pr_auc", "churn_brier", "bgnbd_expected_churn_auc",
+               "purchases_spearman", "value_gini", "bgnbd_log_likelihood", "n_customers"]
+
+
+def compare_runs(tracking_uri: str, *, experiment: str = "cxml", max_runs: int = 10,
+                 metrics: list[str] | None = None, params: list[str] | None = None
+                 ) -> pd.DataFrame:
+    """Key parameters and metrics of the latest runs, one column per run.
+
+    Parameters
+    ----------
+    tracking_uri : str
+    experiment : str, default "cxml"
+    max_runs : int, default 10
+        Newest first.
+    metrics, params : list of str, optional
+        Rows to show (default :data:`KEY_METRICS`, :data:`KEY_PARAMS`). Evaluate runs log
+        ``<model>.<metric>`` keys; those are shown when present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: ``run_name``, ``start_time``, ``pipeline``, then ``param:...`` and
+        ``metric:...`` rows; columns: run ids (short).
+
+    Raises
+    ------
+    CxmlUserError
+        The experiment does not exist.
+    """
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        raise CxmlUserError(f"experiment {experiment!r} not found at {tracking_uri}")
+    runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"],
+                              max_results=max_runs)
+    metrics = metrics or KEY_METRICS
+    params = params or KEY_PARAMS
+    cols = {}
+    for run in runs:
+        d = run.data
+        col = {
+            "run_name": run.info.run_name,
+            "start_time": pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M"),
+            "pipeline": d.tags.get("cxml.pipeline", ""),
+        }
+        for p in params:
+            col[f"param:{p}"] = d.params.get(p)
+        shown = [m for m in metrics if m in d.metrics]
+        shown += sorted(k for k in d.metrics if "." in k and k.split(".", 1)[1] in metrics)
+        for m in shown:
+            col[f"metric:{m}"] = d.metrics[m]
+        cols[run.info.run_id[:8]] = col
+    return pd.DataFrame(cols)
+
+
+def register_model(run_id: str, name: str, *, tracking_uri: str, alias: str | None = None
+                   ) -> int:
+    """Register the model logged by a ``cxml train`` run and optionally set an alias.
+
+    Returns
+    -------
+    int
+        The new model version.
+    """
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mv = mlflow.register_model(f"runs:/{run_id}/model", name)
+    if alias:
+        mlflow.MlflowClient(tracking_uri=tracking_uri).set_registered_model_alias(
+            name, alias, mv.version)
+    return int(mv.version)
+
+
+def local_model_path(model: str | Path, *, tracking_uri: str | None = None) -> Path:
+    """A local directory for a model reference.
+
+    A path is returned as is; ``models:/NAME@alias``, ``models:/NAME/VERSION`` and
+    ``runs:/ID/model`` are downloaded from the tracking server first (the bundle is then
+    loaded from plain files, never by running stored code).
+
+    Raises
+    ------
+    ModelLoadError
+        The registered model, version, alias or run does not exist.
+    """
+    s = str(model)
+    if not s.startswith(("models:/", "runs:/")):
+        return Path(s)
+    import mlflow
+
+    from cxml.tracking._mlflow import resolve_tracking_uri
+
+    mlflow.set_tracking_uri(resolve_tracking_uri(tracking_uri))
+    try:
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=s))
+    except Exception as exc:  # noqa: BLE001 - mlflow raises several types for "not found"
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelLoadError(f"cannot fetch model {s}: {msg}") from None
