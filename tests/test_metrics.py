@@ -321,6 +321,14 @@ def test_metric_by_base_rates():
     assert by_month["customers"].tolist() == flows["start"].tolist()
     coh = metric_by(tx, metric="retention_rate", by="cohort")
     assert list(coh.columns) == ["cohort", "month", "retention_rate", "customers"]
+    rep_coh = metric_by(tx, metric="repeat_purchase_rate", by="cohort")
+    assert rep_coh["cohort"].astype(str).tolist() == ["1997-01", "1997-02", "1997-03"]
+    assert rep_coh["customers"].tolist() == [781, 857, 719]  # first buyers per month
+    assert (rep_coh["repeat_purchase_rate"] * rep_coh["customers"]).sum() == pytest.approx(
+        repeat_purchase_rate(tx) * 2357)
+    rep_cal = metric_by(tx, metric="repeat_purchase_rate", by="cohort", period=("1997-09-30",
+                                                                                 "1998-06-30"))
+    assert round(float((rep_cal["repeat_purchase_rate"] * rep_cal["customers"]).sum())) == 946
 
     rfm_like = tx.groupby("customer_id")["amount"].sum()
     segments = pd.Series(np.where(rfm_like > 50, "big", "small"), index=rfm_like.index)

@@ -231,12 +231,17 @@ def _survey_by(events, metric, by, *, segments, transactions, customer_id, times
     return out
 
 
-def _base_by_segment(transactions, metric, *, segments, period, customer_id, timestamp):
+def _base_by_group(transactions, metric, *, segments, period, customer_id, timestamp,
+                   by="segment"):
     name = f"metric_by({metric!r})"
-    seg = _segment_map(segments, name=name)
     _require_columns(transactions, [customer_id, timestamp], name=name, what="transactions")
     ts = pd.to_datetime(transactions[timestamp])
     cust = transactions[customer_id]
+    if by == "cohort":  # repeat purchase rate per first-purchase month
+        mask = ts <= pd.Timestamp(period[0]) if period is not None else np.ones(len(ts), bool)
+        seg = ts[mask].dt.to_period("M").groupby(cust[mask].to_numpy()).min()
+    else:
+        seg = _segment_map(segments, name=name)
     if metric == "repeat_purchase_rate":
         mask = ts <= pd.Timestamp(period[0]) if period is not None else np.ones(len(ts), bool)
         n_days = ts[mask].dt.normalize().groupby(cust[mask].to_numpy()).nunique()
@@ -253,8 +258,8 @@ def _base_by_segment(transactions, metric, *, segments, period, customer_id, tim
         buyers = set(cust[(ts > p0) & (ts <= p1)])
         stayed = seg.index.isin(list(buyers))
         flag = ~stayed if metric == "churn_rate" else stayed
-    frame = pd.DataFrame({"segment": seg.to_numpy(), "flag": flag})
-    g = frame.groupby("segment", sort=True, observed=False)["flag"]
+    frame = pd.DataFrame({by: seg.to_numpy() if by == "cohort" else seg.array, "flag": flag})
+    g = frame.groupby(by, sort=True, observed=False)["flag"]
     out = pd.DataFrame({metric: g.mean(), "customers": g.size()}).reset_index()
     out["customers"] = out["customers"].astype("int64")
     return out
@@ -283,8 +288,8 @@ def metric_by(data, *, metric: str, by: str, segments=None, transactions=None, p
         Transactions, to find survey respondents' cohorts.
     period : (date, date), optional
         For churn/retention by segment: the segment's customers who buy nothing in
-        ``(start, end]`` are lost. For repeat purchase rate by segment: only purchases up to
-        ``start`` count (None: all).
+        ``(start, end]`` are lost. For repeat purchase rate by segment or cohort: only
+        purchases up to ``start`` count (None: all).
     customer_id, timestamp, event_type, value : str
         Column names.
     **metric_kwargs
@@ -295,11 +300,15 @@ def metric_by(data, *, metric: str, by: str, segments=None, transactions=None, p
     DataFrame
         Survey metrics: columns ``[by, metric, "responses", "customers"]``.
         Base metrics by segment: ``["segment", metric, "customers"]`` (customers = the
-        segment's size, the denominator). Base metrics by month: ``["month", metric,
-        "customers"]`` with customers = active customers at the start of the month (churn,
-        retention) or buyers in the month (repeat purchase rate); by cohort the same with
-        ``["cohort", "month", ...]``. Survey groups without answers are left out, except
-        empty categories of a categorical ``segments``, which get NaN.
+        segment's size, the denominator); repeat purchase rate by cohort likewise,
+        ``["cohort", ...]``, the share of each first-purchase month's customers who bought
+        on two or more days. Churn and retention by month: ``["month", metric,
+        "customers"]`` with customers = active customers at the start of the month, by
+        cohort the same with ``["cohort", "month", ...]`` (see :func:`customer_flows`);
+        repeat purchase rate by month: the share of the month's buyers with two or more
+        purchase days so far, customers = the month's buyers. Survey groups without
+        answers are left out, except empty categories of a categorical ``segments``, which
+        get NaN.
 
     Raises
     ------
@@ -330,9 +339,9 @@ def metric_by(data, *, metric: str, by: str, segments=None, transactions=None, p
         raise DataValidationError(
             f"metric_by: {metric} takes no extra options, got {sorted(metric_kwargs)}"
         )
-    if by == "segment":
-        return _base_by_segment(data, metric, segments=segments, period=period,
-                                customer_id=customer_id, timestamp=timestamp)
+    if by == "segment" or (by == "cohort" and metric == "repeat_purchase_rate"):
+        return _base_by_group(data, metric, segments=segments, period=period,
+                              customer_id=customer_id, timestamp=timestamp, by=by)
     flows = customer_flows(data, freq="M", by_cohort=(by == "cohort"),
                            customer_id=customer_id, timestamp=timestamp)
     denom = "end" if metric == "repeat_purchase_rate" else "start"
