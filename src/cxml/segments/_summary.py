@@ -144,9 +144,7 @@ def segment_summary(scores, *, segment: str = "segment", clv: str | None = "clv"
         )
     ids = pd.Index(scores[customer_id] if customer_id in scores.columns else scores.index)
     is_cat = isinstance(seg.dtype, pd.CategoricalDtype)
-    data = pd.DataFrame({"segment": seg.to_numpy()})
-    if is_cat:
-        data["segment"] = pd.Categorical(seg.to_numpy(), categories=seg.cat.categories)
+    data = pd.DataFrame({"segment": seg.array})  # .array keeps a Categorical as is
     if clv is not None:
         data["clv"] = _numeric_column(scores, clv, "clv")
     if churn_probability is not None:
@@ -184,9 +182,7 @@ def segment_summary(scores, *, segment: str = "segment", clv: str | None = "clv"
     if events is not None:
         if not is_cat and not ids.is_unique:
             raise DataValidationError(f"{_NAME}: customer ids in scores are not unique")
-        segments = pd.Series(seg.to_numpy(), index=ids)
-        if is_cat:
-            segments = segments.astype(seg.dtype)
+        segments = pd.Series(seg.array, index=ids)
         kwargs = {
             "nps": {},
             "csat": {"scale": csat_scale, "satisfied_min": csat_satisfied_min},
