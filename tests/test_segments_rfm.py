@@ -332,3 +332,30 @@ def test_every_customer_gets_exactly_one_segment(rows):
     # more repeat purchases never lower the frequency score
     order = np.argsort(rfm["frequency"].to_numpy(), kind="stable")
     assert np.all(np.diff(scores["f_score"].to_numpy()[order]) >= 0)
+
+
+messy = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 50))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(messy, messy, messy, messy), min_size=1, max_size=30))
+def test_rfm_segments_fuzz_valid_or_user_error(rows):
+    from cxml.exceptions import CxmlUserError
+
+    rfm = pd.DataFrame(rows, columns=["recency", "frequency", "monetary_value", "T"],
+                       dtype=float)
+    try:
+        seg = rfm_segments(rfm)
+    except CxmlUserError as exc:
+        assert str(exc).startswith("rfm_scores: ")
+        assert " of " in str(exc) or "negative" in str(exc)
+    else:
+        assert len(seg) == len(rfm) and seg.notna().all()
+
+
+def test_rfm_segments_empty_input_gives_empty_output():
+    empty = pd.DataFrame({c: pd.Series([], dtype=float)
+                          for c in ["recency", "frequency", "monetary_value", "T"]})
+    seg = rfm_segments(empty)
+    assert len(seg) == 0 and list(seg.cat.categories) == NAMES
+    assert rfm_scores(empty).shape == (0, 3)
