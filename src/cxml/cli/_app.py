@@ -258,13 +258,13 @@ def _print_train_summary(result) -> None:
 def _print_segment_table(summary) -> None:
     s = Table(title="segments (value x churn risk)")
     s.add_column("segment")
-    cols = [c for c in ("customers", "share", "mean_clv", "mean_churn_probability",
-                        "holdout_churn_rate") if c in summary.columns]
+    cols = [c for c in ("customers", "share", "clv_mean", "clv_share", "churn_probability_mean",
+                        "churn_actual") if c in summary.columns]
     for c in cols:
         s.add_column(c, justify="right")
     for seg, row in summary.iterrows():
         s.add_row(str(seg), *(f"{row[c]:,.0f}" if c == "customers" else
-                              f"{row[c]:,.2f}" if c == "mean_clv" else f"{row[c]:.3f}"
+                              f"{row[c]:,.2f}" if c == "clv_mean" else f"{row[c]:.3f}"
                               for c in cols))
     _out.print(s)
 

@@ -8,14 +8,22 @@ import pandas as pd
 __all__ = ["assign_segments", "segment_scores", "segment_thresholds"]
 
 
-def segment_thresholds(clv: pd.Series, seg_cfg) -> dict:
+def segment_thresholds(scores: pd.DataFrame, seg_cfg) -> dict:
     """Freeze the value-tier cut points (CLV quantiles of the training customers), the
-    churn-risk cut points and the RFM rules, so a customer scored later lands in the same
-    segment whatever else is in the batch.
-    """
-    from cxml.segments import load_segment_rules
+    churn-risk cut points, the RFM score cut points and the RFM rules, so a customer scored
+    later lands in the same segment whatever else is in the batch.
 
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Training customers with ``clv`` and the RFM columns.
+    seg_cfg : SegmentsConfig
+    """
+    from cxml.segments import load_segment_rules, rfm_score_edges
+
+    clv = scores["clv"]
     return {
+        "rfm_edges": rfm_score_edges(scores),
         "value_thresholds": [float(x) for x in np.quantile(clv, list(seg_cfg.value_quantiles))],
         "risk_thresholds": [float(x) for x in seg_cfg.risk_thresholds],
         # stored as plain data in bundle.json: scoring never depends on the YAML file again
@@ -35,7 +43,8 @@ def assign_segments(scores: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     out["value_tier"] = vr["value_tier"].astype(str)
     out["risk_tier"] = vr["risk_tier"].astype(str)
     out["segment"] = vr["segment"].astype(str)
-    out["rfm_segment"] = rfm_segments(out, rules=thresholds["rules"]).astype(str)
+    out["rfm_segment"] = rfm_segments(out, rules=thresholds["rules"],
+                                      edges=thresholds.get("rfm_edges")).astype(str)
     return out
 
 
@@ -81,7 +90,10 @@ def segment_scores(scores, *, model=None, rules=None, value_quantiles=(1 / 3, 2 
         bundle = model if isinstance(model, ModelBundle) else ModelBundle.load(model)
         thresholds = bundle.segments
     else:
+        from cxml.segments import rfm_score_edges
+
         thresholds = {
+            "rfm_edges": rfm_score_edges(df),
             "value_thresholds": [float(x) for x in np.quantile(df["clv"], list(value_quantiles))],
             "risk_thresholds": [float(x) for x in risk_thresholds],
             "rules": load_segment_rules(rules).model_dump(mode="json"),

@@ -109,10 +109,10 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
                                bg=bg, gg=gg, t=t)
 
     on_step("assigning segments")
-    thresholds = segment_thresholds(X["clv"], cfg.segments)
     scores = X[["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
                 "expected_average_value", "clv"]].copy()
     scores["churn_probability"] = oof
+    thresholds = segment_thresholds(scores, cfg.segments)
     scores = assign_segments(scores, thresholds)
     scores["churned_holdout"] = churned
     scores["holdout_purchases"] = holdout_purchases
