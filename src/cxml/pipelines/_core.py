@@ -81,7 +81,9 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, t
     on_step("fitting BG/NBD and Gamma-Gamma")
     bg = BetaGeoModel(penalizer=penalizer).fit(ch["frequency_cal"], ch["recency_cal"],
                                                 ch["T_cal"])
-    repeat = ch["frequency_cal"] > 0
+    # Gamma-Gamma needs a positive mean spend; a repeat buyer whose purchase days net to 0
+    # (CDNOW master has one) carries no spend information and only gets a prediction.
+    repeat = (ch["frequency_cal"] > 0) & (ch["monetary_value_cal"] > 0)
     gg = GammaGammaModel(penalizer=spend_penalizer).fit(
         ch.loc[repeat, "frequency_cal"], ch.loc[repeat, "monetary_value_cal"])
 
