@@ -223,7 +223,7 @@ def _print_train_summary(result) -> None:
               f"{gg.log_likelihood_:,.2f}")
     _out.print(t)
 
-    h = Table(title=f"holdout {b.info['calibration_end']} .. {b.info['observation_end']}")
+    h = Table(title=f"holdout ({b.info['calibration_end']}, {b.info['observation_end']}]")
     h.add_column("metric")
     h.add_column("value", justify="right")
     rows = [
@@ -256,12 +256,16 @@ def _print_train_summary(result) -> None:
 
 
 def _print_segment_table(summary) -> None:
+    if "segment" in summary.columns:
+        summary = summary.set_index("segment")
     s = Table(title="segments (value x churn risk)")
     s.add_column("segment")
-    cols = [c for c in ("customers", "share", "clv_mean", "clv_share", "churn_probability_mean",
-                        "churn_actual") if c in summary.columns]
+    names = {"customers": "customers", "share": "share", "clv_mean": "mean CLV",
+             "clv_share": "CLV share", "churn_probability_mean": "mean P(churn)",
+             "churn_actual": "actual churn"}
+    cols = [c for c in names if c in summary.columns]
     for c in cols:
-        s.add_column(c, justify="right")
+        s.add_column(names[c], justify="right")
     for seg, row in summary.iterrows():
         s.add_row(str(seg), *(f"{row[c]:,.0f}" if c == "customers" else
                               f"{row[c]:,.2f}" if c == "clv_mean" else f"{row[c]:.3f}"

@@ -121,7 +121,7 @@ def score_frame_example(tx, bundle: ModelBundle, n_customers: int = 5):
     keep = t["customer_id"].drop_duplicates().iloc[:n_customers]
     t = t[t["customer_id"].isin(keep)]
     # Back to the user's column names: the model's input is the user's table.
-    example = t[["customer_id", "timestamp", "amount"]].rename(columns=cols)
+    example = t[[c for c in cols if c in t.columns]].rename(columns=cols)
     as_of = str(pd.Timestamp(bundle.info["observation_end"]).date())
     out = score(example, model=bundle, as_of=as_of)
     return example.reset_index(drop=True), out, as_of
