@@ -1,1 +1,10 @@
-"""placeholder"""
+"""BTYD models: BG/NBD, MBG/NBD, Pareto/NBD (purchases, P(alive)) and Gamma-Gamma (spend).
+
+Each model is a thin scikit-learn-style shell over vectorised NumPy/SciPy log-likelihoods
+with analytic gradients, fitted by L-BFGS-B on log-parameters.
+"""
+
+from cxml.models._bgnbd import BetaGeoModel
+from cxml.models._gammagamma import GammaGammaModel
+
+__all__ = ["BetaGeoModel", "GammaGammaModel"]

@@ -1,0 +1,396 @@
+"""Shared machinery of the BTYD estimators: fitting on log-parameters, standard errors,
+row compression, delta-method intervals and JSON persistence.
+
+A model class supplies its parameter names, a starting point, and a log-likelihood kernel
+returning the weighted total and its analytic gradient with respect to the natural
+parameters. Everything else (L-BFGS-B on log-parameters, the Hessian, serialisation) lives
+here so the four models behave identically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+from cxml.exceptions import ConvergenceError, ModelLoadError, NotFittedError
+
+__all__ = ["BTYDModel", "compress_rows", "row_codes", "first_index"]
+
+logger = logging.getLogger(__name__)
+
+# Bounds on log-parameters: wide enough never to bind on real data, narrow enough that
+# exp() stays finite and a degenerate direction is reported instead of running away.
+_LOG_BOUND = 18.0
+_FORMAT_VERSION = 1
+
+
+def row_codes(*columns: np.ndarray):
+    """Integer code of each row such that equal rows share a code (hash-based, O(n)).
+
+    Returns
+    -------
+    codes : numpy.ndarray of int64
+        Codes ``0 .. n_unique - 1`` in first-seen order.
+    n_unique : int
+    """
+    n = columns[0].size
+    codes = np.zeros(n, dtype=np.int64)
+    for col in columns:
+        c, uniq = pd.factorize(col, sort=False)
+        codes = codes * len(uniq) + c
+        # Re-factorize so the combined code stays below n and never overflows.
+        codes, _ = pd.factorize(codes, sort=False)
+    return codes, (int(codes.max()) + 1 if n else 0)
+
+
+def first_index(codes: np.ndarray, n_unique: int) -> np.ndarray:
+    """Index of the first row of each code."""
+    n = codes.size
+    first = np.full(n_unique, n, dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(n))
+    return first
+
+
+def compress_rows(*columns: np.ndarray, weights: np.ndarray):
+    """Collapse identical rows into one row with summed weight.
+
+    Identical (frequency, recency, T) rows are common with day-granular data; the
+    likelihood only needs each distinct row once, weighted by its multiplicity.
+
+    Parameters
+    ----------
+    *columns : numpy.ndarray
+        Equal-length float arrays.
+    weights : numpy.ndarray
+        Weight of each row.
+
+    Returns
+    -------
+    columns : tuple of numpy.ndarray
+        Distinct rows (first-seen order), or the input when fewer than 20 % are repeats.
+    weights : numpy.ndarray
+        Summed weights of each distinct row.
+    """
+    n = weights.size
+    if n < 2:
+        return columns, weights
+    codes, n_unique = row_codes(*columns)
+    if n_unique > 0.8 * n:
+        return columns, weights
+    first = first_index(codes, n_unique)
+    summed = np.bincount(codes, weights=weights, minlength=n_unique)
+    return tuple(col[first] for col in columns), summed
+
+
+class BTYDModel:
+    """Base class of the BTYD estimators (not public).
+
+    Subclasses define ``_param_names``, ``_loglik(params, data) -> (ll, grad)``,
+    ``_initial_params(data)`` and ``_prepare(*arrays, weights)``.
+    """
+
+    _param_names: tuple[str, ...] = ()
+    _model_label = "BTYD"
+
+    def __init__(self, *, penalizer: float = 0.0):
+        self.penalizer = penalizer
+
+    # -- fitting -------------------------------------------------------------------------
+
+    def _check_penalizer(self):
+        pen = self.penalizer
+        if not (isinstance(pen, (int, float, np.floating)) and np.isfinite(pen) and pen >= 0):
+            raise ValueError(f"penalizer must be a finite number >= 0, got {pen!r}")
+        return float(pen)
+
+    def _objective(self, log_params, data, total_weight, penalizer):
+        """Mean negative log-likelihood plus the lifetimes-style L2 penalty, and its
+        gradient with respect to the log-parameters (chain rule: d/dlogθ = θ d/dθ)."""
+        params = np.exp(log_params)
+        ll, grad = self._loglik(params, data)
+        # Time-scale parameters are penalised in lifetimes' rescaled time (max T = 1), so
+        # the penalty means the same in days and weeks and equals lifetimes' penalizer_coef.
+        sc = getattr(data, "penalty_scale", 1.0)
+        f = -ll / total_weight + penalizer * np.sum((params * sc) ** 2)
+        g = (-grad / total_weight + 2.0 * penalizer * params * sc**2) * params
+        if not np.isfinite(f):
+            # Let the line search back off instead of crashing.
+            return 1e300, np.zeros_like(log_params)
+        return f, g
+
+    def _fit_prepared(self, data, total_weight: float, summary: dict):
+        penalizer = self._check_penalizer()
+        x0 = np.log(self._initial_params(data))
+        k = len(self._param_names)
+        res = optimize.minimize(
+            self._objective,
+            x0,
+            args=(data, total_weight, penalizer),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * k,
+            options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
+        )
+        f, g = self._objective(res.x, data, total_weight, penalizer)
+        at_bound = np.abs(np.abs(res.x) - _LOG_BOUND) < 1e-6
+        free = ~at_bound
+        grad_ok = np.all(np.abs(g[free]) < 1e-5 * max(1.0, abs(f)))
+        if not (np.isfinite(f) and f < 1e299 and (res.success or grad_ok)):
+            raise ConvergenceError(
+                f"{self._model_label} fit did not converge after {res.nit} iterations "
+                f"({res.message}; mean log-likelihood {-f:.6g}, largest gradient "
+                f"{np.max(np.abs(g)):.3g}). Try penalizer=0.001 (or larger), check that "
+                "frequency counts repeat purchases only and that recency and T use the same "
+                "time unit, or rescale time (weeks instead of days)."
+            )
+        params = np.exp(res.x)
+        self.params_ = {n: float(v) for n, v in zip(self._param_names, params)}
+        ll, _ = self._loglik(params, data)
+        self.log_likelihood_ = float(ll)
+        self.n_iter_ = int(res.nit)
+        self.params_at_bound_ = tuple(n for n, b in zip(self._param_names, at_bound) if b)
+        if self.params_at_bound_:
+            warnings.warn(
+                f"{self._model_label}: parameter(s) {', '.join(self.params_at_bound_)} reached "
+                f"the optimiser bound (exp(+/-{_LOG_BOUND:g})); the data do not identify them. "
+                "Try a small penalizer (e.g. 0.001) or check the input.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        self._compute_covariance(res.x, data, total_weight, penalizer)
+        self.data_summary_ = summary
+        logger.info(
+            "%s fitted in %d iterations: %s, LL %.4f",
+            self._model_label, res.nit, self.params_, self.log_likelihood_,
+        )
+        return self
+
+    def _compute_covariance(self, log_params, data, total_weight, penalizer):
+        """Covariance of the log-parameters from the Hessian of the total penalised
+        negative log-likelihood (central differences of the analytic gradient)."""
+        k = log_params.size
+        H = np.empty((k, k))
+        for j in range(k):
+            h = 1e-5 * max(1.0, abs(log_params[j]))
+            e = np.zeros(k)
+            e[j] = h
+            gp = self._objective(log_params + e, data, total_weight, penalizer)[1]
+            gm = self._objective(log_params - e, data, total_weight, penalizer)[1]
+            H[:, j] = (gp - gm) / (2 * h)
+        H = 0.5 * (H + H.T) * total_weight
+        try:
+            cov = np.linalg.inv(H)
+            ok = np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0)
+        except np.linalg.LinAlgError:
+            ok = False
+        if not ok:
+            warnings.warn(
+                f"{self._model_label}: the Hessian is singular or not positive definite; "
+                "standard errors are NaN. The parameters are weakly identified by the data.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            cov = np.full((k, k), np.nan)
+        self.log_params_covariance_ = cov
+        params = np.exp(log_params)
+        # Delta method from log to natural scale, as lifetimes reports them.
+        se = params * np.sqrt(np.diag(cov))
+        self.standard_errors_ = {n: float(v) for n, v in zip(self._param_names, se)}
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _check_fitted(self):
+        if not hasattr(self, "params_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet; call fit(...) or load a "
+                "saved model first."
+            )
+
+    def _param_array(self) -> np.ndarray:
+        self._check_fitted()
+        return np.array([self.params_[n] for n in self._param_names])
+
+    def confidence_intervals(self, level: float = 0.95) -> pd.DataFrame:
+        """Wald intervals for the parameters, computed on the log scale.
+
+        Parameters
+        ----------
+        level : float, default 0.95
+            Coverage of the intervals.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index the parameter names; columns ``estimate``, ``se``, ``lower``, ``upper``.
+        """
+        params = self._param_array()
+        zq = _z(level)
+        sd = np.sqrt(np.diag(self.log_params_covariance_))
+        return pd.DataFrame(
+            {
+                "estimate": params,
+                "se": [self.standard_errors_[n] for n in self._param_names],
+                "lower": params * np.exp(-zq * sd),
+                "upper": params * np.exp(zq * sd),
+            },
+            index=list(self._param_names),
+        )
+
+    def _delta_interval(self, func, level: float):
+        """Delta-method interval for a positive prediction ``func(params)`` (array),
+        built on the log scale so the bounds stay positive."""
+        params = self._param_array()
+        est = np.asarray(func(params), dtype=float)
+        grads = _log_gradient(func, params, est)
+        cov = self.log_params_covariance_
+        var_log = np.einsum("i...,ij,j...->...", grads, cov, grads)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sd = np.sqrt(np.maximum(var_log, 0.0)) / est
+        zq = _z(level)
+        lower = np.where(est > 0, est * np.exp(-zq * sd), 0.0)
+        upper = np.where(est > 0, est * np.exp(zq * sd), 0.0)
+        return est, lower, upper
+
+    def __repr__(self):
+        if hasattr(self, "params_"):
+            inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+            return f"{type(self).__name__}({inner})"
+        return f"{type(self).__name__}(penalizer={self.penalizer!r})"
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable description of the fitted model.
+
+        Returns
+        -------
+        dict
+            ``model``, ``format_version``, ``cxml_version``, ``penalizer``, ``params``,
+            ``standard_errors``, ``log_params_covariance``, ``log_likelihood``,
+            ``params_at_bound`` and ``data_summary``.
+        """
+        from cxml import __version__
+
+        self._check_fitted()
+        cov = self.log_params_covariance_
+        return {
+            "model": type(self).__name__,
+            "format_version": _FORMAT_VERSION,
+            "cxml_version": __version__,
+            "penalizer": float(self.penalizer),
+            "params": dict(self.params_),
+            "standard_errors": {k: _json_float(v) for k, v in self.standard_errors_.items()},
+            "log_params_covariance": [[_json_float(v) for v in row] for row in cov],
+            "log_likelihood": float(self.log_likelihood_),
+            "params_at_bound": list(getattr(self, "params_at_bound_", ())),
+            "data_summary": dict(getattr(self, "data_summary_", {})),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        """Rebuild a fitted model from :meth:`to_dict` output.
+
+        Raises
+        ------
+        ModelLoadError
+            When ``d`` describes another model or lacks parameters.
+        """
+        if not isinstance(d, dict) or d.get("model") != cls.__name__:
+            got = d.get("model") if isinstance(d, dict) else type(d).__name__
+            raise ModelLoadError(f"expected a saved {cls.__name__}, got {got!r}")
+        try:
+            params = {n: float(d["params"][n]) for n in cls._param_names}
+            model = cls(penalizer=float(d.get("penalizer", 0.0)))
+            k = len(cls._param_names)
+            cov = np.array(
+                [[_from_json_float(v) for v in row] for row in d["log_params_covariance"]],
+                dtype=float,
+            )
+            if cov.shape != (k, k):
+                raise ValueError(f"covariance has shape {cov.shape}, expected {(k, k)}")
+            se = {n: _from_json_float(d["standard_errors"][n]) for n in cls._param_names}
+            ll = float(d["log_likelihood"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelLoadError(f"saved {cls.__name__} is incomplete or corrupt: {exc}") from None
+        if not all(np.isfinite(v) and v > 0 for v in params.values()):
+            raise ModelLoadError(f"saved {cls.__name__} has invalid parameters {params}")
+        model.params_ = params
+        model.standard_errors_ = se
+        model.log_params_covariance_ = cov
+        model.log_likelihood_ = ll
+        model.params_at_bound_ = tuple(d.get("params_at_bound", ()))
+        model.data_summary_ = dict(d.get("data_summary", {}))
+        return model
+
+    def save(self, path) -> None:
+        """Write the model as JSON, atomically (temporary file + rename).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        """
+        path = Path(path)
+        payload = json.dumps(self.to_dict(), indent=2, allow_nan=False)
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(payload)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save`.
+
+        Raises
+        ------
+        ModelLoadError
+            When the file is missing, not JSON, or describes another model.
+        """
+        path = Path(path)
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelLoadError(f"no saved model at {path}") from None
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelLoadError(f"cannot read {path} as a saved model: {exc}") from None
+        return cls.from_dict(d)
+
+
+def _z(level: float) -> float:
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
+    return float(special.ndtri(0.5 + level / 2))
+
+
+def _log_gradient(func, params, est):
+    """Gradient of ``func`` with respect to the log-parameters by central differences."""
+    grads = []
+    for j in range(params.size):
+        h = 1e-5
+        up = params.copy()
+        dn = params.copy()
+        up[j] *= np.exp(h)
+        dn[j] *= np.exp(-h)
+        grads.append((np.asarray(func(up)) - np.asarray(func(dn))) / (2 * h))
+    return np.stack(grads)
+
+
+def _json_float(v):
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def _from_json_float(v):
+    return float("nan") if v is None else float(v)

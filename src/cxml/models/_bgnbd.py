@@ -1,0 +1,420 @@
+"""BG/NBD: the beta-geometric / negative-binomial model of Fader, Hardie & Lee (2005),
+"Counting Your Customers the Easy Way: An Alternative to the Pareto/NBD Model",
+Marketing Science 24(2), 275-284.
+
+While alive a customer buys at Poisson rate lambda ~ Gamma(r, alpha); after each repeat
+purchase she drops out with probability p ~ Beta(a, b). The sufficient statistics are
+frequency x (repeat purchases), recency t_x (time of the last purchase) and age T, all
+measured from the first purchase in one time unit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import betainc, betaln, digamma, expit, gammaln
+
+from cxml.models._base import BTYDModel, compress_rows, first_index, row_codes
+from cxml.models._hyp2f1 import one_minus_scaled_hyp2f1
+from cxml.models._validation import check_horizon, check_rfm, check_weights
+
+__all__ = ["BetaGeoModel", "bgnbd_log_likelihood"]
+
+
+class _RFMData:
+    """Compressed (x, t_x, T, w) with the distinct frequencies pre-indexed, so terms that
+    depend on x only (gammaln, digamma) are evaluated once per distinct x."""
+
+    def __init__(self, x, tx, T, w):
+        (x, tx, T), w = compress_rows(x, tx, T, weights=w)
+        self.x, self.tx, self.T, self.w = x, tx, T, w
+        self.ux, self.xi = np.unique(x, return_inverse=True)
+        self.wx = np.bincount(self.xi, weights=w, minlength=self.ux.size)
+        self.pos = x > 0
+        self.W = float(w.sum())
+        # lifetimes' _scale_time: alpha is penalised as alpha / max(T).
+        self.penalty_scale = np.array([1.0, 1.0 / max(float(T.max()), 1e-12), 1.0, 1.0])
+
+
+def _summary(x, tx, T, w, n_rows):
+    return {
+        "n_customers": int(x.size),
+        "total_weight": float(w.sum()),
+        "n_distinct_rows": int(n_rows),
+        "frequency_mean": float(np.average(x, weights=w)),
+        "frequency_max": float(x.max()),
+        "repeat_buyers_share": float(np.average(x > 0, weights=w)),
+        "recency_mean": float(np.average(tx, weights=w)),
+        "T_mean": float(np.average(T, weights=w)),
+        "T_max": float(T.max()),
+    }
+
+
+def _bgnbd_loglik(params, d: _RFMData, gradient: bool = True):
+    """Weighted total log-likelihood, eq. (6) of FHL (2005), and its gradient with respect
+    to (r, alpha, a, b).
+
+    ll_i = A1 + A2 + A3 + log(1 + delta_{x>0} exp(A4 - A3)) with
+    A1 = lnG(r+x) - lnG(r) + r ln(alpha),  A2 = lnB(a, b+x) - lnB(a, b),
+    A3 = -(r+x) ln(alpha+T),  A4 = ln a - ln(b+x-1) - (r+x) ln(alpha+t_x).
+    """
+    r, alpha, a, b = params
+    ux, xi, wx, w = d.ux, d.xi, d.wx, d.w
+    # Terms depending on x only.
+    c_x = (gammaln(r + ux) - gammaln(r) + gammaln(a + b) + gammaln(b + ux) - gammaln(b)
+           - gammaln(a + b + ux))
+    lb_x = np.log(b + np.maximum(ux, 1.0) - 1.0)
+    rx = r + d.x
+    lT = np.log(alpha + d.T)
+    ltx = np.log(alpha + d.tx)
+    A3 = -rx * lT
+    dlt = np.where(d.pos, np.log(a) - lb_x[xi] - rx * (ltx - lT), -np.inf)
+    ll_rows = A3 + np.logaddexp(0.0, dlt)
+    ll = float(np.dot(wx, c_x) + d.W * r * np.log(alpha) + np.dot(w, ll_rows))
+    if not gradient:
+        return ll, None
+    p2 = expit(dlt)  # weight of the "dropped out after t_x" branch; 0 when x = 0
+    wp2 = w * p2
+    wp2_x = np.bincount(xi, weights=wp2, minlength=ux.size)
+    g_r = (np.dot(wx, digamma(r + ux)) - d.W * digamma(r) + d.W * np.log(alpha)
+           - np.dot(w, lT) - np.dot(wp2, ltx - lT))
+    g_alpha = d.W * r / alpha - np.dot(w * rx, (1.0 - p2) / (alpha + d.T) + p2 / (alpha + d.tx))
+    dab = digamma(a + b) - digamma(a + b + ux)
+    g_a = np.dot(wx, dab) + wp2.sum() / a
+    g_b = (np.dot(wx, dab + digamma(b + ux) - digamma(b))
+           - np.dot(wp2_x, 1.0 / (b + np.maximum(ux, 1.0) - 1.0)))
+    return ll, np.array([g_r, g_alpha, g_a, g_b])
+
+
+def bgnbd_log_likelihood(params, frequency, recency, T, weights=None):
+    """Per-customer BG/NBD log-likelihood, eq. (6) of Fader, Hardie & Lee (2005).
+
+    Parameters
+    ----------
+    params : dict
+        ``{"r", "alpha", "a", "b"}``.
+    frequency, recency, T : array-like
+        Repeat purchases, time of last purchase, age (same time unit).
+    weights : array-like, optional
+        Not used for the per-row values; accepted for symmetry with ``fit``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Log-likelihood of each customer.
+    """
+    x, tx, T = check_rfm(frequency, recency, T)
+    r, alpha, a, b = (float(params[k]) for k in ("r", "alpha", "a", "b"))
+    A1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    A2 = betaln(a, b + x) - betaln(a, b)
+    A3 = -(r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        A4 = np.where(x > 0, np.log(a) - np.log(b + np.maximum(x, 1) - 1)
+                      - (r + x) * np.log(alpha + tx), -np.inf)
+    return A1 + A2 + np.logaddexp(A3, A4)
+
+
+class BetaGeoModel(BTYDModel):
+    """BG/NBD model of repeat purchasing (Fader, Hardie & Lee 2005).
+
+    Parameters
+    ----------
+    penalizer : float, default 0.0
+        L2 penalty on the parameters, added to the *mean* negative log-likelihood as
+        ``penalizer * sum(params**2)`` with alpha expressed in time rescaled so that
+        max(T) = 1: lifetimes' ``penalizer_coef`` convention, so the same value gives the
+        same fit, and the penalty does not depend on the time unit.
+
+    Attributes
+    ----------
+    params_ : dict
+        Fitted ``{"r", "alpha", "a", "b"}``; alpha is in the time unit of the input.
+    log_likelihood_ : float
+        Total (weighted) log-likelihood at the optimum, without the penalty.
+    standard_errors_ : dict
+        Standard errors from the inverse Hessian (delta method from the log scale, as
+        lifetimes reports them).
+    log_params_covariance_ : numpy.ndarray
+        Covariance of the log-parameters.
+    params_at_bound_ : tuple of str
+        Parameters that ended at the optimiser's bound (normally empty).
+    data_summary_ : dict
+        Counts and means of the training data.
+
+    Examples
+    --------
+    >>> import lifetimes.datasets as lds
+    >>> from cxml.models import BetaGeoModel
+    >>> s = lds.load_cdnow_summary()
+    >>> m = BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
+    >>> round(m.params_["r"], 4)
+    0.2426
+    """
+
+    _param_names = ("r", "alpha", "a", "b")
+    _model_label = "BG/NBD"
+
+    def fit(self, frequency, recency, T, weights=None):
+        """Fit by maximum likelihood (L-BFGS-B on log-parameters, analytic gradient).
+
+        Identical (frequency, recency, T) rows are merged into weights automatically.
+
+        Parameters
+        ----------
+        frequency, recency, T : array-like
+            Repeat purchases, time of last purchase and age, in one time unit.
+        weights : array-like, optional
+            Non-negative weight per customer (e.g. the count of identical customers).
+
+        Returns
+        -------
+        BetaGeoModel
+            ``self``, fitted.
+
+        Raises
+        ------
+        DataValidationError
+            When the inputs break the RFM contract.
+        ConvergenceError
+            When the optimiser fails; the message says what to try.
+        """
+        x, tx, T = check_rfm(frequency, recency, T)
+        w = check_weights(weights, x.size)
+        data = _RFMData(x, tx, T, w)
+        return self._fit_prepared(data, data.W, _summary(x, tx, T, w, data.x.size))
+
+    def _loglik(self, params, data):
+        return _bgnbd_loglik(params, data)
+
+    @staticmethod
+    def _data_from_lifetimes(df):
+        w = df["weights"].to_numpy(float) if "weights" in df else np.ones(len(df))
+        x, tx, T = check_rfm(df["frequency"], df["recency"], df["T"])
+        return _RFMData(x, tx, T, w)
+
+    @staticmethod
+    def _expected_purchases_path(params, ts, x, tx, T):
+        return _expected_purchases_path(params, ts, x, tx, T)
+
+    def _initial_params(self, d):
+        # Moment-style start: rate r/alpha ~ purchases per unit of time.
+        rate = max(np.dot(d.w, d.x) / max(np.dot(d.w, d.T), 1e-12), 1e-6)
+        return np.array([1.0, 1.0 / rate, 1.0, 1.0])
+
+    # -- predictions ---------------------------------------------------------------------
+
+    def _p(self, params=None):
+        return self._param_array() if params is None else params
+
+    def probability_alive(self, frequency, recency, T):
+        """P(alive | x, t_x, T), from Fader, Hardie & Lee (2008) note "Computing
+        P(alive) using the BG/NBD model", eq. (2).
+
+        Returns
+        -------
+        numpy.ndarray
+            Probabilities in (0, 1]; 1 for customers without repeat purchases.
+        """
+        x, tx, T = check_rfm(frequency, recency, T, require_data=False)
+        return _p_alive(self._p(), x, tx, T)
+
+    def expected_purchases(self, t, frequency, recency, T):
+        """Conditional expected number of repeat purchases in (T, T + t], eq. (10) of FHL
+        (2005).
+
+        Parameters
+        ----------
+        t : float or array-like
+            Horizon, in the time unit of ``recency`` and ``T``.
+        frequency, recency, T : array-like
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        t = check_horizon("t", t)
+        x, tx, T = check_rfm(frequency, recency, T, require_data=False)
+        return _expected_purchases(self._p(), t, x, tx, T)
+
+    def expected_purchases_interval(self, t, frequency, recency, T, *, level=0.95):
+        """Expected purchases with a delta-method interval from the parameter covariance.
+
+        Parameters
+        ----------
+        t : float or array-like
+        frequency, recency, T : array-like
+        level : float, default 0.95
+
+        Returns
+        -------
+        estimate, lower, upper : numpy.ndarray
+            Interval built on the log scale (always positive).
+        """
+        t = check_horizon("t", t)
+        x, tx, T = check_rfm(frequency, recency, T, require_data=False)
+        return self._delta_interval(lambda p: _expected_purchases(p, t, x, tx, T), level)
+
+    def population_expected_purchases(self, t):
+        """E[X(t)]: expected repeat purchases in (0, t] of a new customer, eq. (9) of FHL
+        (2005).
+
+        Parameters
+        ----------
+        t : float or array-like
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        t = check_horizon("t", t)
+        r, alpha, a, b = self._p()
+        z = t / (alpha + t)
+        q = one_minus_scaled_hyp2f1(r, a - 1.0, a + b - 1.0, z)
+        return np.asarray((a + b - 1.0) / (a - 1.0) * q)
+
+    def probability_of_purchases(self, t, n):
+        """P(X(t) = n): probability of exactly n repeat purchases in (0, t] for a new
+        customer, eq. (8) of FHL (2005).
+
+        The finite sum in eq. (8) is the negative-binomial CDF, evaluated as a regularized
+        incomplete beta function so large n do not cancel.
+
+        Parameters
+        ----------
+        t : float or array-like
+        n : int or array-like of int
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        t = check_horizon("t", t)
+        n = np.asarray(n, dtype=float)
+        if np.any(n < 0) or np.any(n != np.round(n)):
+            raise ValueError(f"n must be non-negative whole numbers, got {n!r}")
+        r, alpha, a, b = self._p()
+        lq = np.log(alpha) - np.log(alpha + t)  # ln(alpha/(alpha+t))
+        with np.errstate(divide="ignore"):
+            lpt = np.log(t) - np.log(alpha + t)
+            first = np.exp(betaln(a, b + n) - betaln(a, b) + gammaln(r + n) - gammaln(r)
+                           - gammaln(n + 1) + r * lq + np.where(n > 0, n * lpt, 0.0))
+        # P(NB(r, alpha/(alpha+t)) >= n) = I_{t/(alpha+t)}(n, r)
+        tail = betainc(np.maximum(n, 1), r, t / (alpha + t))
+        second = np.where(n > 0, np.exp(betaln(a + 1, b + np.maximum(n, 1) - 1) - betaln(a, b))
+                          * tail, 0.0)
+        return np.asarray(first + second)
+
+    # -- interop -------------------------------------------------------------------------
+
+    @classmethod
+    def from_lifetimes(cls, fitter):
+        """Build a fitted model from a fitted ``lifetimes.BetaGeoFitter``.
+
+        Standard errors and covariance are taken from the fitter's ``variance_matrix_`` when
+        present.
+        """
+        return _from_lifetimes(cls, fitter)
+
+    def to_lifetimes(self):
+        """A ``lifetimes.BetaGeoFitter`` carrying these parameters (for its plots and
+        helpers)."""
+        from lifetimes import BetaGeoFitter
+
+        return _to_lifetimes(self, BetaGeoFitter)
+
+
+def _p_alive(params, x, tx, T):
+    r, alpha, a, b = params
+    with np.errstate(divide="ignore"):
+        log_div = (r + x) * (np.log(alpha + T) - np.log(alpha + tx)) + np.log(a) - np.log(
+            b + np.maximum(x, 1.0) - 1.0)
+    return np.where(x > 0, expit(-log_div), 1.0)
+
+
+def _expected_purchases(params, t, x, tx, T):
+    """Eq. (10) of FHL (2005), broadcasting t against the customers."""
+    r, alpha, a, b = params
+    if np.ndim(t) == 0:
+        return _expected_purchases_path(params, np.atleast_1d(t), x, tx, T)[0]
+    t, x, tx, T = np.broadcast_arrays(t, x, tx, T)
+    z = t / (alpha + T + t)
+    q = one_minus_scaled_hyp2f1(r + x, a - 1.0, a + b + x - 1.0, z)
+    numer = (a + b + x - 1.0) / (a - 1.0) * q
+    return numer * _p_alive(params, x, tx, T)
+
+
+def _expected_purchases_path(params, ts, x, tx, T):
+    """Eq. (10) for several horizons ``ts`` at once: shape (len(ts), n).
+
+    P(alive) is shared by all horizons and the hypergeometric part depends on (x, T) only,
+    so it is computed once per distinct (x, T) pair.
+    """
+    r, alpha, a, b = params
+    pa = _p_alive(params, x, tx, T)
+    codes, n_unique = row_codes(x, T)
+    if n_unique < 0.5 * x.size:
+        first = first_index(codes, n_unique)
+        ux, uT = x[first], T[first]
+    else:
+        codes, ux, uT = None, x, T
+    out = np.empty((len(ts), x.size))
+    for j, t in enumerate(ts):
+        q = one_minus_scaled_hyp2f1(r + ux, a - 1.0, a + b + ux - 1.0, t / (alpha + uT + t))
+        e = (a + b + ux - 1.0) / (a - 1.0) * q
+        out[j] = (e if codes is None else e[codes]) * pa
+    return out
+
+
+def _from_lifetimes(cls, fitter):
+    import pandas as pd
+
+    from cxml.exceptions import ModelLoadError
+
+    params_ = getattr(fitter, "params_", None)
+    if params_ is None:
+        raise ModelLoadError(f"{type(fitter).__name__} is not fitted (no params_)")
+    try:
+        params = {n: float(params_[n]) for n in cls._param_names}
+    except KeyError as exc:
+        raise ModelLoadError(
+            f"{type(fitter).__name__} has no parameter {exc}; expected {cls._param_names}"
+        ) from None
+    model = cls(penalizer=float(getattr(fitter, "penalizer_coef", 0.0)))
+    model.params_ = params
+    k = len(cls._param_names)
+    vm = getattr(fitter, "variance_matrix_", None)
+    p = np.array([params[n] for n in cls._param_names])
+    if isinstance(vm, pd.DataFrame):
+        v = vm.loc[list(cls._param_names), list(cls._param_names)].to_numpy(dtype=float)
+        # lifetimes' variance is params_j^2 * cov_log[i, j]; undo the column scaling.
+        cov = v / (p[None, :] ** 2)
+        cov = 0.5 * (cov + cov.T)
+    else:
+        cov = np.full((k, k), np.nan)
+    model.log_params_covariance_ = cov
+    model.standard_errors_ = {n: float(v) for n, v in zip(cls._param_names,
+                                                          p * np.sqrt(np.diag(cov)))}
+    data = getattr(fitter, "data", None)
+    try:
+        # lifetimes reports its likelihood in rescaled time; recompute it in ours.
+        model.log_likelihood_ = float(cls._loglik(model, p, cls._data_from_lifetimes(data))[0])
+    except (AttributeError, KeyError, TypeError, ValueError):
+        model.log_likelihood_ = float("nan")
+    model.params_at_bound_ = ()
+    model.data_summary_ = {"source": f"lifetimes.{type(fitter).__name__}"}
+    return model
+
+
+def _to_lifetimes(model, fitter_cls):
+    import pandas as pd
+
+    model._check_fitted()
+    fitter = fitter_cls(penalizer_coef=float(model.penalizer))
+    names = list(model._param_names)
+    p = np.array([model.params_[n] for n in names])
+    fitter.params_ = pd.Series(p, index=names)
+    cov = model.log_params_covariance_
+    fitter.variance_matrix_ = pd.DataFrame(p[None, :] ** 2 * cov, index=names, columns=names)
+    fitter.standard_errors_ = pd.Series([model.standard_errors_[n] for n in names], index=names)
+    if hasattr(fitter, "conditional_expected_number_of_purchases_up_to_time"):
+        fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time
+    return fitter

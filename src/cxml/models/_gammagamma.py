@@ -1,0 +1,261 @@
+"""Gamma-Gamma model of spend per transaction (Fader & Hardie 2013, "The Gamma-Gamma Model
+of Monetary Value", http://www.brucehardie.com/notes/025/; Colombo & Jiang 1999).
+
+A customer's transaction values are Gamma(p, nu) with nu ~ Gamma(q, v) across customers.
+Only repeat transactions enter: x is the number of repeat purchases and m their mean value.
+The model assumes spend is independent of the purchase process.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.special import digamma, gammaln
+
+from cxml.exceptions import DataValidationError
+from cxml.models._base import BTYDModel, compress_rows
+from cxml.models._bgnbd import _from_lifetimes, _to_lifetimes
+from cxml.models._validation import as_float_array, check_weights
+
+__all__ = ["GammaGammaModel"]
+
+# |Pearson r| between frequency and monetary value above which we warn.
+_CORRELATION_WARN = 0.3
+
+
+class _SpendData:
+    def __init__(self, x, m, w):
+        (x, m), w = compress_rows(x, m, weights=w)
+        self.x, self.m, self.w = x, m, w
+        self.logx, self.logm = np.log(x), np.log(m)
+        self.W = float(w.sum())
+
+
+def _check_spend(frequency, monetary_value, *, for_fit: bool):
+    x = as_float_array("frequency", frequency)
+    m = as_float_array("monetary_value", monetary_value)
+    n = x.size
+    if m.size != n:
+        raise DataValidationError(
+            f"frequency and monetary_value must have the same length, got {n:,} and {m.size:,}"
+        )
+    if n == 0 and for_fit:
+        raise DataValidationError("no customers given (frequency is empty)")
+    neg = x < 0
+    if neg.any():
+        raise DataValidationError(f"frequency is negative for {neg.sum():,} of {n:,} customers")
+    if for_fit:
+        zero = x == 0
+        if zero.any():
+            raise DataValidationError(
+                f"GammaGammaModel.fit needs repeat buyers only: frequency is 0 for "
+                f"{zero.sum():,} of {n:,} customers. Fit on customers with frequency > 0 "
+                "(e.g. rfm[rfm['frequency'] > 0]); predictions for the others use the "
+                "population mean."
+            )
+        nonpos = m <= 0
+        if nonpos.any():
+            raise DataValidationError(
+                f"monetary_value must be > 0 for repeat buyers; it is <= 0 for "
+                f"{nonpos.sum():,} of {n:,} customers. Drop them or net refunds differently."
+            )
+    else:
+        bad = (x > 0) & (m < 0)
+        if bad.any():
+            raise DataValidationError(
+                f"monetary_value is negative for {bad.sum():,} of {n:,} repeat buyers"
+            )
+    return x, m
+
+
+def _gg_loglik(params, d: _SpendData, gradient: bool = True):
+    """Weighted total log-likelihood, eq. (1a) of the note, and its gradient in (p, q, v).
+
+    l_i = lnG(px+q) - lnG(px) - lnG(q) + q ln v + (px-1) ln m + px ln x - (px+q) ln(v+xm)
+    """
+    p, q, v = params
+    x, w = d.x, d.w
+    px = p * x
+    lvxm = np.log(v + x * d.m)
+    rows = (gammaln(px + q) - gammaln(px) + (px - 1.0) * d.logm + px * d.logx
+            - (px + q) * lvxm)
+    ll = float(np.dot(w, rows) + d.W * (q * np.log(v) - gammaln(q)))
+    if not gradient:
+        return ll, None
+    dpsi = digamma(px + q)
+    g_p = np.dot(w, x * (dpsi - digamma(px) + d.logm + d.logx - lvxm))
+    g_q = np.dot(w, dpsi - lvxm) + d.W * (np.log(v) - digamma(q))
+    g_v = d.W * q / v - np.dot(w, (px + q) / (v + x * d.m))
+    return ll, np.array([g_p, g_q, g_v])
+
+
+class GammaGammaModel(BTYDModel):
+    """Gamma-Gamma model of average transaction value.
+
+    Parameters
+    ----------
+    penalizer : float, default 0.0
+        L2 penalty on (p, q, v) added to the mean negative log-likelihood (lifetimes'
+        ``penalizer_coef`` convention).
+
+    Attributes
+    ----------
+    params_ : dict
+        ``{"p", "q", "v"}``.
+    log_likelihood_ : float
+        Total (weighted) log-likelihood.
+    standard_errors_ : dict
+    log_params_covariance_ : numpy.ndarray
+    frequency_monetary_correlation_ : float
+        Pearson correlation of frequency and monetary value in the training data (the
+        model assumes it is near 0).
+
+    Examples
+    --------
+    >>> import lifetimes.datasets as lds
+    >>> from cxml.models import GammaGammaModel
+    >>> s = lds.load_cdnow_summary_data_with_monetary_value()
+    >>> s = s[s["frequency"] > 0]
+    >>> g = GammaGammaModel().fit(s["frequency"], s["monetary_value"])
+    >>> round(g.params_["p"], 3)
+    6.249
+    """
+
+    _param_names = ("p", "q", "v")
+    _model_label = "Gamma-Gamma"
+
+    def fit(self, frequency, monetary_value, weights=None):
+        """Fit by maximum likelihood on repeat buyers.
+
+        Parameters
+        ----------
+        frequency : array-like
+            Repeat purchases (all must be > 0).
+        monetary_value : array-like
+            Mean value of the repeat purchases (> 0).
+        weights : array-like, optional
+
+        Returns
+        -------
+        GammaGammaModel
+            ``self``, fitted.
+
+        Raises
+        ------
+        DataValidationError
+            On frequency-0 customers or non-positive monetary values.
+        ConvergenceError
+            When the optimiser fails.
+
+        Warns
+        -----
+        UserWarning
+            When |corr(frequency, monetary_value)| > 0.3: the model's independence
+            assumption is doubtful.
+        """
+        x, m = _check_spend(frequency, monetary_value, for_fit=True)
+        w = check_weights(weights, x.size)
+        corr = _weighted_corr(x, m, w)
+        self.frequency_monetary_correlation_ = corr
+        if np.isfinite(corr) and abs(corr) > _CORRELATION_WARN:
+            warnings.warn(
+                f"frequency and monetary_value are correlated (Pearson r = {corr:.2f}); the "
+                "Gamma-Gamma model assumes they are independent, so its spend predictions "
+                "may be biased.",
+                UserWarning,
+                stacklevel=2,
+            )
+        data = _SpendData(x, m, w)
+        summary = {
+            "n_customers": int(x.size),
+            "total_weight": float(w.sum()),
+            "n_distinct_rows": int(data.x.size),
+            "frequency_mean": float(np.average(x, weights=w)),
+            "monetary_value_mean": float(np.average(m, weights=w)),
+            "frequency_monetary_correlation": float(corr) if np.isfinite(corr) else None,
+        }
+        self._fit_prepared(data, data.W, summary)
+        if self.params_["q"] <= 1:
+            warnings.warn(
+                f"Gamma-Gamma q = {self.params_['q']:.3g} <= 1: the population mean spend "
+                "p*v/(q-1) is undefined, so expected values of new customers are infinite.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _loglik(self, params, data):
+        return _gg_loglik(params, data)
+
+    @staticmethod
+    def _data_from_lifetimes(df):
+        w = df["weights"].to_numpy(float) if "weights" in df else np.ones(len(df))
+        x, m = _check_spend(df["frequency"], df["monetary_value"], for_fit=True)
+        return _SpendData(x, m, w)
+
+    def _initial_params(self, d):
+        # p ~ 1 and a population mean near the observed one: p*v/(q-1) = mean(m).
+        mean_m = float(np.average(d.m, weights=d.w))
+        return np.array([1.0, 2.0, max(mean_m, 1e-6)])
+
+    def expected_average_value(self, frequency, monetary_value):
+        """E[M | x, m]: expected mean transaction value, eq. (5) of the note.
+
+        A credibility-weighted mix of the customer's mean ``m`` and the population mean
+        ``p*v/(q-1)``; customers with ``frequency == 0`` get the population mean.
+
+        Parameters
+        ----------
+        frequency, monetary_value : array-like
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        x, m = _check_spend(frequency, monetary_value, for_fit=False)
+        return _expected_value(self._param_array(), x, m)
+
+    def expected_average_value_interval(self, frequency, monetary_value, *, level=0.95):
+        """Expected average value with a delta-method interval.
+
+        Returns
+        -------
+        estimate, lower, upper : numpy.ndarray
+        """
+        x, m = _check_spend(frequency, monetary_value, for_fit=False)
+        return self._delta_interval(lambda p: _expected_value(p, x, m), level)
+
+    def population_mean(self) -> float:
+        """Mean spend per transaction of the population, ``p*v/(q-1)``."""
+        p, q, v = self._param_array()
+        return float(p * v / (q - 1.0)) if q > 1 else float("inf")
+
+    @classmethod
+    def from_lifetimes(cls, fitter):
+        """Build a fitted model from a fitted ``lifetimes.GammaGammaFitter``."""
+        return _from_lifetimes(cls, fitter)
+
+    def to_lifetimes(self):
+        """A ``lifetimes.GammaGammaFitter`` carrying these parameters."""
+        from lifetimes import GammaGammaFitter
+
+        return _to_lifetimes(self, GammaGammaFitter)
+
+
+def _expected_value(params, x, m):
+    p, q, v = params
+    m = np.where(x > 0, m, 0.0)
+    return p * (v + x * m) / (p * x + q - 1.0)
+
+
+def _weighted_corr(x, m, w):
+    if x.size < 3:
+        return float("nan")
+    mx, mm = np.average(x, weights=w), np.average(m, weights=w)
+    cxm = np.average((x - mx) * (m - mm), weights=w)
+    vx = np.average((x - mx) ** 2, weights=w)
+    vm = np.average((m - mm) ** 2, weights=w)
+    if vx <= 0 or vm <= 0:
+        return float("nan")
+    return float(cxm / np.sqrt(vx * vm))
