@@ -195,6 +195,10 @@ def test_duplicates_auto_drops_only_with_order_id():
     assert dropped.loc[1, "monetary_value"] == 6.0
     assert dropped.attrs["report"]["duplicate_rows_dropped"] == 1
     assert rfm(tx, observation_end="2020-01-31", duplicates="drop").loc[1, "monetary_value"] == 6
+    fast = rfm(tx, observation_end="2020-01-31", duplicates="keep")
+    assert fast.loc[1, "monetary_value"] == 12.0
+    assert fast.attrs["report"]["duplicate_rows"] is None  # "keep" does not count them
+    assert fast.attrs["report"]["n_rows"] == 3
 
 
 def test_ibis_input_returns_ibis_table(sample):

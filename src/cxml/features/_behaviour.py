@@ -22,6 +22,7 @@ from cxml.features._daily import (
     daily,
     finish_report,
     log_report,
+    to_pandas,
     prepare,
 )
 
@@ -194,7 +195,7 @@ def behaviour(
     if not _wants_pandas(output, as_pandas):
         return g.filter(g.transactions_total > 0).select(cols).order_by("customer_id")
 
-    df = g.select(cols + list(COUNTER_COLUMNS)).to_pandas()
+    df = to_pandas(g.select(cols + list(COUNTER_COLUMNS)))
     policies = {"returns": returns, "duplicates": duplicates, "zero_value": zero_value,
                 "has_order_id": "order_id" in t.columns, "cutoff": cut.isoformat(),
                 "windows_days": list(windows)}

@@ -14,7 +14,9 @@ duplicates : {"auto", "keep", "drop"}
     same amount) are indistinguishable from buying the same thing twice, and CDNOW's
     published summaries count its 21 such lines in the sample. ``"drop"`` keeps one copy.
     ``"auto"`` (default) drops them when ``order_id`` is mapped (an order line repeated
-    with the same order id is an export error) and keeps them otherwise. Always counted.
+    with the same order id is an export error) and keeps them otherwise. Counted in the
+    report except under ``"keep"``, which skips the grouping on every column that counting
+    needs (about a third of the run time at millions of rows; report value None).
 returns : {"net", "ignore", "error"}
     Rows with a negative amount. ``"net"`` (default) nets them against the same
     customer-day: the day's value is the sum of all its rows, and a day whose net value is
@@ -36,7 +38,8 @@ import pandas as pd
 from cxml.data._validate import is_validated, validate_transactions
 from cxml.exceptions import CxmlUserError, DataValidationError
 
-__all__ = ["prepare", "daily", "check_policies", "COUNTER_COLUMNS", "finish_report"]
+__all__ = ["prepare", "daily", "check_policies", "COUNTER_COLUMNS", "finish_report",
+           "to_pandas"]
 
 logger = logging.getLogger(__name__)
 
@@ -112,22 +115,32 @@ def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
                 f"transactions: column 'amount': {n_neg:,} of {n:,} rows are negative (returns) "
                 "and returns='error'; use returns='net' or returns='ignore'"
             )
-    # Exact duplicates are counted by grouping on every column; `mult` is the multiplicity.
-    lines = t.group_by(list(t.columns)).aggregate(_mult=t.count())
-    w = (lines._mult > 0).cast("int64") if drop_dups else lines._mult
+    if duplicates == "keep":
+        # fast path: one aggregation, duplicates neither dropped nor counted
+        lines, w, mult = t, None, None
+    else:
+        # exact duplicates are found by grouping on every column; _mult = multiplicity
+        lines = t.group_by(list(t.columns)).aggregate(_mult=t.count())
+        mult = lines._mult
+        w = None if drop_dups else mult
     neg = lines.amount < 0
     kept = ~neg if returns == "ignore" else ibis.literal(True)
+
+    def total(expr, where=None):  # sum over the kept rows (weighted by multiplicity)
+        return (expr if w is None else expr * w).sum(where=where)
+
     aggs = dict(
-        value=(lines.amount * w).sum(where=kept).fill_null(0.0),
-        n_lines=w.sum(where=kept),
-        _n_rows=lines._mult.sum(),
-        _n_dup=(lines._mult - 1).sum(),
-        gross=(lines.amount * w).sum(where=~neg).fill_null(0.0),
-        returned=(-lines.amount * w).sum(where=neg).fill_null(0.0),
-        _n_neg=lines._mult.sum(where=neg).fill_null(0),
+        value=total(lines.amount, kept).fill_null(0.0),
+        n_lines=(lines.count(where=kept) if w is None else w.sum(where=kept)).fill_null(0),
+        _n_rows=lines.count() if mult is None else mult.sum(),
+        _n_dup=ibis.null("int64") if mult is None else (mult - 1).sum(),
+        gross=total(lines.amount, ~neg).fill_null(0.0),
+        returned=total(-lines.amount, neg).fill_null(0.0),
+        _n_neg=(neg.cast("int64").sum() if mult is None
+                else mult.sum(where=neg).fill_null(0)),
     )
     if "quantity" in t.columns:
-        aggs["quantity"] = (lines.quantity * w).sum(where=kept)
+        aggs["quantity"] = total(lines.quantity, kept)
     day = lines.timestamp.date().epoch_days().name("day")
     d = lines.group_by([lines.customer_id, day]).aggregate(**aggs)
     # a day with no kept row (only returns under "ignore") or a net-negative day is no purchase
@@ -155,12 +168,14 @@ def customer_counters(d: ibis.Table, where=None) -> dict:
 def finish_report(df: pd.DataFrame, *, policies: dict, extra: dict | None = None) -> dict:
     """Turn the counter columns of an executed result into the data report dict."""
     s = {c: int(df[c].fillna(0).sum()) for c in COUNTER_COLUMNS if c in df.columns}
+    if "_n_dup" in df.columns and df["_n_dup"].isna().all() and len(df):
+        s["_n_dup"] = None  # duplicates="keep": not counted
     drop_dups = policies["duplicates"] == "drop" or (
         policies["duplicates"] == "auto" and policies.get("has_order_id", False))
     report = {
         "n_rows": s.get("_n_rows", 0),
         "duplicate_rows": s.get("_n_dup", 0),
-        "duplicate_rows_dropped": s.get("_n_dup", 0) if drop_dups else 0,
+        "duplicate_rows_dropped": (s.get("_n_dup") or 0) if drop_dups else 0,
         "return_rows": s.get("_n_neg", 0),
         "return_rows_netted": s.get("_n_neg", 0) if policies["returns"] == "net" else 0,
         "return_rows_dropped": s.get("_n_neg", 0) if policies["returns"] == "ignore" else 0,
@@ -177,6 +192,15 @@ def finish_report(df: pd.DataFrame, *, policies: dict, extra: dict | None = None
     if extra:
         report.update(extra)
     return report
+
+
+def to_pandas(expr) -> pd.DataFrame:
+    """Execute an Ibis table into pandas through Arrow.
+
+    Ibis' own ``to_pandas`` on DuckDB turns every column that contains a null into Python
+    objects (``to_pylist``), seconds at millions of rows; Arrow's conversion is vectorised.
+    """
+    return expr.to_pyarrow().to_pandas()
 
 
 def log_report(what: str, report: dict) -> None:

@@ -18,6 +18,7 @@ from cxml.data._dates import epoch_day, to_date
 from cxml.data._validate import is_validated, validate_events
 from cxml.exceptions import CxmlUserError
 from cxml.features._behaviour import _trend, check_windows
+from cxml.features._daily import to_pandas
 
 __all__ = ["engagement"]
 
@@ -210,7 +211,7 @@ def engagement(
             raise CxmlUserError("customers= needs pandas output; join the Ibis table instead")
         return g.order_by("customer_id")
 
-    df = g.to_pandas().set_index("customer_id").sort_index()
+    df = to_pandas(g).set_index("customer_id").sort_index()
     n_with_events = len(df)
     without = 0
     if customers is not None:

@@ -31,6 +31,7 @@ from cxml.features._daily import (
     daily,
     finish_report,
     log_report,
+    to_pandas,
     prepare,
 )
 
@@ -152,7 +153,7 @@ def rfm(
                 "observation_end": end.isoformat()}
     if not _wants_pandas(output, as_pandas):
         return g.filter(g._ndays > 0).select(cols).order_by("customer_id")
-    df = g.select(cols + list(COUNTER_COLUMNS)).to_pandas()
+    df = to_pandas(g.select(cols + list(COUNTER_COLUMNS)))
     report = finish_report(df, policies=policies)
     keep = df["_n_days"] > 0
     report["customers_excluded"] = {"no_purchase_day": int((~keep).sum())}
@@ -275,7 +276,7 @@ def calibration_holdout(
                 "calibration_end": cal.isoformat(), "observation_end": end.isoformat()}
     if not _wants_pandas(output, as_pandas):
         return g.filter(g._ndays_cal > 0).select(cols).order_by("customer_id")
-    df = g.select(cols + ["_ndays_cal"] + list(COUNTER_COLUMNS)).to_pandas()
+    df = to_pandas(g.select(cols + ["_ndays_cal"] + list(COUNTER_COLUMNS)))
     report = finish_report(df, policies=policies)
     has_cal = df["_ndays_cal"].fillna(0) > 0
     no_purchase = df["_n_days"] == 0
