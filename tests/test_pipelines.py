@@ -51,8 +51,7 @@ def test_mlflow_pyfunc_predict_matches_score(sample_training):
     tx = load_cdnow("sample")
     tx = tx[tx["customer_id"] <= 50]
     model = mlflow.pyfunc.load_model(str(result.model_dir))
-    out = model.predict(tx[["customer_id", "timestamp", "amount"]],
-                        params={"as_of": "1998-06-30"})
+    out = model.predict(tx, params={"as_of": "1998-06-30"})
     ref = score(tx, model=result.bundle, as_of="1998-06-30")
     np.testing.assert_allclose(out["clv"].to_numpy(), ref["clv"].to_numpy(), rtol=1e-12)
     assert len(out) == 50
@@ -62,11 +61,14 @@ def test_mlflow_pyfunc_predict_matches_score(sample_training):
 def test_evaluate_table_on_sample():
     table = evaluate(load_cdnow("sample"), calibration_end="1997-09-30",
                      observation_end="1998-06-30", folds=3)
-    assert list(table.index) == ["cxml", "bgnbd_p_alive", "bgnbd_p_zero", "bgnbd_expected",
-                                 "rfm_logistic", "rfm_lightgbm"]
+    assert table.index[0] == "cxml"
+    assert {"bgnbd_p_alive", "bgnbd_p_zero", "bgnbd_expected", "rfm_logistic"} <= set(table.index)
     assert list(table.columns[: len(EVALUATION_COLUMNS)]) == EVALUATION_COLUMNS
     assert (table["n_customers"] == 2357).all()
-    assert table["churn_auc"].between(0.6, 0.95).all()
+    assert table.drop(index="bgnbd_p_alive")["churn_auc"].between(0.7, 0.9).all()
+    # BG/NBD's P(alive) is 1 for every one-time buyer, the group that churns most: as a churn
+    # score it ranks worse than chance on CDNOW (a known property of the model).
+    assert table.loc["bgnbd_p_alive", "churn_auc"] < 0.5
     # -E[Y] is a ranking, not a probability: no Brier score
     assert np.isnan(table.loc["bgnbd_expected", "churn_brier"])
     assert table.loc["bgnbd_p_zero", "churn_brier"] < 0.25

@@ -9,7 +9,7 @@ from pathlib import Path
 from cxml.data import validate_events, validate_transactions
 from cxml.datasets import cdnow_path, load_cdnow
 
-__all__ = ["load_events", "load_transactions", "file_sha256"]
+__all__ = ["load_events", "load_transactions", "file_sha256", "raw_rows"]
 
 _CDNOW = {"cdnow:master": "master", "cdnow:sample": "sample"}
 
@@ -66,3 +66,15 @@ def load_events(data_cfg, *, observation_end: dt.date | None):
         return None
     return validate_events(data_cfg.events, observation_end=observation_end,
                            **data_cfg.event_columns.model_dump())
+
+
+def raw_rows(data_cfg, *, n: int = 200):
+    """The first ``n`` rows of the configured transactions, unvalidated, in the user's own
+    column names and types (with only the mapped columns)."""
+    from cxml.data import read_table
+
+    src = data_cfg.transactions
+    cols = data_cfg.columns.model_dump(exclude_none=True)
+    if src in _CDNOW:
+        return load_cdnow(_CDNOW[src]).head(n)[list(cols)]
+    return read_table(src).select(*cols.values()).limit(n).to_pandas()

@@ -164,12 +164,11 @@ def _segment_summary(scores: pd.DataFrame) -> pd.DataFrame:
 
 def _save_and_log(cfg, bundle, tx, uri, out_dir, lineage, metrics, scores, summary) -> TrainResult:
     from cxml import tracking
-    from cxml.pipelines._score import score_frame_example
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         bundle_dir = bundle.save(tmp / "bundle")
-        example_in, example_out, as_of = score_frame_example(tx, bundle)
+        example_in, example_out, as_of = _signature_example(cfg.data, bundle)
         tracking.save_pyfunc_model(bundle_dir, out_dir, input_example=example_in,
                                    output_example=example_out, as_of=as_of)
         scores_path = tmp / "segments.parquet"
@@ -188,6 +187,20 @@ def _save_and_log(cfg, bundle, tx, uri, out_dir, lineage, metrics, scores, summa
     return TrainResult(bundle=bundle, metrics=metrics, scores=scores, segment_summary=summary,
                        model_dir=out_dir, run_id=run.run_id, tracking_uri=uri,
                        logging_failures=run.failures)
+
+
+def _signature_example(data_cfg, bundle, n_customers: int = 5):
+    """Transactions of a few customers exactly as the user holds them (their column names
+    and types) and the scores they get, for the MLflow model signature and input example."""
+    from cxml.pipelines._data import raw_rows
+    from cxml.pipelines._score import score
+
+    rows = raw_rows(data_cfg, n=200)
+    id_col = bundle.spec.columns.get("customer_id", "customer_id")
+    keep = rows[id_col].drop_duplicates().iloc[:n_customers]
+    example = rows[rows[id_col].isin(keep)].reset_index(drop=True)
+    as_of = str(pd.Timestamp(bundle.info["observation_end"]).date())
+    return example, score(example, model=bundle, as_of=as_of), as_of
 
 
 def _log_figures(run, summary, scores) -> None:
