@@ -5,6 +5,7 @@ with analytic gradients, fitted by L-BFGS-B on log-parameters.
 """
 
 from cxml.models._bgnbd import BetaGeoModel
+from cxml.models._churn import ChurnClassifier
 from cxml.models._gammagamma import GammaGammaModel
 
-__all__ = ["BetaGeoModel", "GammaGammaModel"]
+__all__ = ["BetaGeoModel", "ChurnClassifier", "GammaGammaModel"]
