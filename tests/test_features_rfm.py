@@ -180,18 +180,23 @@ def test_returns_error_policy():
         rfm(_returns_frame(), observation_end="2020-01-31", returns="error")
 
 
-def test_duplicates_auto_drops_only_with_order_id():
+def test_duplicates_auto_drops_only_with_order_line_identity():
     tx = pd.DataFrame({
         "customer_id": [1, 1, 1],
         "timestamp": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-02"]),
         "amount": [10.0, 6.0, 6.0],
         "order": ["o1", "o2", "o2"],
+        "sku": ["a", "b", "b"],
     })
+    # order id alone: two lines of one order at the same price may be different products
+    only_order = rfm(tx, observation_end="2020-01-31", order_id="order")
+    assert only_order.loc[1, "monetary_value"] == 12.0
+    assert only_order.attrs["report"]["duplicate_rows_dropped"] == 0
     kept = rfm(tx, observation_end="2020-01-31")
     assert kept.loc[1, "monetary_value"] == 12.0
     assert kept.attrs["report"]["duplicate_rows"] == 1
     assert kept.attrs["report"]["duplicate_rows_dropped"] == 0
-    dropped = rfm(tx, observation_end="2020-01-31", order_id="order")
+    dropped = rfm(tx, observation_end="2020-01-31", order_id="order", product="sku")
     assert dropped.loc[1, "monetary_value"] == 6.0
     assert dropped.attrs["report"]["duplicate_rows_dropped"] == 1
     assert rfm(tx, observation_end="2020-01-31", duplicates="drop").loc[1, "monetary_value"] == 6
@@ -280,7 +285,8 @@ def test_rfm_invariants_and_pandas_oracle(rows):
     assert (got["frequency"] >= 0).all() and (got["recency"] >= 0).all()
     assert (got.loc[got["frequency"] == 0, "monetary_value"] == 0).all()
     # plain pandas oracle of the "net" policy
-    days = tx.assign(day=tx["timestamp"].dt.normalize()).groupby(["customer_id", "day"])["amount"].sum()
+    day = tx["timestamp"].dt.normalize()
+    days = tx.assign(day=day).groupby(["customer_id", "day"])["amount"].sum()
     days = days[days >= 0].reset_index()
     assert set(got.index) == set(days["customer_id"])
     for cid, grp in days.groupby("customer_id"):

@@ -197,7 +197,8 @@ def behaviour(
 
     df = to_pandas(g.select(cols + list(COUNTER_COLUMNS)))
     policies = {"returns": returns, "duplicates": duplicates, "zero_value": zero_value,
-                "has_order_id": "order_id" in t.columns, "cutoff": cut.isoformat(),
+                "has_order_line": {"order_id", "product"} <= set(t.columns),
+                "cutoff": cut.isoformat(),
                 "windows_days": list(windows)}
     report = finish_report(df, policies=policies)
     keep = df["transactions_total"] > 0

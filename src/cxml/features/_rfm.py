@@ -149,7 +149,8 @@ def rfm(
     g = g.mutate(**_rfm_columns(g, end_day, unit))
     cols = ["customer_id", "frequency", "recency", "T", "monetary_value"]
     policies = {"returns": returns, "duplicates": duplicates, "zero_value": zero_value,
-                "has_order_id": "order_id" in t.columns, "time_unit": time_unit,
+                "has_order_line": {"order_id", "product"} <= set(t.columns),
+                "time_unit": time_unit,
                 "observation_end": end.isoformat()}
     if not _wants_pandas(output, as_pandas):
         return g.filter(g._ndays > 0).select(cols).order_by("customer_id")
@@ -272,7 +273,8 @@ def calibration_holdout(
     cols = ["customer_id", "frequency_cal", "recency_cal", "T_cal", "monetary_value_cal",
             "frequency_holdout", "monetary_value_holdout", "duration_holdout"]
     policies = {"returns": returns, "duplicates": duplicates, "zero_value": zero_value,
-                "has_order_id": "order_id" in t.columns, "time_unit": time_unit,
+                "has_order_line": {"order_id", "product"} <= set(t.columns),
+                "time_unit": time_unit,
                 "calibration_end": cal.isoformat(), "observation_end": end.isoformat()}
     if not _wants_pandas(output, as_pandas):
         return g.filter(g._ndays_cal > 0).select(cols).order_by("customer_id")

@@ -1,0 +1,154 @@
+"""Benchmark: cxml.features.rfm against lifetimes' summary_data_from_transaction_data.
+
+For each size, transactions are simulated once (BG/NBD + Gamma-Gamma generative process,
+``cxml.datasets.simulate``), written to Parquet, and each tool runs in its own fresh
+subprocess that reads the Parquet file into pandas and builds the RFM summary, so that the
+peak RSS of one tool does not hide the other's. Both use days as the unit (lifetimes'
+``freq="W"`` would merge same-*week* purchases, a different summary). The results are
+compared customer by customer, and one JSON line per size is printed:
+
+    {"n_customers": ..., "n_transactions": ..., "cxml_s": ..., "cxml_keep_s": ...,
+     "lifetimes_s": ..., "ratio": ..., "ratio_keep": ..., "cxml_peak_rss_mb": ...,
+     "lifetimes_peak_rss_mb": ..., "agree": true}
+
+``cxml_s`` is ``rfm`` with its defaults (exact duplicate rows counted for the data
+report); ``cxml_keep_s`` uses ``duplicates="keep"``, which, like lifetimes, neither drops
+nor counts them (one aggregation fewer). Times include validation and the conversion of
+the result to pandas; they exclude reading the Parquet file, which both tools share.
+
+Usage::
+
+    python benchmarks/bench_features.py                # 1M and 5M customers
+    python benchmarks/bench_features.py --sizes 100000 # quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+OBS_END = "2021-12-31"
+START = "2020-01-01"
+
+
+def simulate_transactions(n_customers: int, seed: int):
+    """Transactions of ``n_customers`` simulated by cxml.datasets.simulate."""
+    import pandas as pd
+
+    import cxml
+
+    out = cxml.datasets.simulate(
+        n_customers, seed=seed, start=START, observation_end=OBS_END
+    )
+    if isinstance(out, tuple):
+        out = out[0]
+    if isinstance(out, dict):
+        out = out["transactions"]
+    tx = out[["customer_id", "timestamp", "amount"]]
+    return tx.reset_index(drop=True) if isinstance(tx, pd.DataFrame) else tx
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def child(tool: str, parquet: str, out: str) -> None:
+    """Run one tool in this (fresh) process; print a JSON line with time and peak RSS."""
+    import pandas as pd
+
+    tx = pd.read_parquet(parquet)
+    t0 = time.perf_counter()
+    if tool == "lifetimes":
+        from lifetimes.utils import summary_data_from_transaction_data
+
+        res = summary_data_from_transaction_data(
+            tx, "customer_id", "timestamp", monetary_value_col="amount",
+            observation_period_end=OBS_END, freq="D",
+        )
+    else:
+        from cxml.features import rfm
+
+        kw = {"duplicates": "keep"} if tool == "cxml_keep" else {}
+        res = rfm(tx, observation_end=OBS_END, time_unit="D", **kw)
+    seconds = time.perf_counter() - t0
+    res = res[["frequency", "recency", "T", "monetary_value"]].astype("float64")
+    res.index = res.index.astype("int64")
+    res.sort_index().to_parquet(out)
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": _peak_rss_mb()}))
+
+
+def run_child(tool: str, parquet: Path, out: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", tool, str(parquet), str(out)],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def compare(a: Path, b: Path) -> bool:
+    import numpy as np
+    import pandas as pd
+
+    x, y = pd.read_parquet(a), pd.read_parquet(b)
+    if not x.index.equals(y.index):
+        return False
+    return bool(
+        np.array_equal(x["frequency"].to_numpy(), y["frequency"].to_numpy())
+        and all(np.allclose(x[c], y[c], rtol=1e-9, atol=1e-6)
+                for c in ("recency", "T", "monetary_value"))
+    )
+
+
+def bench(n_customers: int, seed: int, workdir: Path) -> dict:
+    tx = simulate_transactions(n_customers, seed)
+    parquet = workdir / f"tx_{n_customers}.parquet"
+    tx.to_parquet(parquet)
+    n_tx = len(tx)
+    del tx
+    outs = {tool: workdir / f"{tool}_{n_customers}.parquet"
+            for tool in ("cxml", "cxml_keep", "lifetimes")}
+    res = {tool: run_child(tool, parquet, out) for tool, out in outs.items()}
+    agree = compare(outs["cxml"], outs["lifetimes"]) and compare(outs["cxml_keep"],
+                                                                   outs["lifetimes"])
+    lt = res["lifetimes"]["seconds"]
+    return {
+        "n_customers": n_customers,
+        "n_transactions": n_tx,
+        "cxml_s": round(res["cxml"]["seconds"], 3),
+        "cxml_keep_s": round(res["cxml_keep"]["seconds"], 3),
+        "lifetimes_s": round(lt, 3),
+        "ratio": round(lt / res["cxml"]["seconds"], 2),
+        "ratio_keep": round(lt / res["cxml_keep"]["seconds"], 2),
+        "cxml_peak_rss_mb": round(res["cxml"]["peak_rss_mb"]),
+        "cxml_keep_peak_rss_mb": round(res["cxml_keep"]["peak_rss_mb"]),
+        "lifetimes_peak_rss_mb": round(res["lifetimes"]["peak_rss_mb"]),
+        "cpu_count": os.cpu_count(),
+        "agree": agree,
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--child", nargs=3, metavar=("TOOL", "PARQUET", "OUT"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(*args.child)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="cxml-bench-") as tmp:
+        for n in args.sizes:
+            print(json.dumps(bench(n, args.seed, Path(tmp))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
