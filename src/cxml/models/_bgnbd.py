@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betaln, digamma, expit, gammaln
 
-from cxml.models._base import BTYDModel, compress_rows, first_index, row_codes
+from cxml.models._base import BTYDModel, _dot, compress_rows, first_index, row_codes
 from cxml.models._hyp2f1 import one_minus_scaled_hyp2f1
 from cxml.models._validation import check_horizon, check_rfm, check_weights
 
@@ -33,6 +33,21 @@ class _RFMData:
         self.W = float(w.sum())
         # lifetimes' _scale_time: alpha is penalised as alpha / max(T).
         self.penalty_scale = np.array([1.0, 1.0 / max(float(T.max()), 1e-12), 1.0, 1.0])
+        self.unit_weights = bool(np.all(w == 1.0))
+        self._buffers = None
+
+    def buffers(self, k):
+        """k scratch arrays of the data's length, allocated once per fit."""
+        if self._buffers is None or len(self._buffers) < k:
+            self._buffers = [np.empty(self.x.size) for _ in range(k)]
+        return self._buffers[:k]
+
+    def subsample(self, n_rows):
+        """Weighted subsample of ``n_rows`` rows (None if the data are small)."""
+        if self.x.size <= n_rows:
+            return None
+        idx = np.random.default_rng(0).choice(self.x.size, n_rows, replace=False)
+        return type(self)(self.x[idx], self.tx[idx], self.T[idx], self.w[idx])
 
 
 def _summary(x, tx, T, w, n_rows):
@@ -62,26 +77,60 @@ def _bgnbd_loglik(params, d: _RFMData, gradient: bool = True):
     # Terms depending on x only.
     c_x = (gammaln(r + ux) - gammaln(r) + gammaln(a + b) + gammaln(b + ux) - gammaln(b)
            - gammaln(a + b + ux))
-    lb_x = np.log(b + np.maximum(ux, 1.0) - 1.0)
-    rx = r + d.x
-    lT = np.log(alpha + d.T)
-    ltx = np.log(alpha + d.tx)
-    A3 = -rx * lT
-    dlt = np.where(d.pos, np.log(a) - lb_x[xi] - rx * (ltx - lT), -np.inf)
-    ll_rows = A3 + np.logaddexp(0.0, dlt)
-    ll = float(np.dot(wx, c_x) + d.W * r * np.log(alpha) + np.dot(w, ll_rows))
+    with np.errstate(divide="ignore"):
+        # ln a - ln(b+x-1); -inf for x = 0, where the "dropped out" branch is impossible.
+        k_x = np.where(ux > 0, np.log(a) - np.log(b + np.maximum(ux, 1.0) - 1.0), -np.inf)
+    # Row-wise part, written into preallocated buffers: with millions of rows, fresh
+    # temporaries (page faults) cost as much as the arithmetic.
+    rx, lT, D, dlt, e, tmp = d.buffers(6)
+    np.add(d.x, r, out=rx)
+    np.add(d.T, alpha, out=lT)
+    np.log(lT, out=lT)
+    np.add(d.tx, alpha, out=D)
+    np.log(D, out=D)
+    np.subtract(lT, D, out=D)  # D = ln((alpha+T)/(alpha+t_x)) >= 0
+    np.multiply(rx, D, out=dlt)
+    np.take(k_x, xi, out=tmp)
+    dlt += tmp  # A4 - A3
+    # softplus(dlt) = max(dlt, 0) + log1p(exp(-|dlt|)); exp clipped at e^-60 to stay out of
+    # the (slow) subnormal range, a change below 1e-26 per customer.
+    np.abs(dlt, out=e)
+    np.negative(e, out=e)
+    np.maximum(e, -60.0, out=e)
+    np.exp(e, out=e)
+    np.log1p(e, out=tmp)
+    # ll rows = softplus(dlt) - (r+x) ln(alpha+T); sum the three parts separately.
+    ll = float(_dot(wx, c_x) + d.W * r * np.log(alpha) + _dot(w, tmp)
+               + _dot(w, np.maximum(dlt, 0.0, out=tmp)) - _dot(w, np.multiply(rx, lT, out=tmp)))
     if not gradient:
         return ll, None
-    p2 = expit(dlt)  # weight of the "dropped out after t_x" branch; 0 when x = 0
-    wp2 = w * p2
+    # p2 = expit(dlt): posterior weight of the "dropped out after t_x" branch.
+    # With q = e / (1 + e) = expit(-|dlt|): p2 = 0.5 + sign(dlt) (0.5 - q).
+    np.add(e, 1.0, out=tmp)
+    np.divide(e, tmp, out=e)  # q
+    np.subtract(0.5, e, out=e)
+    np.copysign(e, dlt, out=e)
+    e += 0.5
+    p2 = e
+    wp2 = p2 if d.unit_weights else np.multiply(w, p2, out=dlt)
     wp2_x = np.bincount(xi, weights=wp2, minlength=ux.size)
-    g_r = (np.dot(wx, digamma(r + ux)) - d.W * digamma(r) + d.W * np.log(alpha)
-           - np.dot(w, lT) - np.dot(wp2, ltx - lT))
-    g_alpha = d.W * r / alpha - np.dot(w * rx, (1.0 - p2) / (alpha + d.T) + p2 / (alpha + d.tx))
+    g_r = (_dot(wx, digamma(r + ux)) - d.W * digamma(r) + d.W * np.log(alpha)
+           - _dot(w, lT) + _dot(wp2, D))
+    # d/dalpha: -(r+x)[(1-p2)/(alpha+T) + p2/(alpha+t_x)]
+    inv_T = np.add(d.T, alpha, out=lT)
+    np.reciprocal(inv_T, out=inv_T)
+    inv_tx = np.add(d.tx, alpha, out=D)
+    np.reciprocal(inv_tx, out=inv_tx)
+    inv_tx -= inv_T
+    inv_tx *= p2
+    inv_tx += inv_T
+    inv_tx *= rx
+    g_alpha = d.W * r / alpha - _dot(w, inv_tx)
+    wp2_sum = float(wp2_x.sum())
     dab = digamma(a + b) - digamma(a + b + ux)
-    g_a = np.dot(wx, dab) + wp2.sum() / a
-    g_b = (np.dot(wx, dab + digamma(b + ux) - digamma(b))
-           - np.dot(wp2_x, 1.0 / (b + np.maximum(ux, 1.0) - 1.0)))
+    g_a = _dot(wx, dab) + wp2_sum / a
+    g_b = (_dot(wx, dab + digamma(b + ux) - digamma(b))
+           - _dot(wp2_x, 1.0 / (b + np.maximum(ux, 1.0) - 1.0)))
     return ll, np.array([g_r, g_alpha, g_a, g_b])
 
 
@@ -197,7 +246,7 @@ class BetaGeoModel(BTYDModel):
 
     def _initial_params(self, d):
         # Moment-style start: rate r/alpha ~ purchases per unit of time.
-        rate = max(np.dot(d.w, d.x) / max(np.dot(d.w, d.T), 1e-12), 1e-6)
+        rate = max(_dot(d.w, d.x) / max(_dot(d.w, d.T), 1e-12), 1e-6)
         return np.array([1.0, 1.0 / rate, 1.0, 1.0])
 
     # -- predictions ---------------------------------------------------------------------
@@ -268,8 +317,9 @@ class BetaGeoModel(BTYDModel):
         t = check_horizon("t", t)
         r, alpha, a, b = self._p()
         z = t / (alpha + t)
-        q = one_minus_scaled_hyp2f1(r, a - 1.0, a + b - 1.0, z)
-        return np.asarray((a + b - 1.0) / (a - 1.0) * q)
+        c = _nonzero(a + b - 1.0)
+        q = one_minus_scaled_hyp2f1(r, a - 1.0, c, z)
+        return np.asarray(c / (a - 1.0) * q)
 
     def probability_of_purchases(self, t, n):
         """P(X(t) = n): probability of exactly n repeat purchases in (0, t] for a new
@@ -322,6 +372,12 @@ class BetaGeoModel(BTYDModel):
         return _to_lifetimes(self, BetaGeoFitter)
 
 
+def _nonzero(c):
+    """c = a + b + x - 1 is 0 when x = 0 and a + b = 1; c * 2F1(.; c; .) has a finite
+    limit there, reached by evaluating at a tiny c."""
+    return np.where(np.abs(c) < 1e-10, 1e-10, c)
+
+
 def _p_alive(params, x, tx, T):
     r, alpha, a, b = params
     with np.errstate(divide="ignore"):
@@ -337,8 +393,9 @@ def _expected_purchases(params, t, x, tx, T):
         return _expected_purchases_path(params, np.atleast_1d(t), x, tx, T)[0]
     t, x, tx, T = np.broadcast_arrays(t, x, tx, T)
     z = t / (alpha + T + t)
-    q = one_minus_scaled_hyp2f1(r + x, a - 1.0, a + b + x - 1.0, z)
-    numer = (a + b + x - 1.0) / (a - 1.0) * q
+    c = _nonzero(a + b + x - 1.0)
+    q = one_minus_scaled_hyp2f1(r + x, a - 1.0, c, z)
+    numer = c / (a - 1.0) * q
     return numer * _p_alive(params, x, tx, T)
 
 
@@ -358,8 +415,9 @@ def _expected_purchases_path(params, ts, x, tx, T):
         codes, ux, uT = None, x, T
     out = np.empty((len(ts), x.size))
     for j, t in enumerate(ts):
-        q = one_minus_scaled_hyp2f1(r + ux, a - 1.0, a + b + ux - 1.0, t / (alpha + uT + t))
-        e = (a + b + ux - 1.0) / (a - 1.0) * q
+        c = _nonzero(a + b + ux - 1.0)
+        q = one_minus_scaled_hyp2f1(r + ux, a - 1.0, c, t / (alpha + uT + t))
+        e = c / (a - 1.0) * q
         out[j] = (e if codes is None else e[codes]) * pa
     return out
 

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from cxml.exceptions import DataValidationError
-from cxml.models._base import BTYDModel, compress_rows
+from cxml.models._base import BTYDModel, _dot, compress_rows
 from cxml.models._bgnbd import _from_lifetimes, _to_lifetimes
 from cxml.models._validation import as_float_array, check_weights
 
@@ -80,13 +80,13 @@ def _gg_loglik(params, d: _SpendData, gradient: bool = True):
     lvxm = np.log(v + x * d.m)
     rows = (gammaln(px + q) - gammaln(px) + (px - 1.0) * d.logm + px * d.logx
             - (px + q) * lvxm)
-    ll = float(np.dot(w, rows) + d.W * (q * np.log(v) - gammaln(q)))
+    ll = float(_dot(w, rows) + d.W * (q * np.log(v) - gammaln(q)))
     if not gradient:
         return ll, None
     dpsi = digamma(px + q)
-    g_p = np.dot(w, x * (dpsi - digamma(px) + d.logm + d.logx - lvxm))
-    g_q = np.dot(w, dpsi - lvxm) + d.W * (np.log(v) - digamma(q))
-    g_v = d.W * q / v - np.dot(w, (px + q) / (v + x * d.m))
+    g_p = _dot(w, x * (dpsi - digamma(px) + d.logm + d.logx - lvxm))
+    g_q = _dot(w, dpsi - lvxm) + d.W * (np.log(v) - digamma(q))
+    g_v = d.W * q / v - _dot(w, (px + q) / (v + x * d.m))
     return ll, np.array([g_p, g_q, g_v])
 
 
@@ -124,6 +124,10 @@ class GammaGammaModel(BTYDModel):
 
     _param_names = ("p", "q", "v")
     _model_label = "Gamma-Gamma"
+    _convergence_hint = (
+        "check that monetary_value is the mean of the repeat purchases (not a total) and "
+        "drop extreme outliers."
+    )
 
     def fit(self, frequency, monetary_value, weights=None):
         """Fit by maximum likelihood on repeat buyers.

@@ -18,7 +18,7 @@ Evaluated literally (as lifetimes does) ``2F1`` overflows for large x or long ho
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import hyp2f1
+from scipy.special import betaln, hyp2f1
 
 __all__ = ["one_minus_scaled_hyp2f1"]
 
@@ -61,6 +61,15 @@ def one_minus_scaled_hyp2f1(A, b1, c, z):
     -------
     numpy.ndarray
         The value, broadcast over the inputs; finite for every valid input.
+
+    Notes
+    -----
+    The value has a probabilistic meaning that bounds it: ``c / (a-1) * q`` equals
+    ``E[(1 - (1 + kappa p)^-A) / p]`` for ``p ~ Beta(a, c - a + 1)`` and
+    ``kappa = z / (1 - z)``, so it lies in ``[0, A kappa]``. scipy's ``hyp2f1`` fails
+    (inf, NaN, or rarely a wrong value) for some integer parameter combinations and for z
+    very close to 1; results outside the bounds are recomputed by quadrature of that
+    expectation.
     """
     A, b1, c, z = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(A, b1, c, z))
     shape = A.shape
@@ -79,35 +88,53 @@ def one_minus_scaled_hyp2f1(A, b1, c, z):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             F = hyp2f1(a1, bb, cb, zb)
             val = -np.expm1(bb * L) - np.exp(bb * L) * (F - 1.0)
-        bad = ~np.isfinite(val)
+            # Bounds of the expectation: 0 <= c/(a-1) q <= A kappa.
+            mean = cb / bb * val
+            kappa = zb / (1.0 - zb)
+            bad = ~(np.isfinite(val) & (mean >= 0) & (mean <= Ab * kappa * (1 + 1e-9)))
         if bad.any():
-            # scipy's hyp2f1 returns inf for some integer parameter combinations with z > 0.9
-            # (c - a - b integer, a degenerate case of its z -> 1 - z transformation). The
-            # function is smooth in its parameters: a 1e-12 relative nudge moves the value
-            # by ~1e-12 and avoids the degenerate branch.
-            eps = 1e-12
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                F2 = hyp2f1(a1[bad] * (1 + eps) + eps, bb[bad], cb[bad], zb[bad])
-                val[bad] = -np.expm1(bb[bad] * L[bad]) - np.exp(bb[bad] * L[bad]) * (F2 - 1.0)
-            bad = ~np.isfinite(val)
-        if bad.any():
-            val[bad] = _fallback(Ab[bad], bb[bad], cb[bad], zb[bad])
+            val[bad] = _by_quadrature(Ab[bad], bb[bad], cb[bad], zb[bad])
         out[big] = val
     return out.reshape(shape)
 
 
-def _fallback(A, b1, c, z):
-    """Cases where the Euler form overflows (2F1 -> inf while (1-z)^b1 -> 0): use the
-    Pfaff form 2F1(A, b1; c; z/(z-1)), which scipy evaluates through its own
-    transformations for large negative arguments, and combine in log space."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        w = -z / (1.0 - z)
-        F = hyp2f1(A, b1, c, w)
-        val = 1.0 - F
-        bad = ~np.isfinite(val)
-        if bad.any():
-            # Original form with logs: (1-z)^A 2F1(A, c-b1; c; z).
-            Ab, bb, cb, zb = A[bad], b1[bad], c[bad], z[bad]
-            logF = np.log(hyp2f1(Ab, cb - bb, cb, zb))
-            val[bad] = -np.expm1(Ab * np.log1p(-zb) + logF)
-    return val
+# Gauss-Legendre nodes for one panel of the log-space quadrature.
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
+_PANEL = 0.5
+
+
+def _by_quadrature(A, b1, c, z):
+    """q = (a-1)/c E[(1 - (1+kappa p)^-A) / p], p ~ Beta(a, B), by quadrature in log space.
+
+    The integral over p in (0, 1) is split at 1/2; each half is integrated in the log of the
+    distance to its end point (p = e^v and 1 - p = e^u), where the integrand is smooth and
+    decays like e^{a v} and e^{B u}. Only used where scipy fails, so cost is secondary.
+    """
+    out = np.empty(A.size)
+    for i in range(A.size):
+        a = b1[i] + 1.0
+        B = c[i] - b1[i]
+        Ai = A[i]
+        kappa = z[i] / (1.0 - z[i])
+        lbeta = betaln(a, B)
+        total = 0.0
+        for rate, lower_half in ((a, True), (B, False)):
+            length = min(80.0 / rate, 4000.0) + 1.0
+            n_panels = int(np.ceil(length / _PANEL))
+            edges = np.log(0.5) - _PANEL * np.arange(n_panels + 1)[::-1]
+            mid = 0.5 * (edges[1:] + edges[:-1])
+            v = (mid[:, None] + 0.5 * _PANEL * _GL_X[None, :]).ravel()
+            wts = np.tile(0.5 * _PANEL * _GL_W, n_panels)
+            e = np.exp(v)
+            if lower_half:
+                p, lp, l1p = e, v, np.log1p(-e)
+                # density p^(a-1) (1-p)^(B-1), Jacobian dp = p dv
+                logdens = a * lp + (B - 1.0) * l1p - lbeta
+            else:
+                p, lp, l1p = 1.0 - e, np.log1p(-e), v
+                logdens = (a - 1.0) * lp + B * l1p - lbeta
+            # g(p) = (1 - (1 + kappa p)^-A) / p, in logs
+            lg = np.log(-np.expm1(-Ai * np.log1p(kappa * p))) - lp
+            total += float(np.sum(wts * np.exp(lg + logdens)))
+        out[i] = total * b1[i] / c[i]
+    return out
