@@ -15,7 +15,7 @@ from cxml.evaluation import churn_metrics, value_metrics
 from cxml.models import ChurnClassifier
 from cxml.pipelines._bundle import ModelBundle
 from cxml.pipelines._config import Config, load_config
-from cxml.pipelines._core import cross_fit_proba, fit_calibration
+from cxml.pipelines._core import cross_fit_proba, day_after, fit_calibration
 from cxml.pipelines._data import load_events, load_transactions
 from cxml.pipelines._segmenting import assign_segments, segment_thresholds
 
@@ -117,7 +117,11 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     scores["churned_holdout"] = churned
     scores["holdout_purchases"] = holdout_purchases
     scores["holdout_spend"] = holdout_spend
-    summary = _segment_summary(scores)
+    ev_summary = None
+    if events is not None:  # survey answers up to the cut-off give NPS / CSAT / CES per segment
+        ev = events.filter(events.timestamp < day_after(t.calibration_end))
+        ev_summary = ev.select("customer_id", "event_type", "value").to_pandas()
+    summary = _segment_summary(scores, ev_summary)
 
     bundle = ModelBundle(
         purchase_model=bg, spend_model=gg, churn_model=churn_model, spec=spec, clv=clv_cfg,
@@ -155,11 +159,12 @@ def _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend, *, bg, g
     return m
 
 
-def _segment_summary(scores: pd.DataFrame) -> pd.DataFrame:
+def _segment_summary(scores: pd.DataFrame, events: pd.DataFrame | None) -> pd.DataFrame:
     from cxml.segments import segment_summary
 
     return segment_summary(scores, segment="segment", clv="clv",
-                           churn_probability="churn_probability", churned="churned_holdout")
+                           churn_probability="churn_probability", churned="churned_holdout",
+                           events=events)
 
 
 def _save_and_log(cfg, bundle, tx, uri, out_dir, lineage, metrics, scores, summary) -> TrainResult:
