@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from cxml.exceptions import DataValidationError
 
-__all__ = ["read_table", "duckdb_connection"]
+__all__ = ["read_table", "duckdb_connection", "execute_arrow"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,13 +30,31 @@ _PARQUET = (".parquet", ".pq")
 
 @functools.lru_cache(maxsize=1)
 def duckdb_connection():
-    """The in-process DuckDB connection cxml uses for files (created on first use).
+    """The in-process DuckDB connection cxml uses (created on first use).
+
+    It reads files and executes every expression built on in-memory input, so that an
+    in-memory table is registered in one place only. Results are aggregates whose row
+    order cxml does not rely on, so ``preserve_insertion_order`` is off (less memory).
 
     Returns
     -------
     ibis.backends.duckdb.Backend
     """
-    return ibis.duckdb.connect()
+    return ibis.duckdb.connect(preserve_insertion_order=False)
+
+
+def execute_arrow(expr) -> pa.Table:
+    """Execute an Ibis expression into a pyarrow Table.
+
+    Expressions bound to a backend (a user's Spark or DuckDB table, a file read by cxml)
+    run there; expressions over in-memory data only (``ibis.memtable``) run on
+    :func:`duckdb_connection`.
+    """
+    try:
+        expr._find_backend(use_default=False)
+    except ibis.common.exceptions.IbisError:
+        return duckdb_connection().to_pyarrow(expr)
+    return expr.to_pyarrow()
 
 
 def _is_polars(obj) -> bool:

@@ -16,7 +16,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from cxml.data._dates import epoch_day, to_date
-from cxml.data._io import read_table
+from cxml.data._io import execute_arrow, read_table
 from cxml.exceptions import DataValidationError
 
 __all__ = ["validate_transactions", "validate_events", "is_validated", "validation_info"]
@@ -110,7 +110,7 @@ def _fmt(n: int) -> str:
 
 def _run_checks(t: ibis.Table, checks: dict, what: str) -> int:
     """Execute all bad-row counts in one query; raise one error listing every problem."""
-    counts = t.aggregate(__n=t.count(), **{k: v[0] for k, v in checks.items()}).to_pyarrow()
+    counts = execute_arrow(t.aggregate(__n=t.count(), **{k: v[0] for k, v in checks.items()}))
     row = {name: counts.column(name)[0].as_py() for name in counts.column_names}
     n = int(row.pop("__n") or 0)
     problems = []

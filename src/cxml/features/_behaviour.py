@@ -17,7 +17,7 @@ import pandas as pd
 from cxml.data._dates import epoch_day, to_date
 from cxml.exceptions import CxmlUserError
 from cxml.features._daily import (
-    COUNTER_COLUMNS,
+    counter_columns,
     customer_counters,
     daily,
     finish_report,
@@ -118,7 +118,8 @@ def behaviour(
     c = epoch_day(cut)
     t, as_pandas = prepare(transactions, column_names)
     t = t.filter(t.timestamp.date().epoch_days() <= c)
-    d = daily(t, duplicates=duplicates, returns=returns, zero_value=zero_value)
+    d = daily(t, duplicates=duplicates, returns=returns, zero_value=zero_value,
+              detail=True)
     p = d.is_purchase
     aggs: dict = {
         "_first": d.day.min(where=p),
@@ -195,7 +196,7 @@ def behaviour(
     if not _wants_pandas(output, as_pandas):
         return g.filter(g.transactions_total > 0).select(cols).order_by("customer_id")
 
-    df = to_pandas(g.select(cols + list(COUNTER_COLUMNS)))
+    df = to_pandas(g.select(cols + counter_columns(g)))
     policies = {"returns": returns, "duplicates": duplicates, "zero_value": zero_value,
                 "has_order_line": {"order_id", "product"} <= set(t.columns),
                 "cutoff": cut.isoformat(),

@@ -39,11 +39,12 @@ import logging
 import ibis
 import pandas as pd
 
+from cxml.data._io import execute_arrow
 from cxml.data._validate import is_validated, validate_transactions
 from cxml.exceptions import CxmlUserError, DataValidationError
 
 __all__ = ["prepare", "daily", "check_policies", "COUNTER_COLUMNS", "finish_report",
-           "to_pandas"]
+           "to_pandas", "customer_counters", "counter_columns", "drops_duplicates"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def drops_duplicates(duplicates: str, columns) -> bool:
 
 
 def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
-          zero_value: str = "keep") -> ibis.Table:
+          zero_value: str = "keep", detail: bool = False) -> ibis.Table:
     """Customer-day table: one row per customer and calendar day with any row.
 
     Parameters
@@ -104,23 +105,27 @@ def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
         A validated transaction table.
     duplicates, returns, zero_value : str
         Policies, see the module docstring.
+    detail : bool, default False
+        Also aggregate ``gross``, ``returned`` and ``quantity`` (behaviour features need
+        them; RFM does not, and every aggregate costs memory per customer-day).
 
     Returns
     -------
     ibis.Table
-        Columns ``customer_id``, ``day`` (int64, days since 1970-01-01), ``value`` (net
-        value of the day under the returns policy), ``gross`` and ``returned`` (sums of the
-        positive amounts and of minus the negative amounts, whatever the policy),
-        ``is_purchase`` (bool: the day counts
-        as a purchase day), ``n_lines`` (rows kept), ``quantity`` (sum; when mapped), and
-        the counters ``_n_rows``, ``_n_dup``, ``_n_neg``, ``_n_zero``, ``_n_negday``.
+        Columns ``customer_id``, ``day`` (int64, days since 1970-01-01), ``value`` (value
+        of the day under the returns policy), ``is_purchase`` (bool: the day counts as a
+        purchase day), the counters ``_n_rows``, ``_n_neg`` (+ ``_n_dup`` unless
+        ``duplicates="keep"``) and, with ``detail``, ``gross`` and ``returned`` (sums of
+        the positive amounts and of minus the negative ones, whatever the policy) and
+        ``quantity`` (when mapped).
     """
     check_policies(duplicates, returns, zero_value)
     drop_dups = drops_duplicates(duplicates, t.columns)
     if returns == "error":
-        n_neg = int((t.amount < 0).sum().execute() or 0)
+        counts = execute_arrow(t.aggregate(neg=(t.amount < 0).cast("int64").sum(),
+                                           n=t.count())).to_pylist()[0]
+        n_neg, n = int(counts["neg"] or 0), int(counts["n"])
         if n_neg:
-            n = int(t.count().execute())
             raise DataValidationError(
                 f"transactions: column 'amount': {n_neg:,} of {n:,} rows are negative (returns) "
                 "and returns='error'; use returns='net' or returns='ignore'"
@@ -134,51 +139,63 @@ def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
         mult = lines._mult
         w = None if drop_dups else mult
     neg = lines.amount < 0
-    kept = ~neg if returns == "ignore" else ibis.literal(True)
 
     def total(expr, where=None):  # sum over the kept rows (weighted by multiplicity)
         return (expr if w is None else expr * w).sum(where=where)
 
-    aggs = dict(
-        value=total(lines.amount, kept).fill_null(0.0),
-        n_lines=(lines.count(where=kept) if w is None else w.sum(where=kept)).fill_null(0),
-        _n_rows=lines.count() if mult is None else mult.sum(),
-        _n_dup=ibis.null("int64") if mult is None else (mult - 1).sum(),
-        gross=total(lines.amount, ~neg).fill_null(0.0),
-        returned=total(-lines.amount, neg).fill_null(0.0),
-        _n_neg=(neg.cast("int64").sum() if mult is None
-                else mult.sum(where=neg).fill_null(0)),
-    )
-    if "quantity" in t.columns:
-        aggs["quantity"] = total(lines.quantity, kept)
+    def rows(where=None):  # number of original rows
+        if mult is None:
+            return lines.count(where=where)
+        return mult.sum(where=where).fill_null(0)
+
+    aggs: dict = {
+        "_n_rows": rows(),
+        "_n_neg": rows(neg),
+    }
+    if returns == "ignore":
+        aggs["value"] = total(lines.amount, ~neg).fill_null(0.0)
+        aggs["_n_kept"] = lines.count(where=~neg)
+    else:
+        aggs["value"] = total(lines.amount)
+    if mult is not None:
+        aggs["_n_dup"] = (mult - 1).sum()
+    if detail:
+        aggs["gross"] = total(lines.amount, ~neg).fill_null(0.0)
+        aggs["returned"] = total(-lines.amount, neg).fill_null(0.0)
+        if "quantity" in t.columns:
+            aggs["quantity"] = total(lines.quantity, ~neg if returns == "ignore" else None)
     day = lines.timestamp.date().epoch_days().name("day")
     d = lines.group_by([lines.customer_id, day]).aggregate(**aggs)
-    # a day with no kept row (only returns under "ignore") or a net-negative day is no purchase
-    positive_or_zero = (d.value > 0) | ((d.value == 0) & (d.n_lines > 0))
-    is_purchase = positive_or_zero if zero_value == "keep" else d.value > 0
-    return d.mutate(
-        is_purchase=is_purchase,
-        _n_zero=((d.value == 0) & (d.n_lines > 0)).cast("int64"),
-        _n_negday=((d.value < 0) | (d.n_lines == 0)).cast("int64"),
-    )
+    # a net-negative day, or under "ignore" a day with only returns, is no purchase
+    has_kept = d._n_kept > 0 if returns == "ignore" else ibis.literal(True)
+    zero = (d.value == 0) & has_kept
+    is_purchase = (d.value > 0) | zero if zero_value == "keep" else d.value > 0
+    return d.mutate(is_purchase=is_purchase, _is_zero=zero, _is_negday=~((d.value > 0) | zero))
 
 
 def customer_counters(d: ibis.Table, where=None) -> dict:
     """Per-customer sums of the day counters (to aggregate next to the features)."""
-    return dict(
+    out = dict(
         _n_rows=d._n_rows.sum(where=where),
-        _n_dup=d._n_dup.sum(where=where),
         _n_neg=d._n_neg.sum(where=where),
         _n_days=d.is_purchase.cast("int64").sum(where=where),
-        _n_zero=d._n_zero.sum(where=where),
-        _n_negday=d._n_negday.sum(where=where),
+        _n_zero=d._is_zero.cast("int64").sum(where=where),
+        _n_negday=d._is_negday.cast("int64").sum(where=where),
     )
+    if "_n_dup" in d.columns:
+        out["_n_dup"] = d._n_dup.sum(where=where)
+    return out
+
+
+def counter_columns(g: ibis.Table) -> list[str]:
+    """The counter columns present in a per-customer aggregate."""
+    return [c for c in COUNTER_COLUMNS if c in g.columns]
 
 
 def finish_report(df: pd.DataFrame, *, policies: dict, extra: dict | None = None) -> dict:
     """Turn the counter columns of an executed result into the data report dict."""
     s = {c: int(df[c].fillna(0).sum()) for c in COUNTER_COLUMNS if c in df.columns}
-    if "_n_dup" in df.columns and df["_n_dup"].isna().all() and len(df):
+    if "_n_dup" not in df.columns:
         s["_n_dup"] = None  # duplicates="keep": not counted
     drop_dups = policies["duplicates"] == "drop" or (
         policies["duplicates"] == "auto" and policies.get("has_order_line", False))
@@ -210,7 +227,7 @@ def to_pandas(expr) -> pd.DataFrame:
     Ibis' own ``to_pandas`` on DuckDB turns every column that contains a null into Python
     objects (``to_pylist``), seconds at millions of rows; Arrow's conversion is vectorised.
     """
-    return expr.to_pyarrow().to_pandas()
+    return execute_arrow(expr).to_pandas()
 
 
 def log_report(what: str, report: dict) -> None:

@@ -15,6 +15,7 @@ import ibis
 import pandas as pd
 
 from cxml.data._dates import epoch_day, to_date
+from cxml.data._io import execute_arrow
 from cxml.data._validate import is_validated, validate_events
 from cxml.exceptions import CxmlUserError
 from cxml.features._behaviour import _trend, check_windows
@@ -33,7 +34,7 @@ def _slug(name: str) -> str:
 def _event_groups(t: ibis.Table, event_types) -> dict[str, tuple[str, ...]]:
     """Feature-name -> raw event types. None = every type present (one distinct query)."""
     if event_types is None:
-        present = t.select("event_type").distinct().to_pyarrow().column(0).to_pylist()
+        present = execute_arrow(t.select("event_type").distinct()).column(0).to_pylist()
         event_types = sorted(str(e) for e in present)
     if isinstance(event_types, Mapping):
         groups = {}

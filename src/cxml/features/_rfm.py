@@ -26,7 +26,7 @@ import pandas as pd
 from cxml.data._dates import epoch_day, to_date, unit_days
 from cxml.exceptions import CxmlUserError
 from cxml.features._daily import (
-    COUNTER_COLUMNS,
+    counter_columns,
     customer_counters,
     daily,
     finish_report,
@@ -154,7 +154,7 @@ def rfm(
                 "observation_end": end.isoformat()}
     if not _wants_pandas(output, as_pandas):
         return g.filter(g._ndays > 0).select(cols).order_by("customer_id")
-    df = to_pandas(g.select(cols + list(COUNTER_COLUMNS)))
+    df = to_pandas(g.select(cols + counter_columns(g)))
     report = finish_report(df, policies=policies)
     keep = df["_n_days"] > 0
     report["customers_excluded"] = {"no_purchase_day": int((~keep).sum())}
@@ -278,7 +278,7 @@ def calibration_holdout(
                 "calibration_end": cal.isoformat(), "observation_end": end.isoformat()}
     if not _wants_pandas(output, as_pandas):
         return g.filter(g._ndays_cal > 0).select(cols).order_by("customer_id")
-    df = to_pandas(g.select(cols + ["_ndays_cal"] + list(COUNTER_COLUMNS)))
+    df = to_pandas(g.select(cols + ["_ndays_cal"] + counter_columns(g)))
     report = finish_report(df, policies=policies)
     has_cal = df["_ndays_cal"].fillna(0) > 0
     no_purchase = df["_n_days"] == 0
