@@ -1,20 +1,78 @@
-"""``score``: one row of predictions and segments per customer in a transaction table."""
+"""``score``: one row of predictions and segments per customer in a transaction table.
+
+Scoring at scale
+----------------
+Customers are scored in chunks of ``chunk_size`` customers so that memory stays bounded
+whatever the input size. Transactions (a CSV or Parquet path is read lazily by DuckDB,
+never loaded into pandas as a whole) are validated in one aggregate query; when there are
+more customers than ``chunk_size``, one DuckDB pass writes them to a temporary Parquet
+directory partitioned by chunk (customers ranked by id, so chunk ``k`` holds the ids of
+rank ``[k * chunk_size, (k + 1) * chunk_size)``); each chunk is then read back, its features
+are built by DuckDB with the same :func:`~cxml.pipelines._customer_features.customer_features`
+that training uses, and it is scored in pandas. :func:`score_to_file` streams the chunks to
+a temporary file renamed over the target at the end; :func:`score` concatenates them.
+
+Every feature of a customer depends only on that customer's own rows, and segments use the
+cut points frozen at training time, so a customer's scores do not depend on the batch, the
+chunk size or (in :mod:`cxml.spark`) the partition the customer lands in. The output is
+sorted by ``customer_id``; the same input, model and ``as_of`` give the same bytes.
+
+Input policies
+--------------
+What happens to each kind of problematic input (errors are
+:class:`~cxml.exceptions.CxmlUserError`: the CLI exits with code 2 and one line):
+
+=====================================  ====================================================
+input                                  policy
+=====================================  ====================================================
+missing / renamed column               error naming the column and the available columns
+wrong column type                      error naming the column and its type
+null customer id, timestamp or amount  error with the count of bad rows
+unparseable timestamp or amount        error with the count of bad rows
+NaN or infinite amount                 error with the count of bad rows
+rows after ``as_of``                   error with the count (scoring never sees the future)
+time-zone aware timestamps             converted to UTC by DuckDB, then cut at the UTC day
+negative amounts (returns)             netted against the same customer-day (``returns="net"``)
+exact duplicate rows                   kept as genuine repeated lines when there is no
+                                       ``order_id``, dropped when there is (``"auto"``)
+customer whose rows net to nothing     scored from the population prior (frequency 0, age 0)
+                                       with ``insufficient_history=True``
+one-time buyers only, one customer     scored normally (BG/NBD handles frequency 0)
+very large frequencies                 scored normally (the BTYD formulas are stable)
+empty file, header-only file           error "no rows to score"
+non-UTF-8 or malformed CSV             error "cannot read ..." with DuckDB's reason
+a directory instead of a file          error (pass a glob such as ``dir/*.parquet``)
+unwritable output, bad extension       error before any scoring work; no file written
+model dir missing, not a model,        error; the model is never partially used
+other bundle format, edited file,
+unreadable bundle.json
+=====================================  ====================================================
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import math
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import ibis
+import numpy as np
 import pandas as pd
 
 from cxml.data import validate_events, validate_transactions
-from cxml.exceptions import DataValidationError
+from cxml.exceptions import DataValidationError, ModelLoadError
 from cxml.pipelines._bundle import ModelBundle
-from cxml.pipelines._customer_features import customer_features
+from cxml.pipelines._customer_features import btyd_outputs, customer_features
 from cxml.pipelines._segmenting import assign_segments
 
-__all__ = ["score", "SCORE_COLUMNS"]
+__all__ = ["score", "score_to_file", "iter_scores", "load_model", "ScoreSummary",
+           "SCORE_COLUMNS", "DEFAULT_CHUNK_SIZE"]
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +82,47 @@ SCORE_COLUMNS = [
     "frequency", "recency", "T", "monetary_value", "insufficient_history",
     "as_of", "model_version",
 ]
+
+#: Customers per chunk: bounds memory (about 0.5 GB of pandas per million customers).
+DEFAULT_CHUNK_SIZE = 500_000
+
+_FLOAT_COLUMNS = ("p_alive", "expected_purchases", "expected_average_value", "clv",
+                  "churn_probability", "frequency", "recency", "T", "monetary_value")
+_STRING_COLUMNS = ("segment", "rfm_segment", "value_tier", "risk_tier", "as_of",
+                   "model_version")
+# engagement count / trend features: a chunk without any event of a type has no column for
+# it, but its customers have 0 such events (as they would in a larger batch)
+_EVENT_COUNT = re.compile(r"^(?P<e>.+?)_(?:trend_)?\d+d$")
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """What :func:`score_to_file` wrote.
+
+    Attributes
+    ----------
+    path : Path
+        The output file.
+    n_customers : int
+        Rows written (one per input customer).
+    n_insufficient_history : int
+        Customers scored from the population prior.
+    n_chunks : int
+        Chunks the customers were scored in.
+    as_of : str
+        Cut-off date (ISO).
+    model_version : str
+        The model's version string, also in every row.
+    """
+
+    path: Path
+    n_customers: int
+    n_insufficient_history: int
+    n_chunks: int
+    as_of: str
+    model_version: str
 
 
 def _as_date(value, name: str) -> dt.date:
@@ -37,56 +136,167 @@ def _as_date(value, name: str) -> dt.date:
     return ts.date()
 
 
-def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None) -> pd.DataFrame:
-    """Score every customer of a transaction table as of a date.
+def load_model(model) -> ModelBundle:
+    """A :class:`ModelBundle` from a bundle or a model / bundle directory.
 
-    Parameters
-    ----------
-    transactions : DataFrame, Arrow table, CSV/Parquet path or ibis.Table
-        Transactions in the column names the model was trained with (its config's
-        ``data.columns``). Rows after ``as_of`` are an error: scoring never sees the future.
-    model : ModelBundle or path
-        A bundle, a model directory written by ``cxml train`` or its bundle directory.
-    as_of : date-like
-        Cut-off date (inclusive). Horizons start the day after.
-    events : optional
-        Engagement events, when the model was trained with them.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Exactly one row per customer in ``transactions`` with the columns of
-        :data:`SCORE_COLUMNS`: ``expected_purchases`` is over the model's horizon
-        (the training holdout length), ``clv`` is the discounted CLV over the configured
-        months. A customer whose history nets to nothing usable is scored from the
-        population prior (frequency 0, age 0) and has ``insufficient_history=True``.
+    Any failure to interpret the stored files (not only the checks
+    :meth:`ModelBundle.load` makes) is a :class:`ModelLoadError`, never a traceback.
 
     Raises
     ------
-    DataValidationError
-        Bad input data or an ``as_of`` before the data.
+    ModelLoadError
+        Missing or foreign directory, other bundle format, a file changed after saving,
+        or a ``bundle.json`` whose content is not what cxml wrote.
     """
-    bundle = model if isinstance(model, ModelBundle) else ModelBundle.load(model)
+    if isinstance(model, ModelBundle):
+        return model
+    try:
+        return ModelBundle.load(model)
+    except ModelLoadError:
+        raise
+    except (TypeError, KeyError, ValueError, AttributeError, OSError) as exc:
+        raise ModelLoadError(f"model {model}: cannot read the stored bundle "
+                             f"({type(exc).__name__}: {exc}); retrain or restore it") from None
+
+
+def _model_version(bundle: ModelBundle) -> str:
+    return str(bundle.info.get("model_version", bundle.info.get("trained_with", "")))
+
+
+@contextlib.contextmanager
+def _reading(what: str, source):
+    """Turn errors the query engine raises while reading user data into user errors."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        name = source if isinstance(source, (str, Path)) else type(source).__name__
+        raise DataValidationError(f"{what}: cannot read {name}: {first}") from None
+
+
+def _input_stats(tx: ibis.Table) -> tuple[int, int, int]:
+    """(rows, distinct customers, non-finite amounts) in one query."""
+    amt = tx.amount
+    row = tx.aggregate(
+        n=tx.count(),
+        customers=tx.customer_id.nunique(),
+        nonfinite=(amt.isnan() | amt.isinf()).fill_null(False).cast("int64").sum(),
+    ).to_pyarrow().to_pylist()[0]
+    return int(row["n"] or 0), int(row["customers"] or 0), int(row["nonfinite"] or 0)
+
+
+def _is_duckdb(expr: ibis.Table) -> bool:
+    try:
+        return expr._find_backend(use_default=True).name == "duckdb"
+    except Exception:  # noqa: BLE001 - unbound or foreign backend: no chunking
+        return False
+
+
+def iter_scores(transactions, *, model, as_of, events=None,
+                chunk_size: int = DEFAULT_CHUNK_SIZE,
+                on_progress: ProgressCallback | None = None,
+                work_dir: str | Path | None = None) -> Iterator[pd.DataFrame]:
+    """Score customers chunk by chunk; yields DataFrames in ``customer_id`` order.
+
+    Parameters are those of :func:`score`. Validation errors are raised before the first
+    chunk is yielded.
+
+    Yields
+    ------
+    pandas.DataFrame
+        Up to ``chunk_size`` customers each, columns :data:`SCORE_COLUMNS`.
+    """
+    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise DataValidationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    bundle = load_model(model)
     as_of = _as_date(as_of, "as_of")
     spec = bundle.spec
-    tx = validate_transactions(transactions, observation_end=as_of, **spec.columns)
-    ids = tx.select("customer_id").distinct().to_pandas()["customer_id"]
-    if len(ids) == 0:
+    with _reading("transactions", transactions):
+        tx = validate_transactions(transactions, observation_end=as_of, **spec.columns)
+        n_rows, n_customers, nonfinite = _input_stats(tx)
+    if nonfinite:
+        raise DataValidationError(
+            f"transactions: column {_user_label('amount', spec.columns)}: {nonfinite:,} of "
+            f"{n_rows:,} values are NaN or infinite; drop or fix them")
+    if n_customers == 0:
         raise DataValidationError("transactions: no rows to score (the table is empty)")
     ev = None
     if events is not None:
-        ev = validate_events(events, observation_end=as_of, **(spec.event_columns or {}))
+        with _reading("events", events):
+            ev = validate_events(events, observation_end=as_of, **(spec.event_columns or {}))
+    if on_progress:
+        on_progress(0, n_customers)
+    done = 0
+    n_chunks = math.ceil(n_customers / chunk_size)
+    if n_chunks == 1 or not _is_duckdb(tx) or (ev is not None and not _is_duckdb(ev)):
+        with _reading("transactions", transactions):
+            out = _score_chunk(tx, ev, bundle, as_of)
+        _check_count(len(out), n_customers)
+        if on_progress:
+            on_progress(len(out), n_customers)
+        yield out
+        return
 
+    with tempfile.TemporaryDirectory(prefix="cxml-score-", dir=work_dir) as tmp:
+        tmp = Path(tmp)
+        logger.info("scoring %d customers in %d chunks (spill directory %s)",
+                    n_customers, n_chunks, tmp)
+        ids = tx.select("customer_id").distinct()
+        ranked = ids.mutate(
+            _chunk=(ibis.row_number().over(order_by=ids.customer_id) // chunk_size))
+        with _reading("transactions", transactions):
+            con = tx._find_backend(use_default=True)
+            con.to_parquet(tx.inner_join(ranked, "customer_id"), tmp / "tx",
+                           partition_by="_chunk")
+            if ev is not None:
+                ev_con = ev._find_backend(use_default=True)
+                ev_con.to_parquet(ev.inner_join(ranked.select("customer_id", "_chunk"),
+                                                "customer_id"), tmp / "ev",
+                                  partition_by="_chunk")
+        canonical = {k: k for k in spec.columns}
+        event_canonical = {"customer_id": "customer_id", "timestamp": "timestamp",
+                           "event_type": "event_type", "value": "value"}
+        for k in range(n_chunks):
+            part = tmp / "tx" / f"_chunk={k}"
+            txk = validate_transactions(str(part / "*.parquet"), **canonical)
+            evk = None
+            if ev is not None:
+                epart = tmp / "ev" / f"_chunk={k}"
+                evk = (validate_events(str(epart / "*.parquet"), **event_canonical)
+                       if epart.is_dir() else ev.filter(ibis.literal(False)))
+            out = _score_chunk(txk, evk, bundle, as_of)
+            done += len(out)
+            if on_progress:
+                on_progress(done, n_customers)
+            yield out
+    _check_count(done, n_customers)
+
+
+def _check_count(n_out: int, n_in: int) -> None:
+    if n_out != n_in:  # the contract: every input customer exactly once
+        raise AssertionError(f"scored {n_out} rows for {n_in} customers")
+
+
+def _user_label(canonical: str, columns: dict) -> str:
+    user = columns.get(canonical, canonical)
+    return f"'{canonical}'" if user == canonical else f"'{canonical}' (your column '{user}')"
+
+
+def _score_chunk(tx: ibis.Table, ev, bundle: ModelBundle, as_of: dt.date) -> pd.DataFrame:
+    """Score every customer of a validated transaction table (small enough for pandas)."""
+    spec = bundle.spec
+    ids = tx.select("customer_id").distinct().order_by("customer_id").to_pyarrow()
+    ids = pd.Index(ids.column("customer_id").to_pandas(), name="customer_id")
     X = customer_features(tx, cutoff=as_of, purchase_model=bundle.purchase_model,
                           spend_model=bundle.spend_model, spec=spec, clv=bundle.clv, events=ev)
     missing = ~ids.isin(X.index)
-    X = X.reindex(pd.Index(ids, name="customer_id"))
+    X = X.reindex(ids)
     if missing.any():
         # Prior-based score: a customer with no usable purchase day is treated as just acquired.
         logger.info("%d customers without usable history scored from the prior", missing.sum())
-        from cxml.pipelines._customer_features import btyd_outputs
-
-        idx = X.index[missing.to_numpy()]
+        idx = X.index[missing]
         zero = pd.DataFrame(0.0, index=idx, columns=["frequency", "recency", "T",
                                                       "monetary_value"])
         X.loc[idx, zero.columns] = zero
@@ -94,23 +304,148 @@ def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None) 
                              time_unit=spec.time_unit, horizon_days=spec.horizon_days,
                              clv=bundle.clv)
         X.loc[idx, prior.columns] = prior
-    cols = list(bundle.churn_model.feature_names_in_)
-    absent = [c for c in cols if c not in X.columns]
-    if absent:
-        logger.warning("features absent at scoring (treated as missing): %s", absent)
-    churn_p = bundle.churn_model.predict_proba(X.reindex(columns=cols).astype(float))[:, 1]
+    churn_p = bundle.churn_model.predict_proba(_model_matrix(X, bundle))[:, 1]
 
     out = X[["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
-             "expected_average_value", "clv"]].copy()
+             "expected_average_value", "clv"]].astype("float64")
     out["churn_probability"] = churn_p
     out = assign_segments(out, bundle.segments)
-    out["insufficient_history"] = missing.to_numpy()
+    out["insufficient_history"] = missing
     out["as_of"] = as_of.isoformat()
-    out["model_version"] = bundle.info.get("model_version", bundle.info.get("trained_with", ""))
-    out = out.reset_index()
-    if len(out) != len(ids):  # the contract: every input customer exactly once
-        raise AssertionError(f"scored {len(out)} rows for {len(ids)} customers")
-    return out[SCORE_COLUMNS]
+    out["model_version"] = _model_version(bundle)
+    out = out.reset_index()[SCORE_COLUMNS]
+    for c in _FLOAT_COLUMNS:
+        out[c] = out[c].astype("float64")
+    for c in _STRING_COLUMNS:
+        out[c] = out[c].astype(object)
+    out["insufficient_history"] = out["insufficient_history"].astype(bool)
+    return out
+
+
+def _model_matrix(X: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
+    """The churn model's feature matrix, independent of which other customers are in X."""
+    cols = list(bundle.churn_model.feature_names_in_)
+    absent = [c for c in cols if c not in X.columns]
+    M = X.reindex(columns=cols).astype(float)
+    if absent:
+        # one-hot columns of a class no customer of this chunk has, and counts of an event
+        # type nobody in the chunk had, are 0 for every customer (not unknown)
+        zero = [c for c in absent if c.startswith("nps_class_")
+                or (_EVENT_COUNT.match(c) and c.startswith(_event_prefixes(cols)))]
+        M[zero] = 0.0
+        rest = [c for c in absent if c not in zero]
+        if rest:
+            logger.warning("features absent at scoring (treated as missing): %s", rest)
+    return M
+
+
+def _event_prefixes(cols) -> tuple[str, ...]:
+    """Event-type prefixes of the engagement count features the model was trained on."""
+    out = set()
+    for c in cols:
+        m = re.match(r"^(?P<e>.+)_trend_\d+d$", c)
+        if m and not c.startswith(("trend_transactions_", "trend_value_")):
+            out.add(m.group("e") + "_")
+    return tuple(sorted(out)) or ("\0",)
+
+
+def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
+          chunk_size: int = DEFAULT_CHUNK_SIZE, on_progress: ProgressCallback | None = None,
+          work_dir: str | Path | None = None) -> pd.DataFrame:
+    """Score every customer of a transaction table as of a date.
+
+    Parameters
+    ----------
+    transactions : DataFrame, Arrow table, CSV/Parquet path or ibis.Table
+        Transactions in the column names the model was trained with (its config's
+        ``data.columns``). Rows after ``as_of`` are an error: scoring never sees the future.
+        See the module docstring for the policy on each kind of bad input.
+    model : ModelBundle or path
+        A bundle, a model directory written by ``cxml train`` or its bundle directory.
+    as_of : date-like
+        Cut-off date (inclusive). Horizons start the day after.
+    events : optional
+        Engagement events, when the model was trained with them.
+    chunk_size : int, default 500_000
+        Customers scored at a time (bounds memory; the result does not depend on it).
+    on_progress : callable, optional
+        Called as ``on_progress(customers_done, customers_total)`` after each chunk.
+    work_dir : path, optional
+        Where the temporary chunk files go (default: the system temporary directory).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Exactly one row per customer in ``transactions``, sorted by ``customer_id``, with
+        the columns of :data:`SCORE_COLUMNS`: ``expected_purchases`` is over the model's
+        horizon (the training holdout length), ``clv`` is the discounted CLV over the
+        configured months. A customer whose history nets to nothing usable is scored from
+        the population prior (frequency 0, age 0) and has ``insufficient_history=True``.
+        ``as_of`` and ``model_version`` record the cut-off and the model.
+
+    Raises
+    ------
+    DataValidationError
+        Bad input data or an ``as_of`` before the data.
+    ModelLoadError
+        The model cannot be loaded (see :func:`load_model`).
+
+    Examples
+    --------
+    >>> from cxml.pipelines import score  # doctest: +SKIP
+    >>> scores = score("tx.parquet", model="models/cdnow", as_of="1998-06-30")  # doctest: +SKIP
+    """
+    frames = list(iter_scores(transactions, model=model, as_of=as_of, events=events,
+                              chunk_size=chunk_size, on_progress=on_progress,
+                              work_dir=work_dir))
+    if len(frames) == 1:
+        return frames[0]
+    return pd.concat(frames, ignore_index=True)
+
+
+def score_to_file(transactions, output: str | Path, *, model, as_of, events=None,
+                  chunk_size: int = DEFAULT_CHUNK_SIZE,
+                  on_progress: ProgressCallback | None = None,
+                  work_dir: str | Path | None = None) -> ScoreSummary:
+    """Score every customer and stream the result to a Parquet or CSV file, atomically.
+
+    Memory is bounded by ``chunk_size`` customers, not by the input: a path is read by
+    DuckDB, chunks are appended to a temporary file next to ``output`` that is renamed over
+    it only when every customer is written. On any error (or a kill) ``output`` is left
+    untouched.
+
+    Parameters
+    ----------
+    transactions, model, as_of, events, chunk_size, on_progress, work_dir
+        As in :func:`score`.
+    output : str or Path
+        ``.parquet`` or ``.csv`` file. Checked (and its temporary file created) before any
+        scoring work, so an unwritable path fails fast.
+
+    Returns
+    -------
+    ScoreSummary
+
+    Raises
+    ------
+    CxmlUserError
+        Bad output path, bad input data (see :func:`score`), model that cannot be loaded.
+    """
+    from cxml.pipelines._output import TableWriter
+
+    bundle = load_model(model)
+    n = n_prior = n_chunks = 0
+    with TableWriter(output) as writer:
+        for chunk in iter_scores(transactions, model=bundle, as_of=as_of, events=events,
+                                 chunk_size=chunk_size, on_progress=on_progress,
+                                 work_dir=work_dir):
+            writer.write(chunk)
+            n += len(chunk)
+            n_prior += int(chunk["insufficient_history"].sum())
+            n_chunks += 1
+    return ScoreSummary(path=writer.path, n_customers=n, n_insufficient_history=n_prior,
+                        n_chunks=n_chunks, as_of=_as_date(as_of, "as_of").isoformat(),
+                        model_version=_model_version(bundle))
 
 
 def score_frame_example(tx, bundle: ModelBundle, n_customers: int = 5):
@@ -132,4 +467,3 @@ def write_scores(df: pd.DataFrame, path: str | Path) -> Path:
     from cxml.pipelines._output import write_table
 
     return write_table(df, path)
-
