@@ -102,19 +102,49 @@ def score(
     events: Optional[Path] = typer.Option(None, "--events", help="Engagement events file."),
     tracking_uri: Optional[str] = typer.Option(
         None, "--tracking-uri", help="MLflow tracking URI for models:/ and runs:/ references."),
+    chunk_size: int = typer.Option(
+        500_000, "--chunk-size", min=1,
+        help="Customers scored at a time (bounds memory; the output does not depend on it)."),
 ) -> None:
-    """Score every customer in a transaction file as of a date."""
-    from cxml.pipelines import ModelBundle, write_table
-    from cxml.pipelines import score as run_score
+    """Score every customer in a transaction file as of a date.
+
+    The file is read by DuckDB and scored in chunks, so it may be larger than memory; the
+    output is written to a temporary file renamed over --output at the end (never a partial
+    file). A progress bar is shown when stderr is a terminal.
+    """
+    from cxml.pipelines._output import check_output_path
+    from cxml.pipelines._score import load_model, score_to_file
     from cxml.tracking import local_model_path
 
-    if output.suffix.lower() not in (".parquet", ".csv"):
-        raise CxmlUserError(f"output {output}: unsupported extension {output.suffix!r}; "
-                            "use .parquet or .csv")
-    bundle = ModelBundle.load(local_model_path(model, tracking_uri=tracking_uri))
-    scores = run_score(transactions, model=bundle, as_of=as_of, events=events)
-    write_table(scores, output)
-    _err.print(f"scored {len(scores):,} customers as of {as_of} -> {output}", highlight=False)
+    check_output_path(output)  # before downloading a model or reading any data
+    bundle = load_model(local_model_path(model, tracking_uri=tracking_uri))
+    progress = None
+    if _err.is_terminal:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        progress = Progress("scoring", BarColumn(), MofNCompleteColumn(), "customers",
+                            TimeElapsedColumn(), console=_err, transient=True)
+    task = None
+
+    def on_progress(done: int, total: int) -> None:
+        nonlocal task
+        if progress is None:
+            return
+        if task is None:
+            progress.start()
+            task = progress.add_task("score", total=total)
+        progress.update(task, completed=done)
+
+    try:
+        summary = score_to_file(transactions, output, model=bundle, as_of=as_of, events=events,
+                                chunk_size=chunk_size, on_progress=on_progress)
+    finally:
+        if progress is not None:
+            progress.stop()
+    prior = (f" ({summary.n_insufficient_history:,} from the prior: insufficient history)"
+             if summary.n_insufficient_history else "")
+    _err.print(f"scored {summary.n_customers:,} customers{prior} as of {summary.as_of} "
+               f"with model {summary.model_version} -> {output}", highlight=False)
 
 
 @app.command()
