@@ -144,6 +144,8 @@ def validate_transactions(
     customer_id, timestamp, amount : str
         Names of the customer id (string or integer), purchase time (date, datetime or ISO
         string) and value (number; negative = return) columns in ``source``.
+        Time-zone-aware timestamps are taken in UTC when cut into calendar days; convert
+        them to local wall-clock time first if that is what "same day" should mean.
     quantity, order_id, category, product : str or None
         Names of optional columns to carry along (None = absent).
     observation_end : str, date, datetime or Timestamp, optional

@@ -8,6 +8,7 @@ Windows are those of :func:`cxml.features.behaviour`: ``(cutoff - w, cutoff]`` i
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 
@@ -22,6 +23,8 @@ from cxml.features._behaviour import _trend, check_windows
 from cxml.features._daily import to_pandas
 
 __all__ = ["engagement"]
+
+logger = logging.getLogger(__name__)
 
 _EVENT_KEYS = ("customer_id", "timestamp", "event_type", "value")
 
@@ -237,4 +240,5 @@ def engagement(
         "cutoff": cut.isoformat(),
     }
     df.attrs["report"] = report
+    logger.info("engagement data report: %s", report)
     return df
