@@ -183,3 +183,23 @@ def test_bad_date_counts_are_exact(values):
         assert f"{n_null} of {len(values)} rows have a null timestamp" in msg
     if n_bad:
         assert f"{n_bad} of {len(values)} values are not dates" in msg
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False).map(str),
+                          st.sampled_from(["abc", "", "1,5", "$3"])),
+                min_size=1, max_size=12))
+def test_bad_amount_counts_are_exact(values):
+    df = pd.DataFrame({"customer_id": 1, "timestamp": pd.Timestamp("2020-01-01"),
+                       "amount": pd.Series(values, dtype=object)})
+    n_null = sum(v is None for v in values)
+    n_bad = sum(v in ("abc", "", "1,5", "$3") for v in values)
+    if n_null == 0 and n_bad == 0:
+        out = validate_transactions(df).to_pandas()["amount"]
+        np.testing.assert_allclose(out.to_numpy(), [float(v) for v in values])
+        return
+    with pytest.raises(DataValidationError) as err:
+        validate_transactions(df)
+    msg = str(err.value)
+    assert (f"{n_null} of {len(values)} rows have a null amount" in msg) == bool(n_null)
+    assert (f"{n_bad} of {len(values)} values are not numbers" in msg) == bool(n_bad)
