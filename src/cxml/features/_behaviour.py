@@ -12,18 +12,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import ibis
-import pandas as pd
 
 from cxml.data._dates import epoch_day, to_date
 from cxml.exceptions import CxmlUserError
 from cxml.features._daily import (
+    check_output,
     counter_columns,
     customer_counters,
     daily,
     finish_report,
     log_report,
-    to_pandas,
     prepare,
+    to_pandas,
+    wants_pandas,
 )
 
 __all__ = ["behaviour", "check_windows"]
@@ -110,9 +111,7 @@ def behaviour(
     >>> int(f.loc[1, "transactions_90d"]), int(f.loc[1, "days_since_last_purchase"])
     (1, 59)
     """
-    from cxml.features._rfm import _check_output, _wants_pandas
-
-    _check_output(output)
+    check_output(output)
     windows = check_windows(windows_days)
     cut = to_date(cutoff, "cutoff")
     c = epoch_day(cut)
@@ -193,7 +192,7 @@ def behaviour(
     for name in ("n_orders", "n_products", "n_categories"):
         if name in g.columns:
             cols.append(name)
-    if not _wants_pandas(output, as_pandas):
+    if not wants_pandas(output, as_pandas):
         return g.filter(g.transactions_total > 0).select(cols).order_by("customer_id")
 
     df = to_pandas(g.select(cols + counter_columns(g)))

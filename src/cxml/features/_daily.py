@@ -44,7 +44,8 @@ from cxml.data._validate import is_validated, validate_transactions
 from cxml.exceptions import CxmlUserError, DataValidationError
 
 __all__ = ["prepare", "daily", "check_policies", "COUNTER_COLUMNS", "finish_report",
-           "to_pandas", "customer_counters", "counter_columns", "drops_duplicates"]
+           "to_pandas", "customer_counters", "counter_columns", "drops_duplicates",
+           "check_output", "wants_pandas"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,20 @@ _COLUMN_KEYS = ("customer_id", "timestamp", "amount", "quantity", "order_id", "c
 
 # per-customer counters that every builder aggregates next to its features (then drops)
 COUNTER_COLUMNS = ("_n_rows", "_n_dup", "_n_neg", "_n_days", "_n_zero", "_n_negday")
+
+
+_OUTPUTS = ("auto", "pandas", "ibis")
+
+
+def check_output(output: str) -> None:
+    """Raise :class:`CxmlUserError` unless ``output`` is "auto", "pandas" or "ibis"."""
+    if output not in _OUTPUTS:
+        raise CxmlUserError(f"output must be one of {list(_OUTPUTS)}, got {output!r}")
+
+
+def wants_pandas(output: str, as_pandas: bool) -> bool:
+    """Whether a builder returns pandas: asked for, or "auto" with non-Ibis input."""
+    return output == "pandas" or (output == "auto" and as_pandas)
 
 
 def check_policies(duplicates: str, returns: str, zero_value: str) -> None:

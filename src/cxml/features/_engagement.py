@@ -20,7 +20,7 @@ from cxml.data._io import execute_arrow
 from cxml.data._validate import is_validated, validate_events
 from cxml.exceptions import CxmlUserError
 from cxml.features._behaviour import _trend, check_windows
-from cxml.features._daily import to_pandas
+from cxml.features._daily import check_output, to_pandas, wants_pandas
 
 __all__ = ["engagement"]
 
@@ -128,9 +128,7 @@ def engagement(
     >>> f.loc[:, ["nps_last", "nps_class", "web_session_count"]].to_dict("index")[1]
     {'nps_last': 9.0, 'nps_class': 'promoter', 'web_session_count': 1}
     """
-    from cxml.features._rfm import _check_output, _wants_pandas
-
-    _check_output(output)
+    check_output(output)
     windows = check_windows(windows_days)
     cut = to_date(cutoff, "cutoff")
     c = epoch_day(cut)
@@ -210,7 +208,7 @@ def engagement(
     if web_session is not None:
         cols += ["web_session_count", "web_session_duration"]
     g = g.select(cols)
-    if not _wants_pandas(output, as_pandas):
+    if not wants_pandas(output, as_pandas):
         if customers is not None:
             raise CxmlUserError("customers= needs pandas output; join the Ibis table instead")
         return g.order_by("customer_id")

@@ -26,26 +26,20 @@ import pandas as pd
 from cxml.data._dates import epoch_day, to_date, unit_days
 from cxml.exceptions import CxmlUserError
 from cxml.features._daily import (
+    check_output,
     counter_columns,
     customer_counters,
     daily,
     finish_report,
     log_report,
-    to_pandas,
     prepare,
+    to_pandas,
+    wants_pandas,
 )
 
 __all__ = ["rfm", "calibration_holdout"]
 
-_OUTPUTS = ("auto", "pandas", "ibis")
-
-
-def _check_output(output: str) -> None:
-    if output not in _OUTPUTS:
-        raise CxmlUserError(f"output must be one of {list(_OUTPUTS)}, got {output!r}")
-
-
-def _rfm_aggs(d: ibis.Table, where, end_day: int, unit: int, suffix: str = "") -> dict:
+def _rfm_aggs(d: ibis.Table, where, suffix: str = "") -> dict:
     """Per-customer RFM aggregates over the purchase days selected by ``where``."""
     first = d.day.min(where=where)
     last = d.day.max(where=where)
@@ -136,7 +130,7 @@ def rfm(
     >>> s.loc[1, ["frequency", "recency", "T"]].round(2).tolist()
     [2.0, 30.43, 38.86]
     """
-    _check_output(output)
+    check_output(output)
     unit = unit_days(time_unit)
     end = to_date(observation_end, "observation_end")
     end_day = epoch_day(end)
@@ -144,7 +138,7 @@ def rfm(
     d = daily(t, duplicates=duplicates, returns=returns, zero_value=zero_value)
     d = d.filter(d.day <= end_day)
     g = d.group_by("customer_id").aggregate(
-        **_rfm_aggs(d, d.is_purchase, end_day, unit), **customer_counters(d)
+        **_rfm_aggs(d, d.is_purchase), **customer_counters(d)
     )
     g = g.mutate(**_rfm_columns(g, end_day, unit))
     cols = ["customer_id", "frequency", "recency", "T", "monetary_value"]
@@ -152,7 +146,7 @@ def rfm(
                 "has_order_line": {"order_id", "product"} <= set(t.columns),
                 "time_unit": time_unit,
                 "observation_end": end.isoformat()}
-    if not _wants_pandas(output, as_pandas):
+    if not wants_pandas(output, as_pandas):
         return g.filter(g._ndays > 0).select(cols).order_by("customer_id")
     df = to_pandas(g.select(cols + counter_columns(g)))
     report = finish_report(df, policies=policies)
@@ -163,10 +157,6 @@ def rfm(
     out.attrs["report"] = report
     log_report("rfm", report)
     return out
-
-
-def _wants_pandas(output: str, as_pandas: bool) -> bool:
-    return output == "pandas" or (output == "auto" and as_pandas)
 
 
 def _finish_frame(df: pd.DataFrame, cols: list) -> pd.DataFrame:
@@ -240,7 +230,7 @@ def calibration_holdout(
     >>> int(ch["frequency_holdout"].sum()), round(float(ch["duration_holdout"].iloc[0]), 2)
     (1882, 39.0)
     """
-    _check_output(output)
+    check_output(output)
     unit = unit_days(time_unit)
     cal = to_date(calibration_end, "calibration_end")
     end = to_date(observation_end, "observation_end")
@@ -256,7 +246,7 @@ def calibration_holdout(
     in_cal = d.is_purchase & (d.day <= cal_day)
     in_hold = d.is_purchase & (d.day > cal_day)
     g = d.group_by("customer_id").aggregate(
-        **_rfm_aggs(d, in_cal, cal_day, unit, "_cal"),
+        **_rfm_aggs(d, in_cal, "_cal"),
         _ndays_holdout=in_hold.cast("int64").sum(),
         _total_holdout=d.value.sum(where=in_hold),
         **customer_counters(d),
@@ -276,7 +266,7 @@ def calibration_holdout(
                 "has_order_line": {"order_id", "product"} <= set(t.columns),
                 "time_unit": time_unit,
                 "calibration_end": cal.isoformat(), "observation_end": end.isoformat()}
-    if not _wants_pandas(output, as_pandas):
+    if not wants_pandas(output, as_pandas):
         return g.filter(g._ndays_cal > 0).select(cols).order_by("customer_id")
     df = to_pandas(g.select(cols + ["_ndays_cal"] + counter_columns(g)))
     report = finish_report(df, policies=policies)
