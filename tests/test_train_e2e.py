@@ -53,6 +53,12 @@ def test_mlflow_run_has_params_metrics_and_segment_table(trained_master):
     assert m["n_customers"] == 23570
     assert 0.7 < m["churn_auc"] < 0.9
     assert 0.7 < m["bgnbd_expected_churn_auc"] < 0.85
+    (inp,) = run.inputs.dataset_inputs
+    assert inp.dataset.name == "cdnow-transactions"
+    tags = {t.key: t.value for t in inp.tags}
+    assert tags["rows"] == "69659" and tags["customers"] == "23570"
+    assert tags["first_date"] == "1997-01-01" and tags["last_date"] == "1998-06-30"
+    assert len(tags["sha256"]) == 64
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "tables")}
     assert "tables/segment_summary.parquet" in artifacts
     local = client.download_artifacts(run.info.run_id, "tables/segment_summary.parquet",

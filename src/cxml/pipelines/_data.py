@@ -36,10 +36,11 @@ def load_transactions(data_cfg, *, observation_end: dt.date | None):
     cols = data_cfg.columns.model_dump(exclude_none=True)
     if src in _CDNOW:
         kind = _CDNOW[src]
-        source, digest = load_cdnow(kind), file_sha256(cdnow_path(kind))
+        path = str(cdnow_path(kind))
+        source, digest = load_cdnow(kind), file_sha256(path)
         cols = {k: k for k in cols}  # load_cdnow already returns the contract's names
     else:
-        source = src
+        source = path = src
         p = Path(src)
         digest = file_sha256(p) if p.is_file() else None
     table = validate_transactions(source, observation_end=observation_end, **cols)
@@ -51,6 +52,7 @@ def load_transactions(data_cfg, *, observation_end: dt.date | None):
     ).to_pandas().iloc[0]
     lineage = {
         "source": src,
+        "path": str(Path(path).resolve()),
         "sha256": digest,
         "rows": int(stats["rows"]),
         "customers": int(stats["customers"]),

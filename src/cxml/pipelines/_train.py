@@ -182,6 +182,7 @@ def _save_and_log(cfg, bundle, tx, uri, out_dir, lineage, metrics, scores, summa
                                  tags={"cxml.version": __version__, "cxml.pipeline": "train",
                                        "cxml.config": cfg.name}) as run:
             run.log_params(_flat_params(cfg, lineage))
+            run.log_dataset(lineage, name=f"{cfg.name}-transactions")
             run.log_metrics(metrics)
             if cfg.source_path:
                 run.log_artifact(cfg.source_path, "config")

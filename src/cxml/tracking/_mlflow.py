@@ -221,6 +221,30 @@ class TrackedRun:
                 mlflow.log_artifact(str(p), artifact_path="tables")
             mlflow.log_table(df.reset_index(), artifact_file=f"tables/{name}.json")
 
+    def log_dataset(self, lineage: dict, *, name: str, context: str = "training") -> None:
+        """Record an input table as an MLflow dataset (source path, content hash, counts).
+
+        Parameters
+        ----------
+        lineage : dict
+            ``path``, ``sha256``, ``rows``, ``customers``, ``first_date``, ``last_date``.
+        name : str
+            Dataset name shown in the MLflow UI.
+        context : str
+            ``"training"`` or ``"evaluation"``.
+        """
+        import mlflow
+
+        with self._guard(f"dataset {name}"):
+            from mlflow.data.dataset_source_registry import resolve_dataset_source
+            from mlflow.data.meta_dataset import MetaDataset
+
+            ds = MetaDataset(resolve_dataset_source(lineage["path"]), name=name,
+                             digest=(lineage.get("sha256") or "")[:16] or None)
+            tags = {k: str(lineage[k]) for k in ("rows", "customers", "first_date", "last_date",
+                                                  "sha256") if lineage.get(k) is not None}
+            mlflow.log_input(ds, context=context, tags=tags)
+
     def log_model_dir(self, model_dir: Path) -> None:
         """Log a saved MLflow model directory as the run's ``model`` artifact."""
         import mlflow
