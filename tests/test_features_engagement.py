@@ -120,7 +120,12 @@ def test_ibis_output(events):
     assert isinstance(out, ibis.Table)
     assert out.to_pandas()["nps_30d"].tolist() == [1, 1, 0]
     with pytest.raises(CxmlUserError, match="customers= needs pandas output"):
-        engagement(ibis.memtable(events), cutoff=CUT, customers=["a"], **MAP)
+        engagement(ibis.memtable(events), cutoff=CUT, customers=["a"], output="ibis", **MAP)
+    # with customers, Ibis input gives pandas reindexed onto them
+    df = engagement(ibis.memtable(events), cutoff=CUT, windows_days=[30], event_types=["nps"],
+                    customers=["c", "zz"], **MAP)
+    assert isinstance(df, pd.DataFrame) and df.index.tolist() == ["c", "zz"]
+    assert df["nps_30d"].tolist() == [0, 0] and df.loc["c", "nps_last"] == 3.0
 
 
 def test_errors(events):

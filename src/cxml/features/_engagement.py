@@ -85,7 +85,9 @@ def engagement(
     customers : array-like or pandas.Index, optional
         Customers to report on (e.g. the index of :func:`cxml.features.behaviour`); the
         output is reindexed onto them: customers without events get 0 counts and NaN
-        scores / recencies, customers not listed are dropped. pandas output only.
+        scores / recencies, customers not listed are dropped. Reindexing happens in
+        pandas, so with ``customers`` the result is a pandas DataFrame even for Ibis input
+        (``output="ibis"`` together with ``customers`` is an error).
     windows_days : sequence of int, default (30, 90, 180, 365)
         Lengths of the windows ending on ``cutoff``.
     event_types : None, list of str, or mapping of str to str or list of str
@@ -208,9 +210,9 @@ def engagement(
     if web_session is not None:
         cols += ["web_session_count", "web_session_duration"]
     g = g.select(cols)
-    if not wants_pandas(output, as_pandas):
-        if customers is not None:
-            raise CxmlUserError("customers= needs pandas output; join the Ibis table instead")
+    if output == "ibis" and customers is not None:
+        raise CxmlUserError("customers= needs pandas output; join the Ibis table instead")
+    if not wants_pandas(output, as_pandas or customers is not None):
         return g.order_by("customer_id")
 
     df = to_pandas(g).set_index("customer_id").sort_index()
