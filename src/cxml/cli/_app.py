@@ -7,6 +7,7 @@ line on stderr without a traceback; 1 anything else (a bug, with its traceback).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -74,7 +75,7 @@ def train(
 
     if alias and not register:
         raise CxmlUserError("--alias needs --register NAME")
-    steps = _Steps(total=9)
+    steps = _Steps(total=8)
     try:
         result = run_train(config, tracking_uri=tracking_uri, model_dir=model_dir, on_step=steps)
     finally:
@@ -144,7 +145,8 @@ def score(
     prior = (f" ({summary.n_insufficient_history:,} from the prior: insufficient history)"
              if summary.n_insufficient_history else "")
     _err.print(f"scored {summary.n_customers:,} customers{prior} as of {summary.as_of} "
-               f"with model {summary.model_version} -> {output}", highlight=False)
+               f"with model {summary.model_version} -> {output}", highlight=False,
+               soft_wrap=True)
 
 
 @app.command()
@@ -310,6 +312,9 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cxml`` console script."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # MLflow's INFO chatter (database migrations, experiment creation) is not for CLI users;
+    # an explicit MLFLOW_LOGGING_LEVEL still wins. Set before mlflow is first imported.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="cxml")
     except CxmlUserError as exc:

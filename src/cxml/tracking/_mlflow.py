@@ -90,9 +90,11 @@ def save_pyfunc_model(bundle_dir: Path, model_dir: str | Path, *, input_example:
     model_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.", dir=model_dir.parent))
     target = tmp / "model"
-    signature = infer_signature(input_example, output_example, params={"as_of": as_of})
     with warnings.catch_warnings():
+        # MLflow hints about integer columns in the example; the example is the user's own
+        # data, so its types are the right ones to record.
         warnings.simplefilter("ignore")
+        signature = infer_signature(input_example, output_example, params={"as_of": as_of})
         mlflow.pyfunc.save_model(
             path=str(target),
             python_model=str(_pyfunc_entry()),
@@ -239,8 +241,11 @@ class TrackedRun:
             from mlflow.data.dataset_source_registry import resolve_dataset_source
             from mlflow.data.meta_dataset import MetaDataset
 
-            ds = MetaDataset(resolve_dataset_source(lineage["path"]), name=name,
-                             digest=(lineage.get("sha256") or "")[:16] or None)
+            with warnings.catch_warnings():
+                # A local path matches two equivalent local source types; either is right.
+                warnings.simplefilter("ignore", UserWarning)
+                source = resolve_dataset_source(lineage["path"])
+            ds = MetaDataset(source, name=name, digest=(lineage.get("sha256") or "")[:16] or None)
             tags = {k: str(lineage[k]) for k in ("rows", "customers", "first_date", "last_date",
                                                   "sha256") if lineage.get(k) is not None}
             mlflow.log_input(ds, context=context, tags=tags)
