@@ -137,10 +137,21 @@ def _as_date(value, name: str) -> dt.date:
 
 
 def load_model(model) -> ModelBundle:
-    """A :class:`ModelBundle` from a bundle or a model / bundle directory.
+    """A :class:`ModelBundle` from a bundle or a model / bundle directory, checked whole.
 
-    Any failure to interpret the stored files (not only the checks
-    :meth:`ModelBundle.load` makes) is a :class:`ModelLoadError`, never a traceback.
+    On top of :meth:`ModelBundle.load` (format, SHA-256 of every model file), the
+    ``bundle.json`` itself must still list a checksum for every model file (removing them
+    would otherwise switch verification off) and hold settings of the right shape; any
+    failure to interpret the stored files is a :class:`ModelLoadError`, never a traceback.
+    Nothing stored is executed: parameters are JSON, the churn model LightGBM text.
+
+    Parameters
+    ----------
+    model : ModelBundle, str or Path
+
+    Returns
+    -------
+    ModelBundle
 
     Raises
     ------
@@ -150,13 +161,55 @@ def load_model(model) -> ModelBundle:
     """
     if isinstance(model, ModelBundle):
         return model
+    import json
+
+    from cxml.pipelines._bundle import _FILES, resolve_bundle_dir
+
+    d = resolve_bundle_dir(model)
     try:
-        return ModelBundle.load(model)
+        meta = json.loads((d / "bundle.json").read_text())
+        sums = meta.get("sha256")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ModelLoadError(f"cannot read {d / 'bundle.json'}: {exc}") from None
+    unchecked = [f for f in _FILES if not isinstance(sums, dict) or f not in sums]
+    if unchecked:
+        raise ModelLoadError(f"{d / 'bundle.json'} has no checksum for {', '.join(unchecked)} "
+                             "(edited after saving); refusing to load it: retrain the model")
+    try:
+        bundle = ModelBundle.load(d)
+        _check_settings(bundle)
     except ModelLoadError:
         raise
     except (TypeError, KeyError, ValueError, AttributeError, OSError) as exc:
         raise ModelLoadError(f"model {model}: cannot read the stored bundle "
                              f"({type(exc).__name__}: {exc}); retrain or restore it") from None
+    return bundle
+
+
+def _check_settings(bundle: ModelBundle) -> None:
+    """Raise ModelLoadError if bundle.json's settings are not what training writes."""
+    spec, problems = bundle.spec, []
+    if spec.time_unit not in ("D", "W"):
+        problems.append(f"time_unit {spec.time_unit!r}")
+    if not isinstance(spec.horizon_days, (int, float)) or not spec.horizon_days > 0:
+        problems.append(f"horizon_days {spec.horizon_days!r}")
+    if not (isinstance(spec.windows_days, list) and spec.windows_days
+            and all(isinstance(w, int) and w > 0 for w in spec.windows_days)):
+        problems.append(f"windows_days {spec.windows_days!r}")
+    if not (isinstance(spec.columns, dict) and {"customer_id", "timestamp", "amount"}
+            <= set(spec.columns) and all(isinstance(v, str) for v in spec.columns.values())):
+        problems.append("columns")
+    if not (isinstance(bundle.clv, dict) and all(
+            isinstance(bundle.clv.get(k), (int, float))
+            for k in ("horizon_months", "annual_discount_rate"))):
+        problems.append("clv")
+    seg = bundle.segments
+    if not (isinstance(seg, dict) and {"value_thresholds", "risk_thresholds", "rules"}
+            <= set(seg)):
+        problems.append("segments")
+    if problems:
+        raise ModelLoadError(f"model bundle.json has invalid {', '.join(problems)} "
+                             "(edited after saving?); retrain the model")
 
 
 def _model_version(bundle: ModelBundle) -> str:
@@ -174,6 +227,12 @@ def _reading(what: str, source):
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         name = source if isinstance(source, (str, Path)) else type(source).__name__
         raise DataValidationError(f"{what}: cannot read {name}: {first}") from None
+
+
+def _refuse_empty_file(source, what: str) -> None:
+    if isinstance(source, (str, Path)) and Path(source).is_file() \
+            and Path(source).stat().st_size == 0:
+        raise DataValidationError(f"{what}: {source} is an empty file (0 bytes)")
 
 
 def _input_stats(tx: ibis.Table) -> tuple[int, int, int]:
@@ -213,6 +272,9 @@ def iter_scores(transactions, *, model, as_of, events=None,
     bundle = load_model(model)
     as_of = _as_date(as_of, "as_of")
     spec = bundle.spec
+    _refuse_empty_file(transactions, "transactions")
+    if events is not None:
+        _refuse_empty_file(events, "events")
     with _reading("transactions", transactions):
         tx = validate_transactions(transactions, observation_end=as_of, **spec.columns)
         n_rows, n_customers, nonfinite = _input_stats(tx)
