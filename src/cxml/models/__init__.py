@@ -7,5 +7,13 @@ with analytic gradients, fitted by L-BFGS-B on log-parameters.
 from cxml.models._bgnbd import BetaGeoModel
 from cxml.models._churn import ChurnClassifier
 from cxml.models._gammagamma import GammaGammaModel
+from cxml.models._mbgnbd import ModifiedBetaGeoModel
+from cxml.models._paretonbd import ParetoNBDModel
 
-__all__ = ["BetaGeoModel", "ChurnClassifier", "GammaGammaModel"]
+__all__ = [
+    "BetaGeoModel",
+    "ChurnClassifier",
+    "GammaGammaModel",
+    "ModifiedBetaGeoModel",
+    "ParetoNBDModel",
+]

@@ -64,22 +64,30 @@ def _summary(x, tx, T, w, n_rows):
     }
 
 
-def _bgnbd_loglik(params, d: _RFMData, gradient: bool = True):
+def _bgnbd_loglik(params, d: _RFMData, gradient: bool = True, modified: bool = False):
     """Weighted total log-likelihood, eq. (6) of FHL (2005), and its gradient with respect
     to (r, alpha, a, b).
 
     ll_i = A1 + A2 + A3 + log(1 + delta_{x>0} exp(A4 - A3)) with
     A1 = lnG(r+x) - lnG(r) + r ln(alpha),  A2 = lnB(a, b+x) - lnB(a, b),
     A3 = -(r+x) ln(alpha+T),  A4 = ln a - ln(b+x-1) - (r+x) ln(alpha+t_x).
+
+    ``modified=True`` gives MBG/NBD (Batislam, Denizel & Filiztekin 2007, eq. (6)): the
+    customer may also drop out right after the first purchase, which shifts b + x by one
+    (A2 = lnB(a, b+x+1) - lnB(a, b), A4 = ln a - ln(b+x) - ...) and removes delta_{x>0}.
     """
     r, alpha, a, b = params
     ux, xi, wx, w = d.ux, d.xi, d.wx, d.w
+    sh = 1.0 if modified else 0.0
     # Terms depending on x only.
-    c_x = (gammaln(r + ux) - gammaln(r) + gammaln(a + b) + gammaln(b + ux) - gammaln(b)
-           - gammaln(a + b + ux))
+    c_x = (gammaln(r + ux) - gammaln(r) + gammaln(a + b) + gammaln(b + ux + sh) - gammaln(b)
+           - gammaln(a + b + ux + sh))
     with np.errstate(divide="ignore"):
         # ln a - ln(b+x-1); -inf for x = 0, where the "dropped out" branch is impossible.
-        k_x = np.where(ux > 0, np.log(a) - np.log(b + np.maximum(ux, 1.0) - 1.0), -np.inf)
+        if modified:
+            k_x = np.log(a) - np.log(b + ux)
+        else:
+            k_x = np.where(ux > 0, np.log(a) - np.log(b + np.maximum(ux, 1.0) - 1.0), -np.inf)
     # Row-wise part, written into preallocated buffers: with millions of rows, fresh
     # temporaries (page faults) cost as much as the arithmetic.
     rx, lT, D, dlt, e, tmp = d.buffers(6)
@@ -127,10 +135,10 @@ def _bgnbd_loglik(params, d: _RFMData, gradient: bool = True):
     inv_tx *= rx
     g_alpha = d.W * r / alpha - _dot(w, inv_tx)
     wp2_sum = float(wp2_x.sum())
-    dab = digamma(a + b) - digamma(a + b + ux)
+    dab = digamma(a + b) - digamma(a + b + ux + sh)
     g_a = _dot(wx, dab) + wp2_sum / a
-    g_b = (_dot(wx, dab + digamma(b + ux) - digamma(b))
-           - _dot(wp2_x, 1.0 / (b + np.maximum(ux, 1.0) - 1.0)))
+    g_b = (_dot(wx, dab + digamma(b + ux + sh) - digamma(b))
+           - _dot(wp2_x, 1.0 / (b + np.maximum(ux, 1.0 - sh) - 1.0 + sh)))
     return ll, np.array([g_r, g_alpha, g_a, g_b])
 
 

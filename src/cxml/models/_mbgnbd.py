@@ -1,0 +1,207 @@
+"""MBG/NBD: the modified BG/NBD of Batislam, Denizel & Filiztekin (2007), "Empirical
+validation and comparison of models for customer base analysis", IJRM 24(3), 201-209.
+
+As BG/NBD, except that a customer may also drop out right after her first purchase, so a
+customer without repeat purchases is not certainly alive.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import betainc, betaln, expit, gammaln
+
+from cxml.models._base import BTYDModel, first_index, row_codes
+from cxml.models._bgnbd import (
+    _from_lifetimes,
+    _RFMData,
+    _bgnbd_loglik,
+    _nonzero,
+    _summary,
+    _to_lifetimes,
+)
+from cxml.models._hyp2f1 import one_minus_scaled_hyp2f1
+from cxml.models._validation import check_horizon, check_rfm, check_weights
+
+__all__ = ["ModifiedBetaGeoModel"]
+
+
+class ModifiedBetaGeoModel(BTYDModel):
+    """MBG/NBD model of repeat purchasing.
+
+    Parameters
+    ----------
+    penalizer : float, default 0.0
+        L2 penalty, lifetimes' ``penalizer_coef`` convention (see :class:`BetaGeoModel`).
+
+    Attributes
+    ----------
+    params_ : dict
+        ``{"r", "alpha", "a", "b"}``.
+    log_likelihood_ : float
+    standard_errors_ : dict
+    log_params_covariance_ : numpy.ndarray
+    params_at_bound_ : tuple of str
+    data_summary_ : dict
+
+    Examples
+    --------
+    >>> import lifetimes.datasets as lds
+    >>> from cxml.models import ModifiedBetaGeoModel
+    >>> s = lds.load_cdnow_summary()
+    >>> m = ModifiedBetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
+    >>> round(m.params_["r"], 3)
+    0.525
+    """
+
+    _param_names = ("r", "alpha", "a", "b")
+    _model_label = "MBG/NBD"
+
+    def fit(self, frequency, recency, T, weights=None):
+        """Fit by maximum likelihood (eq. (6) of Batislam et al. 2007).
+
+        Parameters
+        ----------
+        frequency, recency, T : array-like
+        weights : array-like, optional
+
+        Returns
+        -------
+        ModifiedBetaGeoModel
+            ``self``, fitted.
+
+        Raises
+        ------
+        DataValidationError, ConvergenceError
+        """
+        x, tx, T = check_rfm(frequency, recency, T)
+        w = check_weights(weights, x.size)
+        data = _RFMData(x, tx, T, w)
+        return self._fit_prepared(data, data.W, _summary(x, tx, T, w, data.x.size))
+
+    def _loglik(self, params, data):
+        return _bgnbd_loglik(params, data, modified=True)
+
+    @staticmethod
+    def _data_from_lifetimes(df):
+        w = df["weights"].to_numpy(float) if "weights" in df else np.ones(len(df))
+        x, tx, T = check_rfm(df["frequency"], df["recency"], df["T"])
+        return _RFMData(x, tx, T, w)
+
+    @staticmethod
+    def _expected_purchases_path(params, ts, x, tx, T):
+        return _mbg_path(params, ts, x, tx, T)
+
+    def _initial_params(self, d):
+        rate = max(float(np.sum(d.w * d.x)) / max(float(np.sum(d.w * d.T)), 1e-12), 1e-6)
+        return np.array([1.0, 1.0 / rate, 1.0, 1.0])
+
+    def probability_alive(self, frequency, recency, T):
+        """P(alive | x, t_x, T) = 1 / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x)).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        x, tx, T = check_rfm(frequency, recency, T, require_data=False)
+        return _mbg_p_alive(self._param_array(), x, tx, T)
+
+    def expected_purchases(self, t, frequency, recency, T):
+        """Conditional expected repeat purchases in (T, T + t] (Batislam et al. 2007,
+        eq. (8)).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        t = check_horizon("t", t)
+        x, tx, T = check_rfm(frequency, recency, T, require_data=False)
+        p = self._param_array()
+        if np.ndim(t) == 0:
+            return _mbg_path(p, np.atleast_1d(t), x, tx, T)[0]
+        return _mbg_expected(p, t, x, tx, T)
+
+    def expected_purchases_interval(self, t, frequency, recency, T, *, level=0.95):
+        """Expected purchases with a delta-method interval.
+
+        Returns
+        -------
+        estimate, lower, upper : numpy.ndarray
+        """
+        t = check_horizon("t", t)
+        x, tx, T = check_rfm(frequency, recency, T, require_data=False)
+        return self._delta_interval(lambda p: _mbg_expected(p, t, x, tx, T), level)
+
+    def population_expected_purchases(self, t):
+        """E[X(t)] for a new customer (Batislam et al. 2007, eq. (7)).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        t = check_horizon("t", t)
+        r, alpha, a, b = self._param_array()
+        q = one_minus_scaled_hyp2f1(r, a - 1.0, a + b, t / (alpha + t))
+        return np.asarray(b / (a - 1.0) * q)
+
+    def probability_of_purchases(self, t, n):
+        """P(X(t) = n) for a new customer.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        t = check_horizon("t", t)
+        n = np.asarray(n, dtype=float)
+        if np.any(n < 0) or np.any(n != np.round(n)):
+            raise ValueError(f"n must be non-negative whole numbers, got {n!r}")
+        r, alpha, a, b = self._param_array()
+        lq = np.log(alpha) - np.log(alpha + t)
+        with np.errstate(divide="ignore"):
+            lpt = np.log(t) - np.log(alpha + t)
+            first = np.exp(betaln(a, b + n + 1) - betaln(a, b) + gammaln(r + n) - gammaln(r)
+                           - gammaln(n + 1) + r * lq + np.where(n > 0, n * lpt, 0.0))
+        tail = np.where(n > 0, betainc(np.maximum(n, 1), r, t / (alpha + t)), 1.0)
+        second = np.exp(betaln(a + 1, b + n) - betaln(a, b)) * tail
+        return np.asarray(first + second)
+
+    @classmethod
+    def from_lifetimes(cls, fitter):
+        """Build a fitted model from a fitted ``lifetimes.ModifiedBetaGeoFitter``."""
+        return _from_lifetimes(cls, fitter)
+
+    def to_lifetimes(self):
+        """A ``lifetimes.ModifiedBetaGeoFitter`` carrying these parameters."""
+        from lifetimes import ModifiedBetaGeoFitter
+
+        return _to_lifetimes(self, ModifiedBetaGeoFitter)
+
+
+def _mbg_p_alive(params, x, tx, T):
+    r, alpha, a, b = params
+    log_div = (r + x) * (np.log(alpha + T) - np.log(alpha + tx)) + np.log(a) - np.log(b + x)
+    return expit(-log_div)
+
+
+def _mbg_expected(params, t, x, tx, T):
+    r, alpha, a, b = params
+    t, x, tx, T = np.broadcast_arrays(t, x, tx, T)
+    c = _nonzero(a + b + x)
+    q = one_minus_scaled_hyp2f1(r + x, a - 1.0, c, t / (alpha + T + t))
+    return c / (a - 1.0) * q * _mbg_p_alive(params, x, tx, T)
+
+
+def _mbg_path(params, ts, x, tx, T):
+    r, alpha, a, b = params
+    pa = _mbg_p_alive(params, x, tx, T)
+    codes, n_unique = row_codes(x, T)
+    if n_unique < 0.5 * x.size:
+        first = first_index(codes, n_unique)
+        ux, uT = x[first], T[first]
+    else:
+        codes, ux, uT = None, x, T
+    out = np.empty((len(ts), x.size))
+    for j, t in enumerate(ts):
+        c = _nonzero(a + b + ux)
+        e = c / (a - 1.0) * one_minus_scaled_hyp2f1(r + ux, a - 1.0, c, t / (alpha + uT + t))
+        out[j] = (e if codes is None else e[codes]) * pa
+    return out
