@@ -1,0 +1,177 @@
+"""``cxml.spark.score``: ``mapInPandas`` over customer-partitioned transactions."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from cxml.exceptions import DataValidationError
+
+__all__ = ["score", "score_schema"]
+
+logger = logging.getLogger(__name__)
+
+# Bundle files shipped to the executors, keyed by their SHA-256: each Python worker writes
+# and loads a bundle once, whatever the number of partitions it scores.
+_WORKER_BUNDLES: dict = {}
+
+
+def score_schema(customer_id_type=None):
+    """The Spark schema of the scores (the columns of :data:`cxml.pipelines.SCORE_COLUMNS`).
+
+    Parameters
+    ----------
+    customer_id_type : pyspark.sql.types.DataType, optional
+        Type of ``customer_id`` (that of the input; default ``LongType``).
+
+    Returns
+    -------
+    pyspark.sql.types.StructType
+    """
+    from pyspark.sql import types as T
+
+    from cxml.pipelines._score import SCORE_COLUMNS, _FLOAT_COLUMNS, _STRING_COLUMNS
+
+    fields = []
+    for c in SCORE_COLUMNS:
+        if c == "customer_id":
+            typ = customer_id_type or T.LongType()
+        elif c in _FLOAT_COLUMNS:
+            typ = T.DoubleType()
+        elif c in _STRING_COLUMNS:
+            typ = T.StringType()
+        else:  # insufficient_history
+            typ = T.BooleanType()
+        fields.append(T.StructField(c, typ, nullable=c != "customer_id"))
+    return T.StructType(fields)
+
+
+def _bundle_payload(model_uri, tracking_uri) -> tuple[str, dict]:
+    """Load and verify the bundle on the driver; return its files as bytes to ship."""
+    from cxml.pipelines._bundle import resolve_bundle_dir
+    from cxml.pipelines._score import load_model
+    from cxml.tracking import local_model_path
+
+    path = local_model_path(model_uri, tracking_uri=tracking_uri)
+    load_model(path)  # checksums and settings verified once, on the driver
+    d = resolve_bundle_dir(path)
+    files = {p.name: p.read_bytes() for p in sorted(d.iterdir()) if p.is_file()}
+    digest = hashlib.sha256(b"".join(files[k] for k in sorted(files))).hexdigest()
+    return digest, files
+
+
+def _worker_bundle(digest: str, files: dict):
+    """The bundle on an executor: written to a private temporary directory and loaded once
+    (JSON and LightGBM text, checksums verified again; nothing is unpickled)."""
+    from cxml.pipelines._score import load_model
+
+    bundle = _WORKER_BUNDLES.get(digest)
+    if bundle is None:
+        d = Path(tempfile.mkdtemp(prefix="cxml-bundle-"))
+        for name, data in files.items():
+            (d / name).write_bytes(data)
+        bundle = load_model(d)
+        _WORKER_BUNDLES[digest] = bundle
+    return bundle
+
+
+def score(spark_df, model_uri, *, as_of, events=None, tracking_uri: str | None = None,
+          num_partitions: int | None = None):
+    """Score every customer of a Spark DataFrame of transactions as of a date.
+
+    Parameters
+    ----------
+    spark_df : pyspark.sql.DataFrame
+        Transactions in the column names the model was trained with (as for
+        :func:`cxml.pipelines.score`). Timestamps are read in the session time zone
+        (``spark.sql.session.timeZone``; set it to UTC to match in-process scoring of
+        naive UTC timestamps).
+    model_uri : str or Path
+        A model directory, or ``models:/NAME@alias``, ``models:/NAME/VERSION``,
+        ``runs:/RUN_ID/model``. Resolved and verified on the driver; the bundle's plain
+        files (a few kB) travel with the tasks, so executors need no shared file system
+        and no MLflow access.
+    as_of : date-like
+        Cut-off date (inclusive).
+    events : pyspark.sql.DataFrame, optional
+        Engagement events, when the model was trained with them; co-grouped with the
+        transactions by customer.
+    tracking_uri : str, optional
+        MLflow tracking URI for ``models:/`` and ``runs:/`` references.
+    num_partitions : int, optional
+        Partitions to hash customers into (default: ``spark.sql.shuffle.partitions``).
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        Lazy; one row per customer with the schema :func:`score_schema` (the columns of
+        :data:`cxml.pipelines.SCORE_COLUMNS`), the same values as
+        :func:`cxml.pipelines.score` on the same rows.
+
+    Raises
+    ------
+    DataValidationError
+        A mapped column is missing. Data errors found inside a partition are raised by
+        the Spark job (wrapped in Spark's exception) when the result is computed.
+    ModelLoadError
+        The model cannot be loaded or was changed after saving.
+
+    Examples
+    --------
+    >>> scores = cxml.spark.score(tx_sdf, "models/cdnow", as_of="1998-06-30")  # doctest: +SKIP
+    >>> scores.write.parquet("scores/")  # doctest: +SKIP
+    """
+    from pyspark.sql import functions as F
+
+    from cxml.pipelines._score import _as_date
+    from cxml.pipelines._score import score as score_pandas
+
+    as_of_day = _as_date(as_of, "as_of").isoformat()
+    digest, files = _bundle_payload(model_uri, tracking_uri)
+    bundle = _worker_bundle(digest, files)  # the driver's copy: column mapping only
+    columns = dict(bundle.spec.columns)
+    missing = [u for u in columns.values() if u not in spark_df.columns]
+    if missing:
+        raise DataValidationError(
+            f"transactions: missing column(s) {missing}; available columns: "
+            f"{spark_df.columns[:20]}")
+    cid = columns["customer_id"]
+    tx = spark_df.select(*dict.fromkeys(columns.values()))
+    schema = score_schema(spark_df.schema[cid].dataType)
+    n = num_partitions or int(spark_df.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+
+    if events is None:
+        def score_partitions(batches):
+            frames = [b for b in batches if len(b)]
+            if not frames:
+                return
+            b = _worker_bundle(digest, files)
+            yield score_pandas(pd.concat(frames, ignore_index=True), model=b,
+                               as_of=as_of_day)
+
+        return tx.repartition(n, F.col(cid)).mapInPandas(score_partitions, schema)
+
+    ev_cols = dict(bundle.spec.event_columns or {})
+    ev_cid = ev_cols.get("customer_id", "customer_id")
+    if ev_cid not in events.columns:
+        raise DataValidationError(f"events: missing column {ev_cid!r}; available columns: "
+                                  f"{events.columns[:20]}")
+
+    def bucket(col):  # same bucket for the same id whatever its type in each table
+        return F.pmod(F.hash(F.col(col).cast("string")), F.lit(n))
+
+    def score_group(tx_pdf, ev_pdf):
+        if not len(tx_pdf):
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in schema.fieldNames()})
+        b = _worker_bundle(digest, files)
+        return score_pandas(tx_pdf.drop(columns="_cxml_bucket"), model=b, as_of=as_of_day,
+                            events=ev_pdf.drop(columns="_cxml_bucket"))
+
+    return (tx.withColumn("_cxml_bucket", bucket(cid)).groupBy("_cxml_bucket")
+            .cogroup(events.withColumn("_cxml_bucket", bucket(ev_cid)).groupBy("_cxml_bucket"))
+            .applyInPandas(score_group, schema))
