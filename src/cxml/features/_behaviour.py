@@ -4,7 +4,7 @@ All quantities are in days and use only data on or before ``cutoff`` (inclusive 
 whole day). A window of ``w`` days is the ``w`` calendar days ending on the cut-off,
 ``(cutoff - w, cutoff]``; "the one before" is ``(cutoff - 2w, cutoff - w]``. Purchase days
 follow the same conventions and policies as :func:`cxml.features.rfm` (same-day purchases
-merged; see :mod:`cxml.features._daily`).
+merged; see :mod:`cxml.features`).
 """
 
 from __future__ import annotations

@@ -6,30 +6,7 @@ the documented policies for exact duplicate rows, returns (negative amounts) and
 days, and carrying the counters the data report is made of, so that the features and their
 report come out of a single query.
 
-Policies
---------
-duplicates : {"auto", "keep", "drop"}
-    Exact duplicate rows: equal in every *mapped* column (customer id, timestamp, amount
-    and whichever of quantity, order id, product, category are mapped; unmapped columns
-    are not seen). ``"keep"`` treats them as genuine repeated lines: without an order line
-    identity two identical rows (same customer, time and amount) are indistinguishable from
-    buying the same thing twice, and CDNOW's published summaries count its 21 such rows in
-    the sample. ``"drop"`` keeps one copy. ``"auto"`` (default) drops them when both
-    ``order_id`` and ``product`` are mapped (the same product twice in the same order, at
-    the same time and amount, is an export error; with only the order id, two different
-    products of one order at the same price would look identical) and keeps them
-    otherwise. Counted in the
-    report except under ``"keep"``, which skips the grouping on every column that counting
-    needs (about a third of the run time at millions of rows; report value None).
-returns : {"net", "ignore", "error"}
-    Rows with a negative amount. ``"net"`` (default) nets them against the same
-    customer-day: the day's value is the sum of all its rows, and a day whose net value is
-    negative (a return without a purchase that day) is not a purchase day. ``"ignore"``
-    drops negative rows before merging. ``"error"`` raises if there is any.
-zero_value : {"keep", "drop"}
-    Purchase days whose (net) value is exactly 0. ``"keep"`` (default) counts them as
-    purchase days, as the published CDNOW summaries do (8 such days in the sample);
-    ``"drop"`` does not. Always counted.
+The policies are documented in :mod:`cxml.features`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """RFM summaries and the calibration/holdout split (Fader, Hardie & Lee 2005).
 
-Conventions (those of the BTYD literature and of lifetimes' ``summary_data_from_transaction_data``):
+Conventions (those of the BTYD literature and of lifetimes'
+``summary_data_from_transaction_data`` with ``freq="D"``):
 
 - all purchases of a customer on one calendar day are one transaction (see
-  :mod:`cxml.features._daily` for duplicates, returns and zero-value days);
+  :mod:`cxml.features` for duplicates, returns and zero-value days);
 - ``frequency`` x = number of *repeat* purchase days (purchase days - 1);
 - ``recency`` t_x = last purchase day - first purchase day;
 - ``T`` = ``observation_end`` - first purchase day;
@@ -93,7 +94,7 @@ def rfm(
     time_unit : {"W", "D"}, default "W"
         Unit of ``recency`` and ``T``: weeks of 7 days or days.
     returns : {"net", "ignore", "error"}, default "net"
-        Policy for negative amounts (see :mod:`cxml.features._daily`).
+        Policy for negative amounts (see :mod:`cxml.features`).
     duplicates : {"auto", "keep", "drop"}, default "auto"
         Policy for exact duplicate rows.
     zero_value : {"keep", "drop"}, default "keep"
