@@ -25,11 +25,32 @@ _CORRELATION_WARN = 0.3
 
 
 class _SpendData:
+    """Compressed (x, m, w) with the x-only sums precomputed: the special functions of
+    the likelihood depend on x alone and are evaluated once per distinct frequency."""
+
     def __init__(self, x, m, w):
         (x, m), w = compress_rows(x, m, weights=w)
         self.x, self.m, self.w = x, m, w
-        self.logx, self.logm = np.log(x), np.log(m)
         self.W = float(w.sum())
+        self.ux, xi = np.unique(x, return_inverse=True)
+        self.wx = np.bincount(xi, weights=w, minlength=self.ux.size)
+        logm, logx = np.log(m), np.log(x)
+        self.wxv = w * x
+        self.s_logm = _dot(w, logm)
+        self.s_xlogm = _dot(self.wxv, logm)
+        self.s_xlogx = _dot(self.wxv, logx)
+        self._buf = None
+
+    def buffer(self):
+        if self._buf is None:
+            self._buf = np.empty(self.x.size)
+        return self._buf
+
+    def subsample(self, n_rows):
+        if self.x.size <= n_rows:
+            return None
+        idx = np.random.default_rng(0).choice(self.x.size, n_rows, replace=False)
+        return type(self)(self.x[idx], self.m[idx], self.w[idx])
 
 
 def _check_spend(frequency, monetary_value, *, for_fit: bool):
@@ -73,21 +94,32 @@ def _gg_loglik(params, d: _SpendData, gradient: bool = True):
     """Weighted total log-likelihood, eq. (1a) of the note, and its gradient in (p, q, v).
 
     l_i = lnG(px+q) - lnG(px) - lnG(q) + q ln v + (px-1) ln m + px ln x - (px+q) ln(v+xm)
+
+    Only ln(v + x m) varies per row; every other term is a per-x special function or a
+    precomputed sum.
     """
     p, q, v = params
-    x, w = d.x, d.w
-    px = p * x
-    lvxm = np.log(v + x * d.m)
-    rows = (gammaln(px + q) - gammaln(px) + (px - 1.0) * d.logm + px * d.logx
-            - (px + q) * lvxm)
-    ll = float(_dot(w, rows) + d.W * (q * np.log(v) - gammaln(q)))
+    ux, wx, W = d.ux, d.wx, d.W
+    pu = p * ux
+    L = d.buffer()
+    np.multiply(d.x, d.m, out=L)
+    L += v
+    np.log(L, out=L)  # ln(v + x m)
+    s_L = _dot(d.w, L)
+    s_xL = _dot(d.wxv, L)
+    ll = (_dot(wx, gammaln(pu + q) - gammaln(pu)) - W * gammaln(q) + W * q * np.log(v)
+          + p * d.s_xlogm - d.s_logm + p * d.s_xlogx - p * s_xL - q * s_L)
     if not gradient:
-        return ll, None
-    dpsi = digamma(px + q)
-    g_p = _dot(w, x * (dpsi - digamma(px) + d.logm + d.logx - lvxm))
-    g_q = _dot(w, dpsi - lvxm) + d.W * (np.log(v) - digamma(q))
-    g_v = d.W * q / v - _dot(w, (px + q) / (v + x * d.m))
-    return ll, np.array([g_p, g_q, g_v])
+        return float(ll), None
+    dpsi = digamma(pu + q)
+    g_p = _dot(wx * ux, dpsi - digamma(pu)) + d.s_xlogm + d.s_xlogx - s_xL
+    g_q = _dot(wx, dpsi) - W * digamma(q) + W * np.log(v) - s_L
+    R = L
+    np.multiply(d.x, d.m, out=R)
+    R += v
+    np.reciprocal(R, out=R)  # 1 / (v + x m)
+    g_v = W * q / v - p * _dot(d.wxv, R) - q * _dot(d.w, R)
+    return float(ll), np.array([g_p, g_q, g_v])
 
 
 class GammaGammaModel(BTYDModel):
