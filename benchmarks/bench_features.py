@@ -20,6 +20,7 @@ Usage::
 
     python benchmarks/bench_features.py                # 1M and 5M customers
     python benchmarks/bench_features.py --sizes 100000 # quick run
+    python benchmarks/bench_features.py --duckdb-memory-limit 600MB  # bounded memory
 """
 
 from __future__ import annotations
@@ -55,9 +56,14 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
-def child(tool: str, parquet: str, out: str) -> None:
+def child(tool: str, parquet: str, out: str, memory_limit: str | None = None) -> None:
     """Run one tool in this (fresh) process; print a JSON line with time and peak RSS."""
     import pandas as pd
+
+    if memory_limit and tool != "lifetimes":
+        from cxml.data import duckdb_connection
+
+        duckdb_connection().raw_sql(f"SET memory_limit = '{memory_limit}'")
 
     tx = pd.read_parquet(parquet)
     t0 = time.perf_counter()
@@ -80,9 +86,10 @@ def child(tool: str, parquet: str, out: str) -> None:
     print(json.dumps({"seconds": seconds, "peak_rss_mb": _peak_rss_mb()}))
 
 
-def run_child(tool: str, parquet: Path, out: Path) -> dict:
+def run_child(tool: str, parquet: Path, out: Path, memory_limit: str | None) -> dict:
+    extra = ["--duckdb-memory-limit", memory_limit] if memory_limit else []
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", tool, str(parquet), str(out)],
+        [sys.executable, __file__, "--child", tool, str(parquet), str(out), *extra],
         check=True, capture_output=True, text=True,
     )
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -102,7 +109,7 @@ def compare(a: Path, b: Path) -> bool:
     )
 
 
-def bench(n_customers: int, seed: int, workdir: Path) -> dict:
+def bench(n_customers: int, seed: int, workdir: Path, memory_limit: str | None = None) -> dict:
     tx = simulate_transactions(n_customers, seed)
     parquet = workdir / f"tx_{n_customers}.parquet"
     tx.to_parquet(parquet)
@@ -110,7 +117,7 @@ def bench(n_customers: int, seed: int, workdir: Path) -> dict:
     del tx
     outs = {tool: workdir / f"{tool}_{n_customers}.parquet"
             for tool in ("cxml", "cxml_keep", "lifetimes")}
-    res = {tool: run_child(tool, parquet, out) for tool, out in outs.items()}
+    res = {tool: run_child(tool, parquet, out, memory_limit) for tool, out in outs.items()}
     agree = compare(outs["cxml"], outs["lifetimes"]) and compare(outs["cxml_keep"],
                                                                    outs["lifetimes"])
     lt = res["lifetimes"]["seconds"]
@@ -126,6 +133,8 @@ def bench(n_customers: int, seed: int, workdir: Path) -> dict:
         "cxml_keep_peak_rss_mb": round(res["cxml_keep"]["peak_rss_mb"]),
         "lifetimes_peak_rss_mb": round(res["lifetimes"]["peak_rss_mb"]),
         "cpu_count": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
+        "duckdb_memory_limit": memory_limit,
         "agree": agree,
     }
 
@@ -134,15 +143,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--duckdb-memory-limit", default=None,
+                        help="e.g. 1GB: bound DuckDB's memory (it spills to disk beyond)")
     parser.add_argument("--child", nargs=3, metavar=("TOOL", "PARQUET", "OUT"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(*args.child)
+        child(*args.child, memory_limit=args.duckdb_memory_limit)
         return 0
     with tempfile.TemporaryDirectory(prefix="cxml-bench-") as tmp:
         for n in args.sizes:
-            print(json.dumps(bench(n, args.seed, Path(tmp))), flush=True)
+            row = bench(n, args.seed, Path(tmp), args.duckdb_memory_limit)
+            print(json.dumps(row), flush=True)
     return 0
 
 
