@@ -256,11 +256,14 @@ def _is_duckdb(expr: ibis.Table) -> bool:
 def iter_scores(transactions, *, model, as_of, events=None,
                 chunk_size: int = DEFAULT_CHUNK_SIZE,
                 on_progress: ProgressCallback | None = None,
-                work_dir: str | Path | None = None) -> Iterator[pd.DataFrame]:
+                work_dir: str | Path | None = None,
+                deterministic: bool = True) -> Iterator[pd.DataFrame]:
     """Score customers chunk by chunk; yields DataFrames in ``customer_id`` order.
 
     Parameters are those of :func:`score`. Validation errors are raised before the first
-    chunk is yielded.
+    chunk is yielded. The features of chunk ``k + 1`` are built (DuckDB, in a background
+    thread) while chunk ``k`` is scored (LightGBM, pandas), so two cores are busy even
+    with DuckDB on one thread.
 
     Yields
     ------
@@ -290,17 +293,27 @@ def iter_scores(transactions, *, model, as_of, events=None,
             ev = validate_events(events, observation_end=as_of, **(spec.event_columns or {}))
     if on_progress:
         on_progress(0, n_customers)
-    done = 0
     n_chunks = math.ceil(n_customers / chunk_size)
-    if n_chunks == 1 or not _is_duckdb(tx) or (ev is not None and not _is_duckdb(ev)):
-        with _reading("transactions", transactions):
-            out = _score_chunk(tx, ev, bundle, as_of)
-        _check_count(len(out), n_customers)
-        if on_progress:
-            on_progress(len(out), n_customers)
-        yield out
-        return
+    with _duckdb_threads([tx] + ([ev] if ev is not None else []), deterministic):
+        if n_chunks == 1 or not _is_duckdb(tx) or (ev is not None and not _is_duckdb(ev)):
+            with _reading("transactions", transactions):
+                out = _chunk_scores(*_chunk_features(tx, ev, bundle, as_of), bundle, as_of)
+            _check_count(len(out), n_customers)
+            if on_progress:
+                on_progress(len(out), n_customers)
+            yield out
+            return
+        yield from _iter_chunks(transactions, tx, ev, bundle, as_of, n_customers, chunk_size,
+                                on_progress, work_dir)
 
+
+def _iter_chunks(transactions, tx, ev, bundle, as_of, n_customers, chunk_size, on_progress,
+                 work_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    spec = bundle.spec
+    n_chunks = math.ceil(n_customers / chunk_size)
+    done = 0
     with tempfile.TemporaryDirectory(prefix="cxml-score-", dir=work_dir) as tmp:
         tmp = Path(tmp)
         logger.info("scoring %d customers in %d chunks (spill directory %s)",
@@ -320,7 +333,8 @@ def iter_scores(transactions, *, model, as_of, events=None,
         canonical = {k: k for k in spec.columns}
         event_canonical = {"customer_id": "customer_id", "timestamp": "timestamp",
                            "event_type": "event_type", "value": "value"}
-        for k in range(n_chunks):
+
+        def features_of(k):
             part = tmp / "tx" / f"_chunk={k}"
             txk = validate_transactions(str(part / "*.parquet"), **canonical)
             evk = None
@@ -328,12 +342,54 @@ def iter_scores(transactions, *, model, as_of, events=None,
                 epart = tmp / "ev" / f"_chunk={k}"
                 evk = (validate_events(str(epart / "*.parquet"), **event_canonical)
                        if epart.is_dir() else ev.filter(ibis.literal(False)))
-            out = _score_chunk(txk, evk, bundle, as_of)
-            done += len(out)
-            if on_progress:
-                on_progress(done, n_customers)
-            yield out
+            return _chunk_features(txk, evk, bundle, as_of)
+
+        # DuckDB builds chunk k + 1 while LightGBM and pandas score chunk k
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxml-features") as pool:
+            pending = pool.submit(features_of, 0)
+            for k in range(n_chunks):
+                ids_k, X = pending.result()
+                if k + 1 < n_chunks:
+                    pending = pool.submit(features_of, k + 1)
+                out = _chunk_scores(ids_k, X, bundle, as_of)
+                del X
+                done += len(out)
+                if on_progress:
+                    on_progress(done, n_customers)
+                yield out
     _check_count(done, n_customers)
+
+
+@contextlib.contextmanager
+def _duckdb_threads(tables, deterministic: bool):
+    """Run DuckDB single-threaded while scoring, for reproducible output.
+
+    DuckDB's parallel aggregation adds a customer's amounts in an order that depends on
+    thread scheduling, so float sums (monetary value, CLV) could differ in the last bit
+    between two runs. One thread (and a deterministic scan order) makes reruns
+    byte-identical; the settings are restored afterwards.
+    """
+    if not deterministic:
+        yield
+        return
+    from cxml.data._io import duckdb_connection
+
+    cons = {}
+    for t in tables:
+        if _is_duckdb(t):
+            be = t._find_backend(use_default=True)
+            cons[id(be.con)] = be.con
+    cons.setdefault(id(duckdb_connection().con), duckdb_connection().con)
+    saved = []
+    for raw in cons.values():
+        old = raw.execute("SELECT current_setting('threads')").fetchone()[0]
+        raw.execute("SET threads = 1")
+        saved.append((raw, old))
+    try:
+        yield
+    finally:
+        for raw, old in saved:
+            raw.execute(f"SET threads = {int(old)}")
 
 
 def _check_count(n_out: int, n_in: int) -> None:
@@ -346,13 +402,21 @@ def _user_label(canonical: str, columns: dict) -> str:
     return f"'{canonical}'" if user == canonical else f"'{canonical}' (your column '{user}')"
 
 
-def _score_chunk(tx: ibis.Table, ev, bundle: ModelBundle, as_of: dt.date) -> pd.DataFrame:
-    """Score every customer of a validated transaction table (small enough for pandas)."""
-    spec = bundle.spec
+def _chunk_features(tx: ibis.Table, ev, bundle: ModelBundle, as_of: dt.date):
+    """(sorted customer ids, feature frame) of a validated transaction table: the query
+    engine's part of scoring a chunk."""
     ids = tx.select("customer_id").distinct().order_by("customer_id").to_pyarrow()
     ids = pd.Index(ids.column("customer_id").to_pandas(), name="customer_id")
     X = customer_features(tx, cutoff=as_of, purchase_model=bundle.purchase_model,
-                          spend_model=bundle.spend_model, spec=spec, clv=bundle.clv, events=ev)
+                          spend_model=bundle.spend_model, spec=bundle.spec, clv=bundle.clv,
+                          events=ev)
+    return ids, X
+
+
+def _chunk_scores(ids: pd.Index, X: pd.DataFrame, bundle: ModelBundle,
+                  as_of: dt.date) -> pd.DataFrame:
+    """Scores of the customers ``ids`` from their features (pandas and LightGBM only)."""
+    spec = bundle.spec
     missing = ~ids.isin(X.index)
     X = X.reindex(ids)
     if missing.any():
@@ -413,7 +477,7 @@ def _event_prefixes(cols) -> tuple[str, ...]:
 
 def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
           chunk_size: int = DEFAULT_CHUNK_SIZE, on_progress: ProgressCallback | None = None,
-          work_dir: str | Path | None = None) -> pd.DataFrame:
+          work_dir: str | Path | None = None, deterministic: bool = True) -> pd.DataFrame:
     """Score every customer of a transaction table as of a date.
 
     Parameters
@@ -434,6 +498,10 @@ def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
         Called as ``on_progress(customers_done, customers_total)`` after each chunk.
     work_dir : path, optional
         Where the temporary chunk files go (default: the system temporary directory).
+    deterministic : bool, default True
+        Run DuckDB on one thread so that a rerun gives bit-identical floats (parallel
+        aggregation sums amounts in a scheduling-dependent order). False uses all cores
+        for the queries; results then agree to about 1e-12 relative between runs.
 
     Returns
     -------
@@ -459,7 +527,7 @@ def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
     """
     frames = list(iter_scores(transactions, model=model, as_of=as_of, events=events,
                               chunk_size=chunk_size, on_progress=on_progress,
-                              work_dir=work_dir))
+                              work_dir=work_dir, deterministic=deterministic))
     if len(frames) == 1:
         return frames[0]
     return pd.concat(frames, ignore_index=True)
@@ -468,7 +536,8 @@ def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
 def score_to_file(transactions, output: str | Path, *, model, as_of, events=None,
                   chunk_size: int = DEFAULT_CHUNK_SIZE,
                   on_progress: ProgressCallback | None = None,
-                  work_dir: str | Path | None = None) -> ScoreSummary:
+                  work_dir: str | Path | None = None,
+                  deterministic: bool = True) -> ScoreSummary:
     """Score every customer and stream the result to a Parquet or CSV file, atomically.
 
     Memory is bounded by ``chunk_size`` customers, not by the input: a path is read by
@@ -478,7 +547,7 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
 
     Parameters
     ----------
-    transactions, model, as_of, events, chunk_size, on_progress, work_dir
+    transactions, model, as_of, events, chunk_size, on_progress, work_dir, deterministic
         As in :func:`score`.
     output : str or Path
         ``.parquet`` or ``.csv`` file. Checked (and its temporary file created) before any
@@ -500,7 +569,7 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
     with TableWriter(output) as writer:
         for chunk in iter_scores(transactions, model=bundle, as_of=as_of, events=events,
                                  chunk_size=chunk_size, on_progress=on_progress,
-                                 work_dir=work_dir):
+                                 work_dir=work_dir, deterministic=deterministic):
             writer.write(chunk)
             n += len(chunk)
             n_prior += int(chunk["insufficient_history"].sum())
