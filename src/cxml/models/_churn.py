@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from cxml.exceptions import DataValidationError, ModelLoadError, NotFittedError
 
-__all__ = ["ChurnClassifier"]
+__all__ = ["ChurnClassifier", "holdout_split"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,12 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
     early stopping, the second half fits the calibration map, so the reported
     probabilities are calibrated on rows the booster did not see. Pass ``groups`` (for
     example the cut-off date of stacked training snapshots) and the hold-out is the last
-    groups in sort order, a time-based split.
+    groups in sort order, a time-based split: early stopping and calibration then happen
+    on the most recent period, the one closest to the customers the model will score.
+
+    Explanations: :attr:`feature_importances_` (total gain) and :meth:`shap_values`
+    (exact TreeSHAP from LightGBM's ``pred_contrib``); :meth:`save_explanations` writes
+    both as CSV next to the model.
 
     Parameters
     ----------
@@ -46,8 +51,11 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         Row subsampling per tree (bagging, every iteration).
     colsample_bytree : float, default 0.8
     reg_lambda : float, default 1.0
-    class_weight : {"balanced", None} or dict, default None
-        Passed to LightGBM. Calibration undoes the shift a re-weighting causes.
+    class_weight : {"balanced", None} or dict, default "balanced"
+        Passed to LightGBM: "balanced" weighs each class inversely to its frequency so
+        that a rare class (churners in a loyal base, or buyers in a lapsed one) shapes the
+        trees. The calibration map, fitted on unweighted held-out rows, undoes the shift
+        in probabilities that the re-weighting causes.
     validation_fraction : float, default 0.25
         Share of rows held out for early stopping and calibration.
     early_stopping_rounds : int, default 50
@@ -78,7 +86,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
         reg_lambda: float = 1.0,
-        class_weight=None,
+        class_weight="balanced",
         validation_fraction: float = 0.25,
         early_stopping_rounds: int = 50,
         calibration: str = "sigmoid",
@@ -153,7 +161,8 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         model.fit(
             X.iloc[fit_idx],
             y[fit_idx],
-            eval_set=[(X.iloc[es_idx], y[es_idx])],
+            eval_X=(X.iloc[es_idx],),
+            eval_y=(y[es_idx],),
             eval_metric="binary_logloss",
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
         )
@@ -169,22 +178,10 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _split(self, y, groups):
-        n = len(y)
-        idx = np.arange(n)
-        if groups is not None:
-            groups = np.asarray(groups)
-            order = np.argsort(groups, kind="stable")
-            n_hold = max(int(round(n * self.validation_fraction)), 2)
-            hold = order[-n_hold:]
-            fit_idx = np.sort(order[:-n_hold])
-            rng = np.random.default_rng(self.random_state)
-            hold = rng.permutation(hold)
-        else:
-            fit_idx, hold = train_test_split(
-                idx, test_size=self.validation_fraction, stratify=y, random_state=self.random_state
-            )
+        fit_idx, hold = holdout_split(len(y), self.validation_fraction, groups=groups, y=y,
+                                      random_state=self.random_state)
         half = len(hold) // 2
-        return np.sort(fit_idx), np.sort(hold[:half]), np.sort(hold[half:])
+        return fit_idx, np.sort(hold[:half]), np.sort(hold[half:])
 
     # -- prediction ----------------------------------------------------------------------
     def _check_fitted(self):
@@ -247,6 +244,41 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         contrib = self.booster_.predict(Xa, num_iteration=self.best_iteration_, pred_contrib=True)
         return pd.DataFrame(contrib, index=Xa.index, columns=[*Xa.columns, "expected_value"])
 
+    def save_explanations(self, X: pd.DataFrame, directory: str | Path, *,
+                          max_rows: int | None = 10_000) -> dict[str, Path]:
+        """Write gain importances and SHAP values of ``X`` as CSV files.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Rows to explain (for example the customers scored at the cut-off).
+        directory : str or Path
+            Created if needed.
+        max_rows : int or None, default 10,000
+            SHAP values of at most this many rows (the first ones) keep the file small;
+            None writes every row.
+
+        Returns
+        -------
+        dict
+            ``{"importance": path, "shap": path, "shap_summary": path}``: gain per
+            feature; per-row SHAP values; mean absolute SHAP per feature, sorted.
+        """
+        self._check_fitted()
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        rows = X if max_rows is None else X.iloc[: int(max_rows)]
+        shap = self.shap_values(rows)
+        summary = (shap.drop(columns="expected_value").abs().mean()
+                   .sort_values(ascending=False).rename("mean_abs_shap"))
+        paths = {"importance": d / "feature_importance_gain.csv", "shap": d / "shap_values.csv",
+                 "shap_summary": d / "shap_summary.csv"}
+        _atomic_csv(self.feature_importances_.rename_axis("feature").to_frame(),
+                    paths["importance"])
+        _atomic_csv(shap, paths["shap"])
+        _atomic_csv(summary.rename_axis("feature").to_frame(), paths["shap_summary"])
+        return paths
+
     # -- persistence (no pickle) ---------------------------------------------------------
     def save(self, directory: str | Path) -> None:
         """Write ``churn_lgbm.txt`` (LightGBM text model) and ``churn.json`` into ``directory``."""
@@ -282,6 +314,51 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         est.classes_ = np.array([0, 1])
         est.feature_importances_ = pd.Series(meta["feature_importances"], name="gain")
         return est
+
+
+def holdout_split(n: int, fraction: float, *, groups=None, y=None,
+                  random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the fitting rows and of the held-out rows.
+
+    With ``groups`` (sortable, e.g. cut-off dates) the hold-out is the rows of the latest
+    groups, about ``fraction`` of all rows, rounded up to whole groups when that at most
+    doubles it (a time-based split: the fitting rows strictly precede the hold-out); the
+    hold-out order is shuffled so that halves of it are comparable. Without groups it is a
+    random split, stratified on ``y`` when given.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Sorted fitting indices and (shuffled) hold-out indices.
+    """
+    idx = np.arange(n)
+    n_hold = min(max(int(round(n * fraction)), 2), n - 1)
+    rng = np.random.default_rng(random_state)
+    if groups is not None:
+        g = np.asarray(groups)
+        if len(g) != n:
+            raise DataValidationError(f"groups has {len(g)} rows but X has {n}")
+        order = np.argsort(g, kind="stable")
+        hold = order[-n_hold:]
+        # round the hold-out up to whole groups (the fitting rows then strictly precede
+        # it in time) unless that would more than double it; then split the boundary group
+        start = int(np.searchsorted(g[order], g[hold[0]], side="left"))
+        if 0 < start and n - start <= 2 * n_hold:
+            hold = order[start:]
+        fit_idx = np.setdiff1d(idx, hold)
+        return np.sort(fit_idx), rng.permutation(hold)
+    strat = None
+    if y is not None and len(np.unique(y)) > 1 and np.min(np.bincount(np.asarray(y))) >= 2:
+        strat = y
+    fit_idx, hold = train_test_split(idx, test_size=n_hold, stratify=strat,
+                                     random_state=random_state)
+    return np.sort(fit_idx), rng.permutation(hold)
+
+
+def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    df.to_csv(tmp)
+    tmp.replace(path)
 
 
 def _check_X(X) -> pd.DataFrame:

@@ -1,9 +1,17 @@
 """The steps ``train`` and ``evaluate`` share: calibration/holdout split, BTYD fits, churn
-features at the calibration cut-off, and cross-fitting."""
+features at a cut-off, labels from time, stacked out-of-time snapshots and cross-fitting.
+
+Labels come from time: a customer is churned at cut-off ``c`` when they make no purchase in
+``(c, c + H]``. Features at ``c`` (and the BTYD models behind them) only ever see data up to
+``c``, so a model can be trained on past cut-offs whose label windows end before the
+evaluation cut-off (out of time) and, where history is too short for that, on the other
+customers of the evaluation cut-off (customer-level cross-fitting).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Callable
 
@@ -12,12 +20,15 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from cxml import features
-from cxml.exceptions import DataValidationError
+from cxml.exceptions import ConvergenceError, CxmlUserError, DataValidationError
 from cxml.models import BetaGeoModel, GammaGammaModel
 from cxml.pipelines._bundle import FeatureSpec
 from cxml.pipelines._customer_features import customer_features, to_pandas
 
-__all__ = ["CalibrationFit", "cross_fit_proba", "fit_calibration", "day_after"]
+__all__ = ["CalibrationFit", "TrainingSet", "churn_labels", "cross_fit_proba", "day_after",
+           "fit_calibration", "snapshot_cutoffs", "stacked_snapshots"]
+
+logger = logging.getLogger(__name__)
 
 
 def day_after(d: dt.date) -> pd.Timestamp:
@@ -121,3 +132,166 @@ def cross_fit_proba(make_model: Callable, X: pd.DataFrame, y: np.ndarray, *, fol
         m = make_model().fit(X.iloc[train_idx], y[train_idx])
         oof[test_idx] = m.predict_proba(X.iloc[test_idx])[:, 1]
     return oof
+
+
+# -- time-based labels and stacked out-of-time training sets --------------------------------
+
+def churn_labels(tx, *, cutoff: dt.date, horizon_days: int) -> pd.Series:
+    """Churn label of every customer with a purchase on or before ``cutoff``.
+
+    A customer is churned at cut-off ``c`` when they make no purchase day in
+    ``(c, c + horizon_days]`` (same-day purchases merged, the conventions of
+    :func:`cxml.features.calibration_holdout`).
+
+    Parameters
+    ----------
+    tx : ibis.Table
+        Validated transactions covering at least ``(.., c + horizon_days]``.
+    cutoff : datetime.date
+    horizon_days : int
+        Length H of the label window, in days (> 0).
+
+    Returns
+    -------
+    pandas.Series
+        int64 (1 = churned), indexed by ``customer_id``, name ``churned``.
+    """
+    if int(horizon_days) <= 0:
+        raise CxmlUserError(f"horizon_days must be a positive number of days, got {horizon_days}")
+    end = cutoff + dt.timedelta(days=int(horizon_days))
+    ch = to_pandas(features.calibration_holdout(
+        tx.filter(tx.timestamp < day_after(end)), calibration_end=cutoff, observation_end=end,
+        time_unit="D"))
+    return (ch["frequency_holdout"] == 0).astype("int64").rename("churned")
+
+
+def snapshot_cutoffs(calibration_end: dt.date, *, horizon_days: int, first_date: dt.date,
+                     step_days: int = 28, max_snapshots: int = 6,
+                     min_history_days: int = 182) -> list[dt.date]:
+    """Past cut-offs whose whole label window ends on or before ``calibration_end``.
+
+    The latest is ``calibration_end - horizon_days`` (its labels use calibration data only);
+    the others step back by ``step_days`` while at least ``min_history_days`` of history
+    precede them.
+
+    Parameters
+    ----------
+    calibration_end : datetime.date
+    horizon_days : int
+        Label window H in days.
+    first_date : datetime.date
+        First day of the transaction data.
+    step_days : int, default 28
+        Spacing of the cut-offs (4 weeks keeps the weekday mix of every snapshot equal).
+    max_snapshots : int, default 6
+    min_history_days : int, default 182
+        A cut-off needs this much history before it, so that its customers' features
+        describe a comparable past (the customers at the evaluation cut-off have at
+        least this much unless the data are shorter).
+
+    Returns
+    -------
+    list of datetime.date
+        Oldest first; empty when the data are too short (then only customer-level
+        cross-fitting can train a model).
+    """
+    latest = calibration_end - dt.timedelta(days=int(horizon_days))
+    out = []
+    for k in range(int(max_snapshots)):
+        c = latest - dt.timedelta(days=k * int(step_days))
+        if (c - first_date).days < min_history_days:
+            break
+        out.append(c)
+    return sorted(out)
+
+
+@dataclass
+class TrainingSet:
+    """Churn features and labels of several cut-offs, stacked (one row per customer and cut-off).
+
+    Attributes
+    ----------
+    X : pandas.DataFrame
+        Features; index ``customer_id`` (repeated across cut-offs).
+    y : ndarray
+        1 = no purchase in ``(cutoff, cutoff + H]``.
+    cutoff : ndarray of datetime64[D]
+        The row's cut-off (the ``groups`` of a time-based split).
+    purchases, spend : ndarray
+        Purchase days and spend in the label window (for the value model).
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    cutoff: np.ndarray
+    purchases: np.ndarray
+    spend: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @classmethod
+    def from_fits(cls, fits: list[CalibrationFit], cutoffs: list[dt.date]) -> "TrainingSet":
+        """Stack :class:`CalibrationFit` results (the columns are aligned, missing = NaN)."""
+        if not fits:
+            return cls(X=pd.DataFrame(), y=np.empty(0, dtype=int),
+                       cutoff=np.empty(0, dtype="datetime64[D]"),
+                       purchases=np.empty(0), spend=np.empty(0))
+        return cls(
+            X=pd.concat([f.X for f in fits], axis=0, join="outer"),
+            y=np.concatenate([f.churned for f in fits]),
+            cutoff=np.concatenate([np.full(len(f.churned), np.datetime64(c, "D"))
+                                   for f, c in zip(fits, cutoffs)]),
+            purchases=np.concatenate([f.holdout_purchases for f in fits]),
+            spend=np.concatenate([f.holdout_spend for f in fits]),
+        )
+
+
+def stacked_snapshots(tx, *, cutoffs, horizon_days: int, time_unit: str, windows_days,
+                      penalizer: float = 0.0, spend_penalizer: float = 0.0, clv: dict,
+                      columns: dict, event_columns: dict | None = None, events=None,
+                      min_customers: int = 200,
+                      on_step: Callable[[str], None] = lambda s: None) -> TrainingSet:
+    """Features and labels at each past cut-off, every one built as if it were "now".
+
+    At cut-off ``c`` the BTYD models are refitted on data up to ``c`` and the features use
+    data up to ``c`` only (:func:`fit_calibration` with ``calibration_end=c``); the label
+    looks at ``(c, c + horizon_days]``. Data after ``c + horizon_days`` is never read.
+
+    Parameters
+    ----------
+    tx : ibis.Table
+        Validated transactions.
+    cutoffs : sequence of datetime.date
+        See :func:`snapshot_cutoffs`.
+    horizon_days : int
+    min_customers : int, default 200
+        A cut-off with fewer customers, or with a single class, is skipped (logged).
+    time_unit, windows_days, penalizer, spend_penalizer, clv, columns, event_columns, events
+        As in :func:`fit_calibration`.
+
+    Returns
+    -------
+    TrainingSet
+    """
+    fits, kept = [], []
+    for c in cutoffs:
+        end = c + dt.timedelta(days=int(horizon_days))
+        on_step(f"building the training snapshot at {c}")
+        cut_tx = tx.filter(tx.timestamp < day_after(end))
+        cut_ev = events.filter(events.timestamp < day_after(end)) if events is not None else None
+        try:
+            f = fit_calibration(cut_tx, calibration_end=c, observation_end=end,
+                                time_unit=time_unit, windows_days=windows_days,
+                                penalizer=penalizer, spend_penalizer=spend_penalizer, clv=clv,
+                                columns=columns, event_columns=event_columns, events=cut_ev)
+        except (DataValidationError, ConvergenceError) as exc:
+            logger.info("snapshot %s skipped: %s", c, exc)
+            continue
+        if len(f.churned) < min_customers or len(np.unique(f.churned)) < 2:
+            logger.info("snapshot %s skipped: %d customers, churn rate %.3f", c,
+                        len(f.churned), float(np.mean(f.churned)) if len(f.churned) else 0)
+            continue
+        fits.append(f)
+        kept.append(c)
+    return TrainingSet.from_fits(fits, kept)
