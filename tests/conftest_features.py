@@ -1,7 +1,8 @@
 """Fixtures for the feature-engine tests (import explicitly; tests/conftest.py is the lead's).
 
-``spark_con`` starts ONE local[2] SparkSession per test session and wraps it in the Ibis
-pyspark backend. It skips when pyspark (the ``cxml[spark]`` extra) or Java is missing.
+``spark_session`` starts ONE local[2] SparkSession per test session; ``spark_con`` wraps it
+in the Ibis pyspark backend. Both skip when pyspark (the ``cxml[spark]`` extra) or Java is
+missing.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def spark_con(tmp_path_factory):
+def spark_session(tmp_path_factory):
     pytest.importorskip("pyspark")
     if shutil.which("java") is None:
         pytest.skip("Java is not installed (pyspark needs Java 17)")
-    import ibis
     from pyspark.sql import SparkSession
 
     spark = (
@@ -32,6 +32,12 @@ def spark_con(tmp_path_factory):
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
-    yield ibis.pyspark.connect(spark)
-    # the session is shared with any other Spark test in this process; stop it at the end
+    yield spark
     spark.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_con(spark_session):
+    import ibis
+
+    return ibis.pyspark.connect(spark_session)

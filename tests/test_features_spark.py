@@ -9,7 +9,7 @@ import pytest
 import cxml
 from cxml.data import validate_transactions
 from cxml.features import behaviour, calibration_holdout, engagement, rfm
-from tests.conftest_features import spark_con  # noqa: F401  (fixture)
+from tests.conftest_features import spark_con, spark_session  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.spark
 
@@ -41,8 +41,9 @@ def sample():
 
 
 @pytest.fixture(scope="module")
-def spark_tx(spark_con, sample):
-    spark_con.create_table("cxml_tx", sample, overwrite=True)
+def spark_tx(spark_con, spark_session, sample):
+    # a temporary view over a local relation: no warehouse files to write
+    spark_session.createDataFrame(sample).createOrReplaceTempView("cxml_tx")
     # validated once, in Spark; the builders recognise the table and do not re-validate
     return validate_transactions(spark_con.table("cxml_tx"), quantity="quantity",
                                  product="product")
@@ -61,7 +62,7 @@ def test_behaviour_on_spark(spark_tx, sample):
           behaviour(sample, quantity="quantity", product="product", **kw))
 
 
-def test_engagement_on_spark(spark_con):
+def test_engagement_on_spark(spark_con, spark_session):
     rng = np.random.default_rng(1)
     n = 3000
     ev = pd.DataFrame({
@@ -71,6 +72,6 @@ def test_engagement_on_spark(spark_con):
         "event_type": rng.choice(["web_session", "email_open", "nps", "csat"], n),
         "value": rng.integers(0, 11, n).astype(float),
     })
-    spark_con.create_table("cxml_events", ev, overwrite=True)
+    spark_session.createDataFrame(ev).createOrReplaceTempView("cxml_events")
     kw = dict(cutoff="2023-12-31", windows_days=(30, 90))
     _same(engagement(spark_con.table("cxml_events"), **kw), engagement(ev, **kw))
