@@ -295,3 +295,19 @@ def test_rfm_invariants_and_pandas_oracle(rows):
         assert got.loc[cid, "recency"] == (grp["day"].iloc[-1] - grp["day"].iloc[0]).days
         if len(grp) > 1:
             assert got.loc[cid, "monetary_value"] == pytest.approx(grp["amount"].iloc[1:].mean())
+
+
+def test_matches_lifetimes_on_simulated_data_with_times_of_day():
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    tx = cxml.datasets.simulate(3000, seed=7, start="2020-01-01", observation_end="2021-06-30")
+    assert (tx["timestamp"].dt.normalize() != tx["timestamp"]).any()  # real times of day
+    got = rfm(tx, observation_end="2021-06-30", time_unit="D")
+    ref = summary_data_from_transaction_data(
+        tx, "customer_id", "timestamp", monetary_value_col="amount",
+        observation_period_end="2021-06-30", freq="D",
+    ).reindex(got.index)
+    assert len(got) == 3000
+    for col in ["frequency", "recency", "T", "monetary_value"]:
+        np.testing.assert_allclose(got[col].to_numpy(), ref[col].to_numpy(), atol=1e-9,
+                                   err_msg=col)
