@@ -312,3 +312,27 @@ def _as_dict(params):
     return {"model": "BetaGeoModel", "params": params, "penalizer": 0.0,
             "standard_errors": {n: None for n in params},
             "log_params_covariance": [[0.0] * k for _ in range(k)], "log_likelihood": 0.0}
+
+
+def test_fit_and_predictions_match_lifetimes_on_simulated_data():
+    from cxml.datasets._simulate import _simulate_summary
+
+    p = {"r": 0.8, "alpha": 3.0, "a": 0.6, "b": 4.0}
+    T = np.random.default_rng(2).uniform(20, 80, 5000)
+    x, tx, T = _simulate_summary(5000, params=p, T=T, seed=3)
+    ours = BetaGeoModel().fit(x, tx, T)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = lifetimes.BetaGeoFitter().fit(x, tx, T)
+    for k in p:
+        assert ours.params_[k] == pytest.approx(theirs.params_[k], rel=1e-4)
+    ll_theirs = bgnbd_log_likelihood(dict(theirs.params_), x, tx, T).sum()
+    assert ours.log_likelihood_ >= ll_theirs - 1e-6 * x.size
+    lt = ours.to_lifetimes()
+    assert x.max() > 50  # includes heavy buyers
+    for t in (1.0, 26.0, 104.0):
+        np.testing.assert_allclose(
+            ours.expected_purchases(t, x, tx, T),
+            lt.conditional_expected_number_of_purchases_up_to_time(t, x, tx, T), rtol=1e-6)
+    np.testing.assert_allclose(ours.probability_alive(x, tx, T),
+                               lt.conditional_probability_alive(x, tx, T), rtol=1e-9)

@@ -50,14 +50,16 @@ def _check_args(time_unit, horizon_months, annual_discount_rate):
     return DAYS_PER_MONTH / _DAYS_PER_UNIT[time_unit], (1.0 + float(rate)) ** (1.0 / 12) - 1.0
 
 
-def _path(purchase_model, params, ts, x, tx, T):
+def _weighted_purchases(purchase_model, params, ts, coefs, x, tx, T):
+    """sum_j coefs[j] E[Y(ts[j])] per customer, without an (len(ts), n) matrix."""
     path_fn = getattr(purchase_model, "_expected_purchases_path", None)
-    if params is not None and path_fn is not None:
-        return path_fn(params, ts, x, tx, T)
     if path_fn is not None:
-        return path_fn(purchase_model._param_array(), ts, x, tx, T)
-    return np.stack([np.asarray(purchase_model.expected_purchases(t, x, tx, T), dtype=float)
-                     for t in ts])
+        p = purchase_model._param_array() if params is None else params
+        return path_fn(p, ts, x, tx, T, coefs)
+    acc = np.zeros(x.size)
+    for cj, t in zip(coefs, ts):
+        acc += cj * np.asarray(purchase_model.expected_purchases(t, x, tx, T), dtype=float)
+    return acc
 
 
 def _clv_core(purchase_model, spend_model, x, tx, T, m, *, unit_per_month, monthly_rate,
@@ -67,16 +69,18 @@ def _clv_core(purchase_model, spend_model, x, tx, T, m, *, unit_per_month, month
     if horizon_months == 0 or n == 0:
         return np.zeros(n)
     months = np.arange(1, horizon_months + 1)
-    cum = _path(purchase_model, purchase_params, unit_per_month * months, x, tx, T)
-    inc = np.diff(np.vstack([np.zeros((1, n)), cum]), axis=0)
     disc = (1.0 + monthly_rate) ** (-months.astype(float))
+    # sum_k disc_k (E_k - E_{k-1}) = sum_k (disc_k - disc_{k+1}) E_k  (E_0 = 0, disc_{H+1} = 0)
+    coefs = disc - np.append(disc[1:], 0.0)
+    discounted = _weighted_purchases(purchase_model, purchase_params, unit_per_month * months,
+                                     coefs, x, tx, T)
     if spend_params is not None:
         from cxml.models._gammagamma import _expected_value
 
         value = _expected_value(spend_params, x, m)
     else:
         value = np.asarray(spend_model.expected_average_value(x, m), dtype=float)
-    return value * (disc @ inc)
+    return value * discounted
 
 
 def _prepare(purchase_model, spend_model, frequency, recency, T, monetary_value):

@@ -53,6 +53,18 @@ def row_codes(*columns: np.ndarray):
     return codes, (int(codes.max()) + 1 if n else 0)
 
 
+def unique_inverse(x: np.ndarray):
+    """``np.unique(x, return_inverse=True)`` in O(n) for whole-number arrays such as
+    frequencies (falls back to sorting otherwise)."""
+    if x.size and x.min() >= 0 and x.max() < 10_000_000:
+        xi = x.astype(np.int64)
+        present = np.bincount(xi) > 0
+        ux = np.flatnonzero(present)
+        lookup = np.cumsum(present) - 1
+        return ux.astype(float), lookup[xi]
+    return np.unique(x, return_inverse=True)
+
+
 def first_index(codes: np.ndarray, n_unique: int) -> np.ndarray:
     """Index of the first row of each code."""
     n = codes.size
@@ -84,6 +96,13 @@ def compress_rows(*columns: np.ndarray, weights: np.ndarray):
     n = weights.size
     if n < 2:
         return columns, weights
+    # A column that is itself nearly all distinct (continuous spend or time) rules out any
+    # useful compression; stop after that one hash pass.
+    for col in columns:
+        if col.dtype.kind == "f" and not np.all(col == np.round(col)):
+            if pd.unique(col[: min(n, 50_000)]).size > 0.9 * min(n, 50_000) and \
+                    pd.unique(col).size > 0.8 * n:
+                return columns, weights
     codes, n_unique = row_codes(*columns)
     if n_unique > 0.8 * n:
         return columns, weights

@@ -13,7 +13,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betaln, digamma, expit, gammaln
 
-from cxml.models._base import BTYDModel, _dot, compress_rows, first_index, row_codes
+from cxml.models._base import (
+    BTYDModel,
+    _dot,
+    compress_rows,
+    first_index,
+    row_codes,
+    unique_inverse,
+)
 from cxml.models._hyp2f1 import one_minus_scaled_hyp2f1
 from cxml.models._validation import check_horizon, check_rfm, check_weights
 
@@ -27,7 +34,7 @@ class _RFMData:
     def __init__(self, x, tx, T, w):
         (x, tx, T), w = compress_rows(x, tx, T, weights=w)
         self.x, self.tx, self.T, self.w = x, tx, T, w
-        self.ux, self.xi = np.unique(x, return_inverse=True)
+        self.ux, self.xi = unique_inverse(x)
         self.wx = np.bincount(self.xi, weights=w, minlength=self.ux.size)
         self.pos = x > 0
         self.W = float(w.sum())
@@ -249,8 +256,8 @@ class BetaGeoModel(BTYDModel):
         return _RFMData(x, tx, T, w)
 
     @staticmethod
-    def _expected_purchases_path(params, ts, x, tx, T):
-        return _expected_purchases_path(params, ts, x, tx, T)
+    def _expected_purchases_path(params, ts, x, tx, T, coefs=None):
+        return _expected_purchases_path(params, ts, x, tx, T, coefs)
 
     def _initial_params(self, d):
         # Moment-style start: rate r/alpha ~ purchases per unit of time.
@@ -407,25 +414,38 @@ def _expected_purchases(params, t, x, tx, T):
     return numer * _p_alive(params, x, tx, T)
 
 
-def _expected_purchases_path(params, ts, x, tx, T):
+def _expected_purchases_path(params, ts, x, tx, T, coefs=None):
     """Eq. (10) for several horizons ``ts`` at once: shape (len(ts), n).
 
     P(alive) is shared by all horizons and the hypergeometric part depends on (x, T) only,
-    so it is computed once per distinct (x, T) pair.
+    so it is computed once per distinct (x, T) pair. With ``coefs``, return the combination
+    ``sum_j coefs[j] E[Y(ts[j])]`` (shape (n,)) without materialising the matrix.
     """
+    return _path_generic(params, ts, x, tx, T, coefs, _p_alive, shift=-1.0)
+
+
+def _path_generic(params, ts, x, tx, T, coefs, p_alive, shift):
     r, alpha, a, b = params
-    pa = _p_alive(params, x, tx, T)
+    pa = p_alive(params, x, tx, T)
     codes, n_unique = row_codes(x, T)
     if n_unique < 0.5 * x.size:
         first = first_index(codes, n_unique)
         ux, uT = x[first], T[first]
     else:
         codes, ux, uT = None, x, T
+    c = _nonzero(a + b + ux + shift)
+
+    def e_at(t):
+        return c / (a - 1.0) * one_minus_scaled_hyp2f1(r + ux, a - 1.0, c, t / (alpha + uT + t))
+
+    if coefs is not None:
+        acc = np.zeros(ux.size)
+        for cj, t in zip(coefs, ts):
+            acc += cj * e_at(t)
+        return (acc if codes is None else acc[codes]) * pa
     out = np.empty((len(ts), x.size))
     for j, t in enumerate(ts):
-        c = _nonzero(a + b + ux - 1.0)
-        q = one_minus_scaled_hyp2f1(r + ux, a - 1.0, c, t / (alpha + uT + t))
-        e = c / (a - 1.0) * q
+        e = e_at(t)
         out[j] = (e if codes is None else e[codes]) * pa
     return out
 

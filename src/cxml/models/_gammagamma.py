@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from cxml.exceptions import DataValidationError
-from cxml.models._base import BTYDModel, _dot, compress_rows
+from cxml.models._base import BTYDModel, _dot, compress_rows, unique_inverse
 from cxml.models._bgnbd import _from_lifetimes, _to_lifetimes
 from cxml.models._validation import as_float_array, check_weights
 
@@ -32,7 +32,7 @@ class _SpendData:
         (x, m), w = compress_rows(x, m, weights=w)
         self.x, self.m, self.w = x, m, w
         self.W = float(w.sum())
-        self.ux, xi = np.unique(x, return_inverse=True)
+        self.ux, xi = unique_inverse(x)
         self.wx = np.bincount(xi, weights=w, minlength=self.ux.size)
         logm, logx = np.log(m), np.log(x)
         self.wxv = w * x

@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betaln, expit, gammaln
 
-from cxml.models._base import BTYDModel, first_index, row_codes
+from cxml.models._base import BTYDModel
 from cxml.models._bgnbd import (
     _from_lifetimes,
     _RFMData,
     _bgnbd_loglik,
     _nonzero,
+    _path_generic,
     _summary,
     _to_lifetimes,
 )
@@ -88,8 +89,8 @@ class ModifiedBetaGeoModel(BTYDModel):
         return _RFMData(x, tx, T, w)
 
     @staticmethod
-    def _expected_purchases_path(params, ts, x, tx, T):
-        return _mbg_path(params, ts, x, tx, T)
+    def _expected_purchases_path(params, ts, x, tx, T, coefs=None):
+        return _mbg_path(params, ts, x, tx, T, coefs)
 
     def _initial_params(self, d):
         rate = max(float(np.sum(d.w * d.x)) / max(float(np.sum(d.w * d.T)), 1e-12), 1e-6)
@@ -190,18 +191,5 @@ def _mbg_expected(params, t, x, tx, T):
     return c / (a - 1.0) * q * _mbg_p_alive(params, x, tx, T)
 
 
-def _mbg_path(params, ts, x, tx, T):
-    r, alpha, a, b = params
-    pa = _mbg_p_alive(params, x, tx, T)
-    codes, n_unique = row_codes(x, T)
-    if n_unique < 0.5 * x.size:
-        first = first_index(codes, n_unique)
-        ux, uT = x[first], T[first]
-    else:
-        codes, ux, uT = None, x, T
-    out = np.empty((len(ts), x.size))
-    for j, t in enumerate(ts):
-        c = _nonzero(a + b + ux)
-        e = c / (a - 1.0) * one_minus_scaled_hyp2f1(r + ux, a - 1.0, c, t / (alpha + uT + t))
-        out[j] = (e if codes is None else e[codes]) * pa
-    return out
+def _mbg_path(params, ts, x, tx, T, coefs=None):
+    return _path_generic(params, ts, x, tx, T, coefs, _mbg_p_alive, shift=0.0)

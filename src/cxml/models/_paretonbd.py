@@ -166,8 +166,13 @@ class ParetoNBDModel(BTYDModel):
         return np.array([1.0, 1.0 / rate, 1.0, max(Tm, 1e-3)])
 
     @staticmethod
-    def _expected_purchases_path(params, ts, x, tx, T):
+    def _expected_purchases_path(params, ts, x, tx, T, coefs=None):
         pa = _pareto_p_alive(params, x, tx, T)
+        if coefs is not None:
+            acc = np.zeros(x.size)
+            for cj, t in zip(coefs, ts):
+                acc += cj * _pareto_alive_expected(params, t, x, T)
+            return acc * pa
         return np.stack([_pareto_alive_expected(params, t, x, T) * pa for t in ts])
 
     def probability_alive(self, frequency, recency, T):
