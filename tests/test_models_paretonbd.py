@@ -5,6 +5,8 @@ from __future__ import annotations
 import lifetimes.datasets as lds
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxml.datasets._simulate import _simulate_summary
 from cxml.models import ParetoNBDModel
@@ -71,3 +73,23 @@ def test_parameter_recovery_200k():
     for k, v in p.items():
         assert fit.params_[k] == pytest.approx(v, rel=0.05), k
         assert abs(fit.params_[k] - v) < 4 * fit.standard_errors_[k], k
+
+
+def _model(r, alpha, s, beta):
+    return ParetoNBDModel.from_dict({
+        "model": "ParetoNBDModel", "params": {"r": r, "alpha": alpha, "s": s, "beta": beta},
+        "standard_errors": dict.fromkeys(["r", "alpha", "s", "beta"]),
+        "log_params_covariance": [[0.0] * 4] * 4, "log_likelihood": 0.0})
+
+
+@settings(max_examples=80, deadline=None)
+@given(r=st.floats(0.01, 20), alpha=st.floats(0.01, 200), s=st.floats(0.01, 20),
+       beta=st.floats(0.01, 200), x=st.integers(0, 5_000), frac=st.floats(0, 1),
+       T=st.floats(0.1, 2000), t=st.floats(0, 1e5))
+def test_finite_over_domain(r, alpha, s, beta, x, frac, T, t):
+    m = _model(r, alpha, s, beta)
+    tx = frac * T if x > 0 else 0.0
+    pa = m.probability_alive(x, tx, T)
+    e = m.expected_purchases(t, x, tx, T)
+    assert np.all(np.isfinite(pa)) and np.all((pa >= 0) & (pa <= 1))
+    assert np.all(np.isfinite(e)) and np.all(e >= 0)
