@@ -274,7 +274,7 @@ def normalized_gini(actual, predicted) -> float:
     Returns
     -------
     float
-        NaN when the actual values sum to 0.
+        NaN when the actual values sum to 0 or are all equal (nothing to rank).
 
     Examples
     --------
@@ -290,7 +290,7 @@ def normalized_gini(actual, predicted) -> float:
         n = len(a)
         return float(cum.sum() / n - (n + 1) / (2 * n))
 
-    if a.sum() == 0:
+    if a.sum() == 0 or np.ptp(a) == 0:
         return float("nan")
     return gini(p) / gini(a)
 

@@ -25,7 +25,8 @@ from cxml.models import BetaGeoModel, GammaGammaModel
 from cxml.pipelines._bundle import FeatureSpec
 from cxml.pipelines._customer_features import customer_features, to_pandas
 
-__all__ = ["CalibrationFit", "TrainingSet", "churn_labels", "cross_fit_proba", "day_after",
+__all__ = ["CalibrationFit", "TrainingSet", "churn_labels", "cross_fit_predict",
+           "cross_fit_proba", "day_after",
            "fit_calibration", "snapshot_cutoffs", "stacked_snapshots"]
 
 logger = logging.getLogger(__name__)
@@ -120,18 +121,68 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, t
 
 
 def cross_fit_proba(make_model: Callable, X: pd.DataFrame, y: np.ndarray, *, folds: int,
-                    seed: int) -> np.ndarray:
+                    seed: int, extra: "TrainingSet | None" = None,
+                    cutoff: dt.date | None = None) -> np.ndarray:
     """Out-of-fold probabilities of class 1 (customer-level cross-fitting).
 
     Each customer is scored by a model fitted on the other folds, so no prediction uses
-    that customer's own label.
+    that customer's own label. With ``extra`` (stacked out-of-time snapshots) every fold's
+    model is also trained on those rows, and ``groups`` (the rows' cut-off dates, with
+    ``cutoff`` for the rows of ``X``) are passed to ``fit`` so that a time-aware model
+    early-stops and calibrates on the latest period.
     """
-    oof = np.empty(len(y), dtype=float)
+    return cross_fit_predict(make_model, X, y, folds=folds, seed=seed, extra=extra,
+                             cutoff=cutoff, predict=lambda m, Z: m.predict_proba(Z)[:, 1])
+
+
+def cross_fit_predict(make_model: Callable, X: pd.DataFrame, y: np.ndarray, *, folds: int,
+                      seed: int, extra: "TrainingSet | None" = None,
+                      cutoff: dt.date | None = None, target: np.ndarray | None = None,
+                      extra_target: np.ndarray | None = None,
+                      predict: Callable = lambda m, Z: m.predict(Z)) -> np.ndarray:
+    """Out-of-fold predictions, folds stratified on the churn label ``y``.
+
+    Parameters
+    ----------
+    make_model : callable
+        Returns a fresh estimator.
+    X : pandas.DataFrame
+        Features of the customers to score (one row each).
+    y : ndarray
+        Churn labels of ``X`` (stratification; also the target unless ``target`` is given).
+    folds, seed : int
+    extra : TrainingSet, optional
+        Extra training rows (past cut-offs), used by every fold.
+    cutoff : datetime.date, optional
+        Cut-off of the rows of ``X`` (their group in a time-based split).
+    target, extra_target : ndarray, optional
+        Regression targets (e.g. holdout spend) of ``X`` and of ``extra``.
+    predict : callable
+        ``predict(model, X_fold)`` -> 1-D predictions.
+
+    Returns
+    -------
+    ndarray
+    """
+    t = np.asarray(y if target is None else target)
+    out = np.empty(len(y), dtype=float)
     skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    has_extra = extra is not None and len(extra) > 0
+    if has_extra:
+        Xe = extra.X.reindex(columns=X.columns)
+        te = np.asarray(extra.y if extra_target is None else extra_target)
+        ge = extra.cutoff
+        gx = np.datetime64(cutoff, "D")
     for train_idx, test_idx in skf.split(X, y):
-        m = make_model().fit(X.iloc[train_idx], y[train_idx])
-        oof[test_idx] = m.predict_proba(X.iloc[test_idx])[:, 1]
-    return oof
+        if has_extra:
+            Xt = pd.concat([Xe, X.iloc[train_idx]], axis=0)
+            tt = np.concatenate([te, t[train_idx]])
+            groups = np.concatenate([ge, np.full(len(train_idx), gx)])
+            m = make_model().fit(Xt, tt, groups=groups)
+        else:
+            m = make_model().fit(X.iloc[train_idx], t[train_idx])
+        out[test_idx] = predict(m, X.iloc[test_idx])
+    return out
 
 
 # -- time-based labels and stacked out-of-time training sets --------------------------------
