@@ -28,6 +28,7 @@ __all__ = [
     "models",
     "pipelines",
     "segments",
+    "spark",
     "tracking",
 ]
 
@@ -56,5 +57,6 @@ if TYPE_CHECKING:  # pragma: no cover
         models,
         pipelines,
         segments,
+        spark,
         tracking,
     )
