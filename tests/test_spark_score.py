@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
-from tests.conftest_features import spark_con  # noqa: F401  (session-scoped fixture)
+from tests.conftest_features import spark_session  # noqa: F401  (session fixture)
 
 # Python workers must run this interpreter (cxml, pandas, pyarrow); read when the
 # SparkContext starts, so set at import time, before the session fixture runs.
@@ -20,8 +20,8 @@ AS_OF = "1998-06-30"
 
 
 @pytest.fixture(scope="module")
-def spark(spark_con):  # noqa: F811
-    return spark_con._session
+def spark(spark_session):  # noqa: F811
+    return spark_session
 
 
 @pytest.fixture(scope="module")
