@@ -137,7 +137,7 @@ def main(argv=None) -> None:
     out = args.data_dir / f"scores_{args.customers}.{args.format}"
     r = run_score(model, data, out, args.chunk_size)
     ok_time, ok_rss = r["wall_s"] < 60, r["peak_rss_gb"] < 3
-    print(f"\n| customers | transactions | chunk | wall s | CPU s | peak RSS GB | target |")
+    print("\n| customers | transactions | chunk | wall s | CPU s | peak RSS GB | target |")
     print("|---:|---:|---:|---:|---:|---:|---|")
     print(f"| {args.customers:,} | {n_rows:,} | {args.chunk_size:,} | {r['wall_s']:.1f} | "
           f"{r['cpu_s']:.1f} | {r['peak_rss_gb']:.2f} | "

@@ -15,7 +15,9 @@ a temporary file renamed over the target at the end; :func:`score` concatenates 
 Every feature of a customer depends only on that customer's own rows, and segments use the
 cut points frozen at training time, so a customer's scores do not depend on the batch, the
 chunk size or (in :mod:`cxml.spark`) the partition the customer lands in. The output is
-sorted by ``customer_id``; the same input, model and ``as_of`` give the same bytes.
+sorted by ``customer_id``; the same input, model and ``as_of`` give the same bytes (DuckDB
+runs on one thread while scoring, see ``deterministic``, while the next chunk's features are
+built in a background thread during the current chunk's LightGBM scoring).
 
 Input policies
 --------------
@@ -31,7 +33,9 @@ null customer id, timestamp or amount  error with the count of bad rows
 unparseable timestamp or amount        error with the count of bad rows
 NaN or infinite amount                 error with the count of bad rows
 rows after ``as_of``                   error with the count (scoring never sees the future)
-time-zone aware timestamps             converted to UTC by DuckDB, then cut at the UTC day
+time-zone aware timestamps             converted by DuckDB to its session time zone (the
+                                       machine's; UTC on servers), then cut at that day;
+                                       mixed offsets are fine (each row converted)
 negative amounts (returns)             netted against the same customer-day (``returns="net"``)
 exact duplicate rows                   kept as genuine repeated lines when there is no
                                        ``order_id``, dropped when there is (``"auto"``)
@@ -39,13 +43,15 @@ customer whose rows net to nothing     scored from the population prior (frequen
                                        with ``insufficient_history=True``
 one-time buyers only, one customer     scored normally (BG/NBD handles frequency 0)
 very large frequencies                 scored normally (the BTYD formulas are stable)
-empty file, header-only file           error "no rows to score"
+empty (0-byte) file                    error "... is an empty file"
+header-only file                       error "no rows to score"
 non-UTF-8 or malformed CSV             error "cannot read ..." with DuckDB's reason
 a directory instead of a file          error (pass a glob such as ``dir/*.parquet``)
 unwritable output, bad extension       error before any scoring work; no file written
 model dir missing, not a model,        error; the model is never partially used
 other bundle format, edited file,
-unreadable bundle.json
+bundle.json edited (checksums removed,
+settings malformed) or not JSON
 =====================================  ====================================================
 """
 
@@ -577,24 +583,3 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
     return ScoreSummary(path=writer.path, n_customers=n, n_insufficient_history=n_prior,
                         n_chunks=n_chunks, as_of=_as_date(as_of, "as_of").isoformat(),
                         model_version=_model_version(bundle))
-
-
-def score_frame_example(tx, bundle: ModelBundle, n_customers: int = 5):
-    """A small input example (transactions of a few customers) and its scores, for the
-    MLflow model signature."""
-    cols = bundle.spec.columns
-    t = tx.order_by(["customer_id", "timestamp"]).limit(50).to_pandas()
-    keep = t["customer_id"].drop_duplicates().iloc[:n_customers]
-    t = t[t["customer_id"].isin(keep)]
-    # Back to the user's column names: the model's input is the user's table.
-    example = t[[c for c in cols if c in t.columns]].rename(columns=cols)
-    as_of = str(pd.Timestamp(bundle.info["observation_end"]).date())
-    out = score(example, model=bundle, as_of=as_of)
-    return example.reset_index(drop=True), out, as_of
-
-
-def write_scores(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write scores as Parquet or CSV (by extension), atomically."""
-    from cxml.pipelines._output import write_table
-
-    return write_table(df, path)
