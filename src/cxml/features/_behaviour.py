@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import ibis
+import pyarrow.compute as pc
 
 from cxml.data._dates import epoch_day, to_date
+from cxml.data._io import execute_arrow
 from cxml.exceptions import CxmlUserError
 from cxml.features._daily import (
     check_output,
@@ -22,8 +24,10 @@ from cxml.features._daily import (
     daily,
     finish_report,
     log_report,
+    raw_counts,
     prepare,
-    to_pandas,
+    positive,
+    to_frame,
     wants_pandas,
 )
 
@@ -195,18 +199,15 @@ def behaviour(
     if not wants_pandas(output, as_pandas):
         return g.filter(g.transactions_total > 0).select(cols).order_by("customer_id")
 
-    df = to_pandas(g.select(cols + counter_columns(g)))
+    tbl = execute_arrow(g.select(cols + counter_columns(g)))
     policies = {"returns": returns, "duplicates": duplicates, "zero_value": zero_value,
                 "has_order_line": {"order_id", "product"} <= set(t.columns),
-                "cutoff": cut.isoformat(),
-                "windows_days": list(windows)}
-    report = finish_report(df, policies=policies)
-    keep = df["transactions_total"] > 0
-    report["customers_excluded"] = {"no_purchase_day": int((~keep).sum())}
-    out = df.loc[keep, cols].set_index("customer_id").sort_index()
-    for col in out.columns:
-        is_count = col.startswith(("transactions_", "n_")) and "trend" not in col
-        out[col] = out[col].astype("int64" if is_count else "float64")
+                "cutoff": cut.isoformat(), "windows_days": list(windows)}
+    report = finish_report(tbl, raw=raw_counts(t), policies=policies,
+                           purchase_days=pc.sum(tbl["transactions_total"]).as_py() or 0)
+    keep = positive(tbl, "transactions_total")
+    report["customers_excluded"] = {"no_purchase_day": tbl.num_rows - pc.sum(keep).as_py()}
+    out = to_frame(tbl, keep, cols)
     report["n_customers"] = len(out)
     out.attrs["report"] = report
     log_report("behaviour", report)

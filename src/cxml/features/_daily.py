@@ -15,14 +15,17 @@ import logging
 
 import ibis
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cxml.data._io import execute_arrow
 from cxml.data._validate import is_validated, validate_transactions
 from cxml.exceptions import CxmlUserError, DataValidationError
 
 __all__ = ["prepare", "daily", "check_policies", "COUNTER_COLUMNS", "finish_report",
+           "raw_counts",
            "to_pandas", "customer_counters", "counter_columns", "drops_duplicates",
-           "check_output", "wants_pandas"]
+           "check_output", "wants_pandas", "positive", "to_frame"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +36,9 @@ _COLUMN_KEYS = ("customer_id", "timestamp", "amount", "quantity", "order_id", "c
                 "product")
 
 # per-customer counters that every builder aggregates next to its features (then drops)
-COUNTER_COLUMNS = ("_n_rows", "_n_dup", "_n_neg", "_n_days", "_n_zero", "_n_negday")
+# (only day-level facts: row-level counts come from one cheap global query, raw_counts;
+# every per-customer counter costs an aggregate state per customer, ~45 MB per million)
+COUNTER_COLUMNS = ("_n_dup", "_n_zero", "_n_negday")
 
 
 _OUTPUTS = ("auto", "pandas", "ibis")
@@ -106,8 +111,9 @@ def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
     ibis.Table
         Columns ``customer_id``, ``day`` (int64, days since 1970-01-01), ``value`` (value
         of the day under the returns policy), ``is_purchase`` (bool: the day counts as a
-        purchase day), the counters ``_n_rows``, ``_n_neg`` (+ ``_n_dup`` unless
-        ``duplicates="keep"``) and, with ``detail``, ``gross`` and ``returned`` (sums of
+        purchase day), ``_is_zero`` / ``_is_negday`` (zero-value day, day that is no
+        purchase for a negative or no kept value), ``_n_dup`` unless
+        ``duplicates="keep"`` and, with ``detail``, ``gross`` and ``returned`` (sums of
         the positive amounts and of minus the negative ones, whatever the policy) and
         ``quantity`` (when mapped).
     """
@@ -135,15 +141,7 @@ def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
     def total(expr, where=None):  # sum over the kept rows (weighted by multiplicity)
         return (expr if w is None else expr * w).sum(where=where)
 
-    def rows(where=None):  # number of original rows
-        if mult is None:
-            return lines.count(where=where)
-        return mult.sum(where=where).fill_null(0)
-
-    aggs: dict = {
-        "_n_rows": rows(),
-        "_n_neg": rows(neg),
-    }
+    aggs: dict = {}
     if returns == "ignore":
         aggs["value"] = total(lines.amount, ~neg).fill_null(0.0)
         aggs["_n_kept"] = lines.count(where=~neg)
@@ -168,9 +166,6 @@ def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
 def customer_counters(d: ibis.Table, where=None) -> dict:
     """Per-customer sums of the day counters (to aggregate next to the features)."""
     out = dict(
-        _n_rows=d._n_rows.sum(where=where),
-        _n_neg=d._n_neg.sum(where=where),
-        _n_days=d.is_purchase.cast("int64").sum(where=where),
         _n_zero=d._is_zero.cast("int64").sum(where=where),
         _n_negday=d._is_negday.cast("int64").sum(where=where),
     )
@@ -184,10 +179,26 @@ def counter_columns(g: ibis.Table) -> list[str]:
     return [c for c in COUNTER_COLUMNS if c in g.columns]
 
 
-def finish_report(df: pd.DataFrame, *, policies: dict, extra: dict | None = None) -> dict:
-    """Turn the counter columns of an executed result into the data report dict."""
-    s = {c: int(df[c].fillna(0).sum()) for c in COUNTER_COLUMNS if c in df.columns}
-    if "_n_dup" not in df.columns:
+def raw_counts(t: ibis.Table) -> dict:
+    """Rows and negative-amount rows of a (filtered) validated table: one global query."""
+    row = execute_arrow(t.aggregate(
+        _n_rows=t.count(), _n_neg=(t.amount < 0).cast("int64").sum()
+    )).to_pylist()[0]
+    return {k: int(v or 0) for k, v in row.items()}
+
+
+def finish_report(tbl: pa.Table, *, raw: dict, purchase_days: int, policies: dict,
+                  extra: dict | None = None) -> dict:
+    """The data report dict from the counters of an executed (Arrow) result.
+
+    ``raw`` comes from :func:`raw_counts`; ``purchase_days`` is the total number of
+    purchase days the builder counted.
+    """
+    s = {c: int(pc.sum(tbl[c]).as_py() or 0) for c in COUNTER_COLUMNS
+         if c in tbl.column_names}
+    s.update(raw)
+    s["_n_days"] = int(purchase_days)
+    if "_n_dup" not in tbl.column_names:
         s["_n_dup"] = None  # duplicates="keep": not counted
     drop_dups = policies["duplicates"] == "drop" or (
         policies["duplicates"] == "auto" and policies.get("has_order_line", False))
@@ -203,14 +214,37 @@ def finish_report(df: pd.DataFrame, *, policies: dict, extra: dict | None = None
         "zero_value_days": s.get("_n_zero", 0),
         "zero_value_days_dropped": s.get("_n_zero", 0) if policies["zero_value"] == "drop"
         else 0,
-        "n_customers_input": len(df),
+        "n_customers_input": tbl.num_rows,
         "customers_excluded": {},
-        "n_customers": len(df),
+        "n_customers": tbl.num_rows,
         "policies": {k: v for k, v in policies.items() if k != "has_order_line"},
     }
     if extra:
         report.update(extra)
     return report
+
+
+def positive(tbl: pa.Table, column: str) -> pa.ChunkedArray:
+    """Boolean mask ``column > 0`` (nulls count as 0) over an Arrow result."""
+    return pc.greater(pc.fill_null(tbl[column], 0), 0)
+
+
+def to_frame(tbl: pa.Table, mask, cols: list[str]) -> pd.DataFrame:
+    """Rows of ``tbl`` where ``mask``, columns ``cols``, as pandas indexed by customer_id.
+
+    Filtering and column selection happen in Arrow, so the per-customer counters and the
+    excluded customers never become pandas copies (hundreds of MB at millions of
+    customers). Columns whose name starts with ``frequency``, ``transactions_`` or ``n_``
+    (counts) are int64, the others float64, except string columns.
+    """
+    df = tbl.filter(mask).select(cols).to_pandas()
+    df = df.set_index("customer_id").sort_index()
+    for c in df.columns:
+        if pd.api.types.is_string_dtype(df[c]) or df[c].dtype == object:
+            continue
+        is_count = c.startswith(("frequency", "transactions_", "n_")) and "trend" not in c
+        df[c] = df[c].astype("int64" if is_count else "float64", copy=False)
+    return df
 
 
 def to_pandas(expr) -> pd.DataFrame:

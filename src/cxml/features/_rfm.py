@@ -22,9 +22,10 @@ T = 272/7 = 38.86 weeks, as in ``cdnow_customers_summary.csv``.
 from __future__ import annotations
 
 import ibis
-import pandas as pd
+import pyarrow.compute as pc
 
 from cxml.data._dates import epoch_day, to_date, unit_days
+from cxml.data._io import execute_arrow
 from cxml.exceptions import CxmlUserError
 from cxml.features._daily import (
     check_output,
@@ -33,8 +34,10 @@ from cxml.features._daily import (
     daily,
     finish_report,
     log_report,
+    raw_counts,
     prepare,
-    to_pandas,
+    positive,
+    to_frame,
     wants_pandas,
 )
 
@@ -149,24 +152,16 @@ def rfm(
                 "observation_end": end.isoformat()}
     if not wants_pandas(output, as_pandas):
         return g.filter(g._ndays > 0).select(cols).order_by("customer_id")
-    df = to_pandas(g.select(cols + counter_columns(g)))
-    report = finish_report(df, policies=policies)
-    keep = df["_n_days"] > 0
-    report["customers_excluded"] = {"no_purchase_day": int((~keep).sum())}
-    out = _finish_frame(df[keep], cols)
+    raw = raw_counts(t)
+    tbl = execute_arrow(g.select(cols + ["_ndays"] + counter_columns(g)))
+    report = finish_report(tbl, raw=raw, purchase_days=pc.sum(tbl["_ndays"]).as_py() or 0,
+                           policies=policies)
+    keep = positive(tbl, "_ndays")
+    report["customers_excluded"] = {"no_purchase_day": tbl.num_rows - pc.sum(keep).as_py()}
+    out = to_frame(tbl, keep, cols)
     report["n_customers"] = len(out)
     out.attrs["report"] = report
     log_report("rfm", report)
-    return out
-
-
-def _finish_frame(df: pd.DataFrame, cols: list) -> pd.DataFrame:
-    out = df[cols].set_index("customer_id").sort_index()
-    for c in out.columns:
-        if c.startswith("frequency"):
-            out[c] = out[c].astype("int64")
-        else:
-            out[c] = out[c].astype("float64")
     return out
 
 
@@ -269,15 +264,19 @@ def calibration_holdout(
                 "calibration_end": cal.isoformat(), "observation_end": end.isoformat()}
     if not wants_pandas(output, as_pandas):
         return g.filter(g._ndays_cal > 0).select(cols).order_by("customer_id")
-    df = to_pandas(g.select(cols + ["_ndays_cal"] + counter_columns(g)))
-    report = finish_report(df, policies=policies)
-    has_cal = df["_ndays_cal"].fillna(0) > 0
-    no_purchase = df["_n_days"] == 0
+    raw = raw_counts(t)
+    tbl = execute_arrow(g.select(cols + ["_ndays_cal", "_ndays_holdout"] + counter_columns(g)))
+    days = pc.add(pc.fill_null(tbl["_ndays_cal"], 0), pc.fill_null(tbl["_ndays_holdout"], 0))
+    report = finish_report(tbl, raw=raw, purchase_days=pc.sum(days).as_py() or 0,
+                           policies=policies)
+    has_cal = positive(tbl, "_ndays_cal")
+    n_no_purchase = tbl.num_rows - pc.sum(pc.greater(days, 0)).as_py()
     report["customers_excluded"] = {
-        "no_purchase_day": int(no_purchase.sum()),
-        "first_purchase_after_calibration_end": int((~has_cal & ~no_purchase).sum()),
+        "no_purchase_day": n_no_purchase,
+        "first_purchase_after_calibration_end":
+            tbl.num_rows - pc.sum(has_cal).as_py() - n_no_purchase,
     }
-    out = _finish_frame(df[has_cal], cols)
+    out = to_frame(tbl, has_cal, cols)
     report["n_customers"] = len(out)
     out.attrs["report"] = report
     log_report("calibration_holdout", report)
