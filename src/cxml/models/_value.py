@@ -9,7 +9,8 @@ with two gradient-boosted parts instead of one network:
 - ``P(buy)``: a calibrated :class:`~cxml.models.ChurnClassifier` on "no spend in the horizon";
 - ``E[spend | buy]``: a LightGBM regressor fitted on the buyers only, with a log link
   (``objective="gamma"``, whose fitted values estimate the conditional mean directly) or,
-  as in ZILN, a lognormal (L2 on log spend, mean ``exp(mu + sigma^2 / 2)``).
+  as in ZILN, a lognormal (L2 on log spend, mean ``exp(mu + sigma^2 / 2)``), rescaled so
+  that its total matches the held-out buyers' spend.
 
 Both parts stop early on a held-out part of the training rows (the latest ``groups`` when
 given, a time-based split) and persist as LightGBM text + JSON, never pickle.
@@ -65,6 +66,9 @@ class ValueModel(RegressorMixin, BaseEstimator):
     spend_best_iteration_ : int
     sigma2_ : float
         Residual variance of log spend (lognormal only; 0 for gamma).
+    spend_scale_ : float
+        Calibration in the large of ``E[spend | buy]``: held-out buyers' total spend over
+        its prediction (the hold-out is the latest period with ``groups``).
     feature_names_in_ : ndarray of str
 
     Examples
@@ -180,12 +184,17 @@ class ValueModel(RegressorMixin, BaseEstimator):
                 callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
         self.spend_booster_ = reg.booster_
         self.spend_best_iteration_ = int(reg.best_iteration_ or reg.n_estimators)
-        if gamma:
-            self.sigma2_ = 0.0
-        else:
-            resid = target[hold_i] - self.spend_booster_.predict(
-                X.iloc[hold_i], num_iteration=self.spend_best_iteration_)
-            self.sigma2_ = float(np.var(resid))
+        raw_hold = self.spend_booster_.predict(X.iloc[hold_i],
+                                               num_iteration=self.spend_best_iteration_)
+        self.sigma2_ = 0.0 if gamma else float(np.var(target[hold_i] - raw_hold))
+        # calibration in the large on the held-out buyers: a log-link booster's mean of
+        # exp(f) drifts from the mean spend (bagging, early stopping, heavy tails), and on a
+        # time split the hold-out is the latest period, whose spend level the model should
+        # carry (the value analogue of the churn model's calibration map)
+        self.spend_scale_ = 1.0
+        pred_hold = self._spend_from_raw(raw_hold)
+        if pred_hold.sum() > 0:
+            self.spend_scale_ = float(s[hold_i].sum() / pred_hold.sum())
         logger.info("value model: %d + %d rounds, %d buyers of %d rows",
                     self.buy_model_.best_iteration_, self.spend_best_iteration_,
                     int(buy.sum()), len(s))
@@ -213,10 +222,15 @@ class ValueModel(RegressorMixin, BaseEstimator):
         p_buy = 1.0 - self.buy_model_.predict_proba(X)[:, 1]
         Xa = self.buy_model_._align(X)
         raw = self.spend_booster_.predict(Xa, num_iteration=self.spend_best_iteration_)
-        # lognormal mean exp(mu + sigma^2/2) (ZILN eq. 3); gamma already predicts the mean
-        spend = raw if self.spend_objective == "gamma" else np.exp(raw + self.sigma2_ / 2.0)
+        spend = self.spend_scale_ * self._spend_from_raw(raw)
         return pd.DataFrame({"p_buy": p_buy, "spend_if_buy": spend,
                              "expected_spend": p_buy * spend}, index=Xa.index)
+
+    def _spend_from_raw(self, raw: np.ndarray) -> np.ndarray:
+        # lognormal mean exp(mu + sigma^2/2) (ZILN eq. 3); gamma already predicts the mean
+        if self.spend_objective == "gamma":
+            return raw
+        return np.exp(raw + self.sigma2_ / 2.0)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Expected spend over the horizon, ``P(buy) x E[spend | buy]``."""
@@ -232,6 +246,7 @@ class ValueModel(RegressorMixin, BaseEstimator):
         self.spend_booster_.save_model(str(d / "value_spend_lgbm.txt"),
                                        num_iteration=self.spend_best_iteration_)
         meta = {"params": self.get_params(), "sigma2": self.sigma2_,
+                "spend_scale": self.spend_scale_,
                 "feature_names": [str(c) for c in self.feature_names_in_]}
         (d / "value.json").write_text(json.dumps(meta, indent=2))
 
@@ -251,5 +266,6 @@ class ValueModel(RegressorMixin, BaseEstimator):
         est.spend_booster_ = booster
         est.spend_best_iteration_ = booster.current_iteration()
         est.sigma2_ = float(meta["sigma2"])
+        est.spend_scale_ = float(meta["spend_scale"])
         est.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
         return est
