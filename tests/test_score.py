@@ -66,6 +66,14 @@ def test_chunked_equals_single_pass_and_is_sorted(model, cdnow, full, tmp_path):
     assert list(tmp_path.iterdir()) == []  # chunk spill directory removed
 
 
+def test_many_chunks_use_the_join_path(model, cdnow, full, monkeypatch):
+    import cxml.pipelines._score as score_mod
+
+    monkeypatch.setattr(score_mod, "_MAX_CASE_CHUNKS", 2)
+    out = score(cdnow, model=model, as_of=AS_OF, chunk_size=600)  # 4 chunks
+    pd.testing.assert_frame_equal(out, full)
+
+
 def test_score_records_as_of_and_model_version(full, model):
     assert (full["as_of"] == AS_OF).all()
     assert (full["model_version"] == str(model.info.get("model_version",

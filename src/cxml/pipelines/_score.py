@@ -7,7 +7,8 @@ whatever the input size. Transactions (a CSV or Parquet path is read lazily by D
 never loaded into pandas as a whole) are validated in one aggregate query; when there are
 more customers than ``chunk_size``, one DuckDB pass writes them to a temporary Parquet
 directory partitioned by chunk (customers ranked by id, so chunk ``k`` holds the ids of
-rank ``[k * chunk_size, (k + 1) * chunk_size)``); each chunk is then read back, its features
+rank ``[k * chunk_size, (k + 1) * chunk_size)``, found from the sorted distinct ids);
+each chunk is then read back, its features
 are built by DuckDB with the same :func:`~cxml.pipelines._customer_features.customer_features`
 that training uses, and it is scored in pandas. :func:`score_to_file` streams the chunks to
 a temporary file renamed over the target at the end; :func:`score` concatenates them.
@@ -101,6 +102,8 @@ _STRING_COLUMNS = ("segment", "rfm_segment", "value_tier", "risk_tier", "as_of",
 _EVENT_COUNT = re.compile(r"^(?P<e>.+?)_(?:trend_)?\d+d$")
 
 ProgressCallback = Callable[[int, int], None]
+# more chunks than this: rows find their chunk by a join with the ranked ids instead of a CASE
+_MAX_CASE_CHUNKS = 64
 
 
 @dataclass(frozen=True)
@@ -241,15 +244,19 @@ def _refuse_empty_file(source, what: str) -> None:
         raise DataValidationError(f"{what}: {source} is an empty file (0 bytes)")
 
 
-def _input_stats(tx: ibis.Table) -> tuple[int, int, int]:
-    """(rows, distinct customers, non-finite amounts) in one query."""
+def _input_stats(tx: ibis.Table) -> tuple[int, int]:
+    """(rows, non-finite amounts) in one query."""
     amt = tx.amount
     row = tx.aggregate(
         n=tx.count(),
-        customers=tx.customer_id.nunique(),
         nonfinite=(amt.isnan() | amt.isinf()).fill_null(False).cast("int64").sum(),
     ).to_pyarrow().to_pylist()[0]
-    return int(row["n"] or 0), int(row["customers"] or 0), int(row["nonfinite"] or 0)
+    return int(row["n"] or 0), int(row["nonfinite"] or 0)
+
+
+def _sorted_ids(tx: ibis.Table):
+    """Every distinct customer id, sorted (a pyarrow array; 40 MB per 5M integer ids)."""
+    return tx.select("customer_id").distinct().order_by("customer_id").to_pyarrow().column(0)
 
 
 def _is_duckdb(expr: ibis.Table) -> bool:
@@ -286,13 +293,17 @@ def iter_scores(transactions, *, model, as_of, events=None,
         _refuse_empty_file(events, "events")
     with _reading("transactions", transactions):
         tx = validate_transactions(transactions, observation_end=as_of, **spec.columns)
-        n_rows, n_customers, nonfinite = _input_stats(tx)
+        n_rows, nonfinite = _input_stats(tx)
     if nonfinite:
         raise DataValidationError(
             f"transactions: column {_user_label('amount', spec.columns)}: {nonfinite:,} of "
             f"{n_rows:,} values are NaN or infinite; drop or fix them")
-    if n_customers == 0:
+    if n_rows == 0:
         raise DataValidationError("transactions: no rows to score (the table is empty)")
+    with _reading("transactions", transactions), \
+            _duckdb_threads([tx], deterministic):
+        ids = _sorted_ids(tx)
+    n_customers = len(ids)
     ev = None
     if events is not None:
         with _reading("events", events):
@@ -309,32 +320,47 @@ def iter_scores(transactions, *, model, as_of, events=None,
                 on_progress(len(out), n_customers)
             yield out
             return
-        yield from _iter_chunks(transactions, tx, ev, bundle, as_of, n_customers, chunk_size,
+        yield from _iter_chunks(transactions, tx, ev, bundle, as_of, ids, chunk_size,
                                 on_progress, work_dir)
 
 
-def _iter_chunks(transactions, tx, ev, bundle, as_of, n_customers, chunk_size, on_progress,
-                 work_dir):
+def _chunk_of(t: ibis.Table, ids, chunk_size: int, tx: ibis.Table):
+    """Chunk number of each row of ``t``: the rank of its customer id // chunk_size.
+
+    Up to 64 chunks, a CASE over the chunk's first ids (one pass, no join); beyond that a
+    join with the ranked ids.
+    """
+    bounds = [ids[i].as_py() for i in range(chunk_size, len(ids), chunk_size)]
+    if len(bounds) < _MAX_CASE_CHUNKS:
+        cid = t.customer_id
+        expr = ibis.literal(len(bounds), "int64")
+        for k in range(len(bounds) - 1, -1, -1):  # first bound above the id wins
+            expr = ibis.ifelse(cid < bounds[k], ibis.literal(k, "int64"), expr)
+        return t.mutate(_chunk=expr)
+    distinct = tx.select("customer_id").distinct()
+    ranked = distinct.mutate(
+        _chunk=(ibis.row_number().over(order_by=distinct.customer_id) // chunk_size))
+    return t.inner_join(ranked, "customer_id")
+
+
+def _iter_chunks(transactions, tx, ev, bundle, as_of, ids, chunk_size, on_progress, work_dir):
     from concurrent.futures import ThreadPoolExecutor
 
     spec = bundle.spec
+    n_customers = len(ids)
     n_chunks = math.ceil(n_customers / chunk_size)
     done = 0
     with tempfile.TemporaryDirectory(prefix="cxml-score-", dir=work_dir) as tmp:
         tmp = Path(tmp)
         logger.info("scoring %d customers in %d chunks (spill directory %s)",
                     n_customers, n_chunks, tmp)
-        ids = tx.select("customer_id").distinct()
-        ranked = ids.mutate(
-            _chunk=(ibis.row_number().over(order_by=ids.customer_id) // chunk_size))
         with _reading("transactions", transactions):
             con = tx._find_backend(use_default=True)
-            con.to_parquet(tx.inner_join(ranked, "customer_id"), tmp / "tx",
+            con.to_parquet(_chunk_of(tx, ids, chunk_size, tx), tmp / "tx",
                            partition_by="_chunk")
             if ev is not None:
                 ev_con = ev._find_backend(use_default=True)
-                ev_con.to_parquet(ev.inner_join(ranked.select("customer_id", "_chunk"),
-                                                "customer_id"), tmp / "ev",
+                ev_con.to_parquet(_chunk_of(ev, ids, chunk_size, tx), tmp / "ev",
                                   partition_by="_chunk")
         canonical = {k: k for k in spec.columns}
         event_canonical = {"customer_id": "customer_id", "timestamp": "timestamp",
