@@ -164,15 +164,35 @@ def customer_lifetime_value_interval(purchase_model, spend_model, frequency, rec
 
     Parameters
     ----------
-    purchase_model, spend_model, frequency, recency, T, monetary_value, time_unit,
-    horizon_months, annual_discount_rate
-        As in :func:`customer_lifetime_value`.
+    purchase_model : BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel
+        Fitted on (frequency, recency, T) measured in ``time_unit``.
+    spend_model : GammaGammaModel
+        Fitted spend model.
+    frequency : array-like
+        Repeat purchases of each customer.
+    recency : array-like
+        Time from first to last purchase, in ``time_unit``.
+    T : array-like
+        Time from first purchase to the end of observation, in ``time_unit``.
+    monetary_value : array-like
+        Mean value of the repeat purchases.
+    time_unit : {"W", "D"}, default "W"
+        Unit of recency and T.
+    horizon_months : int, default 12
+        Horizon in months of 365.25 / 12 days.
+    annual_discount_rate : float, default 0.10
+        Yearly rate as a fraction.
     level : float, default 0.95
         Coverage of the interval.
 
     Returns
     -------
-    estimate, lower, upper : numpy.ndarray
+    estimate : numpy.ndarray
+        CLV per customer (as :func:`customer_lifetime_value`).
+    lower : numpy.ndarray
+        Lower bound, built on the log scale (always positive).
+    upper : numpy.ndarray
+        Upper bound.
     """
     unit_per_month, monthly = _check_args(time_unit, horizon_months, annual_discount_rate)
     x, tx, T, m = _prepare(purchase_model, spend_model, frequency, recency, T, monetary_value)

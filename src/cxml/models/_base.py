@@ -357,6 +357,16 @@ class BTYDModel:
     def from_dict(cls, d: dict):
         """Rebuild a fitted model from :meth:`to_dict` output.
 
+        Parameters
+        ----------
+        d : dict
+            Output of :meth:`to_dict` (e.g. read back from JSON).
+
+        Returns
+        -------
+        BTYDModel
+            A fitted model of this class.
+
         Raises
         ------
         ModelLoadError
@@ -395,6 +405,7 @@ class BTYDModel:
         Parameters
         ----------
         path : str or os.PathLike
+            Destination file; it is replaced only once fully written.
         """
         path = Path(path)
         payload = json.dumps(self.to_dict(), indent=2, allow_nan=False)
@@ -411,6 +422,16 @@ class BTYDModel:
     @classmethod
     def load(cls, path):
         """Read a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            JSON file written by :meth:`save`.
+
+        Returns
+        -------
+        BTYDModel
+            A fitted model of this class.
 
         Raises
         ------

@@ -61,7 +61,9 @@ class _BGBBData:
 
 def _components(params, x, tx, n, J):
     """Log of each likelihood component (column 0: alive through n; column j+1: dropped
-    out at the start of period t_x + j + 1), eq. (5) of Fader, Hardie & Shang (2010)."""
+    out at the start of period t_x + j + 1) of the BG/BB likelihood of Fader, Hardie &
+    Shang (2010): B(alpha+x, beta+n-x)/B(alpha, beta) B(gamma, delta+n)/B(gamma, delta) +
+    sum_j B(alpha+x, beta+t_x-x+j)/B(alpha, beta) B(gamma+1, delta+t_x+j)/B(gamma, delta)."""
     a, b, g, d = params
     base = betaln(a, b) + betaln(g, d)
     j = np.arange(J)[None, :]
@@ -142,9 +144,15 @@ class BetaGeoBetaBinomModel(BTYDModel):
 
         Parameters
         ----------
-        frequency, recency, n_periods : array-like of whole numbers
+        frequency : array-like of int
+            Transactions of each customer.
+        recency : array-like of int
+            Period of the last transaction (0 if none).
+        n_periods : array-like of int
+            Number of purchase opportunities observed.
         weights : array-like, optional
-            e.g. the number of customers sharing each (x, t_x, n) pattern.
+            Non-negative weight per row, e.g. the number of customers sharing each
+            (x, t_x, n) pattern.
 
         Returns
         -------
@@ -178,11 +186,25 @@ class BetaGeoBetaBinomModel(BTYDModel):
         return mx[:, 0] + np.log(np.exp(comp - mx).sum(axis=1))
 
     def probability_alive(self, frequency, recency, n_periods, m_periods_in_future=0):
-        """P(alive at period n + m | x, t_x, n), eq. (11) of Fader, Hardie & Shang (2010).
+        """Probability of being alive at period n + m given (x, t_x, n).
+
+        Eq. (A10) in the appendix of Fader, Hardie & Shang (2010).
+
+        Parameters
+        ----------
+        frequency : array-like of int
+            Transactions of each customer.
+        recency : array-like of int
+            Period of the last transaction (0 if none).
+        n_periods : array-like of int
+            Number of purchase opportunities observed.
+        m_periods_in_future : int, default 0
+            Periods after n at which to evaluate.
 
         Returns
         -------
         numpy.ndarray
+            Probabilities in (0, 1].
         """
         x, tx, n = _check_bgbb(frequency, recency, n_periods)
         a, b, g, d = self._param_array()
@@ -192,11 +214,25 @@ class BetaGeoBetaBinomModel(BTYDModel):
         return np.exp(num - self._row_loglik(x, tx, n))
 
     def expected_purchases(self, m_periods_in_future, frequency, recency, n_periods):
-        """Expected transactions in the next m periods, eq. (13) of Fader, Hardie & Shang.
+        """Expected transactions in the next m periods, given (x, t_x, n).
+
+        Eq. (13) of Fader, Hardie & Shang (2010).
+
+        Parameters
+        ----------
+        m_periods_in_future : int
+            Number of future purchase opportunities.
+        frequency : array-like of int
+            Transactions of each customer.
+        recency : array-like of int
+            Period of the last transaction (0 if none).
+        n_periods : array-like of int
+            Number of purchase opportunities observed.
 
         Returns
         -------
         numpy.ndarray
+            Expected transactions of each customer.
         """
         x, tx, n = _check_bgbb(frequency, recency, n_periods)
         a, b, g, d = self._param_array()
@@ -210,11 +246,28 @@ class BetaGeoBetaBinomModel(BTYDModel):
 
     @classmethod
     def from_lifetimes(cls, fitter):
-        """Build a fitted model from a fitted ``lifetimes.BetaGeoBetaBinomFitter``."""
+        """Build a fitted model from a fitted ``lifetimes.BetaGeoBetaBinomFitter``.
+
+        Parameters
+        ----------
+        fitter : lifetimes.BetaGeoBetaBinomFitter
+            A fitted lifetimes model.
+
+        Returns
+        -------
+        BetaGeoBetaBinomModel
+            A fitted cxml model with the same parameters.
+        """
         return _from_lifetimes(cls, fitter)
 
     def to_lifetimes(self):
-        """A ``lifetimes.BetaGeoBetaBinomFitter`` carrying these parameters."""
+        """Return a ``lifetimes.BetaGeoBetaBinomFitter`` carrying these parameters.
+
+        Returns
+        -------
+        lifetimes.BetaGeoBetaBinomFitter
+            Usable with lifetimes' plots and helpers.
+        """
         from lifetimes import BetaGeoBetaBinomFitter
 
         return _to_lifetimes(self, BetaGeoBetaBinomFitter)

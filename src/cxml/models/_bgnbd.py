@@ -79,7 +79,7 @@ def _bgnbd_loglik(params, d: _RFMData, gradient: bool = True, modified: bool = F
     A1 = lnG(r+x) - lnG(r) + r ln(alpha),  A2 = lnB(a, b+x) - lnB(a, b),
     A3 = -(r+x) ln(alpha+T),  A4 = ln a - ln(b+x-1) - (r+x) ln(alpha+t_x).
 
-    ``modified=True`` gives MBG/NBD (Batislam, Denizel & Filiztekin 2007, eq. (6)): the
+    ``modified=True`` gives MBG/NBD (Batislam, Denizel & Filiztekin 2007): the
     customer may also drop out right after the first purchase, which shifts b + x by one
     (A2 = lnB(a, b+x+1) - lnB(a, b), A4 = ln a - ln(b+x) - ...) and removes delta_{x>0}.
     """
@@ -270,8 +270,18 @@ class BetaGeoModel(BTYDModel):
         return self._param_array() if params is None else params
 
     def probability_alive(self, frequency, recency, T):
-        """P(alive | x, t_x, T), from Fader, Hardie & Lee (2008) note "Computing
-        P(alive) using the BG/NBD model", eq. (2).
+        """Probability that each customer is still alive at T.
+
+        Fader, Hardie & Lee (2008), "Computing P(alive) using the BG/NBD model", eq. (2).
+
+        Parameters
+        ----------
+        frequency : array-like
+            Repeat purchases of each customer.
+        recency : array-like
+            Time from first to last purchase, in the unit of the fit.
+        T : array-like
+            Time from first purchase to the end of observation, same unit.
 
         Returns
         -------
@@ -282,18 +292,25 @@ class BetaGeoModel(BTYDModel):
         return _p_alive(self._p(), x, tx, T)
 
     def expected_purchases(self, t, frequency, recency, T):
-        """Conditional expected number of repeat purchases in (T, T + t], eq. (10) of FHL
-        (2005).
+        """Conditional expected number of repeat purchases in (T, T + t].
+
+        Eq. (10) of Fader, Hardie & Lee (2005).
 
         Parameters
         ----------
         t : float or array-like
             Horizon, in the time unit of ``recency`` and ``T``.
-        frequency, recency, T : array-like
+        frequency : array-like
+            Repeat purchases of each customer.
+        recency : array-like
+            Time from first to last purchase, in the unit of the fit.
+        T : array-like
+            Time from first purchase to the end of observation, same unit.
 
         Returns
         -------
         numpy.ndarray
+            Expected purchases of each customer.
         """
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
@@ -305,29 +322,43 @@ class BetaGeoModel(BTYDModel):
         Parameters
         ----------
         t : float or array-like
-        frequency, recency, T : array-like
+            Horizon, in the time unit of ``recency`` and ``T``.
+        frequency : array-like
+            Repeat purchases of each customer.
+        recency : array-like
+            Time from first to last purchase, in the unit of the fit.
+        T : array-like
+            Time from first purchase to the end of observation, same unit.
         level : float, default 0.95
+            Coverage of the interval.
 
         Returns
         -------
-        estimate, lower, upper : numpy.ndarray
-            Interval built on the log scale (always positive).
+        estimate : numpy.ndarray
+            Expected purchases (as :meth:`expected_purchases`).
+        lower : numpy.ndarray
+            Lower bound, built on the log scale (always positive).
+        upper : numpy.ndarray
+            Upper bound.
         """
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
         return self._delta_interval(lambda p: _expected_purchases(p, t, x, tx, T), level)
 
     def population_expected_purchases(self, t):
-        """E[X(t)]: expected repeat purchases in (0, t] of a new customer, eq. (9) of FHL
-        (2005).
+        """Expected repeat purchases E[X(t)] in (0, t] of a new customer.
+
+        Eq. (9) of Fader, Hardie & Lee (2005).
 
         Parameters
         ----------
         t : float or array-like
+            Time since the first purchase, in the unit of the fit.
 
         Returns
         -------
         numpy.ndarray
+            E[X(t)] for each ``t``.
         """
         t = check_horizon("t", t)
         r, alpha, a, b = self._p()
@@ -337,20 +368,23 @@ class BetaGeoModel(BTYDModel):
         return np.asarray(c / (a - 1.0) * q)
 
     def probability_of_purchases(self, t, n):
-        """P(X(t) = n): probability of exactly n repeat purchases in (0, t] for a new
-        customer, eq. (8) of FHL (2005).
+        """Probability P(X(t) = n) of exactly n repeat purchases in (0, t].
 
-        The finite sum in eq. (8) is the negative-binomial CDF, evaluated as a regularized
-        incomplete beta function so large n do not cancel.
+        Eq. (8) of Fader, Hardie & Lee (2005), for a new customer. The finite sum in
+        eq. (8) is the negative-binomial CDF, evaluated as a regularized incomplete beta
+        function so large n do not cancel.
 
         Parameters
         ----------
         t : float or array-like
+            Time since the first purchase, in the unit of the fit.
         n : int or array-like of int
+            Number of repeat purchases.
 
         Returns
         -------
         numpy.ndarray
+            The probabilities, broadcast over ``t`` and ``n``.
         """
         t = check_horizon("t", t)
         n = np.asarray(n, dtype=float)
@@ -376,12 +410,27 @@ class BetaGeoModel(BTYDModel):
 
         Standard errors and covariance are taken from the fitter's ``variance_matrix_`` when
         present.
+
+        Parameters
+        ----------
+        fitter : lifetimes.BetaGeoFitter
+            A fitted lifetimes model.
+
+        Returns
+        -------
+        BetaGeoModel
+            A fitted cxml model with the same parameters.
         """
         return _from_lifetimes(cls, fitter)
 
     def to_lifetimes(self):
-        """A ``lifetimes.BetaGeoFitter`` carrying these parameters (for its plots and
-        helpers)."""
+        """Return a ``lifetimes.BetaGeoFitter`` carrying these parameters.
+
+        Returns
+        -------
+        lifetimes.BetaGeoFitter
+            Usable with lifetimes' plots and helpers.
+        """
         from lifetimes import BetaGeoFitter
 
         return _to_lifetimes(self, BetaGeoFitter)

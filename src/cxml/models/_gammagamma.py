@@ -171,6 +171,7 @@ class GammaGammaModel(BTYDModel):
         monetary_value : array-like
             Mean value of the repeat purchases (> 0).
         weights : array-like, optional
+            Non-negative weight per customer.
 
         Returns
         -------
@@ -243,11 +244,15 @@ class GammaGammaModel(BTYDModel):
 
         Parameters
         ----------
-        frequency, monetary_value : array-like
+        frequency : array-like
+            Repeat purchases of each customer.
+        monetary_value : array-like
+            Mean value of the repeat purchases (ignored when frequency is 0).
 
         Returns
         -------
         numpy.ndarray
+            Expected mean value per transaction of each customer.
         """
         x, m = _check_spend(frequency, monetary_value, for_fit=False)
         return _expected_value(self._param_array(), x, m)
@@ -255,25 +260,62 @@ class GammaGammaModel(BTYDModel):
     def expected_average_value_interval(self, frequency, monetary_value, *, level=0.95):
         """Expected average value with a delta-method interval.
 
+        Parameters
+        ----------
+        frequency : array-like
+            Repeat purchases of each customer.
+        monetary_value : array-like
+            Mean value of the repeat purchases.
+        level : float, default 0.95
+            Coverage of the interval.
+
         Returns
         -------
-        estimate, lower, upper : numpy.ndarray
+        estimate : numpy.ndarray
+            Point prediction.
+        lower : numpy.ndarray
+            Lower bound, built on the log scale (always positive).
+        upper : numpy.ndarray
+            Upper bound.
         """
         x, m = _check_spend(frequency, monetary_value, for_fit=False)
         return self._delta_interval(lambda p: _expected_value(p, x, m), level)
 
     def population_mean(self) -> float:
-        """Mean spend per transaction of the population, ``p*v/(q-1)``."""
+        """Mean spend per transaction of the population, ``p*v/(q-1)``.
+
+        Returns
+        -------
+        float
+            The mean, or inf when q <= 1.
+        """
         p, q, v = self._param_array()
         return float(p * v / (q - 1.0)) if q > 1 else float("inf")
 
     @classmethod
     def from_lifetimes(cls, fitter):
-        """Build a fitted model from a fitted ``lifetimes.GammaGammaFitter``."""
+        """Build a fitted model from a fitted ``lifetimes.GammaGammaFitter``.
+
+        Parameters
+        ----------
+        fitter : lifetimes.GammaGammaFitter
+            A fitted lifetimes model.
+
+        Returns
+        -------
+        GammaGammaModel
+            A fitted cxml model with the same parameters.
+        """
         return _from_lifetimes(cls, fitter)
 
     def to_lifetimes(self):
-        """A ``lifetimes.GammaGammaFitter`` carrying these parameters."""
+        """Return a ``lifetimes.GammaGammaFitter`` carrying these parameters.
+
+        Returns
+        -------
+        lifetimes.GammaGammaFitter
+            Usable with lifetimes' plots and helpers.
+        """
         from lifetimes import GammaGammaFitter
 
         return _to_lifetimes(self, GammaGammaFitter)

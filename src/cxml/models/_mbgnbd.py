@@ -58,12 +58,21 @@ class ModifiedBetaGeoModel(BTYDModel):
     _model_label = "MBG/NBD"
 
     def fit(self, frequency, recency, T, weights=None):
-        """Fit by maximum likelihood (eq. (6) of Batislam et al. 2007).
+        """Fit by maximum likelihood.
+
+        The likelihood is BG/NBD's eq. (6) of Fader, Hardie & Lee (2005) with the MBG/NBD
+        shift b + x - 1 -> b + x and no delta_{x>0} (Batislam et al. 2007).
 
         Parameters
         ----------
-        frequency, recency, T : array-like
+        frequency : array-like
+            Repeat purchases of each customer.
+        recency : array-like
+            Time from first to last purchase, in the unit of the fit.
+        T : array-like
+            Time from first purchase to the end of observation, same unit.
         weights : array-like, optional
+            Non-negative weight per customer.
 
         Returns
         -------
@@ -97,22 +106,50 @@ class ModifiedBetaGeoModel(BTYDModel):
         return np.array([1.0, 1.0 / rate, 1.0, 1.0])
 
     def probability_alive(self, frequency, recency, T):
-        """P(alive | x, t_x, T) = 1 / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x)).
+        """Probability that each customer is still alive at T.
+
+        P(alive) = 1 / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x)): eq. (2) of Fader,
+        Hardie & Lee's 2008 BG/NBD P(alive) note with the MBG/NBD shift b + x - 1 -> b + x
+        and no delta_{x>0} (Batislam et al. 2007).
+
+        Parameters
+        ----------
+        frequency : array-like
+            Repeat purchases of each customer.
+        recency : array-like
+            Time from first to last purchase, in the unit of the fit.
+        T : array-like
+            Time from first purchase to the end of observation, same unit.
 
         Returns
         -------
         numpy.ndarray
+            Probabilities in (0, 1).
         """
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
         return _mbg_p_alive(self._param_array(), x, tx, T)
 
     def expected_purchases(self, t, frequency, recency, T):
-        """Conditional expected repeat purchases in (T, T + t] (Batislam et al. 2007,
-        eq. (8)).
+        """Conditional expected number of repeat purchases in (T, T + t].
+
+        Eq. (10) of Fader, Hardie & Lee (2005) with the MBG/NBD shift: a + b + x - 1 ->
+        a + b + x, b + x -> b + x + 1 (Batislam et al. 2007).
+
+        Parameters
+        ----------
+        t : float or array-like
+            Horizon, in the time unit of ``recency`` and ``T``.
+        frequency : array-like
+            Repeat purchases of each customer.
+        recency : array-like
+            Time from first to last purchase, in the unit of the fit.
+        T : array-like
+            Time from first purchase to the end of observation, same unit.
 
         Returns
         -------
         numpy.ndarray
+            Expected purchases of each customer.
         """
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
@@ -124,20 +161,47 @@ class ModifiedBetaGeoModel(BTYDModel):
     def expected_purchases_interval(self, t, frequency, recency, T, *, level=0.95):
         """Expected purchases with a delta-method interval.
 
+        Parameters
+        ----------
+        t : float or array-like
+            Horizon, in the time unit of ``recency`` and ``T``.
+        frequency : array-like
+            Repeat purchases of each customer.
+        recency : array-like
+            Time from first to last purchase, in the unit of the fit.
+        T : array-like
+            Time from first purchase to the end of observation, same unit.
+        level : float, default 0.95
+            Coverage of the interval.
+
         Returns
         -------
-        estimate, lower, upper : numpy.ndarray
+        estimate : numpy.ndarray
+            Point prediction.
+        lower : numpy.ndarray
+            Lower bound, built on the log scale (always positive).
+        upper : numpy.ndarray
+            Upper bound.
         """
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
         return self._delta_interval(lambda p: _mbg_expected(p, t, x, tx, T), level)
 
     def population_expected_purchases(self, t):
-        """E[X(t)] for a new customer (Batislam et al. 2007, eq. (7)).
+        """Expected repeat purchases E[X(t)] in (0, t] of a new customer.
+
+        Eq. (9) of Fader, Hardie & Lee (2005) with the MBG/NBD shift:
+        b/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))].
+
+        Parameters
+        ----------
+        t : float or array-like
+            Time since the first purchase, in the unit of the fit.
 
         Returns
         -------
         numpy.ndarray
+            E[X(t)] for each ``t``.
         """
         t = check_horizon("t", t)
         r, alpha, a, b = self._param_array()
@@ -145,11 +209,23 @@ class ModifiedBetaGeoModel(BTYDModel):
         return np.asarray(b / (a - 1.0) * q)
 
     def probability_of_purchases(self, t, n):
-        """P(X(t) = n) for a new customer.
+        """Probability P(X(t) = n) of exactly n repeat purchases in (0, t].
+
+        Eq. (8) of Fader, Hardie & Lee (2005) with the MBG/NBD shift (B(a, b+n) ->
+        B(a, b+n+1), B(a+1, b+n-1) -> B(a+1, b+n), second term also at n = 0), for a new
+        customer; the negative-binomial tail is a regularized incomplete beta function.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Time since the first purchase, in the unit of the fit.
+        n : int or array-like of int
+            Number of repeat purchases.
 
         Returns
         -------
         numpy.ndarray
+            The probabilities, broadcast over ``t`` and ``n``.
         """
         t = check_horizon("t", t)
         n = np.asarray(n, dtype=float)
@@ -167,11 +243,28 @@ class ModifiedBetaGeoModel(BTYDModel):
 
     @classmethod
     def from_lifetimes(cls, fitter):
-        """Build a fitted model from a fitted ``lifetimes.ModifiedBetaGeoFitter``."""
+        """Build a fitted model from a fitted ``lifetimes.ModifiedBetaGeoFitter``.
+
+        Parameters
+        ----------
+        fitter : lifetimes.ModifiedBetaGeoFitter
+            A fitted lifetimes model.
+
+        Returns
+        -------
+        ModifiedBetaGeoModel
+            A fitted cxml model with the same parameters.
+        """
         return _from_lifetimes(cls, fitter)
 
     def to_lifetimes(self):
-        """A ``lifetimes.ModifiedBetaGeoFitter`` carrying these parameters."""
+        """Return a ``lifetimes.ModifiedBetaGeoFitter`` carrying these parameters.
+
+        Returns
+        -------
+        lifetimes.ModifiedBetaGeoFitter
+            Usable with lifetimes' plots and helpers.
+        """
         from lifetimes import ModifiedBetaGeoFitter
 
         return _to_lifetimes(self, ModifiedBetaGeoFitter)

@@ -134,8 +134,14 @@ class ParetoNBDModel(BTYDModel):
 
         Parameters
         ----------
-        frequency, recency, T : array-like
+        frequency : array-like
+            Repeat purchases of each customer.
+        recency : array-like
+            Time from first to last purchase, in the unit of the fit.
+        T : array-like
+            Time from first purchase to the end of observation, same unit.
         weights : array-like, optional
+            Non-negative weight per customer.
 
         Returns
         -------
@@ -176,21 +182,47 @@ class ParetoNBDModel(BTYDModel):
         return np.stack([_pareto_alive_expected(params, t, x, T) * pa for t in ts])
 
     def probability_alive(self, frequency, recency, T):
-        """P(alive | x, t_x, T), eq. (18) of the note.
+        """Probability that each customer is still alive at T.
+
+        Eq. (18) of Fader & Hardie's 2005 Pareto/NBD note.
+
+        Parameters
+        ----------
+        frequency : array-like
+            Repeat purchases of each customer.
+        recency : array-like
+            Time from first to last purchase, in the unit of the fit.
+        T : array-like
+            Time from first purchase to the end of observation, same unit.
 
         Returns
         -------
         numpy.ndarray
+            Probabilities in (0, 1].
         """
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
         return _pareto_p_alive(self._param_array(), x, tx, T)
 
     def expected_purchases(self, t, frequency, recency, T):
-        """Conditional expected repeat purchases in (T, T + t], eq. (41) of the note.
+        """Conditional expected number of repeat purchases in (T, T + t].
+
+        Eq. (41) of Fader & Hardie's 2005 Pareto/NBD note.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Horizon, in the time unit of ``recency`` and ``T``.
+        frequency : array-like
+            Repeat purchases of each customer.
+        recency : array-like
+            Time from first to last purchase, in the unit of the fit.
+        T : array-like
+            Time from first purchase to the end of observation, same unit.
 
         Returns
         -------
         numpy.ndarray
+            Expected purchases of each customer.
         """
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
@@ -199,20 +231,46 @@ class ParetoNBDModel(BTYDModel):
     def expected_purchases_interval(self, t, frequency, recency, T, *, level=0.95):
         """Expected purchases with a delta-method interval.
 
+        Parameters
+        ----------
+        t : float or array-like
+            Horizon, in the time unit of ``recency`` and ``T``.
+        frequency : array-like
+            Repeat purchases of each customer.
+        recency : array-like
+            Time from first to last purchase, in the unit of the fit.
+        T : array-like
+            Time from first purchase to the end of observation, same unit.
+        level : float, default 0.95
+            Coverage of the interval.
+
         Returns
         -------
-        estimate, lower, upper : numpy.ndarray
+        estimate : numpy.ndarray
+            Point prediction.
+        lower : numpy.ndarray
+            Lower bound, built on the log scale (always positive).
+        upper : numpy.ndarray
+            Upper bound.
         """
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
         return self._delta_interval(lambda p: _pareto_expected(p, t, x, tx, T), level)
 
     def population_expected_purchases(self, t):
-        """E[X(t)] = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)], eq. (17).
+        """Expected repeat purchases E[X(t)] in (0, t] of a new customer.
+
+        E[X(t)] = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)], eq. (17) of the note.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Time since the first purchase, in the unit of the fit.
 
         Returns
         -------
         numpy.ndarray
+            E[X(t)] for each ``t``.
         """
         t = check_horizon("t", t)
         r, alpha, s, beta = self._param_array()
@@ -220,11 +278,28 @@ class ParetoNBDModel(BTYDModel):
 
     @classmethod
     def from_lifetimes(cls, fitter):
-        """Build a fitted model from a fitted ``lifetimes.ParetoNBDFitter``."""
+        """Build a fitted model from a fitted ``lifetimes.ParetoNBDFitter``.
+
+        Parameters
+        ----------
+        fitter : lifetimes.ParetoNBDFitter
+            A fitted lifetimes model.
+
+        Returns
+        -------
+        ParetoNBDModel
+            A fitted cxml model with the same parameters.
+        """
         return _from_lifetimes(cls, fitter)
 
     def to_lifetimes(self):
-        """A ``lifetimes.ParetoNBDFitter`` carrying these parameters."""
+        """Return a ``lifetimes.ParetoNBDFitter`` carrying these parameters.
+
+        Returns
+        -------
+        lifetimes.ParetoNBDFitter
+            Usable with lifetimes' plots and helpers.
+        """
         from lifetimes import ParetoNBDFitter
 
         return _to_lifetimes(self, ParetoNBDFitter)
