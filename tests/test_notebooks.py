@@ -152,10 +152,13 @@ def test_run_01_quickstart(tmp_path):
 def _run_02(tmp_path, monkeypatch, data_dir: Path):
     monkeypatch.setenv("CXML_DATA_DIR", str(data_dir))  # inherited by the kernel
     nb = _execute("02_churn_and_segments.ipynb", tmp_path)
-    assert _check_executed(nb) == 6  # calibration, lift, gain, heat map, sizes, KPI lines
+    # gain and value deciles of the comparison; calibration, lift, gain of the trained model;
+    # value x risk heat map, segment sizes, monthly KPI lines
+    assert _check_executed(nb) == 8
     out = _outputs(nb, "comparison = cxml.pipelines.evaluate(")
     for model in ["cxml", "bgnbd_p_alive", "bgnbd_p_zero", "bgnbd_expected", "rfm_logistic"]:
         assert re.search(rf"^{model}\s+0\.\d+", out, re.MULTILINE), model
+    assert "'training':" in _outputs(nb, "comparison.attrs")
     assert (tmp_path / "mlflow.db").is_file()
     assert (tmp_path / "models" / "churn_notebook" / "MLmodel").is_file()
     return nb
