@@ -54,8 +54,8 @@ def _log_A0(params, x, tx, T):
 
     def log_term(age):
         z = d / (m + age)
+        F = _hyp2f1_one(rsx + 1.0 - tp, rsx + 1.0, z)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            F = hyp2f1(1.0, rsx + 1.0 - tp, rsx + 1.0, z)
             return (1.0 - tp) * np.log1p(-z) + np.log(F) - rsx * np.log(m + age)
 
     l1 = log_term(tx)
@@ -63,6 +63,30 @@ def _log_A0(params, x, tx, T):
     with np.errstate(divide="ignore"):
         # l2 <= l1 (the bracket is an integral over (t_x, T)); equal when t_x = T.
         return l1 + np.log(-np.expm1(np.minimum(l2 - l1, 0.0)))
+
+
+def _hyp2f1_one(b, c, z):
+    """2F1(1, b; c; z) = sum_k (b)_k / (c)_k z^k for b, c > 0 and 0 <= z < 1 (>= 1).
+
+    scipy returns NaN for some integer (b, c) with z near 1 (c - 1 - b = 0, a degenerate
+    branch of its transformation); those rare entries are summed directly (all terms are
+    positive, so the sum is accurate).
+    """
+    b, c, z = np.broadcast_arrays(np.asarray(b, float), np.asarray(c, float),
+                                  np.asarray(z, float))
+    with np.errstate(all="ignore"):
+        F = np.array(hyp2f1(1.0, b, c, z), dtype=float, ndmin=1)
+        bad = ~(np.isfinite(F) & (F >= 1.0 - 1e-12))
+    for i in np.flatnonzero(bad):
+        term, total, k = 1.0, 1.0, 0
+        while k < 1_000_000:
+            term *= (b.flat[i] + k) / (c.flat[i] + k) * z.flat[i]
+            total += term
+            k += 1
+            if term < 1e-17 * total:
+                break
+        F[i] = total
+    return F.reshape(b.shape)
 
 
 def _pareto_rows(params, x, tx, T):
