@@ -12,6 +12,7 @@ from cxml.models._churn import ChurnClassifier
 from cxml.models._gammagamma import GammaGammaModel
 from cxml.models._mbgnbd import ModifiedBetaGeoModel
 from cxml.models._paretonbd import ParetoNBDModel
+from cxml.models._value import ValueModel
 
 __all__ = [
     "BetaGeoBetaBinomModel",
@@ -20,4 +21,5 @@ __all__ = [
     "GammaGammaModel",
     "ModifiedBetaGeoModel",
     "ParetoNBDModel",
+    "ValueModel",
 ]
