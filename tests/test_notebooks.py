@@ -155,7 +155,7 @@ def _run_02(tmp_path, monkeypatch, data_dir: Path):
     # gain and value deciles of the comparison; calibration, lift, gain of the trained model;
     # value x risk heat map, segment sizes, monthly KPI lines
     assert _check_executed(nb) == 8
-    out = _outputs(nb, "comparison = cxml.pipelines.evaluate(")
+    out = _outputs(nb, "comparison, eval_scores = cxml.pipelines.evaluate(")
     for model in ["cxml", "bgnbd_p_alive", "bgnbd_p_zero", "bgnbd_expected", "rfm_logistic"]:
         assert re.search(rf"^{model}\s+0\.\d+", out, re.MULTILINE), model
     assert "'training':" in _outputs(nb, "comparison.attrs")
