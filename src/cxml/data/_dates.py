@@ -34,6 +34,7 @@ def to_date(value, name: str) -> _dt.date:
     Returns
     -------
     datetime.date
+        The calendar day (a datetime is truncated to its date).
 
     Raises
     ------

@@ -29,7 +29,20 @@ _VALIDATED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def is_validated(table, kind: str = "transactions") -> bool:
-    """True if ``table`` is an Ibis table returned by ``validate_<kind>``."""
+    """Whether ``table`` is an Ibis table returned by ``validate_<kind>``.
+
+    Parameters
+    ----------
+    table : object
+        Anything; only Ibis tables can be validated.
+    kind : {"transactions", "events"}, default "transactions"
+        Which validator.
+
+    Returns
+    -------
+    bool
+        True if :func:`validate_transactions` (or :func:`validate_events`) returned it.
+    """
     if not isinstance(table, ibis.Table):
         return False
     info = _VALIDATED.get(table.op())
@@ -37,7 +50,19 @@ def is_validated(table, kind: str = "transactions") -> bool:
 
 
 def validation_info(table) -> dict | None:
-    """What :func:`validate_transactions` / :func:`validate_events` recorded about a table."""
+    """What :func:`validate_transactions` / :func:`validate_events` recorded about a table.
+
+    Parameters
+    ----------
+    table : object
+        A table returned by one of the validators (anything else gives None).
+
+    Returns
+    -------
+    dict or None
+        ``kind``, ``n_rows``, ``observation_end`` and ``columns``; None if ``table`` was
+        not validated.
+    """
     if not isinstance(table, ibis.Table):
         return None
     info = _VALIDATED.get(table.op())

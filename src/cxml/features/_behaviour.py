@@ -76,9 +76,18 @@ def behaviour(
         Feature date (inclusive of its whole day).
     windows_days : sequence of int, default (30, 90, 180, 365)
         Lengths of the windows ending on ``cutoff``.
-    returns, duplicates, zero_value, output, **column_names
-        As in :func:`cxml.features.rfm`. Map ``quantity=``, ``order_id=``, ``product=``,
-        ``category=`` to get the features that need them.
+    returns : {"net", "ignore", "error"}, default "net"
+        Policy for negative amounts, as in :func:`cxml.features.rfm`.
+    duplicates : {"auto", "keep", "drop"}, default "auto"
+        Policy for exact duplicate rows.
+    zero_value : {"keep", "drop"}, default "keep"
+        Whether a purchase day of value 0 counts as a purchase.
+    output : {"auto", "pandas", "ibis"}, default "auto"
+        ``"auto"``: an Ibis table for Ibis input, pandas otherwise.
+    **column_names : str
+        Column mapping passed to :func:`cxml.data.validate_transactions`. Map
+        ``quantity=``, ``order_id=``, ``product=``, ``category=`` to get the features that
+        need them.
 
     Returns
     -------

@@ -99,7 +99,7 @@ def engagement(
         sessions (``value`` = duration in seconds). None disables those features.
     output : {"auto", "pandas", "ibis"}, default "auto"
         As in :func:`cxml.features.rfm`.
-    **column_names
+    **column_names : str
         Column mapping passed to :func:`cxml.data.validate_events`.
 
     Returns

@@ -105,7 +105,7 @@ def rfm(
     output : {"auto", "pandas", "ibis"}, default "auto"
         ``"auto"`` returns an Ibis table for Ibis input (the work stays in its backend) and
         a pandas DataFrame otherwise.
-    **column_names
+    **column_names : str
         Column mapping passed to :func:`cxml.data.validate_transactions`
         (``customer_id=``, ``timestamp=``, ``amount=``, ...).
 
@@ -193,8 +193,16 @@ def calibration_holdout(
         Transactions after it are an error.
     time_unit : {"W", "D"}, default "W"
         Unit of ``recency_cal``, ``T_cal`` and ``duration_holdout``.
-    returns, duplicates, zero_value, output, **column_names
-        As in :func:`rfm`.
+    returns : {"net", "ignore", "error"}, default "net"
+        Policy for negative amounts, as in :func:`rfm`.
+    duplicates : {"auto", "keep", "drop"}, default "auto"
+        Policy for exact duplicate rows.
+    zero_value : {"keep", "drop"}, default "keep"
+        Whether a purchase day of value 0 counts as a purchase.
+    output : {"auto", "pandas", "ibis"}, default "auto"
+        ``"auto"``: an Ibis table for Ibis input, pandas otherwise.
+    **column_names : str
+        Column mapping passed to :func:`cxml.data.validate_transactions`.
 
     Returns
     -------
