@@ -17,8 +17,8 @@ Every feature of a customer depends only on that customer's own rows, and segmen
 cut points frozen at training time, so a customer's scores do not depend on the batch, the
 chunk size or (in :mod:`cxml.spark`) the partition the customer lands in. The output is
 sorted by ``customer_id``; the same input, model and ``as_of`` give the same bytes (DuckDB
-runs on one thread while scoring, see ``deterministic``, while the next chunk's features are
-built in a background thread during the current chunk's LightGBM scoring).
+connections run on one thread each, see ``deterministic``; two chunks' features are built
+in background threads while the current chunk is scored by LightGBM).
 
 Input policies
 --------------
@@ -104,6 +104,8 @@ _EVENT_COUNT = re.compile(r"^(?P<e>.+?)_(?:trend_)?\d+d$")
 ProgressCallback = Callable[[int, int], None]
 # more chunks than this: rows find their chunk by a join with the ranked ids instead of a CASE
 _MAX_CASE_CHUNKS = 64
+# chunks whose features are built at the same time (each on its own DuckDB connection)
+_FEATURE_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -274,9 +276,9 @@ def iter_scores(transactions, *, model, as_of, events=None,
     """Score customers chunk by chunk; yields DataFrames in ``customer_id`` order.
 
     Parameters are those of :func:`score`. Validation errors are raised before the first
-    chunk is yielded. The features of chunk ``k + 1`` are built (DuckDB, in a background
-    thread) while chunk ``k`` is scored (LightGBM, pandas), so two cores are busy even
-    with DuckDB on one thread.
+    chunk is yielded. The features of the next two chunks are built (DuckDB, in two
+    background threads with a connection each) while chunk ``k`` is scored (LightGBM,
+    pandas), so every core is busy even with each DuckDB connection on one thread.
 
     Yields
     ------
@@ -321,7 +323,7 @@ def iter_scores(transactions, *, model, as_of, events=None,
             yield out
             return
         yield from _iter_chunks(transactions, tx, ev, bundle, as_of, ids, chunk_size,
-                                on_progress, work_dir)
+                                on_progress, work_dir, deterministic)
 
 
 def _chunk_of(t: ibis.Table, ids, chunk_size: int, tx: ibis.Table):
@@ -343,7 +345,9 @@ def _chunk_of(t: ibis.Table, ids, chunk_size: int, tx: ibis.Table):
     return t.inner_join(ranked, "customer_id")
 
 
-def _iter_chunks(transactions, tx, ev, bundle, as_of, ids, chunk_size, on_progress, work_dir):
+def _iter_chunks(transactions, tx, ev, bundle, as_of, ids, chunk_size, on_progress, work_dir,
+                 deterministic):
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     spec = bundle.spec
@@ -362,34 +366,63 @@ def _iter_chunks(transactions, tx, ev, bundle, as_of, ids, chunk_size, on_progre
                 ev_con = ev._find_backend(use_default=True)
                 ev_con.to_parquet(_chunk_of(ev, ids, chunk_size, tx), tmp / "ev",
                                   partition_by="_chunk")
+                _fill_empty_partitions(ev, tmp / "ev", n_chunks)
         canonical = {k: k for k in spec.columns}
         event_canonical = {"customer_id": "customer_id", "timestamp": "timestamp",
                            "event_type": "event_type", "value": "value"}
+        # Each feature worker reads its chunk files through its own DuckDB connection (one
+        # thread each when deterministic), so chunks are built in parallel without sharing
+        # a connection between threads.
+        local, connections = threading.local(), []
 
         def features_of(k):
-            part = tmp / "tx" / f"_chunk={k}"
-            txk = validate_transactions(str(part / "*.parquet"), **canonical)
+            wcon = getattr(local, "con", None)
+            if wcon is None:
+                wcon = local.con = ibis.duckdb.connect(
+                    **({"threads": 1} if deterministic else {}))
+                connections.append(wcon)
+            txk = validate_transactions(
+                wcon.read_parquet(str(tmp / "tx" / f"_chunk={k}" / "*.parquet")), **canonical)
             evk = None
             if ev is not None:
-                epart = tmp / "ev" / f"_chunk={k}"
-                evk = (validate_events(str(epart / "*.parquet"), **event_canonical)
-                       if epart.is_dir() else ev.filter(ibis.literal(False)))
+                evk = validate_events(
+                    wcon.read_parquet(str(tmp / "ev" / f"_chunk={k}" / "*.parquet")),
+                    **event_canonical)
             return _chunk_features(txk, evk, bundle, as_of)
 
-        # DuckDB builds chunk k + 1 while LightGBM and pandas score chunk k
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxml-features") as pool:
-            pending = pool.submit(features_of, 0)
-            for k in range(n_chunks):
-                ids_k, X = pending.result()
-                if k + 1 < n_chunks:
-                    pending = pool.submit(features_of, k + 1)
-                out = _chunk_scores(ids_k, X, bundle, as_of)
-                del X
-                done += len(out)
-                if on_progress:
-                    on_progress(done, n_customers)
-                yield out
+        # DuckDB builds the next chunks while LightGBM and pandas score the current one
+        try:
+            with ThreadPoolExecutor(max_workers=_FEATURE_WORKERS,
+                                    thread_name_prefix="cxml-features") as pool:
+                pending = {k: pool.submit(features_of, k)
+                           for k in range(min(_FEATURE_WORKERS, n_chunks))}
+                for k in range(n_chunks):
+                    ids_k, X = pending.pop(k).result()
+                    if k + _FEATURE_WORKERS < n_chunks:
+                        pending[k + _FEATURE_WORKERS] = pool.submit(features_of,
+                                                                    k + _FEATURE_WORKERS)
+                    out = _chunk_scores(ids_k, X, bundle, as_of)
+                    del X
+                    done += len(out)
+                    if on_progress:
+                        on_progress(done, n_customers)
+                    yield out
+        finally:
+            for wcon in connections:
+                wcon.disconnect()
     _check_count(done, n_customers)
+
+
+def _fill_empty_partitions(ev: ibis.Table, root: Path, n_chunks: int) -> None:
+    """Write an empty events file for every chunk whose customers have no event."""
+    import pyarrow.parquet as pq
+
+    schema = ev.limit(0).to_pyarrow().schema
+    for k in range(n_chunks):
+        d = root / f"_chunk={k}"
+        if not d.is_dir():
+            d.mkdir(parents=True)
+            pq.write_table(schema.empty_table(), d / "empty.parquet")
 
 
 @contextlib.contextmanager
