@@ -85,7 +85,7 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, t
     on_step("building calibration / holdout features")
     ch = to_pandas(features.calibration_holdout(
         tx, calibration_end=calibration_end, observation_end=observation_end,
-        time_unit=time_unit))
+        time_unit=time_unit, output="pandas"))
     if len(ch) == 0:
         raise DataValidationError(
             f"no customer has a purchase on or before calibration_end {calibration_end}")
@@ -212,7 +212,7 @@ def churn_labels(tx, *, cutoff: dt.date, horizon_days: int) -> pd.Series:
     end = cutoff + dt.timedelta(days=int(horizon_days))
     ch = to_pandas(features.calibration_holdout(
         tx.filter(tx.timestamp < day_after(end)), calibration_end=cutoff, observation_end=end,
-        time_unit="D"))
+        time_unit="D", output="pandas"))
     return (ch["frequency_holdout"] == 0).astype("int64").rename("churned")
 
 

@@ -91,12 +91,15 @@ def customer_features(transactions, *, cutoff: dt.date, purchase_model, spend_mo
     pandas.DataFrame
         Indexed by ``customer_id``; every column numeric.
     """
-    rfm = to_pandas(features.rfm(transactions, observation_end=cutoff, time_unit=spec.time_unit))
+    # output="pandas": executed through Arrow (fast, keeps numeric dtypes with nulls).
+    rfm = to_pandas(features.rfm(transactions, observation_end=cutoff, time_unit=spec.time_unit,
+                                 output="pandas"))
     rfm = rfm[["frequency", "recency", "T", "monetary_value"]]
     btyd = btyd_outputs(purchase_model, spend_model, rfm, time_unit=spec.time_unit,
                         horizon_days=spec.horizon_days, clv=clv)
     behaviour = to_pandas(
-        features.behaviour(transactions, cutoff=cutoff, windows_days=tuple(spec.windows_days))
+        features.behaviour(transactions, cutoff=cutoff, windows_days=tuple(spec.windows_days),
+                           output="pandas")
     )
     parts = [rfm.assign(T_minus_recency=rfm["T"] - rfm["recency"]), btyd,
              behaviour.drop(columns=[c for c in behaviour.columns if c in rfm.columns])]
