@@ -68,7 +68,7 @@ def load_online_retail(path: Path = OR_PATH) -> pd.DataFrame:
     return df[invoice_total > 0].reset_index(drop=True)
 
 
-def run_split(name: str, cal: str, obs: str, *, folds: int = 5):
+def run_split(name: str, cal: str, obs: str, *, folds: int = 5, **options):
     """The comparison table of one split, or None when its data are absent."""
     from cxml.pipelines import evaluate
 
@@ -82,7 +82,8 @@ def run_split(name: str, cal: str, obs: str, *, folds: int = 5):
             return None
         tx, cols = load_online_retail(), OR_COLUMNS
     t0 = time.perf_counter()
-    table = evaluate(tx, calibration_end=cal, observation_end=obs, folds=folds, **cols)
+    table = evaluate(tx, calibration_end=cal, observation_end=obs, folds=folds, **options,
+                     **cols)
     table.attrs["seconds"] = time.perf_counter() - t0
     return table
 
@@ -125,6 +126,10 @@ def main(argv=None) -> int:
     ap.add_argument("--robustness", action="store_true", help="also run other cut-offs")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--markdown", type=Path, help="write the tables as Markdown here")
+    ap.add_argument("--training", default="auto",
+                    choices=["auto", "cross_fit", "out_of_time", "both"])
+    ap.add_argument("--snapshot-step-days", type=int, default=None)
+    ap.add_argument("--max-snapshots", type=int, default=None)
     args = ap.parse_args(argv)
 
     pd.set_option("display.width", 200)
@@ -134,7 +139,12 @@ def main(argv=None) -> int:
     for name, cal, obs, public in splits:
         if name not in args.datasets:
             continue
-        table = run_split(name, cal, obs, folds=args.folds)
+        options = {"training": args.training}
+        if args.snapshot_step_days:
+            options["snapshot_step_days"] = args.snapshot_step_days
+        if args.max_snapshots:
+            options["max_snapshots"] = args.max_snapshots
+        table = run_split(name, cal, obs, folds=args.folds, **options)
         if table is None:
             continue
         head = table[HEADLINE].round(3)

@@ -80,8 +80,12 @@ def test_time_based_split_uses_latest_groups(data):
     groups = np.repeat([1, 2, 3, 4], len(y) // 4)
     m = ChurnClassifier(n_estimators=50, validation_fraction=0.25)
     fit_idx, es_idx, cal_idx = m._split(y, groups)
-    assert set(groups[np.concatenate([es_idx, cal_idx])]) == {4}
-    assert set(groups[fit_idx]) == {1, 2, 3}
+    hold = np.concatenate([es_idx, cal_idx])
+    # early stopping and calibration on the latest period (half of it; the other half
+    # and every earlier period train the booster)
+    assert set(groups[hold]) == {4} and len(hold) == 500
+    assert set(groups[fit_idx]) == {1, 2, 3, 4}
+    assert len(np.intersect1d(fit_idx, hold)) == 0 and len(fit_idx) + len(hold) == len(y)
 
 
 def test_errors(data, tmp_path):

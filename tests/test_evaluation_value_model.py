@@ -93,15 +93,17 @@ def test_errors(ziln):
 def test_holdout_split_by_time():
     g = np.repeat(np.array(["2010-01", "2010-02", "2010-03", "2010-04"]), 100)
     fit, hold = holdout_split(400, 0.25, groups=g)
-    assert set(g[hold]) == {"2010-04"} and set(g[fit]) == {"2010-01", "2010-02", "2010-03"}
-    # 30 % rounds up to whole groups (two of them: at most double the 120 asked for)
-    fit, hold = holdout_split(400, 0.3, groups=g)
-    assert set(g[hold]) == {"2010-03", "2010-04"} and len(fit) == 200
-    # a dominant latest group is split rather than swallowing the fitting rows
+    # at most half of the latest period is held out; the rest of it still trains
+    assert set(g[hold]) == {"2010-04"} and len(hold) == 50
+    assert len(np.intersect1d(fit, hold)) == 0 and len(fit) + len(hold) == 400
+    # a large latest group gives the requested share
     g2 = np.r_[np.repeat(1, 50), np.repeat(2, 350)]
     fit, hold = holdout_split(400, 0.25, groups=g2)
     assert len(hold) == 100 and set(g2[hold]) == {2}
-    assert len(np.intersect1d(fit, hold)) == 0 and len(fit) + len(hold) == 400
+    # a tiny latest period: the latest whole groups are held out instead
+    g3 = np.r_[np.repeat(1, 300), np.repeat(2, 90), np.repeat(3, 10)]
+    fit, hold = holdout_split(400, 0.25, groups=g3)
+    assert set(g3[hold]) == {2, 3} and len(hold) == 100 and set(g3[fit]) == {1}
     # without groups: stratified random split
     y = np.r_[np.zeros(300, int), np.ones(100, int)]
     fit, hold = holdout_split(400, 0.25, y=y)
