@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from cxml import features
+from cxml.data import validate_transactions
 from cxml.exceptions import ConvergenceError, CxmlUserError, DataValidationError
 from cxml.models import BetaGeoModel, GammaGammaModel
 from cxml.pipelines._bundle import FeatureSpec
@@ -30,6 +31,21 @@ __all__ = ["CalibrationFit", "TrainingSet", "churn_labels", "cross_fit_predict",
            "fit_calibration", "snapshot_cutoffs", "stacked_snapshots"]
 
 logger = logging.getLogger(__name__)
+
+
+def before(table, cut: pd.Timestamp, *, kind: str = "transactions"):
+    """Rows of a validated table with ``timestamp < cut``, still recognised as validated.
+
+    A filtered Ibis table is a new expression; re-validating it with the identity mapping
+    of its columns keeps the optional columns (quantity, order id, product, ...) that the
+    feature builders would otherwise drop when they validate it with default names.
+    """
+    from cxml.data import validate_events
+
+    sub = table.filter(table.timestamp < cut)
+    if kind == "events":
+        return validate_events(sub, value="value" if "value" in sub.columns else None)
+    return validate_transactions(sub, **{c: c for c in sub.columns})
 
 
 def day_after(d: dt.date) -> pd.Timestamp:
@@ -105,9 +121,9 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, t
                        windows_days=list(windows_days), columns=dict(columns),
                        event_columns=dict(event_columns) if events is not None else None)
     cut = day_after(calibration_end)
-    X = customer_features(tx.filter(tx.timestamp < cut), cutoff=calibration_end,
+    X = customer_features(before(tx, cut), cutoff=calibration_end,
                           purchase_model=bg, spend_model=gg, spec=spec, clv=clv,
-                          events=events.filter(events.timestamp < cut)
+                          events=before(events, cut, kind="events")
                           if events is not None else None)
     X = X.reindex(ch.index)
     return CalibrationFit(
@@ -329,8 +345,8 @@ def stacked_snapshots(tx, *, cutoffs, horizon_days: int, time_unit: str, windows
     for c in cutoffs:
         end = c + dt.timedelta(days=int(horizon_days))
         on_step(f"building the training snapshot at {c}")
-        cut_tx = tx.filter(tx.timestamp < day_after(end))
-        cut_ev = events.filter(events.timestamp < day_after(end)) if events is not None else None
+        cut_tx = before(tx, day_after(end))
+        cut_ev = before(events, day_after(end), kind="events") if events is not None else None
         try:
             f = fit_calibration(cut_tx, calibration_end=c, observation_end=end,
                                 time_unit=time_unit, windows_days=windows_days,
