@@ -62,8 +62,6 @@ KNOWN_FAILURES: dict[str, set[str]] = {
     },
     # PR01: Parameters missing_params not documented
     "PR01": {
-        "cxml.data.is_validated",
-        "cxml.data.validation_info",
         "cxml.models.ChurnClassifier.load",
         "cxml.models.ChurnClassifier.predict",
         "cxml.models.ChurnClassifier.save",
@@ -84,11 +82,6 @@ KNOWN_FAILURES: dict[str, set[str]] = {
         "cxml.tracking.register_model",
         "cxml.tracking.resolve_tracking_uri",
     },
-    # PR04: Parameter "param_name" has no type
-    "PR04": {
-        "cxml.features.behaviour",
-        "cxml.features.calibration_holdout",
-    },
     # PR07: Parameter "param_name" has no description
     "PR07": {
         "cxml.evaluation.calibration_curve",
@@ -107,8 +100,6 @@ KNOWN_FAILURES: dict[str, set[str]] = {
     },
     # RT01: No Returns section found
     "RT01": {
-        "cxml.data.is_validated",
-        "cxml.data.validation_info",
         "cxml.models.ChurnClassifier.predict",
         "cxml.models.ValueModel.predict",
         "cxml.pipelines.ModelBundle.save",
@@ -119,7 +110,6 @@ KNOWN_FAILURES: dict[str, set[str]] = {
     },
     # RT03: Return value has no description
     "RT03": {
-        "cxml.data.to_date",
         "cxml.evaluation.plot_gain",
         "cxml.models.ValueModel.fit",
         "cxml.pipelines.load_config",
