@@ -120,3 +120,20 @@ def test_churn_classifier_explanations(ziln, tmp_path):
     assert shap.shape == (100, 4) and list(shap.columns)[-1] == "expected_value"
     summary = pd.read_csv(paths["shap_summary"], index_col=0)
     assert summary.index[0] == "f" and summary["mean_abs_shap"].is_monotonic_decreasing
+
+
+def test_btyd_expected_spend_is_derived_when_available(ziln, tmp_path):
+    X, spend, _ = ziln
+    Xb = X.assign(expected_purchases=np.exp(X["f"]), expected_average_value=np.exp(X["g"]))
+    m = ValueModel(n_estimators=50).fit(Xb, spend)
+    assert m.derived_features_ == ["btyd_expected_spend"]
+    assert list(m.feature_names_in_) == list(Xb.columns)
+    assert "btyd_expected_spend" in m.buy_model_.feature_names_in_
+    m.save(tmp_path)
+    np.testing.assert_allclose(ValueModel.load(tmp_path).predict(Xb), m.predict(Xb),
+                               rtol=1e-12)
+    assert ValueModel(n_estimators=50).fit(X, spend).derived_features_ == []
+    off = ValueModel(n_estimators=50, btyd_spend_feature=False).fit(Xb, spend)
+    assert off.derived_features_ == []
+    with pytest.raises(DataValidationError, match="lacks 1 column.*expected_purchases"):
+        m.predict(Xb.drop(columns="expected_purchases"))
