@@ -7,7 +7,9 @@ missing.
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 
 import pytest
 
@@ -19,6 +21,9 @@ def spark_session(tmp_path_factory):
         pytest.skip("Java is not installed (pyspark needs Java 17)")
     from pyspark.sql import SparkSession
 
+    # Python workers must run this interpreter (the one with cxml installed).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     spark = (
         SparkSession.builder.master("local[2]")
         .appName("cxml-tests")

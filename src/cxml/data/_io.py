@@ -49,7 +49,11 @@ def duckdb_connection():
     ibis.backends.duckdb.Backend
     """
     tmp = os.path.join(tempfile.gettempdir(), f"cxml-duckdb-{os.getpid()}")
-    return ibis.duckdb.connect(preserve_insertion_order=False, temp_directory=tmp)
+    con = ibis.duckdb.connect(preserve_insertion_order=False, temp_directory=tmp)
+    # Time-zone-aware timestamps become UTC whatever the machine's zone: the same data gives
+    # the same purchase days everywhere.
+    con.raw_sql("SET TimeZone = 'UTC'")
+    return con
 
 
 def execute_arrow(expr) -> pa.Table:

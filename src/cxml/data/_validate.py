@@ -236,6 +236,9 @@ def validate_transactions(
     if nonnum is not None:
         checks["amt_bad"] = (nonnum, f"column {labels['amount']}: {{bad}} of {{n}} values are "
                                      "not numbers")
+    checks["amt_nonfinite"] = ((amt.isnan() | amt.isinf()).sum(),
+                               f"column {labels['amount']}: {{bad}} of {{n}} values are NaN or "
+                               "infinite; drop or fix them")
     cols = {"customer_id": cid, "timestamp": ts, "amount": amt}
     if quantity is not None:
         qty, qbad = _numeric_expr(t[quantity], labels["quantity"], what)

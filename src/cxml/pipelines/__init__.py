@@ -4,7 +4,14 @@ from cxml.pipelines._bundle import FeatureSpec, ModelBundle
 from cxml.pipelines._config import Config, default_config_path, load_config
 from cxml.pipelines._evaluate import EVALUATION_COLUMNS, evaluate, evaluate_config
 from cxml.pipelines._output import write_table
-from cxml.pipelines._score import SCORE_COLUMNS, score
+from cxml.pipelines._score import (
+    SCORE_COLUMNS,
+    ScoreSummary,
+    iter_scores,
+    load_model,
+    score,
+    score_to_file,
+)
 from cxml.pipelines._segmenting import segment_scores
 from cxml.pipelines._train import TrainResult, train
 
@@ -14,12 +21,16 @@ __all__ = [
     "FeatureSpec",
     "ModelBundle",
     "SCORE_COLUMNS",
+    "ScoreSummary",
     "TrainResult",
     "default_config_path",
     "evaluate",
     "evaluate_config",
+    "iter_scores",
     "load_config",
+    "load_model",
     "score",
+    "score_to_file",
     "segment_scores",
     "train",
     "write_table",

@@ -112,7 +112,12 @@ class ModelBundle:
                 f"{d} holds bundle format {meta.get('format')!r}; this cxml ({__version__}) "
                 f"reads format {BUNDLE_FORMAT}: retrain the model with this version"
             )
-        for name, digest in meta.get("sha256", {}).items():
+        sums = meta.get("sha256")
+        if not isinstance(sums, dict) or set(sums) != set(_FILES):
+            # Without the full checksum table nothing below could be trusted.
+            raise ModelLoadError(f"{d / 'bundle.json'} lacks the SHA-256 of its model files "
+                                 "(edited after saving?); refusing to load it: retrain")
+        for name, digest in sums.items():
             f = d / name
             if not f.is_file():
                 raise ModelLoadError(f"model file missing: {f}")
