@@ -176,3 +176,21 @@ def test_console_script_user_error_has_no_traceback(tmp_path):
                           cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_bundle_without_checksums_is_refused(sample_training, tmp_path):
+    import json
+    import shutil
+
+    from cxml.exceptions import ModelLoadError
+    from cxml.pipelines import ModelBundle
+
+    result, _ = sample_training
+    copy = tmp_path / "model"
+    shutil.copytree(result.model_dir, copy)
+    meta_path = copy / "artifacts" / "bundle" / "bundle.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["sha256"]
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="lacks the SHA-256"):
+        ModelBundle.load(copy)
