@@ -131,7 +131,8 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         import lightgbm as lgb
 
         if self.calibration not in _CALIBRATIONS:
-            raise ValueError(f"calibration must be one of {_CALIBRATIONS}, got {self.calibration!r}")
+            raise ValueError(
+                f"calibration must be one of {_CALIBRATIONS}, got {self.calibration!r}")
         X = _check_X(X)
         y = np.asarray(y).astype(int)
         if len(y) != len(X):
@@ -174,7 +175,8 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         self.best_iteration_ = int(model.best_iteration_ or model.n_estimators)
         raw = self._raw_proba(X.iloc[cal_idx])
         self.calibration_ = _fit_calibration(self.calibration, raw, y[cal_idx])
-        gain = self.booster_.feature_importance(importance_type="gain", iteration=self.best_iteration_)
+        gain = self.booster_.feature_importance(importance_type="gain",
+                                                iteration=self.best_iteration_)
         self.feature_importances_ = pd.Series(gain, index=X.columns, name="gain").sort_values(
             ascending=False
         )
@@ -384,7 +386,8 @@ def _fit_calibration(kind: str, raw: np.ndarray, y: np.ndarray) -> dict:
         return {"kind": "none"}
     if kind == "isotonic":
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
-        return {"kind": "isotonic", "x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
+        return {"kind": "isotonic", "x": iso.X_thresholds_.tolist(),
+                "y": iso.y_thresholds_.tolist()}
     # Platt scaling on the log-odds of the booster.
     logit = np.log(np.clip(raw, 1e-12, 1 - 1e-12) / np.clip(1 - raw, 1e-12, 1)).reshape(-1, 1)
     lr = LogisticRegression(C=1e6).fit(logit, y)
