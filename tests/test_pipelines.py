@@ -72,3 +72,36 @@ def test_evaluate_table_on_sample():
     # -E[Y] is a ranking, not a probability: no Brier score
     assert np.isnan(table.loc["bgnbd_expected", "churn_brier"])
     assert table.loc["bgnbd_p_zero", "churn_brier"] < 0.25
+
+
+@pytest.mark.slow
+def test_train_stacks_past_cutoffs_when_history_allows(tmp_path):
+    """Two years of simulated history: training adds out-of-time snapshots and logs SHAP."""
+    import mlflow
+
+    from conftest import write_config
+    from cxml.datasets import simulate
+    from cxml.pipelines import train
+
+    tx = simulate(3000, seed=3, start="2019-01-01", observation_end="2021-06-30",
+                  acquisition_weeks=52)
+    tx.to_parquet(tmp_path / "sim.parquet")
+    cfg = write_config(tmp_path, **{
+        "name": "sim", "data.transactions": str(tmp_path / "sim.parquet"),
+        "data.columns": {"customer_id": "customer_id", "timestamp": "timestamp",
+                         "amount": "amount"},
+        "time.calibration_end": "2020-12-31", "time.observation_end": "2021-06-30",
+        "churn.cv_folds": 3, "churn.max_snapshots": 3,
+        "output.model_dir": str(tmp_path / "models" / "sim")})
+    steps = []
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = train(cfg, tracking_uri=uri, on_step=steps.append)
+    assert "building 3 out-of-time training snapshots" in steps
+    assert 0.7 < result.metrics["churn_auc"] < 0.95
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    names = {a.path for a in client.list_artifacts(result.run_id, "explanations")}
+    assert names == {"explanations/feature_importance_gain.csv", "explanations/shap_summary.csv",
+                     "explanations/shap_values.csv"}
+    # the saved model scores the same customers
+    scores = score(tx, model=result.model_dir, as_of="2021-06-30")
+    assert len(scores) == tx["customer_id"].nunique()

@@ -75,7 +75,7 @@ def train(
 
     if alias and not register:
         raise CxmlUserError("--alias needs --register NAME")
-    steps = _Steps(total=8)
+    steps = _Steps(total=9)
     try:
         result = run_train(config, tracking_uri=tracking_uri, model_dir=model_dir, on_step=steps)
     finally:

@@ -82,10 +82,13 @@ class CLVConfig(_Strict):
 class ChurnConfig(_Strict):
     windows_days: list[int] = [30, 90, 180, 365]
     cv_folds: int = Field(5, ge=2, description="customer-level cross-fitting for holdout metrics")
+    max_snapshots: int = Field(6, ge=0, description="past cut-offs stacked into training")
+    snapshot_step_days: int = Field(28, gt=0)
+    min_history_days: int = Field(182, ge=0, description="history needed before a past cut-off")
     n_estimators: int = 1000
-    learning_rate: float = 0.03
-    num_leaves: int = 15
-    min_child_samples: int = 50
+    learning_rate: float = 0.02
+    num_leaves: int = 7
+    min_child_samples: int = 100
     calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
     random_state: int = 0
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from cxml._version import __version__
@@ -15,7 +17,13 @@ from cxml.evaluation import churn_metrics, value_metrics
 from cxml.models import ChurnClassifier
 from cxml.pipelines._bundle import ModelBundle
 from cxml.pipelines._config import Config, load_config
-from cxml.pipelines._core import cross_fit_proba, day_after, fit_calibration
+from cxml.pipelines._core import (
+    cross_fit_proba,
+    day_after,
+    fit_calibration,
+    snapshot_cutoffs,
+    stacked_snapshots,
+)
 from cxml.pipelines._data import load_events, load_transactions
 from cxml.pipelines._segmenting import assign_segments, segment_thresholds
 
@@ -87,22 +95,52 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     tx, lineage = load_transactions(cfg.data, observation_end=t.observation_end)
     events = load_events(cfg.data, observation_end=t.observation_end) if cfg.data.events else None
 
+    columns = cfg.data.columns.model_dump(exclude_none=True)
+    event_columns = cfg.data.event_columns.model_dump()
     fit = fit_calibration(
         tx, calibration_end=t.calibration_end, observation_end=t.observation_end,
         time_unit=t.time_unit, windows_days=cfg.churn.windows_days,
         penalizer=cfg.btyd.penalizer, spend_penalizer=cfg.btyd.spend_penalizer,
-        clv=cfg.clv.model_dump(), columns=cfg.data.columns.model_dump(exclude_none=True),
-        event_columns=cfg.data.event_columns.model_dump(), events=events, on_step=on_step)
+        clv=cfg.clv.model_dump(), columns=columns, event_columns=event_columns, events=events,
+        on_step=on_step)
     ch, bg, gg, X, spec, clv_cfg = fit.ch, fit.bg, fit.gg, fit.X, fit.spec, fit.clv
     churned, holdout_purchases, holdout_spend = fit.churned, fit.holdout_purchases, fit.holdout_spend
 
-    on_step(f"training the churn model ({cfg.churn.cv_folds}-fold cross-fitting)")
+    # Out-of-time training rows: past cut-offs whose label windows end by calibration_end,
+    # each built as if it were "now" (BTYD refitted, features from data up to that cut-off).
+    cutoffs = snapshot_cutoffs(
+        t.calibration_end, horizon_days=spec.horizon_days,
+        first_date=dt.date.fromisoformat(lineage["first_date"]),
+        step_days=cfg.churn.snapshot_step_days, max_snapshots=cfg.churn.max_snapshots,
+        min_history_days=cfg.churn.min_history_days)
+    snaps = None
+    if not cutoffs:
+        on_step("no past cut-off has enough history: cross-fitting only")
+    else:
+        on_step(f"building {len(cutoffs)} out-of-time training snapshots")
+        snaps = stacked_snapshots(
+            tx, cutoffs=cutoffs, horizon_days=spec.horizon_days, time_unit=t.time_unit,
+            windows_days=cfg.churn.windows_days, penalizer=cfg.btyd.penalizer,
+            spend_penalizer=cfg.btyd.spend_penalizer, clv=clv_cfg, columns=columns,
+            event_columns=event_columns, events=events)
+        if len(snaps.y) == 0:
+            snaps = None
+
+    on_step(f"training the churn model ({cfg.churn.cv_folds}-fold cross-fitting"
+            + (f" + {len(cutoffs)} past cut-offs)" if snaps is not None else ")"))
     params = dict(n_estimators=cfg.churn.n_estimators, learning_rate=cfg.churn.learning_rate,
                   num_leaves=cfg.churn.num_leaves, min_child_samples=cfg.churn.min_child_samples,
                   calibration=cfg.churn.calibration, random_state=cfg.churn.random_state)
     oof = cross_fit_proba(lambda: ChurnClassifier(**params), X, churned,
-                          folds=cfg.churn.cv_folds, seed=cfg.churn.random_state)
-    churn_model = ChurnClassifier(**params).fit(X, churned)
+                          folds=cfg.churn.cv_folds, seed=cfg.churn.random_state,
+                          extra=snaps, cutoff=t.calibration_end if snaps is not None else None)
+    if snaps is None:
+        churn_model = ChurnClassifier(**params).fit(X, churned)
+    else:
+        X_all = pd.concat([snaps.X.reindex(columns=X.columns), X])
+        groups = np.r_[snaps.cutoff, np.full(len(X), np.datetime64(t.calibration_end, "D"))]
+        churn_model = ChurnClassifier(**params).fit(X_all, np.r_[snaps.y, churned],
+                                                    groups=groups)
 
     on_step("evaluating on the holdout")
     metrics = _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend,
@@ -133,7 +171,7 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
 
     on_step("saving the model and logging the MLflow run")
     out_dir = Path(model_dir or cfg.output.model_dir)
-    result = _save_and_log(cfg, bundle, tx, uri, out_dir, lineage, metrics, scores, summary)
+    result = _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summary)
     return result
 
 
@@ -167,7 +205,7 @@ def _segment_summary(scores: pd.DataFrame, events: pd.DataFrame | None) -> pd.Da
                            events=events)
 
 
-def _save_and_log(cfg, bundle, tx, uri, out_dir, lineage, metrics, scores, summary) -> TrainResult:
+def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summary) -> TrainResult:
     from cxml import tracking
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -189,6 +227,11 @@ def _save_and_log(cfg, bundle, tx, uri, out_dir, lineage, metrics, scores, summa
             run.log_table(summary, "segment_summary")
             run.log_artifact(scores_path, "segments")
             run.log_model_dir(out_dir)
+            # gain importances and SHAP values of the training customers at the cut-off
+            explain_dir = tmp / "explanations"
+            bundle.churn_model.save_explanations(X, explain_dir)
+            for f in sorted(explain_dir.iterdir()):
+                run.log_artifact(f, "explanations")
             _log_figures(run, summary, scores)
     return TrainResult(bundle=bundle, metrics=metrics, scores=scores, segment_summary=summary,
                        model_dir=out_dir, run_id=run.run_id, tracking_uri=uri,
