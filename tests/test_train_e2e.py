@@ -53,6 +53,18 @@ def test_mlflow_run_has_params_metrics_and_segment_table(trained_master):
     assert m["n_customers"] == 23570
     assert 0.7 < m["churn_auc"] < 0.9
     assert 0.7 < m["bgnbd_expected_churn_auc"] < 0.85
+    # standard errors next to the parameters; library versions as tags
+    assert m["bgnbd_r_se"] > 0 and m["gg_p_se"] > 0
+    assert run.data.tags["version.lightgbm"] and run.data.tags["version.mlflow"]
+    plots = {a.path for d in ("plots", "plots/btyd", "plots/churn")
+             for a in client.list_artifacts(run.info.run_id, d)}
+    assert {"plots/btyd/holdout_by_frequency.png", "plots/btyd/probability_alive_matrix.png",
+            "plots/btyd/frequency_recency_matrix.png", "plots/btyd/cumulative_purchases.png",
+            "plots/churn/roc.png", "plots/churn/precision_recall.png",
+            "plots/churn/calibration.png", "plots/churn/lift.png",
+            "plots/segment_sizes.png", "plots/value_risk_heatmap.png"} <= plots
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "config")} == {
+        "config/cdnow.yaml"}
     (inp,) = run.inputs.dataset_inputs
     assert inp.dataset.name == "cdnow-transactions"
     tags = {t.key: t.value for t in inp.tags}

@@ -171,7 +171,9 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
 
     on_step("saving the model and logging the MLflow run")
     out_dir = Path(model_dir or cfg.output.model_dir)
-    result = _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summary)
+    figures = _diagnostic_figures(tx, fit, oof, t)
+    result = _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summary,
+                           figures)
     return result
 
 
@@ -192,6 +194,9 @@ def _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend, *, bg, g
     m["bgnbd_log_likelihood"] = bg.log_likelihood_
     m["gg_p"], m["gg_q"], m["gg_v"] = gg.params_["p"], gg.params_["q"], gg.params_["v"]
     m["gg_log_likelihood"] = gg.log_likelihood_
+    for prefix, model in (("bgnbd", bg), ("gg", gg)):
+        for k, v in model.standard_errors_.items():
+            m[f"{prefix}_{k}_se"] = v
     m["n_customers"] = float(len(churned))
     m["clv_total"] = float(X["clv"].sum())
     return m
@@ -205,7 +210,8 @@ def _segment_summary(scores: pd.DataFrame, events: pd.DataFrame | None) -> pd.Da
                            events=events)
 
 
-def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summary) -> TrainResult:
+def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summary,
+                  figures) -> TrainResult:
     from cxml import tracking
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -220,6 +226,7 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
                                  tags={"cxml.version": __version__, "cxml.pipeline": "train",
                                        "cxml.config": cfg.name}) as run:
             run.log_params(_flat_params(cfg, lineage))
+            run.set_tags(_library_versions())
             run.log_dataset(lineage, name=f"{cfg.name}-transactions")
             run.log_metrics(metrics)
             if cfg.source_path:
@@ -232,7 +239,7 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
             bundle.churn_model.save_explanations(X, explain_dir)
             for f in sorted(explain_dir.iterdir()):
                 run.log_artifact(f, "explanations")
-            _log_figures(run, summary, scores)
+            _log_figures(run, summary, scores, figures)
     return TrainResult(bundle=bundle, metrics=metrics, scores=scores, segment_summary=summary,
                        model_dir=out_dir, run_id=run.run_id, tracking_uri=uri,
                        logging_failures=run.failures)
@@ -252,11 +259,63 @@ def _signature_example(data_cfg, bundle, n_customers: int = 5):
     return example, score(example, model=bundle, as_of=as_of), as_of
 
 
-def _log_figures(run, summary, scores) -> None:
+def _diagnostic_figures(tx, fit, oof, t) -> dict:
+    """BTYD diagnostics (holdout by frequency, P(alive) and frequency/recency matrices,
+    tracking plot) and churn curves (ROC, precision-recall, calibration, lift)."""
+    from cxml import evaluation as ev
+
+    ch, X, bg = fit.ch, fit.X, fit.bg
+    unit = 7.0 if t.time_unit == "W" else 1.0
+    T_max = float(ch["T_cal"].max())
+    max_f = int(min(max(ch["frequency_cal"].quantile(0.99), 1), 30))
+    # Daily counts for the tracking plot, aggregated in the backend (never one row per purchase).
+    days = tx.select("customer_id", day=tx.timestamp.date()).distinct()
+    first = days.group_by("customer_id").aggregate(first=days.day.min())
+    first = first.filter(first.first <= t.calibration_end)
+    new = first.group_by("first").aggregate(n=first.count()).to_pandas()
+    joined = days.join(first, "customer_id")
+    repeat_days = joined.filter(joined.day > joined.first)
+    repeat = repeat_days.group_by("day").aggregate(n=repeat_days.count()).to_pandas()
+    churn_scores = {"cxml": oof, "BG/NBD 1 - P(alive)": 1 - X["p_alive"].to_numpy(),
+                    "BG/NBD -E[Y]": -X["expected_purchases"].to_numpy()}
+    return {
+        "btyd/holdout_by_frequency.png": ev.plot_holdout_by_frequency(
+            ch["frequency_cal"], ch["frequency_holdout"], X["expected_purchases"]),
+        "btyd/probability_alive_matrix.png": ev.plot_probability_alive_matrix(
+            bg, max_frequency=max_f, T=T_max),
+        "btyd/frequency_recency_matrix.png": ev.plot_frequency_recency_matrix(
+            bg, t=fit.spec.horizon_days / unit, max_frequency=max_f, T=T_max),
+        "btyd/cumulative_purchases.png": ev.plot_cumulative_purchases(
+            new.set_index("first")["n"], repeat.set_index("day")["n"], bg,
+            time_unit=t.time_unit, calibration_end=t.calibration_end, end=t.observation_end),
+        "churn/roc.png": ev.plot_roc(fit.churned, churn_scores),
+        "churn/precision_recall.png": ev.plot_precision_recall(fit.churned, churn_scores),
+        "churn/calibration.png": ev.plot_calibration(fit.churned, {"cxml": oof}),
+        "churn/lift.png": ev.plot_lift(fit.churned, {"cxml": oof}),
+    }
+
+
+def _log_figures(run, summary, scores, figures) -> None:
     from cxml.segments import plot_segment_sizes, plot_value_risk_heatmap
+
+    for name, fig in figures.items():
+        run.log_figure(fig, f"plots/{name}")
 
     run.log_figure(plot_segment_sizes(summary), "plots/segment_sizes.png")
     run.log_figure(plot_value_risk_heatmap(scores), "plots/value_risk_heatmap.png")
+
+
+def _library_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("cxml", "numpy", "scipy", "pandas", "pyarrow", "ibis-framework", "duckdb",
+                "lightgbm", "scikit-learn", "mlflow", "lifetimes"):
+        try:
+            out[f"version.{pkg}"] = version(pkg)
+        except PackageNotFoundError:
+            out[f"version.{pkg}"] = "not installed"
+    return out
 
 
 def _flat_params(cfg: Config, lineage: dict) -> dict:

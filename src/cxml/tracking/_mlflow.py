@@ -190,6 +190,13 @@ class TrackedRun:
         with self._guard("params"):
             mlflow.log_params({k: ("" if v is None else v) for k, v in params.items()})
 
+    def set_tags(self, tags: dict) -> None:
+        """Set run tags (strings)."""
+        import mlflow
+
+        with self._guard("tags"):
+            mlflow.set_tags({k: str(v) for k, v in tags.items()})
+
     def log_metrics(self, metrics: dict) -> None:
         import math
 
