@@ -40,6 +40,7 @@ def plot_roc(churned, score) -> "Figure":
     Returns
     -------
     matplotlib.figure.Figure
+        One curve per score and the chance diagonal.
     """
     y = np.asarray(churned, dtype=int)
     fig = _new_figure()
@@ -60,11 +61,14 @@ def plot_precision_recall(churned, score) -> "Figure":
     Parameters
     ----------
     churned : array-like of {0, 1}
+        1 = churned.
     score : array-like, or mapping of model name to array-like
+        Higher = more likely to churn.
 
     Returns
     -------
     matplotlib.figure.Figure
+        One curve per score and the base rate.
     """
     y = np.asarray(churned, dtype=int)
     fig = _new_figure()
@@ -98,6 +102,7 @@ def plot_holdout_by_frequency(frequency_cal, actual_holdout, predicted_holdout, 
     Returns
     -------
     matplotlib.figure.Figure
+        Actual and predicted means per frequency group.
     """
     f = np.asarray(frequency_cal, dtype=float)
     a = np.asarray(actual_holdout, dtype=float)
@@ -150,6 +155,7 @@ def plot_probability_alive_matrix(model, *, max_frequency: int, T: float) -> "Fi
     Returns
     -------
     matplotlib.figure.Figure
+        Heat map of P(alive), frequency on the vertical axis.
     """
     freq, rec, F, R = _grid(max_frequency, T)
     p = model.probability_alive(F.ravel(), np.where(F.ravel() == 0, 0.0, R.ravel()),
@@ -167,11 +173,14 @@ def plot_frequency_recency_matrix(model, *, t: float, max_frequency: int, T: flo
     t : float
         Horizon, in the model's time unit.
     max_frequency : int
+        Largest frequency on the grid.
     T : float
+        Customer age, in the model's time unit; recency runs from 0 to ``T``.
 
     Returns
     -------
     matplotlib.figure.Figure
+        Heat map of expected purchases, frequency on the vertical axis.
     """
     freq, rec, F, R = _grid(max_frequency, T)
     e = model.expected_purchases(t, F.ravel(), np.where(F.ravel() == 0, 0.0, R.ravel()),
@@ -204,6 +213,7 @@ def plot_cumulative_purchases(first_purchases: pd.Series, repeat_purchases: pd.S
     Returns
     -------
     matplotlib.figure.Figure
+        Actual and model cumulative curves by day.
     """
     unit = {"D": 1.0, "W": 7.0}[time_unit]
     cohorts = pd.Series(np.asarray(first_purchases, dtype=float),

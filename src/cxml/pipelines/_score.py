@@ -159,10 +159,12 @@ def load_model(model) -> ModelBundle:
     Parameters
     ----------
     model : ModelBundle, str or Path
+        A bundle (returned as is), an MLflow model directory or a bundle directory.
 
     Returns
     -------
     ModelBundle
+        The verified bundle.
 
     Raises
     ------
@@ -275,10 +277,29 @@ def iter_scores(transactions, *, model, as_of, events=None,
                 deterministic: bool = True) -> Iterator[pd.DataFrame]:
     """Score customers chunk by chunk; yields DataFrames in ``customer_id`` order.
 
-    Parameters are those of :func:`score`. Validation errors are raised before the first
-    chunk is yielded. The features of the next two chunks are built (DuckDB, in two
-    background threads with a connection each) while chunk ``k`` is scored (LightGBM,
-    pandas), so every core is busy even with each DuckDB connection on one thread.
+    Validation errors are raised before the first chunk is yielded. The features of the
+    next two chunks are built (DuckDB, in two background threads with a connection each)
+    while chunk ``k`` is scored (LightGBM, pandas), so every core is busy even with each
+    DuckDB connection on one thread.
+
+    Parameters
+    ----------
+    transactions : DataFrame, Arrow table, CSV/Parquet path or ibis.Table
+        Transactions in the column names the model was trained with.
+    model : ModelBundle, str or Path
+        A bundle or a model directory (see :func:`load_model`).
+    as_of : date-like
+        Cut-off date (inclusive); rows after it are an error.
+    events : optional
+        Engagement events, when the model was trained with them.
+    chunk_size : int, default 500,000
+        Customers per chunk (bounds memory).
+    on_progress : callable, optional
+        Called with ``(customers_done, customers_total)`` after each chunk.
+    work_dir : str or Path, optional
+        Directory for the temporary per-chunk files (default: the system temp dir).
+    deterministic : bool, default True
+        One DuckDB thread per connection, so reruns give bit-identical output.
 
     Yields
     ------
@@ -612,15 +633,30 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
 
     Parameters
     ----------
-    transactions, model, as_of, events, chunk_size, on_progress, work_dir, deterministic
-        As in :func:`score`.
+    transactions : DataFrame, Arrow table, CSV/Parquet path or ibis.Table
+        Transactions in the column names the model was trained with.
     output : str or Path
         ``.parquet`` or ``.csv`` file. Checked (and its temporary file created) before any
         scoring work, so an unwritable path fails fast.
+    model : ModelBundle, str or Path
+        A bundle or a model directory (see :func:`load_model`).
+    as_of : date-like
+        Cut-off date (inclusive); rows after it are an error.
+    events : optional
+        Engagement events, when the model was trained with them.
+    chunk_size : int, default 500,000
+        Customers per chunk (bounds memory).
+    on_progress : callable, optional
+        Called with ``(customers_done, customers_total)`` after each chunk.
+    work_dir : str or Path, optional
+        Directory for the temporary per-chunk files (default: the system temp dir).
+    deterministic : bool, default True
+        One DuckDB thread per connection, so reruns give bit-identical output.
 
     Returns
     -------
     ScoreSummary
+        Output path, customer and chunk counts, as-of date and model version.
 
     Raises
     ------

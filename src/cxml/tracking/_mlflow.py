@@ -191,7 +191,13 @@ class TrackedRun:
             mlflow.log_params({k: ("" if v is None else v) for k, v in params.items()})
 
     def set_tags(self, tags: dict) -> None:
-        """Set run tags (strings)."""
+        """Set run tags.
+
+        Parameters
+        ----------
+        tags : dict
+            Tag names to values (converted to strings).
+        """
         import mlflow
 
         with self._guard("tags"):
