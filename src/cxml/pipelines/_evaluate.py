@@ -293,7 +293,13 @@ def evaluate_config(config=None, *, tracking_uri: str | None = None, on_step=lam
     with tracking.TrackedRun(uri, cfg.tracking.experiment, run_name=f"{cfg.name}-evaluate",
                              tags={"cxml.version": __version__, "cxml.pipeline": "evaluate",
                                    "cxml.config": cfg.name}) as run:
-        run.log_params({f"data.{k}": v for k, v in lineage.items()})
+        from cxml.pipelines._train import _flat_params, _library_versions
+
+        run.log_params(_flat_params(cfg, lineage))
+        run.set_tags(_library_versions())
+        run.log_dataset(lineage, name=f"{cfg.name}-transactions", context="evaluation")
+        if cfg.source_path:
+            run.log_artifact(cfg.source_path, "config")
         run.log_params({"time.calibration_end": str(cfg.time.calibration_end),
                         "time.observation_end": str(cfg.time.observation_end),
                         "time.time_unit": cfg.time.time_unit,
