@@ -105,3 +105,26 @@ def test_train_stacks_past_cutoffs_when_history_allows(tmp_path):
     # the saved model scores the same customers
     scores = score(tx, model=result.model_dir, as_of="2021-06-30")
     assert len(scores) == tx["customer_id"].nunique()
+
+
+@pytest.mark.slow
+def test_logging_failure_after_training_keeps_the_model(tmp_path, monkeypatch):
+    """An artifact store that fails mid-run: the model is still saved, a warning says what
+    was not logged, and the run is still recorded."""
+    import mlflow
+
+    from conftest import write_config
+    from cxml.pipelines import train
+
+    def broken(*args, **kwargs):
+        raise OSError("artifact store is full")
+
+    monkeypatch.setattr(mlflow, "log_figure", broken)
+    cfg = write_config(tmp_path, **{"data.transactions": "cdnow:sample", "churn.cv_folds": 2,
+                                    "output.model_dir": str(tmp_path / "models" / "m")})
+    with pytest.warns(RuntimeWarning, match=r"MLflow logging incomplete.*figure plots/"):
+        result = train(cfg, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert (tmp_path / "models" / "m" / "MLmodel").is_file()
+    assert any("artifact store is full" in f for f in result.logging_failures)
+    run = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").get_run(result.run_id)
+    assert run.data.metrics["n_customers"] == 2357
