@@ -33,6 +33,10 @@ def test_train_without_arguments_succeeds(trained_master):
     assert (cwd / "mlflow.db").is_file()
     assert (cwd / "models" / "cdnow" / "MLmodel").is_file()
     assert (cwd / "models" / "cdnow" / "artifacts" / "bundle" / "churn_lgbm.txt").is_file()
+    assert (cwd / "models" / "cdnow" / "artifacts" / "cdnow.yaml").is_file()  # the config
+    # models-from-code: no pickled Python object anywhere in the model directory
+    assert not [p for p in (cwd / "models" / "cdnow").rglob("*")
+                if p.suffix in (".pkl", ".pickle", ".cloudpickle", ".dill")]
 
 
 def test_mlflow_run_has_params_metrics_and_segment_table(trained_master):

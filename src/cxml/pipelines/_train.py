@@ -219,7 +219,8 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
         bundle_dir = bundle.save(tmp / "bundle")
         example_in, example_out, as_of = _signature_example(cfg.data, bundle)
         tracking.save_pyfunc_model(bundle_dir, out_dir, input_example=example_in,
-                                   output_example=example_out, as_of=as_of)
+                                   output_example=example_out, as_of=as_of,
+                                   config_path=cfg.source_path)
         scores_path = tmp / "segments.parquet"
         scores.to_parquet(scores_path)
         with tracking.TrackedRun(uri, cfg.tracking.experiment, run_name=cfg.name,

@@ -61,7 +61,8 @@ def check_tracking_uri(uri: str, *, timeout_s: float = 5.0) -> None:
 
 
 def save_pyfunc_model(bundle_dir: Path, model_dir: str | Path, *, input_example: pd.DataFrame,
-                      output_example: pd.DataFrame, as_of: str) -> Path:
+                      output_example: pd.DataFrame, as_of: str,
+                      config_path: str | Path | None = None) -> Path:
     """Save the bundle as an MLflow pyfunc model (models-from-code; no pickle), atomically.
 
     The model is written to a temporary sibling directory and renamed over ``model_dir``,
@@ -77,6 +78,8 @@ def save_pyfunc_model(bundle_dir: Path, model_dir: str | Path, *, input_example:
         Transactions and the scores they give, for the model signature.
     as_of : str
         Example value of the ``as_of`` inference parameter.
+    config_path : str or Path, optional
+        The training configuration (YAML), stored as the ``config`` artifact.
 
     Returns
     -------
@@ -98,7 +101,8 @@ def save_pyfunc_model(bundle_dir: Path, model_dir: str | Path, *, input_example:
         mlflow.pyfunc.save_model(
             path=str(target),
             python_model=str(_pyfunc_entry()),
-            artifacts={"bundle": str(bundle_dir)},
+            artifacts={"bundle": str(bundle_dir),
+                       **({"config": str(config_path)} if config_path else {})},
             signature=signature,
             input_example=input_example,
             pip_requirements=_pip_requirements(),
