@@ -136,7 +136,8 @@ def _check_executed(nb):
 @pytest.mark.slow
 def test_run_01_quickstart(tmp_path):
     nb = _execute("01_quickstart.ipynb", tmp_path)
-    assert _check_executed(nb) == 2  # decile plot and gain curve rendered as images
+    # decile plot, holdout by frequency, the two matrices and the gain curve, as images
+    assert _check_executed(nb) == 5
     # The paper's BG/NBD estimates on the CDNOW sample (Fader, Hardie & Lee 2005).
     out = _outputs(nb, "sample = cxml.datasets.load_cdnow")
     for value in ["0.24259", "4.41360", "0.79292", "2.42590", "-9582.429"]:
@@ -152,9 +153,9 @@ def test_run_01_quickstart(tmp_path):
 def _run_02(tmp_path, monkeypatch, data_dir: Path):
     monkeypatch.setenv("CXML_DATA_DIR", str(data_dir))  # inherited by the kernel
     nb = _execute("02_churn_and_segments.ipynb", tmp_path)
-    # gain and value deciles of the comparison; calibration, lift, gain of the trained model;
-    # value x risk heat map, segment sizes, monthly KPI lines
-    assert _check_executed(nb) == 8
+    # ROC, gain and value deciles of the comparison; calibration, lift, gain of the trained
+    # model; value x risk heat map, segment sizes, monthly KPI lines
+    assert _check_executed(nb) == 9
     out = _outputs(nb, "comparison, eval_scores = cxml.pipelines.evaluate(")
     for model in ["cxml", "bgnbd_p_alive", "bgnbd_p_zero", "bgnbd_expected", "rfm_logistic"]:
         assert re.search(rf"^{model}\s+0\.\d+", out, re.MULTILINE), model
