@@ -128,3 +128,16 @@ def test_logging_failure_after_training_keeps_the_model(tmp_path, monkeypatch):
     assert any("artifact store is full" in f for f in result.logging_failures)
     run = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").get_run(result.run_id)
     assert run.data.metrics["n_customers"] == 2357
+
+
+@pytest.mark.slow
+def test_evaluate_with_engagement_events():
+    """Events become churn features of the cxml model (the baselines do not see them)."""
+    from cxml.datasets import simulate
+
+    tx, events = simulate(1500, seed=1, events=True, start="2020-01-01",
+                          observation_end="2021-06-30")
+    table = evaluate(tx, calibration_end="2021-01-31", observation_end="2021-06-30",
+                     events=events, folds=3, return_scores=False)
+    assert table.loc["cxml", "churn_auc"] > 0.7
+    assert (table["n_customers"] == table.loc["cxml", "n_customers"]).all()

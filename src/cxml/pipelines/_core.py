@@ -48,6 +48,11 @@ def before(table, cut: pd.Timestamp, *, kind: str = "transactions"):
     return validate_transactions(sub, **{c: c for c in sub.columns})
 
 
+# Validated events carry the contract's names; used when a caller passes no mapping.
+_EVENT_COLUMNS = {"customer_id": "customer_id", "timestamp": "timestamp",
+                  "event_type": "event_type", "value": "value"}
+
+
 def day_after(d: dt.date) -> pd.Timestamp:
     """Midnight after ``d``: ``timestamp < day_after(d)`` keeps all of day ``d``."""
     return pd.Timestamp(d) + pd.Timedelta(days=1)
@@ -119,7 +124,8 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, t
     spec = FeatureSpec(time_unit=time_unit,
                        horizon_days=(observation_end - calibration_end).days,
                        windows_days=list(windows_days), columns=dict(columns),
-                       event_columns=dict(event_columns) if events is not None else None)
+                       event_columns=dict(event_columns or _EVENT_COLUMNS)
+                       if events is not None else None)
     cut = day_after(calibration_end)
     X = customer_features(before(tx, cut), cutoff=calibration_end,
                           purchase_model=bg, spend_model=gg, spec=spec, clv=clv,
