@@ -289,9 +289,6 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
     def save(self, directory: str | Path) -> None:
         """Write ``churn_lgbm.txt`` (LightGBM text model) and ``churn.json`` into ``directory``."""
         self._check_fitted()
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        self.booster_.save_model(str(d / "churn_lgbm.txt"), num_iteration=self.best_iteration_)
         meta = {
             "params": self.get_params(),
             "feature_names": [str(c) for c in self.feature_names_in_],
@@ -299,19 +296,13 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
             "calibration": self.calibration_,
             "feature_importances": {str(k): float(v) for k, v in self.feature_importances_.items()},
         }
-        (d / "churn.json").write_text(json.dumps(meta, indent=2))
+        save_booster(directory, self.booster_, self.best_iteration_, "churn_lgbm.txt",
+                     "churn.json", meta)
 
     @classmethod
     def load(cls, directory: str | Path) -> "ChurnClassifier":
         """Read a classifier written by :meth:`save`."""
-        import lightgbm as lgb
-
-        d = Path(directory)
-        try:
-            meta = json.loads((d / "churn.json").read_text())
-            booster = lgb.Booster(model_file=str(d / "churn_lgbm.txt"))
-        except (OSError, ValueError, lgb.basic.LightGBMError) as exc:
-            raise ModelLoadError(f"cannot read churn model in {d}: {exc}") from None
+        booster, meta = load_booster(directory, "churn_lgbm.txt", "churn.json", "churn model")
         est = cls(**meta["params"])
         est.booster_ = booster
         est.best_iteration_ = booster.current_iteration()
@@ -320,6 +311,28 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         est.classes_ = np.array([0, 1])
         est.feature_importances_ = pd.Series(meta["feature_importances"], name="gain")
         return est
+
+
+def save_booster(directory: str | Path, booster, iteration: int, model_file: str,
+                 meta_file: str, meta: dict) -> None:
+    """Write a LightGBM booster (native text format) and its JSON metadata into a directory."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    booster.save_model(str(d / model_file), num_iteration=iteration)
+    (d / meta_file).write_text(json.dumps(meta, indent=2))
+
+
+def load_booster(directory: str | Path, model_file: str, meta_file: str, what: str):
+    """Read what :func:`save_booster` wrote; any unreadable file is a ModelLoadError."""
+    import lightgbm as lgb
+
+    d = Path(directory)
+    try:
+        meta = json.loads((d / meta_file).read_text())
+        booster = lgb.Booster(model_file=str(d / model_file))
+    except (OSError, ValueError, lgb.basic.LightGBMError) as exc:
+        raise ModelLoadError(f"cannot read {what} in {d}: {exc}") from None
+    return booster, meta
 
 
 def holdout_split(n: int, fraction: float, *, groups=None, y=None,

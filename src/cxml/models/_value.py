@@ -18,7 +18,6 @@ given, a time-based split) and persist as LightGBM text + JSON, never pickle.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -26,8 +25,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from cxml.exceptions import DataValidationError, ModelLoadError, NotFittedError
-from cxml.models._churn import ChurnClassifier, _check_X, holdout_split
+from cxml.exceptions import DataValidationError, NotFittedError
+from cxml.models._churn import (
+    ChurnClassifier,
+    _check_X,
+    holdout_split,
+    load_booster,
+    save_booster,
+)
 
 __all__ = ["ValueModel"]
 
@@ -269,27 +274,18 @@ class ValueModel(RegressorMixin, BaseEstimator):
         """Write the two parts into ``directory``: ``value_buy/`` (a ChurnClassifier),
         ``value_spend_lgbm.txt`` (LightGBM text) and ``value.json``."""
         self._check_fitted()
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        self.buy_model_.save(d / "value_buy")
-        self.spend_booster_.save_model(str(d / "value_spend_lgbm.txt"),
-                                       num_iteration=self.spend_best_iteration_)
+        self.buy_model_.save(Path(directory) / "value_buy")
         meta = {"params": self.get_params(), "sigma2": self.sigma2_,
                 "spend_scale": self.spend_scale_, "derived_features": self.derived_features_,
                 "feature_names": [str(c) for c in self.feature_names_in_]}
-        (d / "value.json").write_text(json.dumps(meta, indent=2))
+        save_booster(directory, self.spend_booster_, self.spend_best_iteration_,
+                     "value_spend_lgbm.txt", "value.json", meta)
 
     @classmethod
     def load(cls, directory: str | Path) -> "ValueModel":
         """Read a model written by :meth:`save`."""
-        import lightgbm as lgb
-
         d = Path(directory)
-        try:
-            meta = json.loads((d / "value.json").read_text())
-            booster = lgb.Booster(model_file=str(d / "value_spend_lgbm.txt"))
-        except (OSError, ValueError, lgb.basic.LightGBMError) as exc:
-            raise ModelLoadError(f"cannot read value model in {d}: {exc}") from None
+        booster, meta = load_booster(d, "value_spend_lgbm.txt", "value.json", "value model")
         est = cls(**meta["params"])
         est.buy_model_ = ChurnClassifier.load(d / "value_buy")
         est.spend_booster_ = booster
