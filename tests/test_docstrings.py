@@ -9,10 +9,8 @@ Checks that are not enforced anywhere, on purpose: SA01 (See Also), ES01 (extend
 summary) and EX01 (Examples). numpydoc lists them as optional sections; the API has
 examples where they teach something.
 
-``KNOWN_FAILURES`` lists, per check, the objects that failed that check when this test
-was written. They are skipped for that check only and every other check still applies to
-them. The list may only shrink: ``test_known_failures_are_still_failing`` fails as soon as
-an entry is fixed, so fixing a docstring comes with deleting its line here.
+There are no exceptions: every public object passes every strict check (the list of
+known failures this test started with has been fixed and removed).
 """
 
 from __future__ import annotations
@@ -45,85 +43,6 @@ if importlib.util.find_spec("cxml.spark") is not None and importlib.util.find_sp
 # Optional numpydoc sections, not enforced (see module docstring).
 NOT_ENFORCED = {"SA01", "ES01", "EX01"}
 STRICT_CHECKS = sorted(set(ERROR_MSGS) - NOT_ENFORCED)
-
-# Failures present when the test was written; to be fixed in src/ (then delete the line).
-KNOWN_FAILURES: dict[str, set[str]] = {
-    # GL02: Closing quotes should be placed in the line after the last text in the docstring
-    "GL02": {
-        "cxml.models.ValueModel.save",
-        "cxml.tracking.resolve_tracking_uri",
-    },
-    # GL08: The object does not have a docstring
-    "GL08": {
-        "cxml.tracking.TrackedRun.log_artifact",
-        "cxml.tracking.TrackedRun.log_figure",
-        "cxml.tracking.TrackedRun.log_metrics",
-        "cxml.tracking.TrackedRun.log_params",
-    },
-    # PR01: Parameters missing_params not documented
-    "PR01": {
-        "cxml.models.ChurnClassifier.load",
-        "cxml.models.ChurnClassifier.predict",
-        "cxml.models.ChurnClassifier.save",
-        "cxml.models.ValueModel.load",
-        "cxml.models.ValueModel.predict",
-        "cxml.models.ValueModel.save",
-        "cxml.pipelines.Config",
-        "cxml.pipelines.FeatureSpec",
-        "cxml.pipelines.ModelBundle.load",
-        "cxml.pipelines.ModelBundle.save",
-        "cxml.pipelines.TrainResult",
-        "cxml.pipelines.evaluate_config",
-        "cxml.tracking.TrackedRun",
-        "cxml.tracking.TrackedRun.log_model_dir",
-        "cxml.tracking.TrackedRun.log_table",
-        "cxml.tracking.check_tracking_uri",
-        "cxml.tracking.local_model_path",
-        "cxml.tracking.register_model",
-        "cxml.tracking.resolve_tracking_uri",
-    },
-    # PR07: Parameter "param_name" has no description
-    "PR07": {
-        "cxml.evaluation.calibration_curve",
-        "cxml.evaluation.decile_mape",
-        "cxml.evaluation.decile_table",
-        "cxml.evaluation.normalized_gini",
-        "cxml.evaluation.plot_decile_value",
-        "cxml.evaluation.plot_gain",
-        "cxml.evaluation.plot_lift",
-        "cxml.evaluation.value_metrics",
-        "cxml.models.ChurnClassifier",
-        "cxml.models.ChurnClassifier.shap_values",
-        "cxml.models.ValueModel",
-        "cxml.pipelines.evaluate",
-        "cxml.tracking.compare_runs",
-    },
-    # RT01: No Returns section found
-    "RT01": {
-        "cxml.models.ChurnClassifier.predict",
-        "cxml.models.ValueModel.predict",
-        "cxml.pipelines.ModelBundle.save",
-        "cxml.pipelines.default_config_path",
-        "cxml.segments.SegmentRule.conditions",
-        "cxml.tracking.local_model_path",
-        "cxml.tracking.resolve_tracking_uri",
-    },
-    # RT03: Return value has no description
-    "RT03": {
-        "cxml.evaluation.plot_gain",
-        "cxml.models.ValueModel.fit",
-        "cxml.pipelines.load_config",
-        "cxml.pipelines.train",
-        "cxml.spark.score_schema",
-    },
-    # SS06: Summary should fit in a single line
-    "SS06": {
-        "cxml.models.ValueModel.save",
-        "cxml.pipelines.write_table",
-        "cxml.tracking.resolve_tracking_uri",
-    },
-}
-
 
 def _is_cxml(obj) -> bool:
     return getattr(obj, "__module__", "").startswith("cxml")
@@ -185,7 +104,10 @@ def _documented_attributes(obj) -> set[str]:
 def _errors(path: str) -> dict[str, str]:
     """numpydoc errors of one object, as {code: message}, restricted to STRICT_CHECKS."""
     result = validate(path)
-    errors = {code: msg for code, msg in result["errors"] if code in STRICT_CHECKS}
+    errors: dict[str, str] = {}
+    for code, msg in result["errors"]:
+        if code in STRICT_CHECKS:  # one entry per code; PR07 etc. may repeat per parameter
+            errors[code] = f"{errors[code]}; {msg}" if code in errors else msg
     obj = _resolve(path)
     if "PR01" in errors and inspect.isclass(obj) and (
         dataclasses.is_dataclass(obj) or hasattr(obj, "model_fields")
@@ -202,10 +124,6 @@ def _errors(path: str) -> dict[str, str]:
         if fields <= documented:
             del errors["PR01"]
     return errors
-
-
-def _known(path: str) -> set[str]:
-    return {code for code, objs in KNOWN_FAILURES.items() if path in objs}
 
 
 def test_public_api_is_walked():
@@ -242,22 +160,7 @@ def test_subpackage_has_module_docstring(package):
 @pytest.mark.parametrize("path", PUBLIC)
 def test_numpydoc(path):
     errors = _errors(path)
-    unexpected = {c: m for c, m in errors.items() if c not in _known(path)}
-    assert not unexpected, f"{path}: " + "; ".join(
-        f"{c} {m}" for c, m in sorted(unexpected.items())
-    )
-
-
-def test_known_failures_are_still_failing():
-    stale = []
-    for code, paths in KNOWN_FAILURES.items():
-        assert code in STRICT_CHECKS, code
-        for path in sorted(paths):
-            if path not in PUBLIC:
-                stale.append(f"{code} {path} (no longer public)")
-            elif code not in _errors(path):
-                stale.append(f"{code} {path} (fixed)")
-    assert not stale, "delete from KNOWN_FAILURES: " + ", ".join(stale)
+    assert not errors, f"{path}: " + "; ".join(f"{c} {m}" for c, m in sorted(errors.items()))
 
 
 def test_checks_catch_a_bad_docstring():

@@ -1,4 +1,4 @@
-"""Data sets: CDNOW (bundled with lifetimes), Online Retail II (found locally) and a BTYD simulator."""
+"""Data sets: CDNOW (inside lifetimes), Online Retail II (a local copy) and a BTYD simulator."""
 
 from cxml.datasets._cdnow import cdnow_path, load_cdnow
 from cxml.datasets._online_retail import load_online_retail, online_retail_path

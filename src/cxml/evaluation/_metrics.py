@@ -106,8 +106,11 @@ def calibration_curve(churned, proba, *, n_bins: int = 10,
     Parameters
     ----------
     churned : array-like of {0, 1}
+        Actual churn per customer (1 = no purchase in the holdout).
     proba : array-like of float in [0, 1]
+        Predicted churn probability per customer, in the order of ``churned``.
     n_bins : int, default 10
+        Number of bins.
     strategy : {"quantile", "uniform"}, default "quantile"
         Equal-count bins (deciles by default) or equal-width bins on [0, 1]. Empty bins
         are left out.
@@ -172,6 +175,7 @@ def lift_table(churned, score, *, n_bins: int = 10) -> pd.DataFrame:
     Parameters
     ----------
     churned : array-like of {0, 1}
+        Actual churn per customer (1 = no purchase in the holdout).
     score : array-like of float
         Higher = more likely to churn (a probability or any ranking score).
     n_bins : int, default 10
@@ -211,8 +215,10 @@ def decile_table(actual, predicted, *, n_bins: int = 10) -> pd.DataFrame:
     Parameters
     ----------
     actual, predicted : array-like of float
-        Holdout purchases or spend, and their predictions.
+        Holdout purchases or spend, and their predictions, one value per customer in the
+        same order.
     n_bins : int, default 10
+        Number of equal-count bins of ``predicted``; ties are split by input order.
 
     Returns
     -------
@@ -244,7 +250,10 @@ def decile_mape(actual, predicted, *, n_bins: int = 10) -> float:
     Parameters
     ----------
     actual, predicted : array-like of float
+        Holdout purchases or spend, and their predictions, one value per customer in the
+        same order.
     n_bins : int, default 10
+        Number of equal-count bins of ``predicted`` (deciles by default).
 
     Returns
     -------
@@ -270,11 +279,14 @@ def normalized_gini(actual, predicted) -> float:
     Parameters
     ----------
     actual, predicted : array-like of float
+        Holdout values and the scores that rank them, one value per customer in the same
+        order; ties in ``predicted`` keep the input order.
 
     Returns
     -------
     float
-        NaN when the actual values sum to 0 or are all equal (nothing to rank).
+        The normalized Gini, at most 1; NaN when the actual values sum to 0 or are all
+        equal (nothing to rank).
 
     Examples
     --------
@@ -301,7 +313,9 @@ def value_metrics(actual, predicted, *, prefix: str = "", n_bins: int = 10) -> d
     Parameters
     ----------
     actual, predicted : array-like of float
-    prefix : str
+        Holdout purchases or spend, and their predictions, one value per customer in the
+        same order.
+    prefix : str, default ""
         Prepended to every key (``"purchases_"``, ``"value_"``).
     n_bins : int, default 10
         Bins of the decile MAPE.

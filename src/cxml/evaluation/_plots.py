@@ -41,6 +41,7 @@ def plot_calibration(churned, proba, *, n_bins: int = 10) -> "Figure":
     Parameters
     ----------
     churned : array-like of {0, 1}
+        Actual churn per customer (1 = no purchase in the holdout).
     proba : array-like, or mapping of model name to array-like
         Churn probabilities in [0, 1].
     n_bins : int, default 10
@@ -75,13 +76,17 @@ def plot_gain(churned, score, *, n_bins: int = 10) -> "Figure":
     Parameters
     ----------
     churned : array-like of {0, 1}
+        Actual churn per customer (1 = no purchase in the holdout).
     score : array-like, or mapping of model name to array-like
-        Higher = more likely to churn.
+        Higher = more likely to churn; a mapping draws one curve per model.
     n_bins : int, default 10
+        Number of equal-count bins of the score (points on each curve).
 
     Returns
     -------
     matplotlib.figure.Figure
+        Cumulative share of churners captured against the share of customers targeted,
+        one line per model, and the diagonal of random targeting.
     """
     fig = _new_figure()
     ax = fig.axes[0]
@@ -102,8 +107,11 @@ def plot_lift(churned, score, *, n_bins: int = 10) -> "Figure":
     Parameters
     ----------
     churned : array-like of {0, 1}
+        Actual churn per customer (1 = no purchase in the holdout).
     score : array-like, or mapping of model name to array-like
+        Higher = more likely to churn; a mapping draws one set of bars per model.
     n_bins : int, default 10
+        Number of equal-count bins of the score.
 
     Returns
     -------
@@ -133,7 +141,10 @@ def plot_decile_value(actual, predicted, *, n_bins: int = 10) -> "Figure":
     actual : array-like
         Holdout purchases or spend.
     predicted : array-like, or mapping of model name to array-like
+        Predictions of ``actual``, one value per customer in the same order; a mapping
+        draws one set of bars and points per model.
     n_bins : int, default 10
+        Number of equal-count bins of each model's prediction.
 
     Returns
     -------

@@ -46,14 +46,19 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
     n_estimators : int, default 1000
         Upper bound on boosting rounds; early stopping picks the number used.
     learning_rate : float, default 0.02
+        Shrinkage of each tree's contribution; small values need more rounds, which
+        early stopping provides.
     num_leaves : int, default 7
         Small trees: customer tables are noisy and low-dimensional; deeper trees did not
         help on CDNOW or Online Retail II.
     min_child_samples : int, default 100
+        Minimum number of rows in a leaf; large values keep leaves from fitting noise.
     subsample : float, default 0.8
         Row subsampling per tree (bagging, every iteration).
     colsample_bytree : float, default 0.8
+        Share of the features sampled for each tree.
     reg_lambda : float, default 1.0
+        L2 penalty on leaf values.
     class_weight : {"balanced", None} or dict, default "balanced"
         Passed to LightGBM: "balanced" weighs each class inversely to its frequency so
         that a rare class (churners in a loyal base, or buyers in a lapsed one) shapes the
@@ -62,10 +67,13 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
     validation_fraction : float, default 0.25
         Share of rows held out for early stopping and calibration.
     early_stopping_rounds : int, default 50
+        Boosting stops when the log loss on the early-stopping rows has not improved for
+        this many rounds; the best round is kept.
     calibration : {"sigmoid", "isotonic", "none"}, default "sigmoid"
         Platt scaling keeps the ranking (and so the AUC) of the booster; isotonic is
         more flexible but creates ties.
     random_state : int, default 0
+        Seed of the hold-out split and of LightGBM's row and feature sampling.
 
     Attributes
     ----------
@@ -227,7 +235,18 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """Churn label (1) where the calibrated probability is at least 0.5."""
+        """Churn label (1) where the calibrated probability is at least 0.5.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Must contain the training columns (extra columns are ignored).
+
+        Returns
+        -------
+        ndarray of int, shape (n_samples,)
+            1 = predicted to churn, 0 = predicted to stay.
+        """
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def shap_values(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -239,6 +258,8 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : pandas.DataFrame
+            Rows to explain; must contain the training columns (extra columns are
+            ignored).
 
         Returns
         -------
@@ -287,7 +308,18 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
 
     # -- persistence (no pickle) ---------------------------------------------------------
     def save(self, directory: str | Path) -> None:
-        """Write ``churn_lgbm.txt`` (LightGBM text model) and ``churn.json`` into ``directory``."""
+        """Write ``churn_lgbm.txt`` (LightGBM text model) and ``churn.json`` into ``directory``.
+
+        Parameters
+        ----------
+        directory : str or Path
+            Created if needed; existing files of the same names are overwritten.
+
+        Raises
+        ------
+        NotFittedError
+            The classifier is not fitted.
+        """
         self._check_fitted()
         meta = {
             "params": self.get_params(),
@@ -301,7 +333,24 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def load(cls, directory: str | Path) -> "ChurnClassifier":
-        """Read a classifier written by :meth:`save`."""
+        """Read a classifier written by :meth:`save`.
+
+        Parameters
+        ----------
+        directory : str or Path
+            Directory holding ``churn_lgbm.txt`` and ``churn.json``.
+
+        Returns
+        -------
+        ChurnClassifier
+            A fitted classifier with the saved hyperparameters, booster (at its best
+            iteration), feature names, calibration map and gain importances.
+
+        Raises
+        ------
+        ModelLoadError
+            A file is missing or unreadable.
+        """
         booster, meta = load_booster(directory, "churn_lgbm.txt", "churn.json", "churn model")
         est = cls(**meta["params"])
         est.booster_ = booster

@@ -58,16 +58,21 @@ class ValueModel(RegressorMixin, BaseEstimator):
     n_estimators : int, default 1000
         Upper bound on boosting rounds of each part (early stopping picks the number).
     learning_rate : float, default 0.02
+        Shrinkage of each tree's contribution, for both parts.
     num_leaves : int, default 7
         Small trees: customer tables are noisy and low-dimensional; deeper trees did not
         help on CDNOW or Online Retail II.
     min_child_samples : int, default 100
+        Minimum number of rows in a leaf, for both parts.
     subsample, colsample_bytree, reg_lambda : float
         As in :class:`~cxml.models.ChurnClassifier`.
     validation_fraction : float, default 0.25
         Share of rows held out for early stopping (and calibration of ``P(buy)``).
     early_stopping_rounds : int, default 50
+        Each part stops boosting when its loss on the held-out rows has not improved for
+        this many rounds.
     random_state : int, default 0
+        Seed of the hold-out splits and of LightGBM's row and feature sampling.
 
     Attributes
     ----------
@@ -153,6 +158,7 @@ class ValueModel(RegressorMixin, BaseEstimator):
         Returns
         -------
         ValueModel
+            The fitted estimator.
 
         Raises
         ------
@@ -267,12 +273,37 @@ class ValueModel(RegressorMixin, BaseEstimator):
         return np.exp(raw + self.sigma2_ / 2.0)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """Expected spend over the horizon, ``P(buy) x E[spend | buy]``."""
+        """Expected spend over the horizon, ``P(buy) x E[spend | buy]``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Must contain the training columns (extra columns are ignored).
+
+        Returns
+        -------
+        ndarray of float, shape (n_samples,)
+            The ``expected_spend`` column of :meth:`predict_components`.
+        """
         return self.predict_components(X)["expected_spend"].to_numpy()
 
     def save(self, directory: str | Path) -> None:
-        """Write the two parts into ``directory``: ``value_buy/`` (a ChurnClassifier),
-        ``value_spend_lgbm.txt`` (LightGBM text) and ``value.json``."""
+        """Write the two parts of the model into ``directory``.
+
+        Files: ``value_buy/`` (the ``P(buy)`` part, a :class:`ChurnClassifier`),
+        ``value_spend_lgbm.txt`` (the spend booster, LightGBM text format) and
+        ``value.json`` (hyperparameters, ``sigma2_``, ``spend_scale_`` and feature names).
+
+        Parameters
+        ----------
+        directory : str or Path
+            Created if needed; existing files of the same names are overwritten.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        """
         self._check_fitted()
         self.buy_model_.save(Path(directory) / "value_buy")
         meta = {"params": self.get_params(), "sigma2": self.sigma2_,
@@ -283,7 +314,23 @@ class ValueModel(RegressorMixin, BaseEstimator):
 
     @classmethod
     def load(cls, directory: str | Path) -> "ValueModel":
-        """Read a model written by :meth:`save`."""
+        """Read a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        directory : str or Path
+            Directory holding ``value_buy/``, ``value_spend_lgbm.txt`` and ``value.json``.
+
+        Returns
+        -------
+        ValueModel
+            A fitted model with the saved hyperparameters and both parts.
+
+        Raises
+        ------
+        ModelLoadError
+            A file is missing or unreadable.
+        """
         d = Path(directory)
         booster, meta = load_booster(d, "value_spend_lgbm.txt", "value.json", "value model")
         est = cls(**meta["params"])

@@ -37,6 +37,9 @@ class FeatureSpec:
         Behaviour / engagement windows before the cut-off.
     columns : dict
         The user's column names for the transaction contract.
+    event_columns : dict or None
+        The user's column names for the events contract; None when the model was trained
+        without engagement events.
     """
 
     time_unit: str
@@ -74,7 +77,23 @@ class ModelBundle:
     info: dict = field(default_factory=dict)
 
     def save(self, directory: str | Path) -> Path:
-        """Write the bundle into ``directory`` (created; must not hold another bundle)."""
+        """Write the bundle into ``directory``: model files, settings and their checksums.
+
+        Writes ``bgnbd.json``, ``gamma_gamma.json``, ``churn.json``, ``churn_lgbm.txt`` and
+        ``bundle.json`` (format version, cxml version, :class:`FeatureSpec`, CLV and
+        segment settings, ``info`` and the SHA-256 of every model file, which
+        :meth:`load` verifies).
+
+        Parameters
+        ----------
+        directory : str or Path
+            Created if needed; files of the same names already there are overwritten.
+
+        Returns
+        -------
+        pathlib.Path
+            The directory written.
+        """
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         self.purchase_model.save(d / "bgnbd.json")
@@ -95,6 +114,17 @@ class ModelBundle:
     @classmethod
     def load(cls, path: str | Path) -> "ModelBundle":
         """Load a bundle from a bundle directory or an MLflow model directory.
+
+        Parameters
+        ----------
+        path : str or Path
+            A directory written by :meth:`save`, or an MLflow model directory that holds
+            one (as logged by ``cxml train``).
+
+        Returns
+        -------
+        ModelBundle
+            The fitted models and settings, after every checksum was verified.
 
         Raises
         ------

@@ -109,7 +109,40 @@ class OutputConfig(_Strict):
 
 
 class Config(_Strict):
-    """Everything a training run needs; see ``configs/cdnow.yaml`` for a documented example."""
+    """Everything a training run needs; see ``configs/cdnow.yaml`` for a documented example.
+
+    Unknown keys are rejected at every level, so a misspelt option is an error rather than
+    silently ignored.
+
+    Attributes
+    ----------
+    name : str, default "cdnow"
+        Name of the run's data set and model (MLflow run name and model info).
+    data : DataConfig
+        Transactions and optional events: paths (or ``"cdnow:master"`` /
+        ``"cdnow:sample"``) and the user's column names.
+    time : TimeConfig
+        ``calibration_end``, ``observation_end`` (dates, the second after the first) and
+        ``time_unit`` ("D" or "W"). Required.
+    btyd : BTYDConfig
+        Purchase model (BG/NBD) and the penalizers of BG/NBD and Gamma-Gamma.
+    clv : CLVConfig
+        ``horizon_months`` and ``annual_discount_rate`` of the discounted CLV.
+    churn : ChurnConfig
+        Behaviour windows, cross-fitting folds, past cut-offs stacked into training and
+        the LightGBM hyperparameters of the churn model.
+    segments : SegmentsConfig
+        RFM rules file and the value quantiles / risk thresholds of the value x risk
+        segments.
+    tracking : TrackingConfig
+        MLflow ``tracking_uri`` (None: the command line, ``$MLFLOW_TRACKING_URI`` or
+        ``sqlite:///mlflow.db``) and ``experiment``.
+    output : OutputConfig
+        ``model_dir``, where the trained model is written.
+    source_path : str or None
+        The YAML file the configuration was read from (set by :func:`load_config`; None
+        when built in code). Not part of the dumped configuration.
+    """
 
     name: str = "cdnow"
     data: DataConfig = DataConfig()
@@ -124,7 +157,13 @@ class Config(_Strict):
 
 
 def default_config_path() -> Path:
-    """The packaged CDNOW configuration (a copy of ``configs/cdnow.yaml``)."""
+    """The packaged CDNOW configuration (a copy of ``configs/cdnow.yaml``).
+
+    Returns
+    -------
+    pathlib.Path
+        Location of ``cdnow.yaml`` inside the installed ``cxml.pipelines`` package.
+    """
     return Path(str(resources.files("cxml.pipelines").joinpath("cdnow.yaml")))
 
 
@@ -139,6 +178,7 @@ def load_config(path: str | Path | None = None) -> Config:
     Returns
     -------
     Config
+        The validated configuration, with ``source_path`` set to the file read.
 
     Raises
     ------

@@ -73,9 +73,12 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
     Parameters
     ----------
     transactions : DataFrame, Arrow table, CSV/Parquet path or ibis.Table
+        Transactions covering calibration and holdout, validated with the column names
+        in ``**columns``.
     calibration_end, observation_end : date-like
         Inclusive ends of calibration and holdout.
     time_unit : {"W", "D"}, default "W"
+        Time unit of recency, T and the BTYD models.
     events : optional
         Engagement events (used as churn features when given).
     windows_days : tuple of int
@@ -83,6 +86,8 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
     folds : int, default 5
         Customer-level cross-fitting folds.
     random_state : int, default 0
+        Seed of the cross-fitting folds and of the LightGBM models (a ``random_state`` in
+        ``churn_params`` or ``value_params`` overrides it for that model).
     training : {"auto", "cross_fit", "out_of_time", "both"}, default "auto"
         Where the cxml models' training labels come from: cross-fitting at
         ``calibration_end``, past cut-offs only, or both; ``"auto"`` = ``"both"`` when at
@@ -267,6 +272,18 @@ def evaluate_config(config=None, *, tracking_uri: str | None = None, on_step=lam
 
     Logs the comparison table, every cell as a metric ``<model>.<column>``, the training
     scheme and past cut-offs as parameters, and the figures of :func:`evaluation_figures`.
+
+    Parameters
+    ----------
+    config : Config, str, Path or None
+        A configuration or the path of its YAML file; None uses the packaged CDNOW
+        configuration. Its transactions, events, dates, time unit, behaviour windows,
+        cross-fitting folds and ``churn.random_state`` are used.
+    tracking_uri : str, optional
+        Overrides the configuration's; else ``$MLFLOW_TRACKING_URI``; else
+        ``sqlite:///mlflow.db``.
+    on_step : callable, optional
+        Called with a short description as each stage starts (the CLI shows progress).
 
     Returns
     -------

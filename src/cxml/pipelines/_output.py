@@ -181,8 +181,10 @@ class TableWriter:
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``df`` to ``path`` (``.parquet`` or ``.csv``) so that readers never see a
-    half-written file (see :class:`TableWriter`).
+    """Write ``df`` to ``path`` (``.parquet`` or ``.csv``) atomically.
+
+    The table goes to a temporary file that is renamed over ``path``, so readers never see
+    a half-written file (see :class:`TableWriter`).
 
     Parameters
     ----------

@@ -39,15 +39,24 @@ class TrainResult:
     Attributes
     ----------
     bundle : ModelBundle
+        The fitted models and scoring settings (also saved in ``model_dir``).
     metrics : dict
         Holdout metrics (churn metrics are cross-fitted: no customer's own label is used
         for that customer's prediction).
     scores : pandas.DataFrame
         Per-customer training scores and segments at ``calibration_end``.
     segment_summary : pandas.DataFrame
+        One row per value x risk segment of ``scores`` (see
+        :func:`cxml.segments.segment_summary`).
     model_dir : Path
+        The MLflow model directory written.
     run_id : str or None
+        The MLflow run's id.
     tracking_uri : str
+        The tracking store the run was logged to.
+    logging_failures : list of str
+        What could not be logged to MLflow after the run started (empty when everything
+        was logged); the model in ``model_dir`` is complete either way.
     """
 
     bundle: ModelBundle
@@ -83,6 +92,8 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     Returns
     -------
     TrainResult
+        The bundle, holdout metrics, per-customer scores, segment summary, model
+        directory and MLflow run.
     """
     from cxml import tracking  # imported here: mlflow is slow to import
 

@@ -63,7 +63,14 @@ class SegmentRule(BaseModel):
         return self
 
     def conditions(self) -> dict[str, tuple[float, float]]:
-        """The score ranges this rule sets, e.g. ``{"r": (4, 5), "fm": (4, 5)}``."""
+        """The score ranges this rule sets, e.g. ``{"r": (4, 5), "fm": (4, 5)}``.
+
+        Returns
+        -------
+        dict of str to (float, float)
+            Inclusive ``(low, high)`` range per score the rule constrains; scores the
+            rule leaves open are absent.
+        """
         return {k: getattr(self, k) for k in _SCORES if getattr(self, k) is not None}
 
 

@@ -31,6 +31,9 @@ def score_schema(customer_id_type=None):
     Returns
     -------
     pyspark.sql.types.StructType
+        One field per score column, in order: doubles for the numeric scores, strings for
+        the segments, a boolean ``insufficient_history``; only ``customer_id`` is
+        non-nullable.
     """
     from pyspark.sql import types as T
 

@@ -31,13 +31,38 @@ DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 
 
 def resolve_tracking_uri(uri: str | None = None, config_uri: str | None = None) -> str:
-    """Pick the tracking URI: argument, then config, then ``$MLFLOW_TRACKING_URI``, then
-    the local ``sqlite:///mlflow.db``."""
+    """Pick the MLflow tracking URI from the places a user can set it, first one set wins.
+
+    The order is: the argument, the configuration, ``$MLFLOW_TRACKING_URI``, then the
+    local store :data:`DEFAULT_TRACKING_URI` (``sqlite:///mlflow.db`` in the working
+    directory).
+
+    Parameters
+    ----------
+    uri : str, optional
+        Explicit URI (for example ``--tracking-uri`` on the command line).
+    config_uri : str, optional
+        ``tracking.tracking_uri`` of the configuration.
+
+    Returns
+    -------
+    str
+        The URI to use; empty strings count as not set.
+    """
     return uri or config_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
 def check_tracking_uri(uri: str, *, timeout_s: float = 5.0) -> None:
     """Fail fast, before any heavy work, when the tracking store cannot be reached.
+
+    Only ``http(s)://`` and ``sqlite:///`` URIs are checked; other schemes pass.
+
+    Parameters
+    ----------
+    uri : str
+        The tracking URI, as returned by :func:`resolve_tracking_uri`.
+    timeout_s : float, default 5.0
+        Seconds to wait for an HTTP server's ``/health`` answer.
 
     Raises
     ------
@@ -139,6 +164,23 @@ class TrackedRun:
 
     Logging problems after the start never lose the trained model: they are collected in
     :attr:`failures` and reported as one warning.
+
+    Parameters
+    ----------
+    tracking_uri : str
+        MLflow tracking URI.
+    experiment : str
+        Experiment name; created if it does not exist.
+    run_name : str
+        Name of the run shown in the MLflow UI.
+    tags : dict, optional
+        Tags set when the run starts.
+
+    Raises
+    ------
+    CxmlUserError
+        On entering the context, when the experiment or run cannot be created (store
+        unreachable, read-only, ...).
     """
 
     def __init__(self, tracking_uri: str, experiment: str, *, run_name: str,
@@ -189,6 +231,13 @@ class TrackedRun:
             self.failures.append(f"{what} ({str(exc).splitlines()[0] if str(exc) else exc})")
 
     def log_params(self, params: dict) -> None:
+        """Log run parameters.
+
+        Parameters
+        ----------
+        params : dict
+            Parameter names to values; None is logged as an empty string.
+        """
         import mlflow
 
         with self._guard("params"):
@@ -208,6 +257,14 @@ class TrackedRun:
             mlflow.set_tags({k: str(v) for k, v in tags.items()})
 
     def log_metrics(self, metrics: dict) -> None:
+        """Log run metrics.
+
+        Parameters
+        ----------
+        metrics : dict
+            Metric names to numbers, converted to float; None, NaN and infinite values
+            are skipped (MLflow cannot store them).
+        """
         import math
 
         import mlflow
@@ -218,19 +275,47 @@ class TrackedRun:
             mlflow.log_metrics(finite)
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        """Upload a local file as an artifact of the run.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to upload.
+        artifact_path : str, optional
+            Folder inside the run's artifacts (None: the artifact root).
+        """
         import mlflow
 
         with self._guard(f"artifact {Path(path).name}"):
             mlflow.log_artifact(str(path), artifact_path=artifact_path)
 
     def log_figure(self, figure, name: str) -> None:
+        """Log a matplotlib figure as an image artifact.
+
+        Parameters
+        ----------
+        figure : matplotlib.figure.Figure
+            The figure.
+        name : str
+            Artifact file name including its folder and extension, e.g.
+            ``"plots/calibration.png"``.
+        """
         import mlflow
 
         with self._guard(f"figure {name}"):
             mlflow.log_figure(figure, name)
 
     def log_table(self, df: pd.DataFrame, name: str) -> None:
-        """Log a table both as a Parquet artifact and as an MLflow table (JSON)."""
+        """Log a table both as a Parquet artifact and as an MLflow table (JSON).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The table. The Parquet file keeps its index; in the JSON table the index
+            becomes column(s).
+        name : str
+            File stem: ``tables/<name>.parquet`` and ``tables/<name>.json``.
+        """
         import mlflow
 
         with self._guard(f"table {name}"):
@@ -268,7 +353,14 @@ class TrackedRun:
             mlflow.log_input(ds, context=context, tags=tags)
 
     def log_model_dir(self, model_dir: Path) -> None:
-        """Log a saved MLflow model directory as the run's ``model`` artifact."""
+        """Log a saved MLflow model directory as the run's ``model`` artifact.
+
+        Parameters
+        ----------
+        model_dir : Path
+            Directory written by ``mlflow.pyfunc.save_model`` (for example by
+            :func:`save_pyfunc_model`); ``runs:/<run_id>/model`` then refers to it.
+        """
         import mlflow
 
         with self._guard("model"):

@@ -27,7 +27,9 @@ def compare_runs(tracking_uri: str, *, experiment: str = "cxml", max_runs: int =
     Parameters
     ----------
     tracking_uri : str
+        MLflow tracking URI to read from.
     experiment : str, default "cxml"
+        Experiment whose runs are compared.
     max_runs : int, default 10
         Newest first.
     metrics, params : list of str, optional
@@ -77,6 +79,18 @@ def register_model(run_id: str, name: str, *, tracking_uri: str, alias: str | No
                    ) -> int:
     """Register the model logged by a ``cxml train`` run and optionally set an alias.
 
+    Parameters
+    ----------
+    run_id : str
+        The training run; its ``model`` artifact (``runs:/<run_id>/model``) is registered.
+    name : str
+        Registered model name; created on first use, a new version is added otherwise.
+    tracking_uri : str
+        MLflow tracking URI (the registry lives in the same store).
+    alias : str, optional
+        Alias pointed at the new version, e.g. ``"champion"`` (moved if it exists), so
+        that ``models:/<name>@<alias>`` resolves to it.
+
     Returns
     -------
     int
@@ -98,6 +112,19 @@ def local_model_path(model: str | Path, *, tracking_uri: str | None = None) -> P
     A path is returned as is; ``models:/NAME@alias``, ``models:/NAME/VERSION`` and
     ``runs:/ID/model`` are downloaded from the tracking server first (the bundle is then
     loaded from plain files, never by running stored code).
+
+    Parameters
+    ----------
+    model : str or Path
+        A local model directory, or a ``models:/`` or ``runs:/`` URI.
+    tracking_uri : str, optional
+        Where to resolve URIs (see :func:`resolve_tracking_uri`); ignored for a path.
+
+    Returns
+    -------
+    pathlib.Path
+        ``model`` itself for a path (not checked for existence), else the local download
+        directory of the artifact.
 
     Raises
     ------
