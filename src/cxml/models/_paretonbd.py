@@ -9,9 +9,9 @@ exponential with rate mu ~ Gamma(s, beta).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1
 
-from cxml.models._base import BTYDModel, _dot, compress_rows
+from cxml.models._base import BTYDModel, _dot, compress_rows, unique_inverse
 from cxml.models._bgnbd import _from_lifetimes, _summary, _to_lifetimes
 from cxml.models._validation import check_horizon, check_rfm, check_weights
 
@@ -23,6 +23,9 @@ class _ParetoData:
         (x, tx, T), w = compress_rows(x, tx, T, weights=w)
         self.x, self.tx, self.T, self.w = x, tx, T, w
         self.W = float(w.sum())
+        # Terms that depend on x only (gammaln, digamma) are evaluated per distinct x.
+        self.ux, self.xi = unique_inverse(x)
+        self.wx = np.bincount(self.xi, weights=w, minlength=self.ux.size)
         # lifetimes penalises alpha and beta in time rescaled to max(T) = 1.
         sc = 1.0 / max(float(T.max()), 1e-12)
         self.penalty_scale = np.array([1.0, sc, 1.0, sc])
@@ -89,36 +92,173 @@ def _hyp2f1_one(b, c, z):
     return F.reshape(b.shape)
 
 
+# -- the "died between t_x and T" integral, by quadrature --------------------------------
+#
+# The second term of the likelihood (note 009, eqs. (18)-(22)) is s * I with
+#
+#     I = int_{t_x}^{T} (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau     (= A_0 / (r+s+x)),
+#
+# because P(died at tau, x purchases before) integrates lambda^x e^-lambda tau against the
+# Gamma(r, alpha) prior and mu e^-mu tau against Gamma(s, beta). The 2F1 closed form of I
+# has parameters that depend on r and s, and the parameter derivatives of 2F1 have no closed
+# form; under the integral they are plain weights: d/dr -> -ln(alpha+tau),
+# d/dalpha -> -(r+x)/(alpha+tau), d/ds -> -ln(beta+tau), d/dbeta -> -(s+1)/(beta+tau).
+# So the value and all four derivatives come from one Gauss-Legendre rule applied to
+# the same integrand values.
+#
+# Making the integrand smooth for every (x, t_x, T) takes two steps:
+# * sigma = ln(p + tau), p = min(alpha, beta): the factor with the nearer branch point
+#   (tau = -p, possibly just left of t_x = 0) becomes an exponential, and the other one,
+#   (c + e^sigma)^-k2 with c = |alpha - beta|, is analytic in the strip |Im sigma| < pi,
+#   so Gauss-Legendre converges geometrically even when T / p is 1e5;
+# * h(sigma) = ln(integrand) = (1-k1) sigma - k2 ln(c + e^sigma) is concave (c >= 0);
+#   its mode has a closed form, and the interval is cut where h has dropped by
+#   _QUAD_DROP below the mode (Newton steps on a concave function, which approach the
+#   cut from outside and so never cut too much). For x in the thousands the integrand
+#   falls like (alpha+tau)^-(r+x) and the rule then spans only the part that matters.
+# Checked against mpmath.quad (30 digits) on random parameters over r, s in [0.01, 20],
+# alpha, beta in [0.01, 200], x up to 1e4, T up to 2000, t_x in {0, T - 1e-6 T, any}:
+# largest relative error 5e-11 with 24 nodes (16 nodes: 4e-7). The alternative, termwise
+# derivatives of the 2F1 series, needs O(1 / (1 - z)) terms when alpha or beta is small
+# relative to T, and 4 series instead of 1 rule.
+_QUAD_NODES, _QUAD_WEIGHTS = np.polynomial.legendre.leggauss(24)
+_QUAD_DROP = 40.0  # e^-40 = 4e-18: the mass beyond the cut is below double precision
+_QUAD_CHUNK = 32_768  # rows per block: (rows x 24) temporaries stay ~6 MB
+
+
+def _h_and_slope(dl, k1, k2, c, p0):
+    """h(dl) - (1-k1) ln p0 and h'(dl), where sigma = ln(p0) + dl, p0 = p + t_x."""
+    e = p0 * np.exp(dl)
+    return (1.0 - k1) * dl - k2 * np.log(c + e), (1.0 - k1) - k2 * e / (c + e)
+
+
+def _died_integral(params, x, tx, T, moments: bool):
+    """ln I for each row and, with ``moments``, the mean of ln(alpha+tau), 1/(alpha+tau),
+    ln(beta+tau) and 1/(beta+tau) under the density proportional to the integrand."""
+    n = x.size
+    lnI = np.empty(n)
+    mom = np.empty((4, n)) if moments else None
+    for lo in range(0, n, _QUAD_CHUNK):
+        sl = slice(lo, min(lo + _QUAD_CHUNK, n))
+        res = _died_integral_block(params, x[sl], tx[sl], T[sl], moments)
+        lnI[sl] = res[0]
+        if moments:
+            mom[:, sl] = res[1]
+    return lnI, mom
+
+
+def _died_integral_block(params, x, tx, T, moments):
+    r, alpha, s, beta = params
+    k = r + x
+    if alpha <= beta:
+        p, c, k1, k2 = alpha, beta - alpha, k, np.full(x.shape, s + 1.0)
+    else:
+        p, c, k1, k2 = beta, alpha - beta, np.full(x.shape, s + 1.0), k
+    p0 = p + tx
+    # sigma - ln(p0) runs over [0, width]; width via log1p keeps t_x ~ T exact.
+    width = np.log1p((T - tx) / p0)
+    # Mode of h: h' = 0 at e^sigma = c rho / (1 - rho), rho = (1-k1)/k2 (only if k1 < 1).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = (1.0 - k1) / k2
+        mode = np.log(c / p0) + np.log(rho) - np.log1p(-rho)
+    mode = np.where(k1 >= 1.0, 0.0, np.where(rho >= 1.0, width, mode))
+    mode = np.clip(np.nan_to_num(mode, nan=0.0, posinf=0.0, neginf=0.0), 0.0, width)
+    h_mode, _ = _h_and_slope(mode, k1, k2, c, p0)
+    target = h_mode - _QUAD_DROP
+    a = np.zeros_like(width)
+    b = width.copy()
+    # Only rows whose integrand falls by more than e^-40 inside [t_x, T] are cut.
+    for end, side in ((b, -1.0), (a, 1.0)):
+        hv, _ = _h_and_slope(end, k1, k2, c, p0)
+        idx = np.flatnonzero(hv < target)
+        if idx.size == 0:
+            continue
+        pos = end[idx]
+        kk1, kk2, cc, pp, tg, md = k1[idx], k2[idx], (c if np.ndim(c) == 0 else c[idx]), \
+            p0[idx], target[idx], mode[idx]
+        for _ in range(8):
+            hv, dv = _h_and_slope(pos, kk1, kk2, cc, pp)
+            g = hv - tg
+            with np.errstate(divide="ignore", invalid="ignore"):
+                step = np.where((g < 0) & (side * dv > 0), g / dv, 0.0)
+            pos = pos - step
+            pos = np.minimum(pos, md) if side > 0 else np.maximum(pos, md)
+        end[idx] = pos
+    half = 0.5 * (b - a)
+    nodes = (a + half)[:, None] + half[:, None] * _QUAD_NODES
+    e = p0[:, None] * np.exp(nodes)  # p + tau
+    lq = np.log(c + e)  # ln(q + tau), q = max(alpha, beta)
+    f = np.exp((1.0 - k1)[:, None] * nodes - k2[:, None] * lq - h_mode[:, None])
+    f *= _QUAD_WEIGHTS
+    S = f.sum(axis=1)
+    lp0 = np.log(p0)
+    with np.errstate(divide="ignore"):
+        # I = 0 when t_x = T (no room to die unseen): ln I = -inf.
+        lnI = h_mode + (1.0 - k1) * lp0 + np.log(S * half)
+    if not moments:
+        return lnI, None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_S = np.where(S > 0, 1.0 / S, 0.0)
+    m_lp = (np.einsum("ij,ij->i", f, nodes) * inv_S + lp0)  # E ln(p + tau)
+    m_ip = np.einsum("ij,ij->i", f, 1.0 / e) * inv_S
+    m_lq = np.einsum("ij,ij->i", f, lq) * inv_S
+    m_iq = np.einsum("ij,ij->i", f, 1.0 / (c + e)) * inv_S
+    if alpha <= beta:
+        return lnI, np.stack([m_lp, m_ip, m_lq, m_iq])
+    return lnI, np.stack([m_lq, m_iq, m_lp, m_ip])
+
+
 def _pareto_rows(params, x, tx, T):
-    """Per-customer log-likelihood, eq. (22) of the note."""
+    """Per-customer log-likelihood, eq. (22) of the note:
+
+    ll = ln Gamma(r+x) - ln Gamma(r) + r ln alpha + s ln beta
+         + ln[(alpha+T)^-(r+x) (beta+T)^-s + s / (r+s+x) A_0],
+
+    with A_0 / (r+s+x) evaluated as the integral I (see ``_died_integral``).
+    """
     r, alpha, s, beta = params
     A1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    lA0 = _log_A0(params, x, tx, T)
+    lnI, _ = _died_integral(params, x, tx, T, moments=False)
     first = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    second = np.log(s) + lA0 - np.log(r + s + x)
-    return A1 + np.logaddexp(first, second)
+    return A1 + np.logaddexp(first, np.log(s) + lnI)
 
 
 def _pareto_loglik(params, d: _ParetoData, gradient: bool = True):
-    """Weighted total log-likelihood and its gradient.
+    """Weighted total log-likelihood, eq. (22) of the note, and its exact gradient.
 
-    The 2F1 in A_0 depends on r and s through its parameters, whose derivatives have no
-    closed form; the gradient is taken by central differences in the log-parameters (four
-    extra vectorised passes), which is accurate to ~1e-9 relative here.
+    With B = (alpha+T)^-(r+x) (beta+T)^-s + s I and pi = s I / B (posterior probability
+    that the customer died unseen in (t_x, T)), differentiating eq. (22) gives
+
+        d/dr     = psi(r+x) - psi(r) + ln alpha - (1-pi) ln(alpha+T) - pi E[ln(alpha+tau)]
+        d/dalpha = r/alpha - (r+x) [(1-pi)/(alpha+T) + pi E[1/(alpha+tau)]]
+        d/ds     = ln beta - (1-pi) ln(beta+T) + pi (1/s - E[ln(beta+tau)])
+        d/dbeta  = s/beta - (1-pi) s/(beta+T) - pi (s+1) E[1/(beta+tau)]
+
+    where E[.] averages over tau in (t_x, T) with density proportional to I's integrand;
+    the quadrature of ``_died_integral`` gives I and the four means in one pass.
     """
-    ll = _dot(d.w, _pareto_rows(params, d.x, d.tx, d.T))
+    r, alpha, s, beta = params
+    x, tx, T, w, ux, xi, wx = d.x, d.tx, d.T, d.w, d.ux, d.xi, d.wx
+    lnI, mom = _died_integral(params, x, tx, T, moments=gradient)
+    laT = np.log(alpha + T)
+    lbT = np.log(beta + T)
+    rx = r + x
+    first = -rx * laT - s * lbT
+    second = np.log(s) + lnI
+    ll = (_dot(wx, gammaln(r + ux)) + d.W * (-gammaln(r) + r * np.log(alpha)
+                                             + s * np.log(beta))
+          + _dot(w, np.logaddexp(first, second)))
     if not gradient:
         return ll, None
-    g = np.empty(4)
-    h = 1e-6
-    for j in range(4):
-        up, dn = params.copy(), params.copy()
-        up[j] *= np.exp(h)
-        dn[j] *= np.exp(-h)
-        lu = _dot(d.w, _pareto_rows(up, d.x, d.tx, d.T))
-        ld = _dot(d.w, _pareto_rows(dn, d.x, d.tx, d.T))
-        g[j] = (lu - ld) / (2 * h) / params[j]  # d/dtheta = (d/dlog theta) / theta
-    return ll, g
+    pi = expit(second - first)
+    q = 1.0 - pi
+    m_la, m_ia, m_lb, m_ib = mom
+    g_r = (_dot(wx, digamma(r + ux)) + d.W * (np.log(alpha) - digamma(r))
+           - _dot(w, q * laT + pi * m_la))
+    g_alpha = d.W * r / alpha - _dot(w, rx * (q / (alpha + T) + pi * m_ia))
+    g_s = d.W * np.log(beta) - _dot(w, q * lbT + pi * (m_lb - 1.0 / s))
+    g_beta = d.W * s / beta - _dot(w, q * s / (beta + T) + pi * (s + 1.0) * m_ib)
+    return ll, np.array([g_r, g_alpha, g_s, g_beta])
 
 
 class ParetoNBDModel(BTYDModel):
