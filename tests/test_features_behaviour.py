@@ -131,3 +131,28 @@ def test_bad_windows(small, windows):
 def test_cutoff_required(small):
     with pytest.raises(CxmlUserError, match="cutoff is required"):
         behaviour(small, cutoff=None, customer_id="cid", timestamp="ts", amount="amt")
+
+
+@pytest.mark.parametrize("policies", [{}, {"returns": "ignore"}, {"zero_value": "drop"},
+                                      {"duplicates": "drop"}, {"time_unit": "D"}])
+def test_behaviour_with_rfm_equals_rfm_joined_with_behaviour(policies):
+    """The one-query path of training and scoring gives rfm() + behaviour() exactly."""
+    from cxml.data import validate_transactions
+    from cxml.features import rfm
+    from cxml.features._behaviour import behaviour_with_rfm
+
+    tx = cxml.datasets.load_cdnow("master")
+    rng = np.random.default_rng(0)
+    tx.loc[rng.choice(len(tx), 500, replace=False), "amount"] *= -1  # returns
+    tx.loc[rng.choice(len(tx), 300, replace=False), "amount"] = 0.0  # zero-value rows
+    tx = pd.concat([tx, tx.iloc[:200]], ignore_index=True)  # exact duplicates
+    policies = dict(policies)
+    unit = policies.pop("time_unit", "W")
+    got = behaviour_with_rfm(validate_transactions(tx), cutoff="1997-09-30",
+                             windows_days=(30, 90), time_unit=unit, **policies)
+    cal = tx[tx["timestamp"] < "1997-10-01"]
+    expected = pd.concat(
+        [rfm(cal, observation_end="1997-09-30", time_unit=unit, **policies),
+         behaviour(tx, cutoff="1997-09-30", windows_days=(30, 90), **policies)], axis=1)
+    assert len(got) == len(expected) > 23_000
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)

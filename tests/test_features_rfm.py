@@ -206,6 +206,34 @@ def test_duplicates_auto_drops_only_with_order_line_identity():
     assert fast.attrs["report"]["n_rows"] == 3
 
 
+
+_rows = st.lists(
+    st.tuples(st.integers(1, 4), st.integers(0, 3), st.integers(0, 2),
+              st.sampled_from([5.0, 7.5, -2.0, 0.0])),
+    min_size=1, max_size=40,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(_rows)
+def test_duplicate_count_equals_pandas(rows):
+    """The deferred count (only customers with more rows than days are grouped) is exact."""
+    tx = pd.DataFrame(rows, columns=["customer_id", "day", "hour", "amount"])
+    tx["timestamp"] = (pd.Timestamp("2020-01-01") + pd.to_timedelta(tx["day"], unit="D")
+                       + pd.to_timedelta(tx["hour"], unit="h"))
+    tx = tx[["customer_id", "timestamp", "amount"]]
+    expected = int(tx.duplicated().sum())
+    for build in (lambda: rfm(tx, observation_end="2020-01-31"),
+                  lambda: calibration_holdout(tx, calibration_end="2020-01-02",
+                                              observation_end="2020-01-31"),
+                  lambda: cxml.features.behaviour(tx, cutoff="2020-01-31")):
+        report = build().attrs["report"]
+        assert report["duplicate_rows"] == expected
+        assert report["duplicate_rows_dropped"] == 0
+        assert report["n_rows"] == len(tx)
+    dropped = rfm(tx, observation_end="2020-01-31", duplicates="drop").attrs["report"]
+    assert dropped["duplicate_rows"] == dropped["duplicate_rows_dropped"] == expected
+
 def test_ibis_input_returns_ibis_table(sample):
     t = validate_transactions(sample)
     out = rfm(t.filter(t.timestamp <= pd.Timestamp("1997-09-30 23:59:59")),

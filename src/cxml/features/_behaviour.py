@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import ibis
+import pandas as pd
 import pyarrow.compute as pc
 
-from cxml.data._dates import epoch_day, to_date
+from cxml.data._dates import epoch_day, to_date, unit_days
 from cxml.data._io import execute_arrow
 from cxml.exceptions import CxmlUserError
 from cxml.features._daily import (
+    check_policies,
+    drops_duplicates,
     check_output,
     counter_columns,
     customer_counters,
@@ -31,7 +34,7 @@ from cxml.features._daily import (
     wants_pandas,
 )
 
-__all__ = ["behaviour", "check_windows"]
+__all__ = ["behaviour", "behaviour_with_rfm", "check_windows", "RFM_COLUMNS"]
 
 
 def check_windows(windows_days) -> tuple[int, ...]:
@@ -53,6 +56,98 @@ def _trend(last, prev):
     """(last - prev) / (|last| + |prev|), in [-1, 1]; 0 when both are 0 (no activity)."""
     denom = last.abs() + prev.abs()
     return ibis.ifelse(denom > 0, (last - prev) / denom, ibis.literal(0.0))
+
+
+
+def _aggregate(t: ibis.Table, c: int, windows, *, returns: str, duplicates: str,
+               zero_value: str, firstval: bool = False) -> ibis.Table:
+    """Per-customer aggregates of the rows of ``t`` (none after day ``c``): one query.
+
+    The gaps between consecutive purchase days come from a window over the customer-day
+    table (``lag`` within the customer's purchase days) feeding the same aggregation as
+    every other feature, so the customer-day table is built once and there is no join;
+    that halves the run time against a separate gap query joined back.
+    """
+    d = daily(t, duplicates=duplicates, returns=returns, zero_value=zero_value,
+              detail=True)
+    prev = d.day.lag().over(group_by=[d.customer_id, d.is_purchase], order_by=d.day)
+    d = d.mutate(_gap=ibis.ifelse(d.is_purchase, (d.day - prev).cast("float64"), None))
+    p = d.is_purchase
+    aggs: dict = {
+        "_first": d.day.min(where=p),
+        "_last": d.day.max(where=p),
+        "transactions_total": p.cast("int64").sum(),
+        "value_total": d.value.sum(),
+        "_gross": d.gross.sum(),
+        "_returned": d.returned.sum(),
+        "_purchase_value": d.value.sum(where=p),
+        "ipt_mean_days": d._gap.mean(),
+        "ipt_std_days": d._gap.std(how="sample"),
+    }
+    if firstval:  # RFM's monetary value excludes the first purchase day
+        aggs["_firstval"] = d.value.argmin(d.day, where=p)
+    if "quantity" in t.columns:
+        aggs["_purchase_qty"] = d.quantity.sum(where=p)
+    for w in windows:
+        last = d.day > c - w
+        prev_w = (d.day > c - 2 * w) & ~last
+        aggs[f"transactions_{w}d"] = (p & last).cast("int64").sum()
+        aggs[f"value_{w}d"] = d.value.sum(where=last).fill_null(0.0)
+        aggs[f"_prev_transactions_{w}d"] = (p & prev_w).cast("int64").sum()
+        aggs[f"_prev_value_{w}d"] = d.value.sum(where=prev_w).fill_null(0.0)
+    aggs.update(customer_counters(d))
+    g = d.group_by("customer_id").aggregate(**aggs)
+    if {"product", "category", "order_id"} & set(t.columns):
+        extra = {}
+        if "order_id" in t.columns:  # orders with a positive amount (not cancellations)
+            extra["n_orders"] = t["order_id"].nunique(where=t.amount > 0)
+        if "product" in t.columns:
+            extra["n_products"] = t["product"].nunique()
+        if "category" in t.columns:
+            extra["n_categories"] = t["category"].nunique()
+        ex = t.group_by("customer_id").aggregate(**extra)
+        g = g.left_join(ex, "customer_id").drop("customer_id_right")
+    return g
+
+
+def _derive(g: ibis.Table, c: int, windows, *, has_quantity: bool) -> ibis.Table:
+    """The behaviour features from the aggregates of :func:`_aggregate`."""
+    n_days = g.transactions_total
+    feats = {
+        "days_since_last_purchase": (ibis.literal(c) - g._last).cast("float64"),
+        "tenure_days": (ibis.literal(c) - g._first).cast("float64"),
+        "ipt_cv": ibis.ifelse(g.ipt_mean_days > 0, g.ipt_std_days / g.ipt_mean_days, None),
+        "avg_basket_value": g._purchase_value / n_days.cast("float64"),
+        "returned_value_share": ibis.ifelse(g._gross > 0, g._returned / g._gross, None),
+    }
+    if has_quantity:
+        feats["avg_basket_quantity"] = g._purchase_qty / n_days.cast("float64")
+    for w in windows:
+        feats[f"trend_transactions_{w}d"] = _trend(
+            g[f"transactions_{w}d"].cast("float64"),
+            g[f"_prev_transactions_{w}d"].cast("float64"),
+        )
+        feats[f"trend_value_{w}d"] = _trend(g[f"value_{w}d"], g[f"_prev_value_{w}d"])
+    g = g.mutate(**feats)
+
+    return g
+
+
+def _columns(g: ibis.Table, windows, *, has_quantity: bool) -> list[str]:
+    """Output columns of :func:`behaviour`, in order."""
+    cols = ["customer_id"]
+    for w in windows:
+        cols += [f"transactions_{w}d", f"value_{w}d", f"trend_transactions_{w}d",
+                 f"trend_value_{w}d"]
+    cols += ["transactions_total", "value_total", "days_since_last_purchase", "tenure_days",
+             "ipt_mean_days", "ipt_std_days", "ipt_cv", "avg_basket_value",
+             "returned_value_share"]
+    if has_quantity:
+        cols.append("avg_basket_quantity")
+    for name in ("n_orders", "n_products", "n_categories"):
+        if name in g.columns:
+            cols.append(name)
+    return cols
 
 
 def behaviour(
@@ -130,81 +225,11 @@ def behaviour(
     c = epoch_day(cut)
     t, as_pandas = prepare(transactions, column_names)
     t = t.filter(t.timestamp.date().epoch_days() <= c)
-    d = daily(t, duplicates=duplicates, returns=returns, zero_value=zero_value,
-              detail=True)
-    p = d.is_purchase
-    aggs: dict = {
-        "_first": d.day.min(where=p),
-        "_last": d.day.max(where=p),
-        "transactions_total": p.cast("int64").sum(),
-        "value_total": d.value.sum(),
-        "_gross": d.gross.sum(),
-        "_returned": d.returned.sum(),
-        "_purchase_value": d.value.sum(where=p),
-    }
-    if "quantity" in t.columns:
-        aggs["_purchase_qty"] = d.quantity.sum(where=p)
-    for w in windows:
-        last = d.day > c - w
-        prev = (d.day > c - 2 * w) & ~last
-        aggs[f"transactions_{w}d"] = (p & last).cast("int64").sum()
-        aggs[f"value_{w}d"] = d.value.sum(where=last).fill_null(0.0)
-        aggs[f"_prev_transactions_{w}d"] = (p & prev).cast("int64").sum()
-        aggs[f"_prev_value_{w}d"] = d.value.sum(where=prev).fill_null(0.0)
-    aggs.update(customer_counters(d))
-    g = d.group_by("customer_id").aggregate(**aggs)
+    g = _aggregate(t, c, windows, returns=returns, duplicates=duplicates,
+                   zero_value=zero_value)
+    g = _derive(g, c, windows, has_quantity="quantity" in t.columns)
 
-    # gaps between consecutive purchase days (a window function, same on every backend)
-    pd_ = d.filter(d.is_purchase)
-    gaps = pd_.mutate(
-        gap=(pd_.day - pd_.day.lag().over(group_by="customer_id", order_by="day"))
-    )
-    gs = gaps.group_by("customer_id").aggregate(
-        ipt_mean_days=gaps.gap.cast("float64").mean(),
-        ipt_std_days=gaps.gap.cast("float64").std(how="sample"),
-    )
-    g = g.left_join(gs, "customer_id").drop("customer_id_right")
-    if {"product", "category", "order_id"} & set(t.columns):
-        extra = {}
-        if "order_id" in t.columns:  # orders with a positive amount (not cancellations)
-            extra["n_orders"] = t["order_id"].nunique(where=t.amount > 0)
-        if "product" in t.columns:
-            extra["n_products"] = t["product"].nunique()
-        if "category" in t.columns:
-            extra["n_categories"] = t["category"].nunique()
-        ex = t.group_by("customer_id").aggregate(**extra)
-        g = g.left_join(ex, "customer_id").drop("customer_id_right")
-
-    n_days = g.transactions_total
-    feats = {
-        "days_since_last_purchase": (ibis.literal(c) - g._last).cast("float64"),
-        "tenure_days": (ibis.literal(c) - g._first).cast("float64"),
-        "ipt_cv": ibis.ifelse(g.ipt_mean_days > 0, g.ipt_std_days / g.ipt_mean_days, None),
-        "avg_basket_value": g._purchase_value / n_days.cast("float64"),
-        "returned_value_share": ibis.ifelse(g._gross > 0, g._returned / g._gross, None),
-    }
-    if "quantity" in t.columns:
-        feats["avg_basket_quantity"] = g._purchase_qty / n_days.cast("float64")
-    for w in windows:
-        feats[f"trend_transactions_{w}d"] = _trend(
-            g[f"transactions_{w}d"].cast("float64"),
-            g[f"_prev_transactions_{w}d"].cast("float64"),
-        )
-        feats[f"trend_value_{w}d"] = _trend(g[f"value_{w}d"], g[f"_prev_value_{w}d"])
-    g = g.mutate(**feats)
-
-    cols = ["customer_id"]
-    for w in windows:
-        cols += [f"transactions_{w}d", f"value_{w}d", f"trend_transactions_{w}d",
-                 f"trend_value_{w}d"]
-    cols += ["transactions_total", "value_total", "days_since_last_purchase", "tenure_days",
-             "ipt_mean_days", "ipt_std_days", "ipt_cv", "avg_basket_value",
-             "returned_value_share"]
-    if "quantity" in t.columns:
-        cols.append("avg_basket_quantity")
-    for name in ("n_orders", "n_products", "n_categories"):
-        if name in g.columns:
-            cols.append(name)
+    cols = _columns(g, windows, has_quantity="quantity" in t.columns)
     if not wants_pandas(output, as_pandas):
         return g.filter(g.transactions_total > 0).select(cols).order_by("customer_id")
 
@@ -212,7 +237,7 @@ def behaviour(
     policies = {"returns": returns, "duplicates": duplicates, "zero_value": zero_value,
                 "has_order_line": {"order_id", "product"} <= set(t.columns),
                 "cutoff": cut.isoformat(), "windows_days": list(windows)}
-    report = finish_report(tbl, raw=raw_counts(t), policies=policies,
+    report = finish_report(tbl, raw=raw_counts(t, tbl), policies=policies,
                            purchase_days=pc.sum(tbl["transactions_total"]).as_py() or 0)
     keep = positive(tbl, "transactions_total")
     report["customers_excluded"] = {"no_purchase_day": tbl.num_rows - pc.sum(keep).as_py()}
@@ -221,3 +246,61 @@ def behaviour(
     out.attrs["report"] = report
     log_report("behaviour", report)
     return out
+
+
+RFM_COLUMNS = ("frequency", "recency", "T", "monetary_value")
+
+
+def behaviour_with_rfm(t: ibis.Table, *, cutoff, windows_days, time_unit: str,
+                       returns: str = "net", duplicates: str = "auto",
+                       zero_value: str = "keep") -> pd.DataFrame:
+    """RFM (:func:`cxml.features.rfm`) and behaviour features in one query, no report.
+
+    What training and scoring need for every customer at a cut-off: the values equal
+    ``rfm(..., observation_end=cutoff)`` joined with ``behaviour(..., cutoff=cutoff)``
+    (same customers: those with a purchase day on or before ``cutoff``), but the
+    customer-day table is built and aggregated once instead of four times, and duplicate
+    rows are not counted when the policy keeps them anyway (the report is not made).
+
+    Parameters
+    ----------
+    t : ibis.Table
+        Validated transactions (:func:`cxml.data.validate_transactions`).
+    cutoff : date-like
+        Feature date (inclusive).
+    windows_days : sequence of int
+        Window lengths, as in :func:`behaviour`.
+    time_unit : {"D", "W"}
+        Unit of ``recency`` and ``T``.
+    returns, duplicates, zero_value : str
+        Policies, as in :func:`behaviour`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``customer_id`` (sorted): ``frequency``, ``recency``, ``T``,
+        ``monetary_value`` then the columns of :func:`behaviour`.
+    """
+    windows = check_windows(windows_days)
+    unit = unit_days(time_unit)
+    c = epoch_day(to_date(cutoff, "cutoff"))
+    check_policies(duplicates, returns, zero_value)
+    if duplicates == "auto" and not drops_duplicates(duplicates, t.columns):
+        duplicates = "keep"  # same values; "auto" would only count them for the report
+    t = t.filter(t.timestamp.date().epoch_days() <= c)
+    g = _aggregate(t, c, windows, returns=returns, duplicates=duplicates,
+                   zero_value=zero_value, firstval=True)
+    g = _derive(g, c, windows, has_quantity="quantity" in t.columns)
+    freq = (g.transactions_total - 1).cast("int64")
+    g = g.mutate(
+        frequency=freq,
+        recency=(g._last - g._first).cast("float64") / unit,
+        T=(ibis.literal(c) - g._first).cast("float64") / unit,
+        # Fader, Hardie & Lee (2005b): m_x is the mean of the x repeat transactions
+        monetary_value=ibis.ifelse(freq > 0, (g._purchase_value - g._firstval)
+                                   / freq.cast("float64"), ibis.literal(0.0)),
+    )
+    cols = ["customer_id", *RFM_COLUMNS] + _columns(
+        g, windows, has_quantity="quantity" in t.columns)[1:]
+    tbl = execute_arrow(g.select(cols))
+    return to_frame(tbl, positive(tbl, "transactions_total"), cols)

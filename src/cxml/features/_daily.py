@@ -38,7 +38,7 @@ _COLUMN_KEYS = ("customer_id", "timestamp", "amount", "quantity", "order_id", "c
 # per-customer counters that every builder aggregates next to its features (then drops)
 # (only day-level facts: row-level counts come from one cheap global query, raw_counts;
 # every per-customer counter costs an aggregate state per customer, ~45 MB per million)
-COUNTER_COLUMNS = ("_n_dup", "_n_zero", "_n_negday")
+COUNTER_COLUMNS = ("_n_dup", "_n_zero", "_n_negday", "_n_lines", "_n_cdays")
 
 
 _OUTPUTS = ("auto", "pandas", "ibis")
@@ -128,8 +128,12 @@ def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
                 f"transactions: column 'amount': {n_neg:,} of {n:,} rows are negative (returns) "
                 "and returns='error'; use returns='net' or returns='ignore'"
             )
-    if duplicates == "keep":
-        # fast path: one aggregation, duplicates neither dropped nor counted
+    # "auto" without an order line keeps duplicates: the values do not depend on them, so
+    # they are counted afterwards by raw_counts, only for customers who have a day with
+    # several rows (a grouping on every column costs three times the whole feature query)
+    count_later = duplicates == "auto" and not drop_dups
+    if duplicates == "keep" or count_later:
+        # fast path: one aggregation, duplicates not dropped
         lines, w, mult = t, None, None
     else:
         # exact duplicates are found by grouping on every column; _mult = multiplicity
@@ -149,6 +153,8 @@ def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
         aggs["value"] = total(lines.amount)
     if mult is not None:
         aggs["_n_dup"] = (mult - 1).sum()
+    if count_later:
+        aggs["_n_lines"] = lines.count()
     if detail:
         aggs["gross"] = total(lines.amount, ~neg).fill_null(0.0)
         aggs["returned"] = total(-lines.amount, neg).fill_null(0.0)
@@ -171,6 +177,9 @@ def customer_counters(d: ibis.Table, where=None) -> dict:
     )
     if "_n_dup" in d.columns:
         out["_n_dup"] = d._n_dup.sum(where=where)
+    if "_n_lines" in d.columns:  # rows and days: more rows than days -> maybe duplicates
+        out["_n_lines"] = d._n_lines.sum(where=where)
+        out["_n_cdays"] = d.count(where=where)
     return out
 
 
@@ -179,12 +188,33 @@ def counter_columns(g: ibis.Table) -> list[str]:
     return [c for c in COUNTER_COLUMNS if c in g.columns]
 
 
-def raw_counts(t: ibis.Table) -> dict:
-    """Rows and negative-amount rows of a (filtered) validated table: one global query."""
+def raw_counts(t: ibis.Table, tbl: pa.Table | None = None) -> dict:
+    """Rows and negative-amount rows of a (filtered) validated table: one global query.
+
+    With the executed per-customer result ``tbl`` of a builder whose duplicates are
+    counted afterwards (``_n_lines`` / ``_n_cdays`` counters), also ``_n_dup``: exact
+    duplicate rows, found by grouping on every column the rows of the customers that have
+    more rows than customer-days (an exact duplicate pair shares a customer-day, so no
+    other customer can have one). Usually a small share of the table.
+    """
     row = execute_arrow(t.aggregate(
         _n_rows=t.count(), _n_neg=(t.amount < 0).cast("int64").sum()
     )).to_pylist()[0]
-    return {k: int(v or 0) for k, v in row.items()}
+    out = {k: int(v or 0) for k, v in row.items()}
+    if tbl is not None and "_n_lines" in tbl.column_names:
+        out["_n_dup"] = _count_duplicates(t, tbl)
+    return out
+
+
+def _count_duplicates(t: ibis.Table, tbl: pa.Table) -> int:
+    several = pc.fill_null(pc.greater(tbl["_n_lines"], tbl["_n_cdays"]), False)
+    ids = tbl.filter(several).select(["customer_id"])
+    if ids.num_rows == 0:
+        return 0
+    sub = t.semi_join(ibis.memtable(ids), "customer_id")
+    lines = sub.group_by(list(t.columns)).aggregate(_mult=sub.count())
+    res = execute_arrow(lines.aggregate(n=(lines._mult - 1).sum())).to_pylist()[0]["n"]
+    return int(res or 0)
 
 
 def finish_report(tbl: pa.Table, *, raw: dict, purchase_days: int, policies: dict,
@@ -198,7 +228,7 @@ def finish_report(tbl: pa.Table, *, raw: dict, purchase_days: int, policies: dic
          if c in tbl.column_names}
     s.update(raw)
     s["_n_days"] = int(purchase_days)
-    if "_n_dup" not in tbl.column_names:
+    if "_n_dup" not in s:
         s["_n_dup"] = None  # duplicates="keep": not counted
     drop_dups = policies["duplicates"] == "drop" or (
         policies["duplicates"] == "auto" and policies.get("has_order_line", False))

@@ -152,8 +152,8 @@ def rfm(
                 "observation_end": end.isoformat()}
     if not wants_pandas(output, as_pandas):
         return g.filter(g._ndays > 0).select(cols).order_by("customer_id")
-    raw = raw_counts(t)
     tbl = execute_arrow(g.select(cols + ["_ndays"] + counter_columns(g)))
+    raw = raw_counts(t, tbl)
     report = finish_report(tbl, raw=raw, purchase_days=pc.sum(tbl["_ndays"]).as_py() or 0,
                            policies=policies)
     keep = positive(tbl, "_ndays")
@@ -272,8 +272,8 @@ def calibration_holdout(
                 "calibration_end": cal.isoformat(), "observation_end": end.isoformat()}
     if not wants_pandas(output, as_pandas):
         return g.filter(g._ndays_cal > 0).select(cols).order_by("customer_id")
-    raw = raw_counts(t)
     tbl = execute_arrow(g.select(cols + ["_ndays_cal", "_ndays_holdout"] + counter_columns(g)))
+    raw = raw_counts(t, tbl)
     days = pc.add(pc.fill_null(tbl["_ndays_cal"], 0), pc.fill_null(tbl["_ndays_holdout"], 0))
     report = finish_report(tbl, raw=raw, purchase_days=pc.sum(days).as_py() or 0,
                            policies=policies)
