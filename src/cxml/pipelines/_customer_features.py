@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from cxml import features
+from cxml.features._behaviour import RFM_COLUMNS, behaviour_with_rfm
 from cxml.clv import customer_lifetime_value
 
 __all__ = ["btyd_outputs", "customer_features", "to_pandas"]
@@ -91,16 +92,13 @@ def customer_features(transactions, *, cutoff: dt.date, purchase_model, spend_mo
     pandas.DataFrame
         Indexed by ``customer_id``; every column numeric.
     """
-    # output="pandas": executed through Arrow (fast, keeps numeric dtypes with nulls).
-    rfm = to_pandas(features.rfm(transactions, observation_end=cutoff, time_unit=spec.time_unit,
-                                 output="pandas"))
-    rfm = rfm[["frequency", "recency", "T", "monetary_value"]]
+    # RFM and behaviour from one query (one customer-day table); executed through Arrow
+    both = behaviour_with_rfm(transactions, cutoff=cutoff,
+                              windows_days=tuple(spec.windows_days), time_unit=spec.time_unit)
+    rfm = both[list(RFM_COLUMNS)]
+    behaviour = both.drop(columns=list(RFM_COLUMNS))
     btyd = btyd_outputs(purchase_model, spend_model, rfm, time_unit=spec.time_unit,
                         horizon_days=spec.horizon_days, clv=clv)
-    behaviour = to_pandas(
-        features.behaviour(transactions, cutoff=cutoff, windows_days=tuple(spec.windows_days),
-                           output="pandas")
-    )
     parts = [rfm.assign(T_minus_recency=rfm["T"] - rfm["recency"]), btyd,
              behaviour.drop(columns=[c for c in behaviour.columns if c in rfm.columns])]
     if events is not None:
