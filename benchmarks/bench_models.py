@@ -6,8 +6,12 @@ and age at day granularity (as cxml.features produces them). BG/NBD and Gamma-Ga
 fitted by cxml and by lifetimes in the same run, each fit in its own forked process so its
 peak RSS can be reported; then P(alive), E[Y(52 weeks)] and 12-month CLV are timed.
 
+With --pareto, Pareto/NBD instead (CDNOW Pareto/NBD parameters, default 200,000
+customers): cxml's exact-gradient fit, the same likelihood fitted with a central-difference
+gradient (the method used before issue 4), and lifetimes' ParetoNBDFitter.
+
 Run:  .venv/bin/python benchmarks/bench_models.py [--sizes 1000000 5000000]
-      [--continuous] [--skip-lifetimes]
+      [--continuous] [--skip-lifetimes] [--pareto]
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 
 from cxml.clv import customer_lifetime_value
 from cxml.datasets._simulate import DEFAULT_PARAMS, DEFAULT_SPEND_PARAMS, _simulate_summary
-from cxml.models import BetaGeoModel, GammaGammaModel
+from cxml.models import BetaGeoModel, GammaGammaModel, ParetoNBDModel
 from cxml.models._bgnbd import bgnbd_log_likelihood
 
 _DATA = {}
@@ -105,17 +109,92 @@ def gg_ll(params, x, m):
                   + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(v + x * m))
 
 
+PARETO_PARAMS = {"r": 0.5533, "alpha": 10.5776, "s": 0.6062, "beta": 11.6679}
+
+
+def make_pareto_data(n, seed, continuous):
+    rng = np.random.default_rng(seed)
+    birth_days = rng.integers(0, 84, n)
+    T = (78 * 7 - birth_days) / 7.0
+    x, tx, T = _simulate_summary(n, params=PARETO_PARAMS, model="paretonbd", T=T,
+                                 seed=seed + 1)
+    if not continuous:
+        tx = np.minimum(np.floor(tx * 7.0) / 7.0, T)
+    return x, tx, T
+
+
+class _CentralDifferenceParetoNBD(ParetoNBDModel):
+    """The same likelihood with the gradient by central differences in the
+    log-parameters (8 extra likelihood passes), as ParetoNBDModel did before issue 4."""
+
+    def _loglik(self, params, data):
+        from cxml.models._paretonbd import _pareto_loglik
+
+        ll = _pareto_loglik(params, data, gradient=False)[0]
+        g = np.empty(4)
+        for j in range(4):
+            up, dn = params.copy(), params.copy()
+            up[j] *= np.exp(1e-6)
+            dn[j] *= np.exp(-1e-6)
+            g[j] = ((_pareto_loglik(up, data, False)[0] - _pareto_loglik(dn, data, False)[0])
+                    / 2e-6 / params[j])
+        return ll, g
+
+
+def fit_cxml_pareto(cls=ParetoNBDModel):
+    x, tx, T = _DATA["p"]
+    m = cls().fit(x, tx, T)
+    return m.params_, m.log_likelihood_, m.n_iter_
+
+
+def fit_lt_pareto():
+    import lifetimes
+
+    x, tx, T = _DATA["p"]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        f = lifetimes.ParetoNBDFitter().fit(x, tx, T)
+    return {k: float(v) for k, v in f.params_.items()}
+
+
+def main_pareto(args):
+    from cxml.models._paretonbd import _pareto_rows
+
+    for n in args.sizes or [200_000]:
+        _DATA["p"] = make_pareto_data(n, args.seed, args.continuous)
+        x, tx, T = _DATA["p"]
+        print(f"\n== Pareto/NBD, {n:,} customers ({(x > 0).sum():,} repeat buyers)")
+        t_c, (p_c, ll_c, it_c), rss_c = run_isolated(fit_cxml_pareto)
+        print(f"cxml exact gradient       {t_c:8.2f} s  {it_c} iterations  peak RSS "
+              f"{rss_c:6.0f} MiB  {_fmt(p_c)}  LL {ll_c:.4f}")
+        t_f, (p_f, ll_f, it_f), rss_f = run_isolated(
+            lambda: fit_cxml_pareto(_CentralDifferenceParetoNBD))
+        print(f"cxml central differences  {t_f:8.2f} s  {it_f} iterations  peak RSS "
+              f"{rss_f:6.0f} MiB  {_fmt(p_f)}  LL {ll_f:.4f}")
+        print(f"  exact gradient speed-up x{t_f / t_c:.1f}")
+        if not args.skip_lifetimes:
+            t_l, p_l, rss_l = run_isolated(fit_lt_pareto)
+            ll_l = _pareto_rows(np.array([p_l[k] for k in PARETO_PARAMS]), x, tx, T).sum()
+            print(f"lifetimes                 {t_l:8.2f} s  peak RSS {rss_l:6.0f} MiB  "
+                  f"{_fmt(p_l)}  LL {ll_l:.4f}")
+            print(f"  speed-up x{t_l / t_c:.1f}; LL cxml - lifetimes = {ll_c - ll_l:+.4f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    ap.add_argument("--sizes", type=int, nargs="+", default=None,
+                    help="customers (default 1,000,000 and 5,000,000; 200,000 with --pareto)")
+    ap.add_argument("--pareto", action="store_true", help="benchmark Pareto/NBD fitting")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--continuous", action="store_true",
                     help="keep recency in continuous time (no day rounding, no row merging)")
     ap.add_argument("--skip-lifetimes", action="store_true")
     args = ap.parse_args()
+    if args.pareto:
+        return main_pareto(args)
 
     rows = []
-    for n in args.sizes:
+    for n in args.sizes or [1_000_000, 5_000_000]:
         t0 = time.perf_counter()
         _DATA["d"] = make_data(n, args.seed, args.continuous)
         x, tx, T, m = _DATA["d"]
