@@ -1,6 +1,7 @@
 """Pareto/NBD (Schmittlein, Morrison & Colombo 1987), with the likelihood, P(alive) and
 conditional expectation of Fader & Hardie (2005), "A Note on Deriving the Pareto/NBD Model
-and Related Expressions", http://brucehardie.com/notes/009/.
+and Related Expressions", http://brucehardie.com/notes/009/, and P(X(t) = n) of Fader &
+Hardie (2006), http://brucehardie.com/notes/012/.
 
 While alive a customer buys at Poisson rate lambda ~ Gamma(r, alpha); her lifetime is
 exponential with rate mu ~ Gamma(s, beta).
@@ -251,7 +252,7 @@ def _pareto_loglik(params, d: _ParetoData, gradient: bool = True):
     if not gradient:
         return ll, None
     pi = expit(second - first)
-    q = 1.0 - pi
+    q = expit(first - second)  # 1 - pi without cancellation when pi ~ 1
     m_la, m_ia, m_lb, m_ib = mom
     g_r = (_dot(wx, digamma(r + ux)) + d.W * (np.log(alpha) - digamma(r))
            - _dot(w, q * laT + pi * m_la))
@@ -294,7 +295,7 @@ class ParetoNBDModel(BTYDModel):
     _model_label = "Pareto/NBD"
 
     def fit(self, frequency, recency, T, weights=None):
-        """Fit by maximum likelihood (L-BFGS-B on log-parameters).
+        """Fit by maximum likelihood (L-BFGS-B on log-parameters, exact gradient).
 
         Parameters
         ----------
@@ -444,9 +445,11 @@ class ParetoNBDModel(BTYDModel):
         """Probability P(X(t) = n) of exactly n repeat purchases in (0, t].
 
         For a new customer. Fader & Hardie (2006), "Deriving an Expression for P(X(t) = x)
-        Under the Pareto/NBD Model", http://brucehardie.com/notes/012/, eqs. (6)-(8):
-        the NBD term of a customer still alive at t, plus the term of a customer who died
-        at tau < t after n purchases, written with Gauss hypergeometric functions.
+        Under the Pareto/NBD Model", http://brucehardie.com/notes/012/ (the note's final
+        expression, also used by R's BTYD ``pnbd.pmf``): the NBD term of a customer still
+        alive at t, plus the term of a customer who died at tau < t after exactly n
+        purchases, written with Gauss hypergeometric functions. Where that closed form
+        would cancel (short t, large n) the death-time integral is evaluated directly.
 
         Parameters
         ----------
@@ -555,7 +558,7 @@ def _log_hyp2f1_c(a, tp, c, z):
 
 
 def _pareto_pmf(params, t, n):
-    """P(X(t) = n) for a new customer, eqs. (6)-(8) of Fader & Hardie's note 012.
+    """P(X(t) = n) for a new customer: the final expression of Fader & Hardie's note 012.
 
     P = Gamma(r+n) / (Gamma(r) n!) (alpha/(alpha+t))^r (t/(alpha+t))^n (beta/(beta+t))^s
         + alpha^r beta^s B(r+n, s+1) / B(r, s)
@@ -606,7 +609,7 @@ def _log_died_by_quadrature(params, t, n):
     """ln of int_0^t NBD(n; tau) f(tau) dtau: exactly n purchases by tau, death at tau.
 
     NBD(n; tau) = Gamma(r+n)/(Gamma(r) n!) (alpha/(alpha+tau))^r (tau/(alpha+tau))^n and
-    f(tau) = s beta^s / (beta+tau)^(s+1) (note 012, the integral behind eq. (6)). In
+    f(tau) = s beta^s / (beta+tau)^(s+1) (the integral note 012 starts from). In
     sigma = ln tau the log-integrand H = (n+1) sigma - (r+n) ln(alpha+e^sigma)
     - (s+1) ln(beta+e^sigma) is concave and analytic in |Im sigma| < pi: the interval is
     cut where H is 45 below its maximum and covered by Gauss-Legendre panels of width <= 2
