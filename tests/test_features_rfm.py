@@ -339,3 +339,36 @@ def test_matches_lifetimes_on_simulated_data_with_times_of_day():
     for col in ["frequency", "recency", "T", "monetary_value"]:
         np.testing.assert_allclose(got[col].to_numpy(), ref[col].to_numpy(), atol=1e-9,
                                    err_msg=col)
+
+
+@pytest.mark.parametrize("ids", ["int", "str"])
+def test_customer_buckets_give_the_same_result(sample, monkeypatch, caplog, ids):
+    """Large inputs run bucket by bucket of customers: same rows, same report."""
+    import cxml.features._daily as daily_mod
+
+    tx = sample.copy()
+    tx.loc[tx.index[:40], "amount"] *= -1
+    tx = pd.concat([tx, tx.iloc[100:130]], ignore_index=True)  # 30 exact duplicates
+    if ids == "str":
+        tx["customer_id"] = "c" + tx["customer_id"].astype(str)
+    kw = dict(calibration_end=CAL_END, observation_end=OBS_END)
+    whole = (rfm(tx, observation_end=OBS_END), calibration_holdout(tx, **kw),
+             cxml.features.behaviour(tx, cutoff=OBS_END))
+    monkeypatch.setattr(daily_mod, "BUCKET_ROWS", 1_000)  # 6,949 rows -> 7 buckets
+    with caplog.at_level("DEBUG", logger="cxml.features._daily"):
+        parts = (rfm(tx, observation_end=OBS_END), calibration_holdout(tx, **kw),
+                 cxml.features.behaviour(tx, cutoff=OBS_END))
+    assert caplog.text.count("executed in 7 customer buckets") == 3
+    for a, b in zip(whole, parts):
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
+        assert a.attrs["report"] == b.attrs["report"]
+        assert b.attrs["report"]["duplicate_rows"] == 30 + 21  # 21 in the published sample
+
+
+def test_only_memory_and_parquet_are_scanned_per_bucket(tmp_path, sample):
+    from cxml.features._daily import rescannable
+
+    t = validate_transactions(sample)
+    assert rescannable(sample, t)
+    assert rescannable(str(tmp_path / "tx.parquet"), t)
+    assert not rescannable(tmp_path / "tx.csv", t)  # parsed once per scan: one query

@@ -22,9 +22,11 @@ duplicates : {"auto", "keep", "drop"}
     ``order_id`` and ``product`` are mapped (the same product twice in the same order, at
     the same time and amount, is an export error; with only the order id, two different
     products of one order at the same price would look identical) and keeps them
-    otherwise. Counted in the report except under ``"keep"``, which skips the grouping on
-    every column that counting needs (a quarter of the run time at millions of rows;
-    report value None).
+    otherwise. Counted in the report except under ``"keep"`` (report value None). When
+    they are kept (``"auto"`` without an order line) they are counted after the features,
+    by grouping on every column only the rows of the customers who have more rows than
+    purchase days (an exact duplicate pair shares a customer-day); ``"keep"`` skips even
+    that.
 returns : {"net", "ignore", "error"}
     Rows with a negative amount. ``"net"`` (default) nets them against the same
     customer-day: the day's value is the sum of all its rows, and a day whose net value is

@@ -19,17 +19,20 @@ from cxml.data._dates import epoch_day, to_date, unit_days
 from cxml.data._io import execute_arrow
 from cxml.exceptions import CxmlUserError
 from cxml.features._daily import (
-    check_policies,
-    drops_duplicates,
     check_output,
+    check_policies,
     counter_columns,
     customer_counters,
     daily,
+    deferred_duplicates,
+    drops_duplicates,
+    execute_by_customer,
     finish_report,
     log_report,
     raw_counts,
     prepare,
     positive,
+    rescannable,
     to_frame,
     wants_pandas,
 )
@@ -225,19 +228,26 @@ def behaviour(
     c = epoch_day(cut)
     t, as_pandas = prepare(transactions, column_names)
     t = t.filter(t.timestamp.date().epoch_days() <= c)
-    g = _aggregate(t, c, windows, returns=returns, duplicates=duplicates,
-                   zero_value=zero_value)
-    g = _derive(g, c, windows, has_quantity="quantity" in t.columns)
+
+    def build(t):
+        g = _aggregate(t, c, windows, returns=returns, duplicates=duplicates,
+                       zero_value=zero_value)
+        return _derive(g, c, windows, has_quantity="quantity" in t.columns)
+
+    g = build(t)
 
     cols = _columns(g, windows, has_quantity="quantity" in t.columns)
     if not wants_pandas(output, as_pandas):
         return g.filter(g.transactions_total > 0).select(cols).order_by("customer_id")
 
-    tbl = execute_arrow(g.select(cols + counter_columns(g)))
+    raw = raw_counts(t)
+    tbl = execute_by_customer(lambda t: (g := build(t)).select(cols + counter_columns(g)),
+                              t, raw["_n_rows"], rescannable(transactions, t))
+    raw.update(deferred_duplicates(t, tbl))
     policies = {"returns": returns, "duplicates": duplicates, "zero_value": zero_value,
                 "has_order_line": {"order_id", "product"} <= set(t.columns),
                 "cutoff": cut.isoformat(), "windows_days": list(windows)}
-    report = finish_report(tbl, raw=raw_counts(t, tbl), policies=policies,
+    report = finish_report(tbl, raw=raw, policies=policies,
                            purchase_days=pc.sum(tbl["transactions_total"]).as_py() or 0)
     keep = positive(tbl, "transactions_total")
     report["customers_excluded"] = {"no_purchase_day": tbl.num_rows - pc.sum(keep).as_py()}

@@ -23,7 +23,7 @@ from cxml.data._validate import is_validated, validate_transactions
 from cxml.exceptions import CxmlUserError, DataValidationError
 
 __all__ = ["prepare", "daily", "check_policies", "COUNTER_COLUMNS", "finish_report",
-           "raw_counts",
+           "raw_counts", "deferred_duplicates", "execute_by_customer", "rescannable",
            "to_pandas", "customer_counters", "counter_columns", "drops_duplicates",
            "check_output", "wants_pandas", "positive", "to_frame"]
 
@@ -188,33 +188,73 @@ def counter_columns(g: ibis.Table) -> list[str]:
     return [c for c in COUNTER_COLUMNS if c in g.columns]
 
 
-def raw_counts(t: ibis.Table, tbl: pa.Table | None = None) -> dict:
-    """Rows and negative-amount rows of a (filtered) validated table: one global query.
-
-    With the executed per-customer result ``tbl`` of a builder whose duplicates are
-    counted afterwards (``_n_lines`` / ``_n_cdays`` counters), also ``_n_dup``: exact
-    duplicate rows, found by grouping on every column the rows of the customers that have
-    more rows than customer-days (an exact duplicate pair shares a customer-day, so no
-    other customer can have one). Usually a small share of the table.
-    """
+def raw_counts(t: ibis.Table) -> dict:
+    """Rows and negative-amount rows of a (filtered) validated table: one global query."""
     row = execute_arrow(t.aggregate(
         _n_rows=t.count(), _n_neg=(t.amount < 0).cast("int64").sum()
     )).to_pylist()[0]
-    out = {k: int(v or 0) for k, v in row.items()}
-    if tbl is not None and "_n_lines" in tbl.column_names:
-        out["_n_dup"] = _count_duplicates(t, tbl)
-    return out
+    return {k: int(v or 0) for k, v in row.items()}
 
 
-def _count_duplicates(t: ibis.Table, tbl: pa.Table) -> int:
+def deferred_duplicates(t: ibis.Table, tbl: pa.Table) -> dict:
+    """``{"_n_dup": n}`` for a builder whose duplicates are counted afterwards, else {}.
+
+    ``tbl`` is the executed per-customer result with the ``_n_lines`` / ``_n_cdays``
+    counters. Exact duplicate rows are found by grouping on every column the rows of the
+    customers that have more rows than customer-days (an exact duplicate pair shares a
+    customer-day, so no other customer can have one): usually a small share of the table.
+    """
+    if "_n_lines" not in tbl.column_names:
+        return {}
     several = pc.fill_null(pc.greater(tbl["_n_lines"], tbl["_n_cdays"]), False)
     ids = tbl.filter(several).select(["customer_id"])
     if ids.num_rows == 0:
-        return 0
+        return {"_n_dup": 0}
     sub = t.semi_join(ibis.memtable(ids), "customer_id")
     lines = sub.group_by(list(t.columns)).aggregate(_mult=sub.count())
-    res = execute_arrow(lines.aggregate(n=(lines._mult - 1).sum())).to_pylist()[0]["n"]
-    return int(res or 0)
+    n = execute_arrow(lines.aggregate(n=(lines._mult - 1).sum())).to_pylist()[0]["n"]
+    return {"_n_dup": int(n or 0)}
+
+
+# rows per customer bucket: above it a per-customer result is built bucket by bucket
+BUCKET_ROWS = 6_000_000
+
+
+def rescannable(source, t: ibis.Table) -> bool:
+    """Whether scanning ``t`` several times is cheap: DuckDB over memory or Parquet.
+
+    Delimited text would be parsed once per scan, and other backends manage their own
+    memory, so those are executed in one query.
+    """
+    from pathlib import Path
+
+    if isinstance(source, (str, Path)) and not str(source).lower().endswith(
+            (".parquet", ".pq")):
+        return False
+    try:
+        return t._find_backend(use_default=True).name == "duckdb"
+    except Exception:  # noqa: BLE001 - unbound expression: execute once
+        return False
+
+
+def execute_by_customer(build, t: ibis.Table, n_rows: int, rescan: bool) -> pa.Table:
+    """Execute the per-customer query ``build(t)``, in buckets of customers when large.
+
+    A customer's features depend only on her own rows, so running ``build`` on disjoint
+    buckets of customers (``customer_id`` modulo k, hashed for strings) and concatenating
+    gives the same rows while DuckDB's customer-day hash table holds 1/k of the
+    customer-days: at 26M rows the peak memory halves for about the same time (each bucket
+    rescans the input, which is cheap from memory or Parquet).
+    """
+    k = -(-n_rows // BUCKET_ROWS) if rescan else 1
+    if k <= 1:
+        return execute_arrow(build(t))
+    cid = t.customer_id
+    key = cid if cid.type().is_integer() else cid.hash()
+    bucket = ((key % k) + k) % k  # non-negative on every backend
+    parts = [execute_arrow(build(t.filter(bucket == i))) for i in range(k)]
+    logger.debug("executed in %d customer buckets", k)
+    return pa.concat_tables(parts)
 
 
 def finish_report(tbl: pa.Table, *, raw: dict, purchase_days: int, policies: dict,
@@ -267,8 +307,12 @@ def to_frame(tbl: pa.Table, mask, cols: list[str]) -> pd.DataFrame:
     customers). Columns whose name starts with ``frequency``, ``transactions_`` or ``n_``
     (counts) are int64, the others float64, except string columns.
     """
-    df = tbl.filter(mask).select(cols).to_pandas()
-    df = df.set_index("customer_id").sort_index()
+    # sorted in Arrow and converted column by column, releasing each Arrow buffer as it
+    # goes: at 5M customers a pandas sort and a consolidating conversion cost 0.5 GB peak
+    tbl = tbl.filter(mask).select(cols).sort_by("customer_id")
+    df = tbl.to_pandas(self_destruct=True, split_blocks=True)
+    del tbl
+    df = df.set_index("customer_id")
     for c in df.columns:
         if pd.api.types.is_string_dtype(df[c]) or df[c].dtype == object:
             continue

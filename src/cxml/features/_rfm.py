@@ -25,18 +25,20 @@ import ibis
 import pyarrow.compute as pc
 
 from cxml.data._dates import epoch_day, to_date, unit_days
-from cxml.data._io import execute_arrow
 from cxml.exceptions import CxmlUserError
 from cxml.features._daily import (
     check_output,
     counter_columns,
     customer_counters,
     daily,
+    deferred_duplicates,
+    execute_by_customer,
     finish_report,
     log_report,
     raw_counts,
     prepare,
     positive,
+    rescannable,
     to_frame,
     wants_pandas,
 )
@@ -139,12 +141,16 @@ def rfm(
     end = to_date(observation_end, "observation_end")
     end_day = epoch_day(end)
     t, as_pandas = prepare(transactions, column_names, observation_end=end)
-    d = daily(t, duplicates=duplicates, returns=returns, zero_value=zero_value)
-    d = d.filter(d.day <= end_day)
-    g = d.group_by("customer_id").aggregate(
-        **_rfm_aggs(d, d.is_purchase), **customer_counters(d)
-    )
-    g = g.mutate(**_rfm_columns(g, end_day, unit))
+
+    def build(t):
+        d = daily(t, duplicates=duplicates, returns=returns, zero_value=zero_value)
+        d = d.filter(d.day <= end_day)
+        g = d.group_by("customer_id").aggregate(
+            **_rfm_aggs(d, d.is_purchase), **customer_counters(d)
+        )
+        return g.mutate(**_rfm_columns(g, end_day, unit))
+
+    g = build(t)
     cols = ["customer_id", "frequency", "recency", "T", "monetary_value"]
     policies = {"returns": returns, "duplicates": duplicates, "zero_value": zero_value,
                 "has_order_line": {"order_id", "product"} <= set(t.columns),
@@ -152,8 +158,11 @@ def rfm(
                 "observation_end": end.isoformat()}
     if not wants_pandas(output, as_pandas):
         return g.filter(g._ndays > 0).select(cols).order_by("customer_id")
-    tbl = execute_arrow(g.select(cols + ["_ndays"] + counter_columns(g)))
-    raw = raw_counts(t, tbl)
+    raw = raw_counts(t)
+    tbl = execute_by_customer(
+        lambda t: (g := build(t)).select(cols + ["_ndays"] + counter_columns(g)),
+        t, raw["_n_rows"], rescannable(transactions, t))
+    raw.update(deferred_duplicates(t, tbl))
     report = finish_report(tbl, raw=raw, purchase_days=pc.sum(tbl["_ndays"]).as_py() or 0,
                            policies=policies)
     keep = positive(tbl, "_ndays")
@@ -245,25 +254,29 @@ def calibration_holdout(
         )
     cal_day, end_day = epoch_day(cal), epoch_day(end)
     t, as_pandas = prepare(transactions, column_names, observation_end=end)
-    d = daily(t, duplicates=duplicates, returns=returns, zero_value=zero_value)
-    d = d.filter(d.day <= end_day)
-    in_cal = d.is_purchase & (d.day <= cal_day)
-    in_hold = d.is_purchase & (d.day > cal_day)
-    g = d.group_by("customer_id").aggregate(
-        **_rfm_aggs(d, in_cal, "_cal"),
-        _ndays_holdout=in_hold.cast("int64").sum(),
-        _total_holdout=d.value.sum(where=in_hold),
-        **customer_counters(d),
-    )
-    nh = g._ndays_holdout
-    g = g.mutate(
-        **_rfm_columns(g, cal_day, unit, "_cal"),
-        frequency_holdout=nh.cast("int64"),
-        monetary_value_holdout=ibis.ifelse(
-            nh > 0, g._total_holdout / nh.cast("float64"), ibis.literal(0.0)
-        ),
-        duration_holdout=ibis.literal((end_day - cal_day) / unit, type="float64"),
-    )
+
+    def build(t):
+        d = daily(t, duplicates=duplicates, returns=returns, zero_value=zero_value)
+        d = d.filter(d.day <= end_day)
+        in_cal = d.is_purchase & (d.day <= cal_day)
+        in_hold = d.is_purchase & (d.day > cal_day)
+        g = d.group_by("customer_id").aggregate(
+            **_rfm_aggs(d, in_cal, "_cal"),
+            _ndays_holdout=in_hold.cast("int64").sum(),
+            _total_holdout=d.value.sum(where=in_hold),
+            **customer_counters(d),
+        )
+        nh = g._ndays_holdout
+        return g.mutate(
+            **_rfm_columns(g, cal_day, unit, "_cal"),
+            frequency_holdout=nh.cast("int64"),
+            monetary_value_holdout=ibis.ifelse(
+                nh > 0, g._total_holdout / nh.cast("float64"), ibis.literal(0.0)
+            ),
+            duration_holdout=ibis.literal((end_day - cal_day) / unit, type="float64"),
+        )
+
+    g = build(t)
     cols = ["customer_id", "frequency_cal", "recency_cal", "T_cal", "monetary_value_cal",
             "frequency_holdout", "monetary_value_holdout", "duration_holdout"]
     policies = {"returns": returns, "duplicates": duplicates, "zero_value": zero_value,
@@ -272,8 +285,12 @@ def calibration_holdout(
                 "calibration_end": cal.isoformat(), "observation_end": end.isoformat()}
     if not wants_pandas(output, as_pandas):
         return g.filter(g._ndays_cal > 0).select(cols).order_by("customer_id")
-    tbl = execute_arrow(g.select(cols + ["_ndays_cal", "_ndays_holdout"] + counter_columns(g)))
-    raw = raw_counts(t, tbl)
+    raw = raw_counts(t)
+    tbl = execute_by_customer(
+        lambda t: (g := build(t)).select(cols + ["_ndays_cal", "_ndays_holdout"]
+                                         + counter_columns(g)),
+        t, raw["_n_rows"], rescannable(transactions, t))
+    raw.update(deferred_duplicates(t, tbl))
     days = pc.add(pc.fill_null(tbl["_ndays_cal"], 0), pc.fill_null(tbl["_ndays_holdout"], 0))
     report = finish_report(tbl, raw=raw, purchase_days=pc.sum(days).as_py() or 0,
                            policies=policies)
