@@ -106,7 +106,11 @@ def _mp_loglik(r, alpha, s, beta, x, tx, T):
     d = abs(alpha - beta)
 
     def F(y):
-        return mp.hyp2f1(rsx, tp, rsx + 1, d / (m + y)) / (m + y) ** rsx
+        # Euler's transformation 2F1(a, b; a+1; z) = (1-z)^(1-b) 2F1(1, a+1-b; a+1; z):
+        # mpmath's direct 2F1 is wrong at 50 digits for x ~ 1e4 with z near 1.
+        z = d / (m + y)
+        return ((1 - z) ** (1 - tp) * mp.hyp2f1(1, rsx + 1 - tp, rsx + 1, z)
+                / (m + y) ** rsx)
 
     died = (F(tx) - F(T)) / rsx
     return (mp.loggamma(r + x) - mp.loggamma(r) + r * mp.log(alpha) + s * mp.log(beta)
