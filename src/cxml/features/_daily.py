@@ -317,7 +317,7 @@ def to_frame(tbl: pa.Table, mask, cols: list[str]) -> pd.DataFrame:
         if pd.api.types.is_string_dtype(df[c]) or df[c].dtype == object:
             continue
         is_count = c.startswith(("frequency", "transactions_", "n_")) and "trend" not in c
-        df[c] = df[c].astype("int64" if is_count else "float64", copy=False)
+        df[c] = df[c].astype("int64" if is_count else "float64")
     return df
 
 
