@@ -263,7 +263,7 @@ RFM_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 
 def behaviour_with_rfm(t: ibis.Table, *, cutoff, windows_days, time_unit: str,
                        returns: str = "net", duplicates: str = "auto",
-                       zero_value: str = "keep") -> pd.DataFrame:
+                       zero_value: str = "keep", return_ids: bool = False):
     """RFM (:func:`cxml.features.rfm`) and behaviour features in one query, no report.
 
     What training and scoring need for every customer at a cut-off: the values equal
@@ -284,12 +284,16 @@ def behaviour_with_rfm(t: ibis.Table, *, cutoff, windows_days, time_unit: str,
         Unit of ``recency`` and ``T``.
     returns, duplicates, zero_value : str
         Policies, as in :func:`behaviour`.
+    return_ids : bool, default False
+        Also return every customer id of ``t`` up to ``cutoff``, including those without
+        a purchase day (the query has them; scoring needs them to score every customer).
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or (pandas.DataFrame, pandas.Index)
         Indexed by ``customer_id`` (sorted): ``frequency``, ``recency``, ``T``,
-        ``monetary_value`` then the columns of :func:`behaviour`.
+        ``monetary_value`` then the columns of :func:`behaviour`; with ``return_ids``, also
+        the sorted index of all customer ids.
     """
     windows = check_windows(windows_days)
     unit = unit_days(time_unit)
@@ -313,4 +317,8 @@ def behaviour_with_rfm(t: ibis.Table, *, cutoff, windows_days, time_unit: str,
     cols = ["customer_id", *RFM_COLUMNS] + _columns(
         g, windows, has_quantity="quantity" in t.columns)[1:]
     tbl = execute_arrow(g.select(cols))
-    return to_frame(tbl, positive(tbl, "transactions_total"), cols)
+    out = to_frame(tbl, positive(tbl, "transactions_total"), cols)
+    if not return_ids:
+        return out
+    ids = pd.Index(tbl["customer_id"].to_pandas(), name="customer_id").sort_values()
+    return out, ids

@@ -72,7 +72,7 @@ def btyd_outputs(purchase_model, spend_model, rfm: pd.DataFrame, *, time_unit: s
 
 
 def customer_features(transactions, *, cutoff: dt.date, purchase_model, spend_model, spec,
-                      clv: dict, events=None) -> pd.DataFrame:
+                      clv: dict, events=None, return_ids: bool = False):
     """RFM, behaviour, engagement and BTYD features of every customer at ``cutoff``.
 
     Parameters
@@ -86,15 +86,20 @@ def customer_features(transactions, *, cutoff: dt.date, purchase_model, spend_mo
     clv : dict
     events : ibis.Table, optional
         Validated engagement events.
+    return_ids : bool, default False
+        Also return the sorted ids of every customer in ``transactions``, including
+        those without a purchase day (who have no feature row).
 
     Returns
     -------
-    pandas.DataFrame
-        Indexed by ``customer_id``; every column numeric.
+    pandas.DataFrame or (pandas.DataFrame, pandas.Index)
+        Indexed by ``customer_id``; every column numeric. With ``return_ids``, also the
+        index of all customer ids.
     """
     # RFM and behaviour from one query (one customer-day table); executed through Arrow
-    both = behaviour_with_rfm(transactions, cutoff=cutoff,
-                              windows_days=tuple(spec.windows_days), time_unit=spec.time_unit)
+    both, ids = behaviour_with_rfm(transactions, cutoff=cutoff,
+                                   windows_days=tuple(spec.windows_days),
+                                   time_unit=spec.time_unit, return_ids=True)
     rfm = both[list(RFM_COLUMNS)]
     behaviour = both.drop(columns=list(RFM_COLUMNS))
     btyd = btyd_outputs(purchase_model, spend_model, rfm, time_unit=spec.time_unit,
@@ -110,4 +115,5 @@ def customer_features(transactions, *, cutoff: dt.date, purchase_model, spend_mo
     non_numeric = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])]
     if non_numeric:
         out = pd.get_dummies(out, columns=non_numeric, dtype=float)
-    return out.replace([np.inf, -np.inf], np.nan)
+    out = out.replace([np.inf, -np.inf], np.nan)
+    return (out, ids) if return_ids else out

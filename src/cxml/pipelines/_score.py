@@ -323,9 +323,8 @@ def iter_scores(transactions, *, model, as_of, events=None,
             f"{n_rows:,} values are NaN or infinite; drop or fix them")
     if n_rows == 0:
         raise DataValidationError("transactions: no rows to score (the table is empty)")
-    with _reading("transactions", transactions), \
-            _duckdb_threads([tx], deterministic):
-        ids = _sorted_ids(tx)
+    with _reading("transactions", transactions):
+        ids = _sorted_ids(tx)  # sorted distinct ids: the same on any number of threads
     n_customers = len(ids)
     ev = None
     if events is not None:
@@ -491,11 +490,11 @@ def _user_label(canonical: str, columns: dict) -> str:
 def _chunk_features(tx: ibis.Table, ev, bundle: ModelBundle, as_of: dt.date):
     """(sorted customer ids, feature frame) of a validated transaction table: the query
     engine's part of scoring a chunk."""
-    ids = tx.select("customer_id").distinct().order_by("customer_id").to_pyarrow()
-    ids = pd.Index(ids.column("customer_id").to_pandas(), name="customer_id")
-    X = customer_features(tx, cutoff=as_of, purchase_model=bundle.purchase_model,
-                          spend_model=bundle.spend_model, spec=bundle.spec, clv=bundle.clv,
-                          events=ev)
+    # every customer of the chunk (those without a purchase day too) comes out of the
+    # feature query itself: no separate distinct-ids pass
+    X, ids = customer_features(tx, cutoff=as_of, purchase_model=bundle.purchase_model,
+                               spend_model=bundle.spend_model, spec=bundle.spec,
+                               clv=bundle.clv, events=ev, return_ids=True)
     return ids, X
 
 
@@ -529,25 +528,42 @@ def _chunk_scores(ids: pd.Index, X: pd.DataFrame, bundle: ModelBundle,
     for c in _FLOAT_COLUMNS:
         out[c] = out[c].astype("float64")
     for c in _STRING_COLUMNS:
-        out[c] = out[c].astype(object)
+        out[c] = _as_object(out[c])
     out["insufficient_history"] = out["insufficient_history"].astype(bool)
     return out
+
+
+def _as_object(col: pd.Series) -> pd.Series:
+    """Strings as Python objects (the output's dtype), through the few distinct labels.
+
+    A segment column has a handful of distinct values over 500,000 rows: converting the
+    labels once and indexing is ~20x faster than converting every Arrow string.
+    """
+    codes, labels = pd.factorize(col, use_na_sentinel=False)
+    labels = np.asarray(labels, dtype=object)
+    return pd.Series(labels[codes], index=col.index, name=col.name, dtype=object)
 
 
 def _model_matrix(X: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
     """The churn model's feature matrix, independent of which other customers are in X."""
     cols = list(bundle.churn_model.feature_names_in_)
     absent = [c for c in cols if c not in X.columns]
-    M = X.reindex(columns=cols).astype(float)
-    if absent:
-        # one-hot columns of a class no customer of this chunk has, and counts of an event
-        # type nobody in the chunk had, are 0 for every customer (not unknown)
-        zero = [c for c in absent if c.startswith("nps_class_")
-                or (_EVENT_COUNT.match(c) and c.startswith(_event_prefixes(cols)))]
-        M[zero] = 0.0
-        rest = [c for c in absent if c not in zero]
-        if rest:
-            logger.warning("features absent at scoring (treated as missing): %s", rest)
+    # one-hot columns of a class no customer of this chunk has, and counts of an event
+    # type nobody in the chunk had, are 0 for every customer (not unknown)
+    zero = {c for c in absent if c.startswith("nps_class_")
+            or (_EVENT_COUNT.match(c) and c.startswith(_event_prefixes(cols)))}
+    rest = [c for c in absent if c not in zero]
+    if rest:
+        logger.warning("features absent at scoring (treated as missing): %s", rest)
+    # one C-ordered float block, filled column by column: LightGBM predicts from it without
+    # pandas consolidating 30+ separate column blocks first (half a second per chunk)
+    values = np.empty((len(X), len(cols)))
+    for j, c in enumerate(cols):
+        if c in X.columns:
+            values[:, j] = X[c].to_numpy(dtype=float, na_value=np.nan)
+        else:
+            values[:, j] = 0.0 if c in zero else np.nan
+    M = pd.DataFrame(values, index=X.index, columns=cols, copy=False)
     return M
 
 
