@@ -197,6 +197,7 @@ BTYD_FORMULAS = {
     ],
     "cxml.models._paretonbd": [
         "_pareto_rows",
+        "_pareto_loglik",
         "ParetoNBDModel.probability_alive",
         "ParetoNBDModel.expected_purchases",
         "ParetoNBDModel.population_expected_purchases",
