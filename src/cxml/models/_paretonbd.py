@@ -671,23 +671,22 @@ def _cut_left(above, mode):
     d = 1.0
     while above(mode - d) > 0:
         d *= 2.0
-    lo, hi = mode - d, mode - d / 2.0 if d > 1.0 else mode
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        if above(mid) > 0:
-            hi = mid
-        else:
-            lo = mid
-    return lo
+    return _bisect(above, inside=mode - d / 2.0 if d > 1.0 else mode, outside=mode - d)
 
 
 def _cut_right(above, mode, top):
     """sigma in (mode, top] where above() changes sign (above(mode) > 0 > above(top))."""
-    lo, hi = mode, top
+    return _bisect(above, inside=mode, outside=top)
+
+
+def _bisect(above, *, inside, outside):
+    """Bisect to where above() changes sign; ``above(inside) > 0 >= above(outside)``.
+
+    Returns the final outside end (the integrand is below the cut there)."""
     for _ in range(100):
-        mid = 0.5 * (lo + hi)
+        mid = 0.5 * (inside + outside)
         if above(mid) > 0:
-            lo = mid
+            inside = mid
         else:
-            hi = mid
-    return hi
+            outside = mid
+    return outside
