@@ -316,7 +316,7 @@ def behaviour_with_rfm(t: ibis.Table, *, cutoff, windows_days, time_unit: str,
     )
     cols = ["customer_id", *RFM_COLUMNS] + _columns(
         g, windows, has_quantity="quantity" in t.columns)[1:]
-    tbl = execute_arrow(g.select(cols))
+    tbl = execute_arrow(g.select(cols).order_by("customer_id"))
     out = to_frame(tbl, positive(tbl, "transactions_total"), cols)
     if not return_ids:
         return out

@@ -555,15 +555,16 @@ def _model_matrix(X: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
     rest = [c for c in absent if c not in zero]
     if rest:
         logger.warning("features absent at scoring (treated as missing): %s", rest)
-    # one C-ordered float block, filled column by column: LightGBM predicts from it without
-    # pandas consolidating 30+ separate column blocks first (half a second per chunk)
-    values = np.empty((len(X), len(cols)))
+    # one float block in pandas' own (columns x rows) layout, filled row of the block by
+    # row with contiguous writes: no consolidation of 30+ column blocks when LightGBM asks
+    # for the matrix (half a second per 500,000-customer chunk)
+    values = np.empty((len(cols), len(X)))
     for j, c in enumerate(cols):
         if c in X.columns:
-            values[:, j] = X[c].to_numpy(dtype=float, na_value=np.nan)
+            values[j] = X[c].to_numpy(dtype=float, na_value=np.nan)
         else:
-            values[:, j] = 0.0 if c in zero else np.nan
-    M = pd.DataFrame(values, index=X.index, columns=cols, copy=False)
+            values[j] = 0.0 if c in zero else np.nan
+    M = pd.DataFrame(values.T, index=X.index, columns=cols, copy=False)
     return M
 
 
