@@ -47,11 +47,27 @@ def make_data(n, seed, continuous):
     return x, tx, T, m
 
 
+def _peak_rss_mib() -> float:
+    """Peak RSS of this forked child (VmHWM starts afresh at fork).
+
+    Not ``getrusage``: its ru_maxrss would include the parent's peak (simulating the data),
+    which Linux carries into children.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _child(job, q):
     t0 = time.perf_counter()
     out = job()
     dt = time.perf_counter() - t0
-    q.put((dt, out, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    q.put((dt, out, _peak_rss_mib()))
 
 
 def run_isolated(job):
