@@ -625,18 +625,6 @@ def _log_died_by_quadrature(params, t, n):
         return (n + 1.0) - (r + n) * expit(sig - np.log(alpha)) \
             - (s + 1.0) * expit(sig - np.log(beta))
 
-    def bisect(f, lo, hi):
-        # f(lo) > 0 >= f(hi)
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            if f(mid) > 0:
-                lo = mid
-            else:
-                hi = mid
-            if hi - lo < 1e-12 * max(1.0, abs(mid)):
-                break
-        return 0.5 * (lo + hi)
-
     def walk_left(f, start):
         d = 1.0
         while f(start - d) <= 0:
@@ -644,7 +632,8 @@ def _log_died_by_quadrature(params, t, n):
         return start - d
 
     top = np.log(t)
-    mode = top if dH(top) >= 0 else bisect(dH, walk_left(dH, top), top)
+    mode = top if dH(top) >= 0 else _bisect(dH, inside=walk_left(dH, top), outside=top,
+                                            rtol=1e-12)
     h_mode = H(mode)
     drop = 45.0
 
@@ -679,14 +668,17 @@ def _cut_right(above, mode, top):
     return _bisect(above, inside=mode, outside=top)
 
 
-def _bisect(above, *, inside, outside):
+def _bisect(above, *, inside, outside, rtol=0.0):
     """Bisect to where above() changes sign; ``above(inside) > 0 >= above(outside)``.
 
-    Returns the final outside end (the integrand is below the cut there)."""
-    for _ in range(100):
+    Returns the final outside end (for the cut points, the integrand is below the cut
+    there); stops early once the bracket is narrower than ``rtol`` (relative)."""
+    for _ in range(200):
         mid = 0.5 * (inside + outside)
         if above(mid) > 0:
             inside = mid
         else:
             outside = mid
+        if abs(outside - inside) <= rtol * max(1.0, abs(mid)):
+            break
     return outside
