@@ -21,8 +21,9 @@ import pandas as pd
 from scipy import optimize, special
 
 from cxml.exceptions import ConvergenceError, ModelLoadError, NotFittedError
+from cxml.models._validation import check_horizon, check_rfm
 
-__all__ = ["BTYDModel", "compress_rows", "row_codes", "first_index"]
+__all__ = ["BTYDModel", "PurchaseModel", "compress_rows", "row_codes", "first_index"]
 
 logger = logging.getLogger(__name__)
 
@@ -318,6 +319,45 @@ class BTYDModel:
         upper = np.where(est > 0, est * np.exp(zq * sd), 0.0)
         return est, lower, upper
 
+    # -- lifetimes interop ---------------------------------------------------------------
+
+    #: name of the lifetimes fitter with the same parameters (``lifetimes.<name>``)
+    _lifetimes_fitter = ""
+
+    @classmethod
+    def from_lifetimes(cls, fitter):
+        """Build a fitted model from the matching fitted lifetimes fitter.
+
+        ``BetaGeoFitter`` for :class:`BetaGeoModel`, ``ModifiedBetaGeoFitter``,
+        ``ParetoNBDFitter``, ``GammaGammaFitter`` and ``BetaGeoBetaBinomFitter`` for the
+        others. Standard errors and covariance are taken from the fitter's
+        ``variance_matrix_`` when present.
+
+        Parameters
+        ----------
+        fitter : lifetimes fitter
+            A fitted lifetimes model of the matching class.
+
+        Returns
+        -------
+        BTYDModel
+            A fitted model of this class with the same parameters.
+        """
+        return _from_lifetimes(cls, fitter)
+
+    def to_lifetimes(self):
+        """Return the matching lifetimes fitter carrying these parameters.
+
+        Returns
+        -------
+        lifetimes fitter
+            Usable with lifetimes' plots and helpers (``lifetimes.BetaGeoFitter`` for
+            :class:`BetaGeoModel`, and so on).
+        """
+        import lifetimes
+
+        return _to_lifetimes(self, getattr(lifetimes, self._lifetimes_fitter))
+
     def __repr__(self):
         if hasattr(self, "params_"):
             inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
@@ -480,3 +520,94 @@ def _json_float(v):
 
 def _from_json_float(v):
     return float("nan") if v is None else float(v)
+
+
+def _from_lifetimes(cls, fitter):
+    params_ = getattr(fitter, "params_", None)
+    if params_ is None:
+        raise ModelLoadError(f"{type(fitter).__name__} is not fitted (no params_)")
+    try:
+        params = {n: float(params_[n]) for n in cls._param_names}
+    except KeyError as exc:
+        raise ModelLoadError(
+            f"{type(fitter).__name__} has no parameter {exc}; expected {cls._param_names}"
+        ) from None
+    model = cls(penalizer=float(getattr(fitter, "penalizer_coef", 0.0)))
+    model.params_ = params
+    k = len(cls._param_names)
+    vm = getattr(fitter, "variance_matrix_", None)
+    p = np.array([params[n] for n in cls._param_names])
+    if isinstance(vm, pd.DataFrame):
+        v = vm.loc[list(cls._param_names), list(cls._param_names)].to_numpy(dtype=float)
+        # lifetimes' variance is params_j^2 * cov_log[i, j]; undo the column scaling.
+        cov = v / (p[None, :] ** 2)
+        cov = 0.5 * (cov + cov.T)
+    else:
+        cov = np.full((k, k), np.nan)
+    model.log_params_covariance_ = cov
+    model.standard_errors_ = {n: float(v) for n, v in zip(cls._param_names,
+                                                          p * np.sqrt(np.diag(cov)))}
+    data = getattr(fitter, "data", None)
+    try:
+        # lifetimes reports its likelihood in rescaled time; recompute it in ours.
+        model.log_likelihood_ = float(cls._loglik(model, p, cls._data_from_lifetimes(data))[0])
+    except (AttributeError, KeyError, TypeError, ValueError):
+        model.log_likelihood_ = float("nan")
+    model.params_at_bound_ = ()
+    model.data_summary_ = {"source": f"lifetimes.{type(fitter).__name__}"}
+    return model
+
+
+def _to_lifetimes(model, fitter_cls):
+    model._check_fitted()
+    fitter = fitter_cls(penalizer_coef=float(model.penalizer))
+    names = list(model._param_names)
+    p = np.array([model.params_[n] for n in names])
+    fitter.params_ = pd.Series(p, index=names)
+    cov = model.log_params_covariance_
+    fitter.variance_matrix_ = pd.DataFrame(p[None, :] ** 2 * cov, index=names, columns=names)
+    fitter.standard_errors_ = pd.Series([model.standard_errors_[n] for n in names], index=names)
+    if hasattr(fitter, "conditional_expected_number_of_purchases_up_to_time"):
+        fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time
+    return fitter
+
+
+class PurchaseModel(BTYDModel):
+    """A continuous-time purchase model (BG/NBD, MBG/NBD, Pareto/NBD).
+
+    Subclasses set ``_expected`` to their conditional-expectation formula
+    ``f(params, t, x, t_x, T)``; the delta-method interval is the same for all of them.
+    """
+
+    @staticmethod
+    def _expected(params, t, x, tx, T):
+        raise NotImplementedError
+
+    def expected_purchases_interval(self, t, frequency, recency, T, *, level=0.95):
+        """Expected purchases with a delta-method interval from the parameter covariance.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Horizon, in the time unit of ``recency`` and ``T``.
+        frequency : array-like
+            Repeat purchases of each customer.
+        recency : array-like
+            Time from first to last purchase, in the unit of the fit.
+        T : array-like
+            Time from first purchase to the end of observation, same unit.
+        level : float, default 0.95
+            Coverage of the interval.
+
+        Returns
+        -------
+        estimate : numpy.ndarray
+            Expected purchases (as :meth:`expected_purchases`).
+        lower : numpy.ndarray
+            Lower bound, built on the log scale (always positive).
+        upper : numpy.ndarray
+            Upper bound.
+        """
+        t = check_horizon("t", t)
+        x, tx, T = check_rfm(frequency, recency, T, require_data=False)
+        return self._delta_interval(lambda p: self._expected(p, t, x, tx, T), level)

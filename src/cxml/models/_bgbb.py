@@ -15,7 +15,6 @@ from scipy.special import betaln, digamma, gammaln
 
 from cxml.exceptions import DataValidationError
 from cxml.models._base import BTYDModel, compress_rows
-from cxml.models._bgnbd import _from_lifetimes, _to_lifetimes
 from cxml.models._validation import as_float_array, check_weights
 
 __all__ = ["BetaGeoBetaBinomModel"]
@@ -136,6 +135,8 @@ class BetaGeoBetaBinomModel(BTYDModel):
     1.204
     """
 
+    _lifetimes_fitter = "BetaGeoBetaBinomFitter"
+
     _param_names = ("alpha", "beta", "gamma", "delta")
     _model_label = "BG/BB"
 
@@ -243,31 +244,3 @@ class BetaGeoBetaBinomModel(BTYDModel):
         diff = (np.exp(gammaln(1 + d + n) - gammaln(g + d + n))
                 - np.exp(gammaln(1 + d + n + m) - gammaln(g + d + n + m)))
         return np.exp(l2 - self._row_loglik(x, tx, n)) * p3 * diff
-
-    @classmethod
-    def from_lifetimes(cls, fitter):
-        """Build a fitted model from a fitted ``lifetimes.BetaGeoBetaBinomFitter``.
-
-        Parameters
-        ----------
-        fitter : lifetimes.BetaGeoBetaBinomFitter
-            A fitted lifetimes model.
-
-        Returns
-        -------
-        BetaGeoBetaBinomModel
-            A fitted cxml model with the same parameters.
-        """
-        return _from_lifetimes(cls, fitter)
-
-    def to_lifetimes(self):
-        """Return a ``lifetimes.BetaGeoBetaBinomFitter`` carrying these parameters.
-
-        Returns
-        -------
-        lifetimes.BetaGeoBetaBinomFitter
-            Usable with lifetimes' plots and helpers.
-        """
-        from lifetimes import BetaGeoBetaBinomFitter
-
-        return _to_lifetimes(self, BetaGeoBetaBinomFitter)

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import betainc, betaln, digamma, expit, gammaln
 
 from cxml.models._base import (
-    BTYDModel,
+    PurchaseModel,
     _dot,
     compress_rows,
     first_index,
@@ -177,7 +177,7 @@ def bgnbd_log_likelihood(params, frequency, recency, T, weights=None):
     return A1 + A2 + np.logaddexp(A3, A4)
 
 
-class BetaGeoModel(BTYDModel):
+class BetaGeoModel(PurchaseModel):
     """BG/NBD model of repeat purchasing (Fader, Hardie & Lee 2005).
 
     Parameters
@@ -213,6 +213,12 @@ class BetaGeoModel(BTYDModel):
     >>> round(m.params_["r"], 4)
     0.2426
     """
+
+    _lifetimes_fitter = "BetaGeoFitter"
+
+    @staticmethod
+    def _expected(params, t, x, tx, T):
+        return _expected_purchases(params, t, x, tx, T)
 
     _param_names = ("r", "alpha", "a", "b")
     _model_label = "BG/NBD"
@@ -316,35 +322,6 @@ class BetaGeoModel(BTYDModel):
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
         return _expected_purchases(self._p(), t, x, tx, T)
 
-    def expected_purchases_interval(self, t, frequency, recency, T, *, level=0.95):
-        """Expected purchases with a delta-method interval from the parameter covariance.
-
-        Parameters
-        ----------
-        t : float or array-like
-            Horizon, in the time unit of ``recency`` and ``T``.
-        frequency : array-like
-            Repeat purchases of each customer.
-        recency : array-like
-            Time from first to last purchase, in the unit of the fit.
-        T : array-like
-            Time from first purchase to the end of observation, same unit.
-        level : float, default 0.95
-            Coverage of the interval.
-
-        Returns
-        -------
-        estimate : numpy.ndarray
-            Expected purchases (as :meth:`expected_purchases`).
-        lower : numpy.ndarray
-            Lower bound, built on the log scale (always positive).
-        upper : numpy.ndarray
-            Upper bound.
-        """
-        t = check_horizon("t", t)
-        x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return self._delta_interval(lambda p: _expected_purchases(p, t, x, tx, T), level)
-
     def population_expected_purchases(self, t):
         """Expected repeat purchases E[X(t)] in (0, t] of a new customer.
 
@@ -403,38 +380,6 @@ class BetaGeoModel(BTYDModel):
         return np.asarray(first + second)
 
     # -- interop -------------------------------------------------------------------------
-
-    @classmethod
-    def from_lifetimes(cls, fitter):
-        """Build a fitted model from a fitted ``lifetimes.BetaGeoFitter``.
-
-        Standard errors and covariance are taken from the fitter's ``variance_matrix_`` when
-        present.
-
-        Parameters
-        ----------
-        fitter : lifetimes.BetaGeoFitter
-            A fitted lifetimes model.
-
-        Returns
-        -------
-        BetaGeoModel
-            A fitted cxml model with the same parameters.
-        """
-        return _from_lifetimes(cls, fitter)
-
-    def to_lifetimes(self):
-        """Return a ``lifetimes.BetaGeoFitter`` carrying these parameters.
-
-        Returns
-        -------
-        lifetimes.BetaGeoFitter
-            Usable with lifetimes' plots and helpers.
-        """
-        from lifetimes import BetaGeoFitter
-
-        return _to_lifetimes(self, BetaGeoFitter)
-
 
 def _nonzero(c):
     """c = a + b + x - 1 is 0 when x = 0 and a + b = 1; c * 2F1(.; c; .) has a finite
@@ -499,57 +444,3 @@ def _path_generic(params, ts, x, tx, T, coefs, p_alive, shift):
     return out
 
 
-def _from_lifetimes(cls, fitter):
-    import pandas as pd
-
-    from cxml.exceptions import ModelLoadError
-
-    params_ = getattr(fitter, "params_", None)
-    if params_ is None:
-        raise ModelLoadError(f"{type(fitter).__name__} is not fitted (no params_)")
-    try:
-        params = {n: float(params_[n]) for n in cls._param_names}
-    except KeyError as exc:
-        raise ModelLoadError(
-            f"{type(fitter).__name__} has no parameter {exc}; expected {cls._param_names}"
-        ) from None
-    model = cls(penalizer=float(getattr(fitter, "penalizer_coef", 0.0)))
-    model.params_ = params
-    k = len(cls._param_names)
-    vm = getattr(fitter, "variance_matrix_", None)
-    p = np.array([params[n] for n in cls._param_names])
-    if isinstance(vm, pd.DataFrame):
-        v = vm.loc[list(cls._param_names), list(cls._param_names)].to_numpy(dtype=float)
-        # lifetimes' variance is params_j^2 * cov_log[i, j]; undo the column scaling.
-        cov = v / (p[None, :] ** 2)
-        cov = 0.5 * (cov + cov.T)
-    else:
-        cov = np.full((k, k), np.nan)
-    model.log_params_covariance_ = cov
-    model.standard_errors_ = {n: float(v) for n, v in zip(cls._param_names,
-                                                          p * np.sqrt(np.diag(cov)))}
-    data = getattr(fitter, "data", None)
-    try:
-        # lifetimes reports its likelihood in rescaled time; recompute it in ours.
-        model.log_likelihood_ = float(cls._loglik(model, p, cls._data_from_lifetimes(data))[0])
-    except (AttributeError, KeyError, TypeError, ValueError):
-        model.log_likelihood_ = float("nan")
-    model.params_at_bound_ = ()
-    model.data_summary_ = {"source": f"lifetimes.{type(fitter).__name__}"}
-    return model
-
-
-def _to_lifetimes(model, fitter_cls):
-    import pandas as pd
-
-    model._check_fitted()
-    fitter = fitter_cls(penalizer_coef=float(model.penalizer))
-    names = list(model._param_names)
-    p = np.array([model.params_[n] for n in names])
-    fitter.params_ = pd.Series(p, index=names)
-    cov = model.log_params_covariance_
-    fitter.variance_matrix_ = pd.DataFrame(p[None, :] ** 2 * cov, index=names, columns=names)
-    fitter.standard_errors_ = pd.Series([model.standard_errors_[n] for n in names], index=names)
-    if hasattr(fitter, "conditional_expected_number_of_purchases_up_to_time"):
-        fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time
-    return fitter

@@ -15,7 +15,6 @@ from scipy.special import digamma, gammaln
 
 from cxml.exceptions import DataValidationError
 from cxml.models._base import BTYDModel, _dot, compress_rows, unique_inverse
-from cxml.models._bgnbd import _from_lifetimes, _to_lifetimes
 from cxml.models._validation import as_float_array, check_weights
 
 __all__ = ["GammaGammaModel"]
@@ -154,6 +153,8 @@ class GammaGammaModel(BTYDModel):
     6.249
     """
 
+    _lifetimes_fitter = "GammaGammaFitter"
+
     _param_names = ("p", "q", "v")
     _model_label = "Gamma-Gamma"
     _convergence_hint = (
@@ -291,35 +292,6 @@ class GammaGammaModel(BTYDModel):
         """
         p, q, v = self._param_array()
         return float(p * v / (q - 1.0)) if q > 1 else float("inf")
-
-    @classmethod
-    def from_lifetimes(cls, fitter):
-        """Build a fitted model from a fitted ``lifetimes.GammaGammaFitter``.
-
-        Parameters
-        ----------
-        fitter : lifetimes.GammaGammaFitter
-            A fitted lifetimes model.
-
-        Returns
-        -------
-        GammaGammaModel
-            A fitted cxml model with the same parameters.
-        """
-        return _from_lifetimes(cls, fitter)
-
-    def to_lifetimes(self):
-        """Return a ``lifetimes.GammaGammaFitter`` carrying these parameters.
-
-        Returns
-        -------
-        lifetimes.GammaGammaFitter
-            Usable with lifetimes' plots and helpers.
-        """
-        from lifetimes import GammaGammaFitter
-
-        return _to_lifetimes(self, GammaGammaFitter)
-
 
 def _expected_value(params, x, m):
     p, q, v = params

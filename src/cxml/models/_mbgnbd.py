@@ -10,15 +10,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betaln, expit, gammaln
 
-from cxml.models._base import BTYDModel
+from cxml.models._base import PurchaseModel
 from cxml.models._bgnbd import (
-    _from_lifetimes,
     _RFMData,
     _bgnbd_loglik,
     _nonzero,
     _path_generic,
     _summary,
-    _to_lifetimes,
 )
 from cxml.models._hyp2f1 import one_minus_scaled_hyp2f1
 from cxml.models._validation import check_horizon, check_rfm, check_weights
@@ -26,7 +24,7 @@ from cxml.models._validation import check_horizon, check_rfm, check_weights
 __all__ = ["ModifiedBetaGeoModel"]
 
 
-class ModifiedBetaGeoModel(BTYDModel):
+class ModifiedBetaGeoModel(PurchaseModel):
     """MBG/NBD model of repeat purchasing.
 
     Parameters
@@ -53,6 +51,12 @@ class ModifiedBetaGeoModel(BTYDModel):
     >>> round(m.params_["r"], 3)
     0.525
     """
+
+    _lifetimes_fitter = "ModifiedBetaGeoFitter"
+
+    @staticmethod
+    def _expected(params, t, x, tx, T):
+        return _mbg_expected(params, t, x, tx, T)
 
     _param_names = ("r", "alpha", "a", "b")
     _model_label = "MBG/NBD"
@@ -158,35 +162,6 @@ class ModifiedBetaGeoModel(BTYDModel):
             return _mbg_path(p, np.atleast_1d(t), x, tx, T)[0]
         return _mbg_expected(p, t, x, tx, T)
 
-    def expected_purchases_interval(self, t, frequency, recency, T, *, level=0.95):
-        """Expected purchases with a delta-method interval.
-
-        Parameters
-        ----------
-        t : float or array-like
-            Horizon, in the time unit of ``recency`` and ``T``.
-        frequency : array-like
-            Repeat purchases of each customer.
-        recency : array-like
-            Time from first to last purchase, in the unit of the fit.
-        T : array-like
-            Time from first purchase to the end of observation, same unit.
-        level : float, default 0.95
-            Coverage of the interval.
-
-        Returns
-        -------
-        estimate : numpy.ndarray
-            Point prediction.
-        lower : numpy.ndarray
-            Lower bound, built on the log scale (always positive).
-        upper : numpy.ndarray
-            Upper bound.
-        """
-        t = check_horizon("t", t)
-        x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return self._delta_interval(lambda p: _mbg_expected(p, t, x, tx, T), level)
-
     def population_expected_purchases(self, t):
         """Expected repeat purchases E[X(t)] in (0, t] of a new customer.
 
@@ -240,35 +215,6 @@ class ModifiedBetaGeoModel(BTYDModel):
         tail = np.where(n > 0, betainc(np.maximum(n, 1), r, t / (alpha + t)), 1.0)
         second = np.exp(betaln(a + 1, b + n) - betaln(a, b)) * tail
         return np.asarray(first + second)
-
-    @classmethod
-    def from_lifetimes(cls, fitter):
-        """Build a fitted model from a fitted ``lifetimes.ModifiedBetaGeoFitter``.
-
-        Parameters
-        ----------
-        fitter : lifetimes.ModifiedBetaGeoFitter
-            A fitted lifetimes model.
-
-        Returns
-        -------
-        ModifiedBetaGeoModel
-            A fitted cxml model with the same parameters.
-        """
-        return _from_lifetimes(cls, fitter)
-
-    def to_lifetimes(self):
-        """Return a ``lifetimes.ModifiedBetaGeoFitter`` carrying these parameters.
-
-        Returns
-        -------
-        lifetimes.ModifiedBetaGeoFitter
-            Usable with lifetimes' plots and helpers.
-        """
-        from lifetimes import ModifiedBetaGeoFitter
-
-        return _to_lifetimes(self, ModifiedBetaGeoFitter)
-
 
 def _mbg_p_alive(params, x, tx, T):
     r, alpha, a, b = params

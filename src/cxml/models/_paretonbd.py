@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, logsumexp
 
-from cxml.models._base import BTYDModel, _dot, compress_rows, unique_inverse
-from cxml.models._bgnbd import _from_lifetimes, _summary, _to_lifetimes
+from cxml.models._base import PurchaseModel, _dot, compress_rows, unique_inverse
+from cxml.models._bgnbd import _summary
 from cxml.models._validation import check_horizon, check_rfm, check_weights
 
 __all__ = ["ParetoNBDModel"]
@@ -262,7 +262,7 @@ def _pareto_loglik(params, d: _ParetoData, gradient: bool = True):
     return ll, np.array([g_r, g_alpha, g_s, g_beta])
 
 
-class ParetoNBDModel(BTYDModel):
+class ParetoNBDModel(PurchaseModel):
     """Pareto/NBD model of repeat purchasing.
 
     Parameters
@@ -290,6 +290,12 @@ class ParetoNBDModel(BTYDModel):
     >>> round(m.params_["r"], 3)
     0.553
     """
+
+    _lifetimes_fitter = "ParetoNBDFitter"
+
+    @staticmethod
+    def _expected(params, t, x, tx, T):
+        return _pareto_expected(params, t, x, tx, T)
 
     _param_names = ("r", "alpha", "s", "beta")
     _model_label = "Pareto/NBD"
@@ -393,35 +399,6 @@ class ParetoNBDModel(BTYDModel):
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
         return _pareto_expected(self._param_array(), t, x, tx, T)
 
-    def expected_purchases_interval(self, t, frequency, recency, T, *, level=0.95):
-        """Expected purchases with a delta-method interval.
-
-        Parameters
-        ----------
-        t : float or array-like
-            Horizon, in the time unit of ``recency`` and ``T``.
-        frequency : array-like
-            Repeat purchases of each customer.
-        recency : array-like
-            Time from first to last purchase, in the unit of the fit.
-        T : array-like
-            Time from first purchase to the end of observation, same unit.
-        level : float, default 0.95
-            Coverage of the interval.
-
-        Returns
-        -------
-        estimate : numpy.ndarray
-            Point prediction.
-        lower : numpy.ndarray
-            Lower bound, built on the log scale (always positive).
-        upper : numpy.ndarray
-            Upper bound.
-        """
-        t = check_horizon("t", t)
-        x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return self._delta_interval(lambda p: _pareto_expected(p, t, x, tx, T), level)
-
     def population_expected_purchases(self, t):
         """Expected repeat purchases E[X(t)] in (0, t] of a new customer.
 
@@ -490,35 +467,6 @@ class ParetoNBDModel(BTYDModel):
         for idx in np.ndindex(tb.shape):
             out[idx] = _pareto_pmf(params, float(tb[idx]), int(nb[idx]))
         return out
-
-    @classmethod
-    def from_lifetimes(cls, fitter):
-        """Build a fitted model from a fitted ``lifetimes.ParetoNBDFitter``.
-
-        Parameters
-        ----------
-        fitter : lifetimes.ParetoNBDFitter
-            A fitted lifetimes model.
-
-        Returns
-        -------
-        ParetoNBDModel
-            A fitted cxml model with the same parameters.
-        """
-        return _from_lifetimes(cls, fitter)
-
-    def to_lifetimes(self):
-        """Return a ``lifetimes.ParetoNBDFitter`` carrying these parameters.
-
-        Returns
-        -------
-        lifetimes.ParetoNBDFitter
-            Usable with lifetimes' plots and helpers.
-        """
-        from lifetimes import ParetoNBDFitter
-
-        return _to_lifetimes(self, ParetoNBDFitter)
-
 
 def _one_minus_pow_over(k, y):
     """(1 - y^k) / k, with its limit -ln(y) at k = 0."""
