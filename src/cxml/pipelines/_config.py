@@ -86,7 +86,7 @@ class ChurnConfig(_Strict):
     snapshot_step_days: int = Field(28, gt=0)
     min_history_days: int = Field(182, ge=0, description="history needed before a past cut-off")
     n_estimators: int = 1000
-    learning_rate: float = 0.02
+    learning_rate: float = 0.05
     num_leaves: int = 7
     min_child_samples: int = 100
     calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
