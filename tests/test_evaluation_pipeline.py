@@ -13,11 +13,13 @@ from cxml.datasets import load_cdnow
 from cxml.exceptions import CxmlUserError
 from cxml.pipelines import EVALUATION_COLUMNS, evaluate
 from cxml.pipelines._core import (
+    CUTOFF_AGE,
     TrainingSet,
     churn_labels,
     cross_fit_proba,
     fit_calibration,
     snapshot_cutoffs,
+    stack_training,
     stacked_snapshots,
 )
 
@@ -131,6 +133,48 @@ def test_cross_fitting_never_uses_a_customers_own_label():
     p = cross_fit_proba(_Memoriser, X, y, folds=5, seed=0, extra=extra,
                         cutoff=dt.date(1997, 9, 30))
     assert p.sum() == 0
+
+
+def test_stack_training_adds_the_cutoff_age():
+    idx = pd.Index([1, 2, 3], name="customer_id")
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 6.0]}, index=idx)
+    past = TrainingSet(X=pd.DataFrame({"b": [7.0, 8.0], "a": [9.0, 10.0], "old": [0.0, 0.0]},
+                                      index=pd.Index([1, 4], name="customer_id")),
+                       y=np.array([0, 1]),
+                       cutoff=np.array(["2011-01-01", "2011-03-01"], dtype="datetime64[D]"),
+                       purchases=np.zeros(2), spend=np.zeros(2))
+    rows, groups = stack_training(past, X, dt.date(2011, 6, 9))
+    assert list(rows.columns) == ["a", "b", CUTOFF_AGE]  # X's columns; the past's extra dropped
+    assert rows[CUTOFF_AGE].tolist() == [159.0, 100.0, 0.0, 0.0, 0.0]
+    assert rows["a"].tolist() == [9.0, 10.0, 1.0, 2.0, 3.0]
+    assert groups.tolist() == [dt.date(2011, 1, 1), dt.date(2011, 3, 1)] + [dt.date(2011, 6, 9)] * 3
+    # rows already carrying the age (cross-fitting adds it to X first) are not duplicated
+    again, _ = stack_training(past, rows.iloc[2:], dt.date(2011, 6, 9))
+    assert list(again.columns) == ["a", "b", CUTOFF_AGE]
+
+
+def test_cross_fitting_with_past_cutoffs_scores_at_age_zero():
+    seen = {}
+
+    class Spy:
+        def fit(self, X, y, groups=None):
+            seen.setdefault("fit", []).append(X[CUTOFF_AGE].to_numpy())
+            return self
+
+        def predict_proba(self, X):
+            seen.setdefault("predict", []).append(X[CUTOFF_AGE].to_numpy())
+            return np.column_stack([np.zeros(len(X)), np.zeros(len(X))])
+
+    idx = pd.Index(np.arange(30), name="customer_id")
+    X = pd.DataFrame({"a": np.arange(30.0)}, index=idx)
+    y = np.tile([0, 1, 1], 10)
+    extra = TrainingSet(X=X, y=y, cutoff=np.full(30, np.datetime64("1997-06-30")),
+                        purchases=np.zeros(30), spend=np.zeros(30))
+    cross_fit_proba(Spy, X, y, folds=3, seed=0, extra=extra, cutoff=dt.date(1997, 9, 30))
+    for ages in seen["fit"]:  # 30 past rows 92 days old, then 20 current rows
+        assert ages.tolist() == [92.0] * 30 + [0.0] * 20
+    assert all((ages == 0).all() for ages in seen["predict"])
+    assert "cutoff_age_days" not in X.columns  # the caller's frame is untouched
 
 
 @pytest.mark.slow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -75,7 +77,7 @@ def test_evaluate_table_on_sample():
 
 
 @pytest.mark.slow
-def test_train_stacks_past_cutoffs_when_history_allows(tmp_path):
+def test_train_stacks_past_cutoffs_when_history_allows(tmp_path, caplog):
     """Two years of simulated history: training adds out-of-time snapshots and logs SHAP."""
     import mlflow
 
@@ -102,8 +104,13 @@ def test_train_stacks_past_cutoffs_when_history_allows(tmp_path):
     names = {a.path for a in client.list_artifacts(result.run_id, "explanations")}
     assert names == {"explanations/feature_importance_gain.csv", "explanations/shap_summary.csv",
                      "explanations/shap_values.csv"}
-    # the saved model scores the same customers
-    scores = score(tx, model=result.model_dir, as_of="2021-06-30")
+    # stacked cut-offs: the model tells their rows apart by age and scores at age 0
+    features = list(result.bundle.churn_model.feature_names_in_)
+    assert features[-1] == "cutoff_age_days"
+    # the saved model scores the same customers, with no feature treated as missing
+    with caplog.at_level(logging.WARNING, logger="cxml"):
+        scores = score(tx, model=result.model_dir, as_of="2021-06-30")
+    assert "features absent at scoring" not in caplog.text
     assert len(scores) == tx["customer_id"].nunique()
 
 

@@ -32,10 +32,12 @@ from cxml.models import ChurnClassifier
 from cxml.models._value import ValueModel
 from cxml.pipelines._core import (
     TrainingSet,
+    at_latest_cutoff,
     cross_fit_predict,
     cross_fit_proba,
     fit_calibration,
     snapshot_cutoffs,
+    stack_training,
     stacked_snapshots,
 )
 from cxml.pipelines._score import _as_date
@@ -164,10 +166,11 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
     value_kw = {"random_state": random_state, **(value_params or {})}
     spend = fit.holdout_spend
     if scheme == "out_of_time":
-        Xs = snaps.X.reindex(columns=X.columns)
-        churn_model = ChurnClassifier(**churn_kw).fit(Xs, snaps.y, groups=snaps.cutoff)
-        cxml_churn = churn_model.predict_proba(X)[:, 1]
-        cxml_value = ValueModel(**value_kw).fit(Xs, snaps.spend, groups=snaps.cutoff).predict(X)
+        Xs, groups = stack_training(snaps, X.iloc[:0], cal)
+        Xc = at_latest_cutoff(X)
+        churn_model = ChurnClassifier(**churn_kw).fit(Xs, snaps.y, groups=groups)
+        cxml_churn = churn_model.predict_proba(Xc)[:, 1]
+        cxml_value = ValueModel(**value_kw).fit(Xs, snaps.spend, groups=groups).predict(Xc)
     else:
         extra = snaps if scheme == "both" else None
         cxml_churn = cross_fit_proba(lambda: ChurnClassifier(**churn_kw), X, y, folds=folds,

@@ -75,6 +75,7 @@ import pandas as pd
 from cxml.data import validate_events, validate_transactions
 from cxml.exceptions import DataValidationError, ModelLoadError
 from cxml.pipelines._bundle import ModelBundle
+from cxml.pipelines._core import CUTOFF_AGE
 from cxml.pipelines._customer_features import btyd_outputs, customer_features
 from cxml.pipelines._segmenting import assign_segments
 
@@ -549,8 +550,9 @@ def _model_matrix(X: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
     cols = list(bundle.churn_model.feature_names_in_)
     absent = [c for c in cols if c not in X.columns]
     # one-hot columns of a class no customer of this chunk has, and counts of an event
-    # type nobody in the chunk had, are 0 for every customer (not unknown)
-    zero = {c for c in absent if c.startswith("nps_class_")
+    # type nobody in the chunk had, are 0 for every customer (not unknown); a model
+    # trained on stacked cut-offs scores as of its newest one (cut-off age 0)
+    zero = {c for c in absent if c.startswith("nps_class_") or c == CUTOFF_AGE
             or (_EVENT_COUNT.match(c) and c.startswith(_event_prefixes(cols)))}
     rest = [c for c in absent if c not in zero]
     if rest:

@@ -18,10 +18,12 @@ from cxml.models import ChurnClassifier
 from cxml.pipelines._bundle import ModelBundle
 from cxml.pipelines._config import Config, load_config
 from cxml.pipelines._core import (
+    at_latest_cutoff,
     cross_fit_proba,
     day_after,
     fit_calibration,
     snapshot_cutoffs,
+    stack_training,
     stacked_snapshots,
 )
 from cxml.pipelines._data import load_events, load_transactions
@@ -148,8 +150,7 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     if snaps is None:
         churn_model = ChurnClassifier(**params).fit(X, churned)
     else:
-        X_all = pd.concat([snaps.X.reindex(columns=X.columns), X])
-        groups = np.r_[snaps.cutoff, np.full(len(X), np.datetime64(t.calibration_end, "D"))]
+        X_all, groups = stack_training(snaps, X, t.calibration_end)
         churn_model = ChurnClassifier(**params).fit(X_all, np.r_[snaps.y, churned],
                                                     groups=groups)
 
@@ -183,8 +184,10 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     on_step("saving the model and logging the MLflow run")
     out_dir = Path(model_dir or cfg.output.model_dir)
     figures = _diagnostic_figures(tx, fit, oof, t)
-    result = _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summary,
-                           figures)
+    # explanations are of the training customers as the model sees them at the cut-off
+    X_model = X if snaps is None else at_latest_cutoff(X)
+    result = _save_and_log(cfg, bundle, X_model, uri, out_dir, lineage, metrics, scores,
+                           summary, figures)
     return result
 
 
