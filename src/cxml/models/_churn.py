@@ -210,14 +210,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         return self.booster_.predict(X, num_iteration=self.best_iteration_)
 
     def _align(self, X) -> pd.DataFrame:
-        X = _check_X(X)
-        missing = [c for c in self.feature_names_in_ if c not in X.columns]
-        if missing:
-            raise DataValidationError(
-                f"feature matrix lacks {len(missing)} column(s) the churn model was trained on: "
-                f"{', '.join(map(str, missing[:10]))}"
-            )
-        return X[list(self.feature_names_in_)]
+        return training_columns(_check_X(X), self.feature_names_in_, "churn model")
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated class probabilities.
@@ -433,6 +426,16 @@ def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     df.to_csv(tmp)
     tmp.replace(path)
+
+
+def training_columns(X: pd.DataFrame, names, what: str) -> pd.DataFrame:
+    """The columns ``names`` of ``X`` in that order; a clear error names the missing ones."""
+    missing = [c for c in names if c not in X.columns]
+    if missing:
+        raise DataValidationError(
+            f"feature matrix lacks {len(missing)} column(s) the {what} was trained on: "
+            f"{', '.join(map(str, missing[:10]))}")
+    return X[list(names)]
 
 
 def _check_X(X) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from cxml.models._churn import (
     holdout_split,
     load_booster,
     save_booster,
+    training_columns,
 )
 
 __all__ = ["ValueModel"]
@@ -252,13 +253,8 @@ class ValueModel(RegressorMixin, BaseEstimator):
             Same index as ``X``.
         """
         self._check_fitted()
-        X = _check_X(X)
-        missing = [c for c in self.feature_names_in_ if c not in X.columns]
-        if missing:
-            raise DataValidationError(
-                f"feature matrix lacks {len(missing)} column(s) the value model was trained "
-                f"on: {', '.join(map(str, missing[:10]))}")
-        X = self._with_derived(X[list(self.feature_names_in_)])
+        X = self._with_derived(
+            training_columns(_check_X(X), self.feature_names_in_, "value model"))
         p_buy = 1.0 - self.buy_model_.predict_proba(X)[:, 1]
         Xa = self.buy_model_._align(X)
         raw = self.spend_booster_.predict(Xa, num_iteration=self.spend_best_iteration_)
