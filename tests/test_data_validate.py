@@ -132,6 +132,29 @@ def test_polars_arrow_and_ibis_inputs():
         assert validate_transactions(src).to_pandas()["amount"].sum() == pytest.approx(15.0)
 
 
+def test_numpy_frame_is_scanned_in_place_and_released():
+    """A pandas frame of NumPy columns becomes a DuckDB view (no Arrow copy), dropped on GC."""
+    import gc
+
+    from cxml.data import duckdb_connection
+
+    df = _tx()
+    t = read_table(df)
+    name = t.op().name
+    assert name.startswith("cxml_frame_")
+    views = duckdb_connection().con.sql
+    assert views(f"select count(*) from {name}").fetchall() == [(5,)]
+    assert validate_transactions(t).to_pyarrow()["amount"].to_pylist() == df["amount"].tolist()
+    del t
+    gc.collect()
+    with pytest.raises(Exception, match=name):
+        views(f"select count(*) from {name}").fetchall()
+    # strings (and other extension dtypes) keep ibis.memtable: Arrow parses them
+    s = read_table(df.assign(amount=df["amount"].astype(str)))
+    assert not s.op().name.startswith("cxml_frame_")
+    assert validate_transactions(s).to_pyarrow()["amount"].to_pylist() == df["amount"].tolist()
+
+
 def test_events():
     ev = pd.DataFrame({"cid": [1, 1, 2], "ts": pd.to_datetime(["2020-01-01"] * 3),
                        "type": ["nps", "web_session", "csat"], "score": [9, 120, 4]})
