@@ -33,12 +33,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _rss import peak_rss_mb  # benchmarks/_rss.py (this script's directory)
 
 OBS_END = "2021-12-31"
 START = "2020-01-01"
@@ -55,22 +56,6 @@ def simulate_transactions(n_customers: int, seed: int):
     tx = cxml.datasets.simulate(n_customers, params=PARAMS, seed=seed, start=START,
                                 observation_end=OBS_END)
     return tx[["customer_id", "timestamp", "amount"]].reset_index(drop=True)
-
-
-def _peak_rss_mb() -> float:
-    """Peak RSS of this process image (VmHWM).
-
-    Not ``getrusage``: Linux carries ``ru_maxrss`` across fork + exec, so a child started
-    by this (large, data-simulating) parent would report the parent's peak.
-    """
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 def child(tool: str, parquet: str, out: str, memory_limit: str | None = None) -> None:
@@ -91,7 +76,7 @@ def child(tool: str, parquet: str, out: str, memory_limit: str | None = None) ->
 
         tx = pq.read_table(parquet).to_pandas(self_destruct=True, split_blocks=True)
         pa.default_memory_pool().release_unused()
-    input_rss = _peak_rss_mb()
+    input_rss = peak_rss_mb()
     # imports (and DuckDB's start-up) are not timed, for either tool
     if tool == "lifetimes":
         from lifetimes.utils import summary_data_from_transaction_data
@@ -113,7 +98,7 @@ def child(tool: str, parquet: str, out: str, memory_limit: str | None = None) ->
     res = res[["frequency", "recency", "T", "monetary_value"]].astype("float64")
     res.index = res.index.astype("int64")
     res.sort_index().to_parquet(out)
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": _peak_rss_mb(),
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_rss_mb(),
                       "input_peak_rss_mb": input_rss}))
 
 

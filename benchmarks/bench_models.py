@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import resource
 import time
 import warnings
 
@@ -28,6 +27,8 @@ from cxml.clv import customer_lifetime_value
 from cxml.datasets._simulate import DEFAULT_PARAMS, DEFAULT_SPEND_PARAMS, _simulate_summary
 from cxml.models import BetaGeoModel, GammaGammaModel, ParetoNBDModel
 from cxml.models._bgnbd import bgnbd_log_likelihood
+
+from _rss import peak_rss_mb  # benchmarks/_rss.py (this script's directory)
 
 _DATA = {}
 
@@ -47,27 +48,11 @@ def make_data(n, seed, continuous):
     return x, tx, T, m
 
 
-def _peak_rss_mib() -> float:
-    """Peak RSS of this forked child (VmHWM starts afresh at fork).
-
-    Not ``getrusage``: its ru_maxrss would include the parent's peak (simulating the data),
-    which Linux carries into children.
-    """
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _child(job, q):
     t0 = time.perf_counter()
     out = job()
     dt = time.perf_counter() - t0
-    q.put((dt, out, _peak_rss_mib()))
+    q.put((dt, out, peak_rss_mb()))
 
 
 def run_isolated(job):
