@@ -153,6 +153,9 @@ def test_numpy_frame_is_scanned_in_place_and_released():
     s = read_table(df.assign(amount=df["amount"].astype(str)))
     assert not s.op().name.startswith("cxml_frame_")
     assert validate_transactions(s).to_pyarrow()["amount"].to_pylist() == df["amount"].tolist()
+    # no column at all: cxml's message, not DuckDB's "Need a DataFrame with at least one column"
+    with pytest.raises(DataValidationError, match="missing column 'customer_id'"):
+        validate_transactions(pd.DataFrame())
 
 
 def test_events():
