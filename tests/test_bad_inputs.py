@@ -101,7 +101,7 @@ ERROR_CASES = [
      r"'timestamp': 3 of 143 rows have a null timestamp"),
     ("unparseable_timestamps",
      lambda s, d: _csv(_set(_str_ts(s), "timestamp", [7], "31/02/1997"), d),
-     r"'timestamp': 1 of 143 values are not dates"),
+     r"'timestamp': 1 of 143 values are not ISO 8601 dates, e.g. '31/02/1997'"),
     ("dates_after_as_of",
      lambda s, d: _csv(_set(_str_ts(s), "timestamp", [0, 1], "1999-01-01"), d),
      r"2 of 143 rows are after observation_end 1998-06-30"),

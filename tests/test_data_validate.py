@@ -73,7 +73,7 @@ def test_all_problems_are_counted_in_one_message():
     assert "column 'customer_id' (your column 'cid'): 1 of 4 rows have a null customer id" in msg
     assert "1 of 4 ids are not whole numbers" in msg
     assert "column 'timestamp' (your column 'date'): 1 of 4 rows have a null timestamp" in msg
-    assert "1 of 4 values are not dates" in msg
+    assert "1 of 4 values are not days of the calendar, e.g. '2020-13-45'" in msg
     assert "column 'amount': 1 of 4 rows have a null amount" in msg
     assert "column 'amount': 1 of 4 values are not numbers" in msg
 
@@ -113,7 +113,8 @@ def test_files(tmp_path):
     with pytest.raises(DataValidationError, match="unsupported file extension"):
         validate_transactions(tmp_path / "a.xlsx")
     (tmp_path / "bad.csv").write_text("customer_id,timestamp,amount\n1,notadate,3\n")
-    with pytest.raises(DataValidationError, match=r"1 of 1 values are not dates"):
+    with pytest.raises(DataValidationError,
+                       match=r"1 of 1 values are not ISO 8601 dates, e.g. 'notadate'"):
         validate_transactions(tmp_path / "bad.csv")
 
 
@@ -198,7 +199,9 @@ def test_bad_date_counts_are_exact(values):
     df = pd.DataFrame({"customer_id": 1, "timestamp": pd.Series(values, dtype=object),
                        "amount": 1.0})
     n_null = sum(v is None for v in values)
-    n_bad = sum(v in ("x", "2020-02-30", "1.5") for v in values)
+    n_not_iso = sum(v in ("x", "1.5") for v in values)
+    n_invalid = sum(v == "2020-02-30" for v in values)
+    n_bad = n_not_iso + n_invalid
     if n_null == 0 and n_bad == 0:
         validate_transactions(df)
         return
@@ -207,8 +210,10 @@ def test_bad_date_counts_are_exact(values):
     msg = str(err.value)
     if n_null:
         assert f"{n_null} of {len(values)} rows have a null timestamp" in msg
-    if n_bad:
-        assert f"{n_bad} of {len(values)} values are not dates" in msg
+    if n_not_iso:
+        assert f"{n_not_iso} of {len(values)} values are not ISO 8601 dates" in msg
+    if n_invalid:
+        assert f"{n_invalid} of {len(values)} values are not days of the calendar" in msg
 
 
 @settings(max_examples=20, deadline=None)

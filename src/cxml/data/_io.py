@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 _CSV = (".csv", ".csv.gz", ".tsv", ".txt")
 _PARQUET = (".parquet", ".pq")
+_CSV_TYPES = ["BOOLEAN", "BIGINT", "DOUBLE", "VARCHAR"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,7 +87,8 @@ def read_table(source, *, name: str = "table") -> ibis.Table:
     source : pandas.DataFrame, polars.DataFrame, polars.LazyFrame, pyarrow.Table, \
 str, os.PathLike or ibis.Table
         The data. Paths ending in ``.csv`` / ``.csv.gz`` / ``.tsv`` / ``.txt`` are read as
-        delimited text (DuckDB's sniffer detects delimiter and types), ``.parquet`` / ``.pq``
+        delimited text (DuckDB's sniffer detects the delimiter and numeric types;
+        dates stay text, for cxml's date policy), ``.parquet`` / ``.pq``
         as Parquet; a directory of Parquet files is not supported (pass a glob such as
         ``"data/*.parquet"``).
     name : str, default "table"
@@ -180,7 +182,9 @@ def _read_path(source, name: str) -> ibis.Table:
         if lower.endswith(_PARQUET):
             return con.read_parquet(path_str)
         if lower.endswith(_CSV):
-            return con.read_csv(path_str)
+            # DuckDB's sniffer would pick a date format from a sample (day/month order, a
+            # two-digit year); date-like columns stay text, parsed by cxml's one policy.
+            return con.read_csv(path_str, auto_type_candidates=_CSV_TYPES)
     except Exception as exc:  # DuckDB raises its own IOException / InvalidInputException
         raise DataValidationError(f"{name}: cannot read {path_str}: {exc}") from exc
     raise DataValidationError(

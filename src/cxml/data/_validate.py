@@ -15,7 +15,7 @@ import weakref
 import ibis
 import ibis.expr.datatypes as dt
 
-from cxml.data._dates import epoch_day, to_date
+from cxml.data._dates import check_timestamp_format, epoch_day, timestamp_column, to_date
 from cxml.data._io import execute_arrow, read_table
 from cxml.exceptions import DataValidationError
 
@@ -70,62 +70,58 @@ def validation_info(table) -> dict | None:
 
 
 def _label(canonical: str, user: str) -> str:
-    return f"'{canonical}'" if canonical == user else f"'{canonical}' (your column '{user}')"
+    label = f"'{canonical}'" if canonical == user else f"'{canonical}' (your column '{user}')"
+    return label.replace("{", "{{").replace("}", "}}")  # check messages are format templates
 
 
 def _check_columns(t: ibis.Table, mapping: dict[str, str], what: str) -> None:
     missing = [(c, u) for c, u in mapping.items() if u not in t.columns]
     if missing:
-        names = ", ".join(_label(c, u) for c, u in missing)
+        names = ", ".join(f"'{c}'" if c == u else f"'{c}' (your column '{u}')"
+                          for c, u in missing)
         shown = list(t.columns)[:20]
         raise DataValidationError(
             f"{what}: missing column {names}; available columns: {shown}. "
-            f"Map your names with e.g. {missing[0][0]}='your_column'"
+            f"Map your column names (keyword {missing[0][0]}=..., data.columns in a config)"
         )
 
 
-def _customer_id_expr(col, label: str, what: str, problems: list):
+def _example(col, bad):
+    """The smallest offending value as text (deterministic messages)."""
+    return ibis.ifelse(bad, col.cast("string"), ibis.null().cast("string")).min()
+
+
+def _customer_id_expr(col, label: str, what: str):
     typ = col.type()
     if typ.is_null():  # every value null: the null count reports it
-        return col.cast("int64"), None
+        return col.cast("int64"), {}
     if typ.is_integer():
-        return col.cast("int64"), None
+        return col.cast("int64"), {}
     if typ.is_string():
-        return col, None
+        return col, {}
     if typ.is_floating() or typ.is_decimal():
         # float ids appear when a CSV/Excel export mixes in nulls; accept integral values
-        return col.cast("int64"), (col.notnull() & (col != col.floor())).sum()
+        frac = col.notnull() & (col != col.floor())
+        return col.cast("int64"), {"cid_frac": (
+            frac.sum(), _example(col, frac),
+            f"column {label}: {{bad}} of {{n}} ids are not whole numbers, e.g. {{example}}")}
     raise DataValidationError(
         f"{what}: column {label} has type {typ}; customer ids must be strings or integers"
     )
 
 
-def _timestamp_expr(col, label: str, what: str):
+def _numeric_expr(col, label: str, what: str, key: str):
     typ = col.type()
     if typ.is_null():
-        return col.cast("timestamp"), None
-    if typ.is_timestamp():
-        return col, None
-    if typ.is_date():
-        return col.cast("timestamp"), None
-    if typ.is_string():
-        parsed = col.try_cast("timestamp")
-        return parsed, (col.notnull() & parsed.isnull()).sum()
-    raise DataValidationError(
-        f"{what}: column {label} has type {typ}; expected a date, a datetime or ISO 8601 "
-        "strings such as '1997-09-30'"
-    )
-
-
-def _numeric_expr(col, label: str, what: str):
-    typ = col.type()
-    if typ.is_null():
-        return col.cast("float64"), None
+        return col.cast("float64"), {}
     if typ.is_numeric() and not typ.is_boolean():
-        return col.cast("float64"), None
+        return col.cast("float64"), {}
     if typ.is_string():
         parsed = col.try_cast("float64")
-        return parsed, (col.notnull() & parsed.isnull()).sum()
+        bad = col.notnull() & parsed.isnull()
+        return parsed, {key: (bad.sum(), _example(col, bad),
+                              f"column {label}: {{bad}} of {{n}} values are not numbers, e.g. "
+                              "{example}; use a plain decimal point and no currency signs")}
     raise DataValidationError(f"{what}: column {label} has type {typ}; expected numbers")
 
 
@@ -134,18 +130,48 @@ def _fmt(n: int) -> str:
 
 
 def _run_checks(t: ibis.Table, checks: dict, what: str) -> int:
-    """Execute all bad-row counts in one query; raise one error listing every problem."""
-    counts = execute_arrow(t.aggregate(__n=t.count(), **{k: v[0] for k, v in checks.items()}))
+    """Execute all bad-row counts (and an example of each) in one query; raise one error
+    listing every problem.
+
+    ``checks`` maps a key to ``(count_expr, example_expr or None, message)``; messages are
+    ``str.format`` templates with ``{bad}``, ``{n}`` and ``{example}``.
+    """
+    aggs = {"__n": t.count()}
+    for key, (count, example, _) in checks.items():
+        aggs[key] = count
+        if example is not None:
+            aggs[f"{key}__ex"] = example
+    counts = execute_arrow(t.aggregate(**aggs))
     row = {name: counts.column(name)[0].as_py() for name in counts.column_names}
     n = int(row.pop("__n") or 0)
     problems = []
-    for key, (_, message) in checks.items():
+    for key, (_, _, message) in checks.items():
         bad = int(row.get(key) or 0)
         if bad:
-            problems.append(message.format(bad=_fmt(bad), n=_fmt(n)))
+            example = row.get(f"{key}__ex")
+            problems.append(message.format(bad=_fmt(bad), n=_fmt(n), example=repr(example)))
     if problems:
         raise DataValidationError(f"{what}: " + "; ".join(problems))
     return n
+
+
+_NULL_ID_POLICIES = ("error", "drop")
+
+
+def _null_id_policy(null_customer_id: str) -> str:
+    if null_customer_id not in _NULL_ID_POLICIES:
+        raise DataValidationError(
+            f"null_customer_id must be 'error' or 'drop', got {null_customer_id!r}")
+    return null_customer_id
+
+
+def _drop_null_ids(t: ibis.Table, customer_id: str, policy: str) -> tuple[ibis.Table, int]:
+    """Apply the null-customer-id policy: with "drop", rows without an id (guest orders)
+    are removed and counted for the data report."""
+    if policy != "drop":
+        return t, 0
+    dropped = execute_arrow(t.aggregate(n=t[customer_id].isnull().sum())).column("n")[0].as_py()
+    return (t.filter(t[customer_id].notnull()) if dropped else t), int(dropped or 0)
 
 
 def validate_transactions(
@@ -159,6 +185,8 @@ def validate_transactions(
     category: str | None = None,
     product: str | None = None,
     observation_end=None,
+    timestamp_format: str | None = None,
+    null_customer_id: str = "error",
 ) -> ibis.Table:
     """Check a transaction table against cxml's data contract and canonicalise it.
 
@@ -167,14 +195,22 @@ def validate_transactions(
     source : pandas / polars / pyarrow table, CSV or Parquet path, or ibis.Table
         One row per order or order line. See :func:`cxml.data.read_table`.
     customer_id, timestamp, amount : str
-        Names of the customer id (string or integer), purchase time (date, datetime or ISO
-        string) and value (number; negative = return) columns in ``source``.
+        Names of the customer id (string or integer), purchase time and value (number;
+        negative = return) columns in ``source``. Timestamps are dates, datetimes or
+        ISO 8601 text (see :mod:`cxml.data._dates` for the policy: nothing is guessed).
         Time-zone-aware timestamps are taken in UTC when cut into calendar days; convert
         them to local wall-clock time first if that is what "same day" should mean.
     quantity, order_id, category, product : str or None
         Names of optional columns to carry along (None = absent).
     observation_end : str, date, datetime or Timestamp, optional
         End of the observation period, inclusive of its whole day. Rows after it are an error.
+    timestamp_format : str, optional
+        Explicit ``strptime`` format of text timestamps (e.g. ``"%d/%m/%Y %H:%M"``), applied
+        strictly. Default: text must be ISO 8601.
+    null_customer_id : {"error", "drop"}, default "error"
+        Rows without a customer id (guest orders): refuse the table, or drop those rows
+        (their count is recorded in :func:`validation_info` as ``dropped_null_customer_id``
+        and reaches the data report).
 
     Returns
     -------
@@ -186,9 +222,11 @@ def validate_transactions(
     Raises
     ------
     DataValidationError
-        Missing file or column; a column of the wrong type; null customer ids, timestamps or
-        amounts; unparseable dates; non-numeric amounts or quantities; timestamps after
-        ``observation_end``. The message names the column and counts the bad rows.
+        Missing file or column; a column of the wrong type; null customer ids (unless
+        dropped), timestamps or amounts; text dates that are not ISO 8601 (or do not match
+        ``timestamp_format``); non-numeric amounts or quantities; timestamps after
+        ``observation_end``. The message names the column, counts the bad rows and shows
+        an example.
 
     Examples
     --------
@@ -204,71 +242,66 @@ def validate_transactions(
     end = to_date(observation_end, "observation_end") if observation_end is not None else None
     if is_validated(t, "transactions"):
         if end is not None:
-            _run_checks(t, _after_end_check(t, end, "'timestamp'"), what)
+            _run_checks(t, _after_end_check(t["timestamp"], end, "'timestamp'"), what)
         return t
+    policy = _null_id_policy(null_customer_id)
+    check_timestamp_format(timestamp_format)
 
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
     optional = {"quantity": quantity, "order_id": order_id, "category": category,
                 "product": product}
     mapping.update({k: v for k, v in optional.items() if v is not None})
     _check_columns(t, mapping, what)
+    t, dropped = _drop_null_ids(t, customer_id, policy)
     labels = {c: _label(c, u) for c, u in mapping.items()}
 
-    checks: dict = {}
-    cid, frac = _customer_id_expr(t[customer_id], labels["customer_id"], what, [])
-    checks["cid_null"] = (t[customer_id].isnull().sum(),
+    cid, checks = _customer_id_expr(t[customer_id], labels["customer_id"], what)
+    checks["cid_null"] = (t[customer_id].isnull().sum(), None,
                           f"column {labels['customer_id']}: {{bad}} of {{n}} rows have a null "
-                          "customer id; drop them (e.g. guest orders) or fill them")
-    if frac is not None:
-        checks["cid_frac"] = (frac, f"column {labels['customer_id']}: {{bad}} of {{n}} ids are "
-                                    "not whole numbers")
-    ts, unparsed = _timestamp_expr(t[timestamp], labels["timestamp"], what)
-    checks["ts_null"] = (t[timestamp].isnull().sum(),
+                          "customer id (e.g. guest orders); drop them (null_customer_id='drop', "
+                          "data.null_customer_id: drop in a config, --null-customer-id drop for "
+                          "cxml score) or fill them")
+    ts, ts_checks = timestamp_column(t[timestamp], labels["timestamp"], what,
+                                     timestamp_format=timestamp_format)
+    checks["ts_null"] = (t[timestamp].isnull().sum(), None,
                          f"column {labels['timestamp']}: {{bad}} of {{n}} rows have a null "
                          "timestamp; drop or fill them")
-    if unparsed is not None:
-        checks["ts_bad"] = (unparsed, f"column {labels['timestamp']}: {{bad}} of {{n}} values "
-                                      "are not dates; use ISO 8601 such as '1997-09-30'")
-    amt, nonnum = _numeric_expr(t[amount], labels["amount"], what)
-    checks["amt_null"] = (t[amount].isnull().sum(),
+    checks.update(ts_checks)
+    amt, amt_checks = _numeric_expr(t[amount], labels["amount"], what, "amt_bad")
+    checks.update(amt_checks)
+    checks["amt_null"] = (t[amount].isnull().sum(), None,
                           f"column {labels['amount']}: {{bad}} of {{n}} rows have a null amount; "
                           "drop them or fill with 0")
-    if nonnum is not None:
-        checks["amt_bad"] = (nonnum, f"column {labels['amount']}: {{bad}} of {{n}} values are "
-                                     "not numbers")
-    checks["amt_nonfinite"] = ((amt.isnan() | amt.isinf()).sum(),
+    nonfinite = amt.isnan() | amt.isinf()
+    checks["amt_nonfinite"] = (nonfinite.sum(), _example(t[amount], nonfinite),
                                f"column {labels['amount']}: {{bad}} of {{n}} values are NaN or "
                                "infinite; drop or fix them")
     cols = {"customer_id": cid, "timestamp": ts, "amount": amt}
     if quantity is not None:
-        qty, qbad = _numeric_expr(t[quantity], labels["quantity"], what)
-        if qbad is not None:
-            checks["qty_bad"] = (qbad, f"column {labels['quantity']}: {{bad}} of {{n}} values "
-                                       "are not numbers")
+        qty, qty_checks = _numeric_expr(t[quantity], labels["quantity"], what, "qty_bad")
+        checks.update(qty_checks)
         cols["quantity"] = qty
     for key in ("order_id", "category", "product"):
         if key in mapping:
             cols[key] = t[mapping[key]]
     if end is not None:
-        checks.update(_after_end_check_expr(ts, end, labels["timestamp"]))
+        checks.update(_after_end_check(ts, end, labels["timestamp"]))
 
     n = _run_checks(t, checks, what)
     out = t.select(**cols)
     _VALIDATED[out.op()] = {"kind": "transactions", "n_rows": n,
-                            "observation_end": end, "columns": tuple(cols)}
+                            "observation_end": end, "columns": tuple(cols),
+                            "dropped_null_customer_id": dropped}
     logger.info("validated %s transaction rows (columns %s)", _fmt(n), ", ".join(cols))
     return out
 
 
-def _after_end_check_expr(ts, end, label: str) -> dict:
-    after = (ts.date().epoch_days() > epoch_day(end)).fill_null(False).sum()
-    return {"ts_after_end": (after, f"column {label}: {{bad}} of {{n}} rows are after "
-                                    f"observation_end {end.isoformat()}; filter them out or "
-                                    "move observation_end")}
-
-
-def _after_end_check(t: ibis.Table, end, label: str) -> dict:
-    return _after_end_check_expr(t["timestamp"], end, label)
+def _after_end_check(ts, end, label: str) -> dict:
+    after = (ts.date().epoch_days() > epoch_day(end)).fill_null(False)
+    return {"ts_after_end": (after.sum(), _example(ts, after),
+                             f"column {label}: {{bad}} of {{n}} rows are after observation_end "
+                             f"{end.isoformat()}, e.g. {{example}}; filter them out or move "
+                             "observation_end")}
 
 
 def validate_events(
@@ -279,6 +312,8 @@ def validate_events(
     event_type: str = "event_type",
     value: str | None = "value",
     observation_end=None,
+    timestamp_format: str | None = None,
+    null_customer_id: str = "error",
 ) -> ibis.Table:
     """Check an engagement-event table against cxml's data contract and canonicalise it.
 
@@ -294,6 +329,10 @@ def validate_events(
         a non-default name must exist. None = no value column.
     observation_end : str, date, datetime or Timestamp, optional
         End of the observation period, inclusive of its whole day. Rows after it are an error.
+    timestamp_format : str, optional
+        Explicit ``strptime`` format of text timestamps, applied strictly (default ISO 8601).
+    null_customer_id : {"error", "drop"}, default "error"
+        Events without a customer id (anonymous visits): refuse, or drop and count them.
 
     Returns
     -------
@@ -304,55 +343,52 @@ def validate_events(
     Raises
     ------
     DataValidationError
-        Missing file or column; null customer ids, timestamps or event types; unparseable
-        dates; non-numeric values; timestamps after ``observation_end``.
+        Missing file or column; null customer ids (unless dropped), timestamps or event
+        types; text dates that are not ISO 8601 (or do not match ``timestamp_format``);
+        non-numeric values; timestamps after ``observation_end``.
     """
     what = "events"
     t = read_table(source, name=what)
     end = to_date(observation_end, "observation_end") if observation_end is not None else None
     if is_validated(t, "events"):
         if end is not None:
-            _run_checks(t, _after_end_check(t, end, "'timestamp'"), what)
+            _run_checks(t, _after_end_check(t["timestamp"], end, "'timestamp'"), what)
         return t
+    policy = _null_id_policy(null_customer_id)
+    check_timestamp_format(timestamp_format)
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "event_type": event_type}
     has_value = value is not None and (value != "value" or value in t.columns)
     if has_value:
         mapping["value"] = value
     _check_columns(t, mapping, what)
+    t, dropped = _drop_null_ids(t, customer_id, policy)
     labels = {c: _label(c, u) for c, u in mapping.items()}
-    checks: dict = {}
-    cid, frac = _customer_id_expr(t[customer_id], labels["customer_id"], what, [])
-    checks["cid_null"] = (t[customer_id].isnull().sum(),
+    cid, checks = _customer_id_expr(t[customer_id], labels["customer_id"], what)
+    checks["cid_null"] = (t[customer_id].isnull().sum(), None,
                           f"column {labels['customer_id']}: {{bad}} of {{n}} rows have a null "
-                          "customer id; drop or fill them")
-    if frac is not None:
-        checks["cid_frac"] = (frac, f"column {labels['customer_id']}: {{bad}} of {{n}} ids are "
-                                    "not whole numbers")
-    ts, unparsed = _timestamp_expr(t[timestamp], labels["timestamp"], what)
-    checks["ts_null"] = (t[timestamp].isnull().sum(),
+                          "customer id; drop them (null_customer_id='drop') or fill them")
+    ts, ts_checks = timestamp_column(t[timestamp], labels["timestamp"], what,
+                                     timestamp_format=timestamp_format)
+    checks["ts_null"] = (t[timestamp].isnull().sum(), None,
                          f"column {labels['timestamp']}: {{bad}} of {{n}} rows have a null "
                          "timestamp; drop or fill them")
-    if unparsed is not None:
-        checks["ts_bad"] = (unparsed, f"column {labels['timestamp']}: {{bad}} of {{n}} values "
-                                      "are not dates; use ISO 8601 such as '1997-09-30'")
+    checks.update(ts_checks)
     et = t[event_type]
     if not et.type().is_string():
         et = et.cast("string")
-    checks["et_null"] = (t[event_type].isnull().sum(),
+    checks["et_null"] = (t[event_type].isnull().sum(), None,
                          f"column {labels['event_type']}: {{bad}} of {{n}} rows have a null "
                          "event type")
     if has_value:
-        val, vbad = _numeric_expr(t[value], labels["value"], what)
-        if vbad is not None:
-            checks["val_bad"] = (vbad, f"column {labels['value']}: {{bad}} of {{n}} values are "
-                                       "not numbers")
+        val, val_checks = _numeric_expr(t[value], labels["value"], what, "val_bad")
+        checks.update(val_checks)
     else:
         val = ibis.null().cast(dt.float64)
     if end is not None:
-        checks.update(_after_end_check_expr(ts, end, labels["timestamp"]))
+        checks.update(_after_end_check(ts, end, labels["timestamp"]))
     n = _run_checks(t, checks, what)
     out = t.select(customer_id=cid, timestamp=ts, event_type=et, value=val)
     _VALIDATED[out.op()] = {"kind": "events", "n_rows": n, "observation_end": end,
-                            "columns": tuple(out.columns)}
+                            "columns": tuple(out.columns), "dropped_null_customer_id": dropped}
     logger.info("validated %s event rows", _fmt(n))
     return out
