@@ -1,11 +1,19 @@
 """Loading and boundary validation of transactions and engagement events.
 
 The only subpackage that reads files. Everything becomes an Ibis table with cxml's
-canonical column names, checked once so that the feature engine can trust it.
+canonical column names, checked once so that the feature engine can trust it. The one date
+policy of cxml (boundary dates and timestamp columns) lives here too.
 """
 
-from cxml.data._dates import to_date
-from cxml.data._io import duckdb_connection, read_table
+from cxml.data._dates import (
+    check_timestamp_format,
+    epoch_day,
+    to_date,
+    to_datetime_series,
+    unit_days,
+)
+from cxml.data._horizon import check_horizon, max_gap_days
+from cxml.data._io import duckdb_connection, execute_arrow, read_table
 from cxml.data._validate import (
     is_validated,
     validate_events,
@@ -14,10 +22,17 @@ from cxml.data._validate import (
 )
 
 __all__ = [
+    "check_horizon",
+    "check_timestamp_format",
     "duckdb_connection",
+    "epoch_day",
+    "execute_arrow",
     "is_validated",
+    "max_gap_days",
     "read_table",
     "to_date",
+    "to_datetime_series",
+    "unit_days",
     "validate_events",
     "validate_transactions",
     "validation_info",

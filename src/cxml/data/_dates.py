@@ -122,6 +122,18 @@ def to_date(value, name: str) -> _dt.date:
 def check_timestamp_format(fmt: str | None, name: str = "timestamp_format") -> str | None:
     """Check an explicit ``strptime`` format (None passes: ISO 8601 is then required).
 
+    Parameters
+    ----------
+    fmt : str or None
+        The format, e.g. ``"%d/%m/%Y %H:%M"``.
+    name : str, default "timestamp_format"
+        How the user gave it, for the message.
+
+    Returns
+    -------
+    str or None
+        ``fmt`` unchanged.
+
     Raises
     ------
     CxmlUserError
@@ -328,12 +340,33 @@ def _refuse(bad: pd.Series, values: pd.Series, n: str, message: str) -> None:
 
 
 def epoch_day(day: _dt.date) -> int:
-    """Days since 1970-01-01 of a date (the integer time axis used by the feature engine)."""
+    """Count the days since 1970-01-01 of a date (the feature engine's integer time axis).
+
+    Parameters
+    ----------
+    day : datetime.date
+        The date.
+
+    Returns
+    -------
+    int
+        Days since 1970-01-01 (negative before).
+    """
     return (day - _EPOCH).days
 
 
 def unit_days(time_unit: str) -> int:
     """Length in days of ``time_unit`` ("D" = 1 day, "W" = 7 days).
+
+    Parameters
+    ----------
+    time_unit : {"D", "W"}
+        The time unit.
+
+    Returns
+    -------
+    int
+        1 or 7.
 
     Raises
     ------

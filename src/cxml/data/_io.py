@@ -66,6 +66,16 @@ def execute_arrow(expr) -> pa.Table:
     Expressions bound to a backend (a user's Spark or DuckDB table, a file read by cxml)
     run there; expressions over in-memory data only (``ibis.memtable``) run on
     :func:`duckdb_connection`.
+
+    Parameters
+    ----------
+    expr : ibis.Table
+        The expression.
+
+    Returns
+    -------
+    pyarrow.Table
+        Its result.
     """
     try:
         expr._find_backend(use_default=False)

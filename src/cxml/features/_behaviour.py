@@ -15,8 +15,7 @@ import ibis
 import pandas as pd
 import pyarrow.compute as pc
 
-from cxml.data._dates import epoch_day, to_date, unit_days
-from cxml.data._io import execute_arrow
+from cxml.data import epoch_day, execute_arrow, to_date, unit_days
 from cxml.exceptions import CxmlUserError
 from cxml.features._daily import (
     check_output,

@@ -18,8 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cxml.data._io import execute_arrow
-from cxml.data._validate import is_validated, validate_transactions
+from cxml.data import execute_arrow, is_validated, validate_transactions, validation_info
 from cxml.exceptions import CxmlUserError, DataValidationError
 
 __all__ = ["prepare", "daily", "check_policies", "COUNTER_COLUMNS", "finish_report",
@@ -33,7 +32,7 @@ _DUPLICATES = ("auto", "keep", "drop")
 _RETURNS = ("net", "ignore", "error")
 _ZERO = ("keep", "drop")
 _COLUMN_KEYS = ("customer_id", "timestamp", "amount", "quantity", "order_id", "category",
-                "product")
+                "product", "timestamp_format", "null_customer_id")  # validate_transactions' keys
 
 # per-customer counters that every builder aggregates next to its features (then drops)
 # (only day-level facts: row-level counts come from one cheap global query, raw_counts;
@@ -75,8 +74,8 @@ def prepare(transactions, column_names: dict, observation_end=None):
     unknown = set(column_names) - set(_COLUMN_KEYS)
     if unknown:
         raise CxmlUserError(
-            f"unknown keyword argument(s) {sorted(unknown)}; column mappings are "
-            f"{list(_COLUMN_KEYS)}"
+            f"unknown keyword argument(s) {sorted(unknown)}; column mappings and read "
+            f"policies are {list(_COLUMN_KEYS)}"
         )
     as_pandas = not isinstance(transactions, ibis.Table)
     if is_validated(transactions, "transactions") and not column_names:
@@ -189,11 +188,14 @@ def counter_columns(g: ibis.Table) -> list[str]:
 
 
 def raw_counts(t: ibis.Table) -> dict:
-    """Rows and negative-amount rows of a (filtered) validated table: one global query."""
+    """Rows and negative-amount rows of a (filtered) validated table: one global query; plus
+    the rows validation dropped for a null customer id, when ``t`` is the validated table."""
     row = execute_arrow(t.aggregate(
         _n_rows=t.count(), _n_neg=(t.amount < 0).cast("int64").sum()
     )).to_pylist()[0]
-    return {k: int(v or 0) for k, v in row.items()}
+    out = {k: int(v or 0) for k, v in row.items()}
+    out["_n_null_id"] = int((validation_info(t) or {}).get("dropped_null_customer_id") or 0)
+    return out
 
 
 def deferred_duplicates(t: ibis.Table, tbl: pa.Table) -> dict:
@@ -274,6 +276,7 @@ def finish_report(tbl: pa.Table, *, raw: dict, purchase_days: int, policies: dic
         policies["duplicates"] == "auto" and policies.get("has_order_line", False))
     report = {
         "n_rows": s.get("_n_rows", 0),
+        "null_customer_id_rows_dropped": s.get("_n_null_id", 0),
         "duplicate_rows": s.get("_n_dup", 0),
         "duplicate_rows_dropped": (s.get("_n_dup") or 0) if drop_dups else 0,
         "return_rows": s.get("_n_neg", 0),

@@ -15,9 +15,7 @@ from collections.abc import Mapping, Sequence
 import ibis
 import pandas as pd
 
-from cxml.data._dates import epoch_day, to_date
-from cxml.data._io import execute_arrow
-from cxml.data._validate import is_validated, validate_events
+from cxml.data import epoch_day, execute_arrow, is_validated, to_date, validate_events
 from cxml.exceptions import CxmlUserError
 from cxml.features._behaviour import _trend, check_windows
 from cxml.features._daily import check_output, to_pandas, wants_pandas

@@ -24,7 +24,7 @@ from __future__ import annotations
 import ibis
 import pyarrow.compute as pc
 
-from cxml.data._dates import epoch_day, to_date, unit_days
+from cxml.data import epoch_day, to_date, unit_days
 from cxml.exceptions import CxmlUserError
 from cxml.features._daily import (
     check_output,

@@ -3,20 +3,49 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
-from cxml.exceptions import ConfigError
+
+from cxml.data import check_timestamp_format, to_date
+from cxml.exceptions import ConfigError, CxmlUserError
 
 __all__ = ["Config", "load_config", "default_config_path"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _day(value):
+    # One date policy (cxml.data.to_date): YYYY-MM-DD only. pydantic's own date parsing
+    # would read an integer such as 20110609 as Unix time.
+    try:
+        return to_date(value, "date")
+    except CxmlUserError as exc:
+        raise ValueError(str(exc).removeprefix("date=").removeprefix("date ")) from None
+
+
+def _strptime_format(value):
+    try:
+        return check_timestamp_format(value, "timestamp_format")
+    except CxmlUserError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Day = Annotated[dt.date, BeforeValidator(_day)]
 
 
 class ColumnsConfig(_Strict):
@@ -47,12 +76,28 @@ class DataConfig(_Strict):
     columns: ColumnsConfig = ColumnsConfig()
     events: str | None = None
     event_columns: EventColumnsConfig = EventColumnsConfig()
+    timestamp_format: Annotated[str | None, BeforeValidator(_strptime_format)] = Field(
+        None,
+        description="strptime format of text timestamps (e.g. '%d/%m/%Y %H:%M'), applied "
+        "strictly to transactions and events; default: text must be ISO 8601.",
+    )
+    null_customer_id: Literal["error", "drop"] = Field(
+        "error",
+        description="Rows without a customer id (guest orders): refuse the data, or drop them "
+        "(counted in the data report).",
+    )
 
 
 class TimeConfig(_Strict):
-    calibration_end: dt.date
-    observation_end: dt.date
+    calibration_end: Day
+    observation_end: Day
     time_unit: Literal["D", "W"] = "W"
+    allow_stale_observation_end: bool = Field(
+        False,
+        description="Accept an observation_end long after the latest transaction (see "
+        "cxml.pipelines.check_horizon); off, such a gap is refused because it makes every "
+        "customer look lapsed.",
+    )
 
     @model_validator(mode="after")
     def _order(self):
@@ -167,6 +212,46 @@ def default_config_path() -> Path:
     return Path(str(resources.files("cxml.pipelines").joinpath("cdnow.yaml")))
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: an unquoted ``2011-06-31`` reaches the date
+    policy as text (and is refused with its field name) instead of failing inside PyYAML."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """Valid keys of the config section at ``loc`` (for "did you mean")."""
+    model: type[BaseModel] = Config
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        ann = getattr(field, "annotation", None)
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return []
+        model = ann
+    return [name for name in model.model_fields if name != "source_path"]
+
+
+def _describe(exc: ValidationError, p: Path) -> str:
+    errors = exc.errors()
+    # A misspelt key also makes its correct spelling "missing": report the typo first.
+    errors.sort(key=lambda e: e["type"] != "extra_forbidden")
+    err = errors[0]
+    loc = ".".join(str(x) for x in err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        key = str(err["loc"][-1])
+        valid = _fields_at(err["loc"][:-1])
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(valid)}"
+        msg = f"unknown key; {hint}"
+    more = f" ({len(errors)} problems in all)" if len(errors) > 1 else ""
+    return f"{p}: {loc}: {msg}{more}"
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read and validate a YAML configuration.
 
@@ -183,24 +268,26 @@ def load_config(path: str | Path | None = None) -> Config:
     Raises
     ------
     ConfigError
-        The file is missing, is not YAML, or fails validation; the message names the field.
+        The file is missing, a directory, not UTF-8 text, not YAML, not a mapping, or fails
+        validation; the message names the field (and the closest valid key for a typo).
     """
     p = Path(path) if path is not None else default_config_path()
+    if p.is_dir():
+        raise ConfigError(f"config {p} is a directory; pass a YAML file")
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
     try:
-        raw = yaml.safe_load(p.read_text())
+        raw = yaml.load(p.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p} is not UTF-8 text; save it as UTF-8") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{p} must hold a YAML mapping at the top level")
+        kind = "empty" if raw is None else f"a YAML {type(raw).__name__}"
+        raise ConfigError(f"{p} must hold a YAML mapping (name:, data:, time:, ...); it is {kind}")
     try:
         cfg = Config.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        raise ConfigError(
-            f"{p}: {loc}: {err['msg']} ({exc.error_count()} error(s) in all)"
-        ) from None
+        raise ConfigError(_describe(exc, p)) from None
     cfg.source_path = str(p)
     return cfg

@@ -6,10 +6,11 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
-from cxml.data import validate_events, validate_transactions
+from cxml.data import check_horizon, validate_events, validate_transactions, validation_info
 from cxml.datasets import cdnow_path, load_cdnow
+from cxml.exceptions import DataValidationError
 
-__all__ = ["load_events", "load_transactions", "file_sha256", "raw_rows"]
+__all__ = ["load_events", "load_transactions", "file_sha256", "raw_rows", "check_time_config"]
 
 _CDNOW = {"cdnow:master": "master", "cdnow:sample": "sample"}
 
@@ -43,7 +44,9 @@ def load_transactions(data_cfg, *, observation_end: dt.date | None):
         source = path = src
         p = Path(src)
         digest = file_sha256(p) if p.is_file() else None
-    table = validate_transactions(source, observation_end=observation_end, **cols)
+    table = validate_transactions(source, observation_end=observation_end,
+                                  timestamp_format=data_cfg.timestamp_format,
+                                  null_customer_id=data_cfg.null_customer_id, **cols)
     stats = table.aggregate(
         rows=table.count(),
         customers=table.customer_id.nunique(),
@@ -57,9 +60,22 @@ def load_transactions(data_cfg, *, observation_end: dt.date | None):
         "rows": int(stats["rows"]),
         "customers": int(stats["customers"]),
         "first_date": str(stats["first"])[:10],
-        "last_date": str(stats["last"])[:10],
+        "last_date": str(stats["last"])[:10] if stats["rows"] else None,
+        "null_customer_id_rows_dropped": validation_info(table)["dropped_null_customer_id"],
     }
+    if not lineage["rows"]:
+        raise DataValidationError(f"transactions: {src} has no rows (after the read policies); "
+                                  "nothing to train on")
     return table, lineage
+
+
+def check_time_config(time_cfg, lineage: dict) -> None:
+    """Refuse a training ``observation_end`` far beyond the latest transaction
+    (:func:`cxml.data.check_horizon`, horizon = the holdout length)."""
+    last = dt.date.fromisoformat(lineage["last_date"]) if lineage.get("last_date") else None
+    check_horizon(time_cfg.observation_end, last, horizon_days=time_cfg.holdout_days,
+                  name="time.observation_end", allow=time_cfg.allow_stale_observation_end,
+                  switch="time.allow_stale_observation_end: true in the config")
 
 
 def load_events(data_cfg, *, observation_end: dt.date | None):
@@ -67,6 +83,8 @@ def load_events(data_cfg, *, observation_end: dt.date | None):
     if not data_cfg.events:
         return None
     return validate_events(data_cfg.events, observation_end=observation_end,
+                           timestamp_format=data_cfg.timestamp_format,
+                           null_customer_id=data_cfg.null_customer_id,
                            **data_cfg.event_columns.model_dump())
 
 

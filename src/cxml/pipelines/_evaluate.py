@@ -296,13 +296,14 @@ def evaluate_config(config=None, *, tracking_uri: str | None = None, on_step=lam
     from cxml import tracking
     from cxml._version import __version__
     from cxml.pipelines._config import Config, load_config
-    from cxml.pipelines._data import load_events, load_transactions
+    from cxml.pipelines._data import check_time_config, load_events, load_transactions
 
     cfg = config if isinstance(config, Config) else load_config(config)
     uri = tracking.resolve_tracking_uri(tracking_uri, cfg.tracking.tracking_uri)
     tracking.check_tracking_uri(uri)
     on_step("loading and validating transactions")
     tx, lineage = load_transactions(cfg.data, observation_end=cfg.time.observation_end)
+    check_time_config(cfg.time, lineage)
     events = load_events(cfg.data, observation_end=cfg.time.observation_end)
     on_step("fitting models and baselines (out-of-time cut-offs and cross-fitting)")
     table, scores = evaluate(

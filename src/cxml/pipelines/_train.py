@@ -26,7 +26,7 @@ from cxml.pipelines._core import (
     stack_training,
     stacked_snapshots,
 )
-from cxml.pipelines._data import load_events, load_transactions
+from cxml.pipelines._data import check_time_config, load_events, load_transactions
 from cxml.pipelines._segmenting import assign_segments, segment_thresholds
 
 __all__ = ["TrainResult", "train"]
@@ -106,6 +106,7 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
 
     on_step("loading and validating transactions")
     tx, lineage = load_transactions(cfg.data, observation_end=t.observation_end)
+    check_time_config(t, lineage)
     events = load_events(cfg.data, observation_end=t.observation_end) if cfg.data.events else None
 
     columns = cfg.data.columns.model_dump(exclude_none=True)
