@@ -40,10 +40,14 @@ def test_segment_with_model_reproduces_score_segments(sample_training, scores_fi
     assert "segments (value x churn risk)" in captured.out
 
 
-def test_segment_without_model_uses_batch_quantiles(scores_file, tmp_path, capsys):
+def test_segment_without_model_refuses_unless_recut(scores_file, tmp_path, capsys):
     path, _ = scores_file
     out = tmp_path / "seg.parquet"
     code = main(["segment", "-s", str(path), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert err.startswith("cxml: error: scores: the segment cut points are frozen in the model")
+    code = main(["segment", "-s", str(path), "-o", str(out), "--recut"])
     assert code == 0, capsys.readouterr().err
     seg = pd.read_parquet(out)
     # value tiers are terciles of this batch

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -185,8 +186,11 @@ def segment(
     output: Path = typer.Option(..., "--output", "-o", help="Per-customer segments, "
                                 ".parquet or .csv."),
     model: Optional[Path] = typer.Option(
-        None, "--model", "-m", help="Use this model's frozen cut points (default: quantiles "
-        "of the scores file)."),
+        None, "--model", "-m", help="The model that produced the scores: its frozen cut "
+        "points are used (a customer's segment does not depend on the batch)."),
+    recut: bool = typer.Option(
+        False, "--recut", help="Without --model: cut value tiers at this file's own CLV "
+        "quantiles (tiers relative to the batch)."),
     rules: Optional[Path] = typer.Option(None, "--rules", help="RFM segment rules YAML."),
     summary: Optional[Path] = typer.Option(None, "--summary",
                                            help="Also write the segment summary table."),
@@ -198,7 +202,7 @@ def segment(
         if p is not None and p.suffix.lower() not in (".parquet", ".csv"):
             raise CxmlUserError(f"output {p}: unsupported extension {p.suffix!r}; "
                                 "use .parquet or .csv")
-    per_customer, table = segment_scores(scores, model=model, rules=rules)
+    per_customer, table = segment_scores(scores, model=model, recut=recut, rules=rules)
     write_table(per_customer, output)
     if summary is not None:
         write_table(table.reset_index(), summary)
@@ -305,16 +309,50 @@ def _print_segment_table(summary) -> None:
     _out.print(s)
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException | str) -> str:
     return " ".join(str(exc).split())
+
+
+class _OneLine(logging.Formatter):
+    """``cxml: warning: message`` on one line: users get the message, not a source path."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"cxml: {record.levelname.lower()}: {_one_line(record.getMessage())}"
+
+
+_CXML_SRC = str(Path(__file__).resolve().parents[1])
+
+
+def _one_line_warnings(previous):
+    """A ``warnings.showwarning`` that prints cxml's own warnings (e.g. a weakly identified
+    BTYD fit) as one ``cxml: warning:`` line, without the source path; others as before."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if str(filename).startswith(_CXML_SRC):
+            print(f"cxml: warning: {_one_line(message)}", file=sys.stderr)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    return show
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cxml`` console script."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_OneLine())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     # MLflow's INFO chatter (database migrations, experiment creation) is not for CLI users;
     # an explicit MLFLOW_LOGGING_LEVEL still wins. Set before mlflow is first imported.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line_warnings(shown)
+    try:
+        return _run(argv)
+    finally:
+        warnings.showwarning = shown
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="cxml")
     except CxmlUserError as exc:

@@ -521,8 +521,8 @@ def _chunk_scores(ids: pd.Index, X: pd.DataFrame, bundle: ModelBundle,
     out = X[["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
              "expected_average_value", "clv"]].astype("float64")
     out["churn_probability"] = churn_p
+    out["insufficient_history"] = missing  # before segments: no tier for prior-based scores
     out = assign_segments(out, bundle.segments)
-    out["insufficient_history"] = missing
     out["as_of"] = as_of.isoformat()
     out["model_version"] = _model_version(bundle)
     out = out.reset_index()[SCORE_COLUMNS]

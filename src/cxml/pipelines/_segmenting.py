@@ -33,23 +33,33 @@ def segment_thresholds(scores: pd.DataFrame, seg_cfg) -> dict:
 
 def assign_segments(scores: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     """Add ``value_tier``, ``risk_tier``, ``segment`` (value x risk action) and
-    ``rfm_segment`` to a frame with ``clv``, ``churn_probability`` and RFM columns."""
-    from cxml.segments import rfm_segments, value_risk_matrix
+    ``rfm_segment`` to a frame with ``clv``, ``churn_probability`` and RFM columns.
+
+    Customers flagged ``insufficient_history`` (no usable purchase: scored from the prior)
+    get the segment and RFM segment :data:`cxml.segments.INSUFFICIENT_HISTORY` and no value
+    or risk tier (null), so they never enter a value x risk action or a target list.
+    """
+    from cxml.segments import INSUFFICIENT_HISTORY, rfm_segments, value_risk_matrix
 
     vr = value_risk_matrix(scores["clv"], scores["churn_probability"],
                            value_thresholds=thresholds["value_thresholds"],
                            risk_thresholds=thresholds["risk_thresholds"])
     out = scores.copy()
-    out["value_tier"] = vr["value_tier"].astype(str)
-    out["risk_tier"] = vr["risk_tier"].astype(str)
+    out["value_tier"] = vr["value_tier"].astype(str).astype(object)
+    out["risk_tier"] = vr["risk_tier"].astype(str).astype(object)
     out["segment"] = vr["segment"].astype(str)
     out["rfm_segment"] = rfm_segments(out, rules=thresholds["rules"],
                                       edges=thresholds.get("rfm_edges")).astype(str)
+    if "insufficient_history" in out.columns:
+        prior = out["insufficient_history"].astype(bool).to_numpy()
+        if prior.any():
+            out.loc[prior, ["value_tier", "risk_tier"]] = None
+            out.loc[prior, ["segment", "rfm_segment"]] = INSUFFICIENT_HISTORY
     return out
 
 
-def segment_scores(scores, *, model=None, rules=None, value_quantiles=(1 / 3, 2 / 3),
-                   risk_thresholds=(0.33, 0.66)):
+def segment_scores(scores, *, model=None, recut: bool = False, rules=None,
+                   value_quantiles=(1 / 3, 2 / 3), risk_thresholds=(0.33, 0.66)):
     """Segment a table of customer scores (the output of :func:`cxml.pipelines.score`).
 
     Parameters
@@ -58,12 +68,15 @@ def segment_scores(scores, *, model=None, rules=None, value_quantiles=(1 / 3, 2 
         Needs ``customer_id``, ``clv``, ``churn_probability``, ``frequency``, ``recency``,
         ``T`` and ``monetary_value``.
     model : ModelBundle or path, optional
-        Use the value / risk cut points and RFM rules frozen in this model. Without it the
-        value tiers are CLV quantiles of ``scores`` itself.
+        Use the value / risk cut points and RFM rules frozen in this model (the model that
+        produced the scores), so that a customer's segment does not depend on the batch.
+    recut : bool, default False
+        Without ``model``: cut value tiers at CLV quantiles of ``scores`` itself (tiers are
+        then relative to this batch). One of ``model`` and ``recut`` is required.
     rules : path or dict, optional
         RFM segment rules (default: packaged ``configs/segments.yaml``); ignored with ``model``.
     value_quantiles, risk_thresholds : tuple of float
-        Cut points used without ``model``.
+        Cut points used with ``recut``.
 
     Returns
     -------
@@ -89,12 +102,24 @@ def segment_scores(scores, *, model=None, rules=None, value_quantiles=(1 / 3, 2 
     if model is not None:
         bundle = model if isinstance(model, ModelBundle) else ModelBundle.load(model)
         thresholds = bundle.segments
+    elif not recut:
+        from cxml.exceptions import CxmlUserError
+
+        raise CxmlUserError(
+            "scores: the segment cut points are frozen in the model that produced the scores; "
+            "pass it (--model DIR, model=...), or --recut (recut=True) to cut value tiers at "
+            "this batch's own CLV quantiles"
+        )
     else:
         from cxml.segments import rfm_score_edges
 
+        usable = df
+        if "insufficient_history" in df.columns:  # prior-based CLVs would move the cut points
+            usable = df[~df["insufficient_history"].astype(bool)]
         thresholds = {
-            "rfm_edges": rfm_score_edges(df),
-            "value_thresholds": [float(x) for x in np.quantile(df["clv"], list(value_quantiles))],
+            "rfm_edges": rfm_score_edges(usable),
+            "value_thresholds": [float(x) for x in
+                                 np.quantile(usable["clv"], list(value_quantiles))],
             "risk_thresholds": [float(x) for x in risk_thresholds],
             "rules": load_segment_rules(rules).model_dump(mode="json"),
         }

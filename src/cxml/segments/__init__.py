@@ -16,9 +16,10 @@ from cxml.segments._rfm import (
 )
 from cxml.segments._rules import SegmentRule, SegmentRules, load_segment_rules
 from cxml.segments._summary import segment_summary
-from cxml.segments._value import clv_tiers, value_risk_matrix
+from cxml.segments._value import INSUFFICIENT_HISTORY, clv_tiers, value_risk_matrix
 
 __all__ = [
+    "INSUFFICIENT_HISTORY",
     "SegmentRule",
     "SegmentRules",
     "clv_tiers",

@@ -11,7 +11,12 @@ from cxml.exceptions import ConfigError, DataValidationError
 from cxml.metrics._validation import count_of
 from cxml.segments._rules import load_segment_rules
 
-__all__ = ["clv_tiers", "value_risk_matrix", "tier_edges"]
+__all__ = ["clv_tiers", "value_risk_matrix", "tier_edges", "INSUFFICIENT_HISTORY"]
+
+#: Segment label of a customer without a usable purchase (e.g. only returns): scored from
+#: the population prior, so their CLV and risk say nothing about them and they get no
+#: value or risk tier (they never enter a value x risk action).
+INSUFFICIENT_HISTORY = "insufficient history"
 
 _DEFAULT_LABELS = {2: ("low", "high"), 3: ("low", "medium", "high")}
 
