@@ -326,8 +326,10 @@ def evaluate_config(config=None, *, tracking_uri: str | None = None, on_step=lam
                         "time.time_unit": cfg.time.time_unit,
                         "evaluate.training": table.attrs.get("training"),
                         "evaluate.snapshots": ",".join(table.attrs.get("snapshots", []))})
-        run.log_metrics({f"{model}.{col}": val for model, row in table.iterrows()
-                         for col, val in row.items()})
+        # the same names as a training run: the cxml model's metrics bare (churn_auc),
+        # a baseline's prefixed by its name (bgnbd_expected_churn_auc)
+        run.log_metrics({col if model == "cxml" else f"{model}_{col}": val
+                         for model, row in table.iterrows() for col, val in row.items()})
         run.log_table(table, "evaluation")
         for name, fig in evaluation_figures(scores).items():
             run.log_figure(fig, name)
