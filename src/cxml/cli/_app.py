@@ -245,7 +245,22 @@ def runs_compare(
         write_table(table.rename_axis("key").reset_index(), csv)
 
 
+def _print_data_report(report: dict, title: str) -> None:
+    from cxml.pipelines import report_lines
+
+    lines = report_lines(report)
+    if not lines:
+        return
+    t = Table(title=title)
+    t.add_column("what the data policies did")
+    t.add_column("count", justify="right", overflow="fold")
+    for label, value in lines:
+        t.add_row(label, value)
+    _out.print(t)
+
+
 def _print_train_summary(result) -> None:
+    _print_data_report(result.data_report, "data report (calibration and holdout)")
     b = result.bundle
     m = result.metrics
     t = Table(title=f"cxml train: {b.info.get('name')}  ({b.info['n_customers']:,} customers)")

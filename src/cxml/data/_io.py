@@ -187,6 +187,8 @@ def _read_path(source, name: str) -> ibis.Table:
             )
         if not path.exists():
             raise DataValidationError(f"{name}: file not found: {path_str}")
+        if path.stat().st_size == 0:
+            raise DataValidationError(f"{name}: {path_str} is an empty file (0 bytes)")
     con = duckdb_connection()
     try:
         if lower.endswith(_PARQUET):

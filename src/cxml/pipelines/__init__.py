@@ -2,6 +2,7 @@
 
 from cxml.pipelines._bundle import FeatureSpec, ModelBundle
 from cxml.pipelines._config import Config, default_config_path, load_config
+from cxml.pipelines._data_report import report_lines, report_metrics
 from cxml.pipelines._evaluate import EVALUATION_COLUMNS, evaluate, evaluate_config
 from cxml.pipelines._output import write_table
 from cxml.pipelines._score import (
@@ -29,6 +30,8 @@ __all__ = [
     "iter_scores",
     "load_config",
     "load_model",
+    "report_lines",
+    "report_metrics",
     "score",
     "score_to_file",
     "segment_scores",

@@ -28,7 +28,7 @@ from cxml.pipelines._customer_features import customer_features, to_pandas
 
 __all__ = ["CUTOFF_AGE", "CalibrationFit", "TrainingSet", "at_latest_cutoff", "churn_labels",
            "cross_fit_predict", "cross_fit_proba", "day_after", "stack_training",
-           "fit_calibration", "snapshot_cutoffs", "stacked_snapshots"]
+           "fit_calibration", "snapshot_cutoffs", "stacked_snapshots", "check_enough_history"]
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +110,7 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, t
     if len(ch) == 0:
         raise DataValidationError(
             f"no customer has a purchase on or before calibration_end {calibration_end}")
+    check_enough_history(ch, calibration_end=calibration_end)
 
     on_step("fitting BG/NBD and Gamma-Gamma")
     bg = BetaGeoModel(penalizer=penalizer).fit(ch["frequency_cal"], ch["recency_cal"],
@@ -140,6 +141,46 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, t
         .to_numpy(dtype=float),
         spec=spec, clv=clv,
     )
+
+
+# Below these, BG/NBD (4 parameters) and Gamma-Gamma (3) are not identified by the data: a
+# fit "succeeds" at the optimiser's bounds and every later number is noise.
+MIN_CUSTOMERS, MIN_REPEAT_BUYERS, MIN_PER_CLASS = 20, 10, 5
+
+
+def check_enough_history(ch: pd.DataFrame, *, calibration_end: dt.date) -> None:
+    """Refuse a calibration period too thin to fit BTYD models or a churn classifier.
+
+    Raises
+    ------
+    DataValidationError
+        Fewer than 20 customers or 10 repeat buyers (positive spend) in calibration, or
+        fewer than 5 churners or 5 non-churners in the holdout; the message quotes the data
+        report (rows that were returns, customers excluded).
+    """
+    report = ch.attrs.get("report", {})
+    n = len(ch)
+    repeat = int(((ch["frequency_cal"] > 0) & (ch["monetary_value_cal"] > 0)).sum())
+    churners = int((ch["frequency_holdout"] == 0).sum())
+    why = []
+    excluded = sum(report.get("customers_excluded", {}).values())
+    if excluded:
+        why.append(f"{excluded:,} of {report.get('n_customers_input', n + excluded):,} "
+                   "customers excluded (no usable purchase day)")
+    if report.get("return_rows"):
+        why.append(f"{report['return_rows']:,} of {report.get('n_rows', 0):,} rows are returns")
+    detail = f" ({'; '.join(why)})" if why else ""
+    if n < MIN_CUSTOMERS or repeat < MIN_REPEAT_BUYERS:
+        raise DataValidationError(
+            f"calibration to {calibration_end}: {n:,} customer{'s' * (n != 1)}, {repeat:,} "
+            f"repeat buyer{'s' * (repeat != 1)}"
+            f"{detail}; BG/NBD and Gamma-Gamma need at least {MIN_CUSTOMERS} customers and "
+            f"{MIN_REPEAT_BUYERS} repeat buyers: use more history or a later calibration_end")
+    if min(churners, n - churners) < MIN_PER_CLASS:
+        raise DataValidationError(
+            f"holdout after {calibration_end}: {churners:,} of {n:,} customers churned (no "
+            f"purchase); the churn model needs at least {MIN_PER_CLASS} churners and "
+            f"{MIN_PER_CLASS} customers who bought: move calibration_end or observation_end")
 
 
 def cross_fit_proba(make_model: Callable, X: pd.DataFrame, y: np.ndarray, *, folds: int,

@@ -27,6 +27,7 @@ from cxml.pipelines._core import (
     stacked_snapshots,
 )
 from cxml.pipelines._data import check_time_config, load_events, load_transactions
+from cxml.pipelines._data_report import report_metrics
 from cxml.pipelines._segmenting import assign_segments, segment_thresholds
 
 __all__ = ["TrainResult", "train"]
@@ -59,6 +60,10 @@ class TrainResult:
     logging_failures : list of str
         What could not be logged to MLflow after the run started (empty when everything
         was logged); the model in ``model_dir`` is complete either way.
+    data_report : dict
+        What the read and feature policies did to the input (rows, guest rows dropped,
+        duplicates, returns netted, zero-value days, customers excluded, the policies);
+        see :func:`cxml.features.calibration_holdout`. Also logged to the run.
     """
 
     bundle: ModelBundle
@@ -69,6 +74,7 @@ class TrainResult:
     run_id: str | None
     tracking_uri: str
     logging_failures: list[str] = field(default_factory=list)
+    data_report: dict = field(default_factory=dict)
 
 
 def _noop(step: str) -> None:
@@ -188,7 +194,7 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     # explanations are of the training customers as the model sees them at the cut-off
     X_model = X if snaps is None else at_latest_cutoff(X)
     result = _save_and_log(cfg, bundle, X_model, uri, out_dir, lineage, metrics, scores,
-                           summary, figures)
+                           summary, figures, data_report=ch.attrs.get("report", {}))
     return result
 
 
@@ -226,7 +232,7 @@ def _segment_summary(scores: pd.DataFrame, events: pd.DataFrame | None) -> pd.Da
 
 
 def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summary,
-                  figures) -> TrainResult:
+                  figures, *, data_report: dict) -> TrainResult:
     from cxml import tracking
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -245,6 +251,8 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
             run.set_tags(_library_versions())
             run.log_dataset(lineage, name=f"{cfg.name}-transactions")
             run.log_metrics(metrics)
+            run.log_metrics(report_metrics(data_report))
+            run.log_dict(data_report, "data_report.json")
             if cfg.source_path:
                 run.log_artifact(cfg.source_path, "config")
             run.log_table(summary, "segment_summary")
@@ -258,7 +266,7 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
             _log_figures(run, summary, scores, figures)
     return TrainResult(bundle=bundle, metrics=metrics, scores=scores, segment_summary=summary,
                        model_dir=out_dir, run_id=run.run_id, tracking_uri=uri,
-                       logging_failures=run.failures)
+                       logging_failures=run.failures, data_report=data_report)
 
 
 def _signature_example(data_cfg, bundle, n_customers: int = 5):

@@ -305,6 +305,21 @@ class TrackedRun:
         with self._guard(f"figure {name}"):
             mlflow.log_figure(figure, name)
 
+    def log_dict(self, data: dict, name: str) -> None:
+        """Log a JSON-serialisable dict as a JSON artifact.
+
+        Parameters
+        ----------
+        data : dict
+            The content (e.g. a data report).
+        name : str
+            Artifact file name, e.g. ``"data_report.json"``.
+        """
+        import mlflow
+
+        with self._guard(f"dict {name}"):
+            mlflow.log_dict(data, name)
+
     def log_table(self, df: pd.DataFrame, name: str) -> None:
         """Log a table both as a Parquet artifact and as an MLflow table (JSON).
 
