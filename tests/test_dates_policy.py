@@ -158,3 +158,15 @@ def test_boundary_date_objects():
     assert to_date(pd.Timestamp("2011-09-12 10:00"), "d") == dt.date(2011, 9, 12)
     with pytest.raises(CxmlUserError, match="must be a date in YYYY-MM-DD form"):
         to_date(20110912, "d")
+
+
+def test_cx_metrics_use_the_same_policy():
+    from cxml.metrics import customer_flows
+
+    tx = pd.DataFrame({"customer_id": [1, 2], "timestamp": ["01/02/2024", "2024-01-05"]})
+    with pytest.raises(DataValidationError,
+                       match=r"column 'timestamp': 1 of 2 values are not ISO 8601 dates, "
+                             r"e\.g\. '01/02/2024'"):
+        customer_flows(tx)
+    ok = customer_flows(tx.assign(timestamp=["2024-01-02", "2024-02-05"]))
+    assert ok["new"].sum() == 2

@@ -20,6 +20,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from cxml.data import to_datetime_series
 from cxml.exceptions import DataValidationError
 from cxml.metrics._survey import ces, csat, nps
 from cxml.metrics._validation import count_of
@@ -56,7 +57,7 @@ def _activity(transactions, *, customer_id: str, timestamp: str, freq: str, name
     _require_columns(transactions, [customer_id, timestamp], name=name, what="transactions")
     if len(transactions) == 0:
         raise DataValidationError(f"{name}: transactions are empty")
-    ts = pd.to_datetime(transactions[timestamp])
+    ts = to_datetime_series(transactions[timestamp], timestamp)
     pairs = pd.DataFrame({
         "customer_id": transactions[customer_id].to_numpy(),
         "period": ts.dt.to_period(freq).to_numpy(),
@@ -208,7 +209,7 @@ def _survey_by(events, metric, by, *, segments, transactions, customer_id, times
         keys = cust.map(first)
         categories = None
     else:
-        keys = pd.to_datetime(events[timestamp]).dt.to_period("M")
+        keys = to_datetime_series(events[timestamp], timestamp).dt.to_period("M")
         categories = None
     keep = keys.notna().to_numpy()
     _warn_unmatched(int((~keep).sum()), len(events), name=name, what=by)
@@ -235,7 +236,7 @@ def _base_by_group(transactions, metric, *, segments, period, customer_id, times
                    by="segment"):
     name = f"metric_by({metric!r})"
     _require_columns(transactions, [customer_id, timestamp], name=name, what="transactions")
-    ts = pd.to_datetime(transactions[timestamp])
+    ts = to_datetime_series(transactions[timestamp], timestamp)
     cust = transactions[customer_id]
     if by == "cohort":  # repeat purchase rate per first-purchase month
         mask = ts <= pd.Timestamp(period[0]) if period is not None else np.ones(len(ts), bool)

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from cxml.data import to_datetime_series
 from cxml.exceptions import DataValidationError
 from cxml.metrics._validation import count_of
 
@@ -219,7 +220,7 @@ def repeat_purchase_rate(data, *, customer_id: str = "customer_id",
                 raise DataValidationError(
                     f"{name}: {count_of(bad, len(data))} rows have a missing {col!r}"
                 )
-        days = pd.to_datetime(data[timestamp]).dt.normalize()
+        days = to_datetime_series(data[timestamp], timestamp).dt.normalize()
         n_days = days.groupby(data[customer_id].to_numpy()).nunique()
         return float((n_days >= 2).mean())
     freq = pd.to_numeric(pd.Series(data), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
