@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, logsumexp
 
-from cxml.models._base import PurchaseModel, _dot, compress_rows, unique_inverse
-from cxml.models._bgnbd import _summary
+from cxml.models._base import PurchaseModel, compress_rows, rfm_data_summary, unique_inverse
+from cxml.models._base import dot as _dot
 from cxml.models._validation import check_horizon, check_rfm, check_weights
 
 __all__ = ["ParetoNBDModel"]
@@ -326,7 +326,7 @@ class ParetoNBDModel(PurchaseModel):
         x, tx, T = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
         data = _ParetoData(x, tx, T, w)
-        return self._fit_prepared(data, data.W, _summary(x, tx, T, w, data.x.size))
+        return self._fit_prepared(data, rfm_data_summary(x, tx, T, w, data.x.size))
 
     def _loglik(self, params, data):
         return _pareto_loglik(params, data)
