@@ -364,10 +364,19 @@ class BTYDModel(BaseEstimator):
 
         Examples
         --------
-        >>> from cxml.models import GammaGammaModel
-        >>> g = GammaGammaModel().fit([1, 2, 3, 4, 5, 6], [10.0, 12.0, 9.0, 20.0, 11.0, 14.0])
-        >>> list(g.summary().columns), g.summary().attrs["n_params"]
-        (['estimate', 'se', 'lower', 'upper'], 3)
+        >>> import lifetimes.datasets as lds
+        >>> from cxml.models import BetaGeoModel
+        >>> s = lds.load_cdnow_summary()
+        >>> table = BetaGeoModel().fit(s["frequency"], s["recency"], s["T"]).summary()
+        >>> table.round(3)  # doctest: +NORMALIZE_WHITESPACE
+                   estimate     se  lower  upper
+        parameter
+        r             0.243  0.013  0.219  0.268
+        alpha         4.414  0.378  3.731  5.221
+        a             0.793  0.186  0.501  1.255
+        b             2.426  0.705  1.372  4.289
+        >>> round(table.attrs["log_likelihood"], 2), round(table.attrs["bic"], 1)
+        (-9582.43, 19195.9)
         """
         table = self.confidence_intervals(level).rename_axis("parameter")
         ll = float(self.log_likelihood_)
@@ -382,7 +391,7 @@ class BTYDModel(BaseEstimator):
             "n_customers": n,
             "n_params": k,
             "aic": 2.0 * k - 2.0 * ll,
-            "bic": k * np.log(n) - 2.0 * ll if n > 0 else float("nan"),
+            "bic": float(k * np.log(n) - 2.0 * ll) if n > 0 else float("nan"),
             "params_at_bound": tuple(getattr(self, "params_at_bound_", ())),
         }
         return table

@@ -116,6 +116,7 @@ def check_binary_labels(y, n_rows: int, name: str = "y") -> np.ndarray:
                        dtype=bool)
     if bad.any():
         example = arr[np.flatnonzero(bad)[0]]
+        example = example.item() if isinstance(example, np.generic) else example
         raise DataValidationError(
             f"{name} must be 0 (retained) or 1 (churned), as booleans, integers or floats "
             f"0.0/1.0; {int(bad.sum()):,} of {len(arr):,} labels are not (e.g. {example!r}). "
