@@ -197,6 +197,22 @@ class BTYDModel(BaseEstimator):
 
     # -- fitting -------------------------------------------------------------------------
 
+    # -- what a model class supplies ------------------------------------------------------
+
+    def _loglik(self, params: np.ndarray, data) -> tuple[float, np.ndarray | None]:
+        """Weighted total log-likelihood of prepared ``data`` and its gradient with
+        respect to the natural parameters."""
+        raise NotImplementedError
+
+    def _initial_params(self, data) -> np.ndarray:
+        """Starting point of the optimiser (natural scale, all positive)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _data_from_lifetimes(df: pd.DataFrame):
+        """Prepared data from a lifetimes fitter's ``data`` frame (for its likelihood)."""
+        raise NotImplementedError
+
     def _check_penalizer(self):
         pen = self.penalizer
         if not (isinstance(pen, (int, float, np.floating)) and np.isfinite(pen) and pen >= 0):
@@ -704,9 +720,18 @@ class PurchaseModel(BTYDModel):
     ``f(params, t, x, t_x, T)``; the delta-method interval is the same for all of them.
     """
 
+    #: prepared-data class of the model, built from validated ``(x, t_x, T, w)``
+    _data_class: type
+
     @staticmethod
     def _expected(params, t, x, tx, T):
         raise NotImplementedError
+
+    @classmethod
+    def _data_from_lifetimes(cls, df: pd.DataFrame):
+        w = df["weights"].to_numpy(float) if "weights" in df else np.ones(len(df))
+        x, tx, T = check_rfm(df["frequency"], df["recency"], df["T"])
+        return cls._data_class(x, tx, T, w)
 
     def expected_purchases_interval(self, t, frequency, recency, T, *, level=0.95):
         """Expected purchases with a delta-method interval from the parameter covariance.

@@ -220,6 +220,7 @@ class BetaGeoModel(PurchaseModel):
     """
 
     _lifetimes_fitter = "BetaGeoFitter"
+    _data_class = RFMData
 
     @staticmethod
     def _expected(params, t, x, tx, T):
@@ -260,11 +261,6 @@ class BetaGeoModel(PurchaseModel):
     def _loglik(self, params, data):
         return bgnbd_total_log_likelihood(params, data)
 
-    @staticmethod
-    def _data_from_lifetimes(df):
-        w = df["weights"].to_numpy(float) if "weights" in df else np.ones(len(df))
-        x, tx, T = check_rfm(df["frequency"], df["recency"], df["T"])
-        return RFMData(x, tx, T, w)
 
     @staticmethod
     def _expected_purchases_path(params, ts, x, tx, T, coefs=None):

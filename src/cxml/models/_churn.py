@@ -220,7 +220,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
             )
 
     def _raw_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.booster_.predict(X, num_iteration=self.best_iteration_)
+        return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_))
 
     def _align(self, X) -> pd.DataFrame:
         return training_columns(check_feature_frame(X), self.feature_names_in_, "churn model")

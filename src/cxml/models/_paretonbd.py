@@ -292,6 +292,7 @@ class ParetoNBDModel(PurchaseModel):
     """
 
     _lifetimes_fitter = "ParetoNBDFitter"
+    _data_class = _ParetoData
 
     @staticmethod
     def _expected(params, t, x, tx, T):
@@ -331,11 +332,6 @@ class ParetoNBDModel(PurchaseModel):
     def _loglik(self, params, data):
         return _pareto_loglik(params, data)
 
-    @staticmethod
-    def _data_from_lifetimes(df):
-        w = df["weights"].to_numpy(float) if "weights" in df else np.ones(len(df))
-        x, tx, T = check_rfm(df["frequency"], df["recency"], df["T"])
-        return _ParetoData(x, tx, T, w)
 
     def _initial_params(self, d):
         rate = max(float(np.sum(d.w * d.x)) / max(float(np.sum(d.w * d.T)), 1e-12), 1e-6)

@@ -260,8 +260,9 @@ class ValueModel(RegressorMixin, BaseEstimator):
         return pd.DataFrame({"p_buy": p_buy, "spend_if_buy": spend,
                              "expected_spend": p_buy * spend}, index=X.index)
 
-    def _spend_from_raw(self, raw: np.ndarray) -> np.ndarray:
+    def _spend_from_raw(self, raw) -> np.ndarray:
         # lognormal mean exp(mu + sigma^2/2) (ZILN eq. 3); gamma already predicts the mean
+        raw = np.asarray(raw, dtype=float)
         if self.spend_objective == "gamma":
             return raw
         return np.exp(raw + self.sigma2_ / 2.0)
