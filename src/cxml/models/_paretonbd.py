@@ -332,7 +332,6 @@ class ParetoNBDModel(PurchaseModel):
     def _loglik(self, params, data):
         return _pareto_loglik(params, data)
 
-
     def _initial_params(self, d):
         rate = max(float(np.sum(d.w * d.x)) / max(float(np.sum(d.w * d.T)), 1e-12), 1e-6)
         Tm = float(np.average(d.T, weights=d.w))
