@@ -33,9 +33,11 @@ __all__ = [
     "compress_rows",
     "dot",
     "first_index",
+    "log_gradient",
     "rfm_data_summary",
     "row_codes",
     "unique_inverse",
+    "z_quantile",
 ]
 
 logger = logging.getLogger(__name__)
@@ -426,7 +428,7 @@ class BTYDModel(BaseEstimator):
             Index the parameter names; columns ``estimate``, ``se``, ``lower``, ``upper``.
         """
         params = self._param_array()
-        zq = _z(level)
+        zq = z_quantile(level)
         sd = np.sqrt(np.diag(self.log_params_covariance_))
         return pd.DataFrame(
             {
@@ -443,12 +445,12 @@ class BTYDModel(BaseEstimator):
         built on the log scale so the bounds stay positive."""
         params = self._param_array()
         est = np.asarray(func(params), dtype=float)
-        grads = _log_gradient(func, params, est)
+        grads = log_gradient(func, params)
         cov = self.log_params_covariance_
         var_log = np.einsum("i...,ij,j...->...", grads, cov, grads)
         with np.errstate(divide="ignore", invalid="ignore"):
             sd = np.sqrt(np.maximum(var_log, 0.0)) / est
-        zq = _z(level)
+        zq = z_quantile(level)
         lower = np.where(est > 0, est * np.exp(-zq * sd), 0.0)
         upper = np.where(est > 0, est * np.exp(zq * sd), 0.0)
         return est, lower, upper
@@ -635,14 +637,39 @@ def dot(u, v) -> float:
     return float(np.einsum("i,i->", u, v))
 
 
-def _z(level: float) -> float:
+def z_quantile(level: float) -> float:
+    """Standard-normal quantile of a two-sided interval of coverage ``level``.
+
+    Parameters
+    ----------
+    level : float
+        Coverage, strictly between 0 and 1 (0.95 gives 1.96).
+
+    Returns
+    -------
+    float
+        ``Phi^-1(0.5 + level / 2)``.
+    """
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
     return float(special.ndtri(0.5 + level / 2))
 
 
-def _log_gradient(func, params, est):
-    """Gradient of ``func`` with respect to the log-parameters by central differences."""
+def log_gradient(func, params):
+    """Gradient of ``func`` with respect to the log-parameters by central differences.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(params) -> array``, a prediction as a function of the natural parameters.
+    params : numpy.ndarray
+        Natural parameters at which to differentiate.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(params), *func(params).shape)``: d func / d log(params_j).
+    """
     grads = []
     for j in range(params.size):
         h = 1e-5

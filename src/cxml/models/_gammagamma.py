@@ -17,7 +17,7 @@ from cxml.exceptions import DataValidationError
 from cxml.models._base import BTYDModel, compress_rows, dot, unique_inverse
 from cxml.models._validation import as_float_array, check_weights
 
-__all__ = ["GammaGammaModel"]
+__all__ = ["GammaGammaModel", "gamma_gamma_expected_value"]
 
 # |Pearson r| between frequency and monetary value above which we warn.
 _CORRELATION_WARN = 0.3
@@ -256,7 +256,7 @@ class GammaGammaModel(BTYDModel):
             Expected mean value per transaction of each customer.
         """
         x, m = _check_spend(frequency, monetary_value, for_fit=False)
-        return _expected_value(self._param_array(), x, m)
+        return gamma_gamma_expected_value(self._param_array(), x, m)
 
     def expected_average_value_interval(self, frequency, monetary_value, *, level=0.95):
         """Expected average value with a delta-method interval.
@@ -280,7 +280,7 @@ class GammaGammaModel(BTYDModel):
             Upper bound.
         """
         x, m = _check_spend(frequency, monetary_value, for_fit=False)
-        return self._delta_interval(lambda p: _expected_value(p, x, m), level)
+        return self._delta_interval(lambda p: gamma_gamma_expected_value(p, x, m), level)
 
     def population_mean(self) -> float:
         """Mean spend per transaction of the population, ``p*v/(q-1)``.
@@ -294,7 +294,22 @@ class GammaGammaModel(BTYDModel):
         return float(p * v / (q - 1.0)) if q > 1 else float("inf")
 
 
-def _expected_value(params, x, m):
+def gamma_gamma_expected_value(params, x, m):
+    """E[M | x, m] = p (v + x m) / (p x + q - 1), eq. (5) of Fader & Hardie's note 025.
+
+    Parameters
+    ----------
+    params : sequence of float
+        ``(p, q, v)``.
+    x, m : numpy.ndarray
+        Validated frequency and mean repeat-purchase value (``m`` is ignored where
+        ``x == 0``, which gives the population mean ``p v / (q - 1)``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Expected mean transaction value of each customer.
+    """
     p, q, v = params
     m = np.where(x > 0, m, 0.0)
     return p * (v + x * m) / (p * x + q - 1.0)
