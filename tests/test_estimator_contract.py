@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn.exceptions
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.utils import estimator_checks
 from sklearn.utils.validation import check_is_fitted
@@ -40,6 +42,7 @@ from cxml.models import (
     ParetoNBDModel,
     ValueModel,
 )
+from cxml.models._tabular import check_binary_labels
 
 
 @pytest.fixture(scope="module")
@@ -385,3 +388,18 @@ def test_churn_text_labels_are_refused(data):
     y[3] = pd.NA
     with pytest.raises(DataValidationError, match=r"1 of 2,357 labels are not \(e\.g\. nan\)"):
         ChurnClassifier(n_estimators=5).fit(data["X"], y)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.sampled_from([0.0, 1.0, 0.5, 2.0, -1.0, np.nan, 0.999, 1e-9]),
+                       min_size=1, max_size=50))
+def test_labels_are_exactly_the_zero_one_values(values):
+    # Invariant of the label check: accepted iff every value is 0 or 1, and then unchanged;
+    # otherwise the message counts exactly the other values.
+    y = np.array(values)
+    n_bad = int(np.sum(~np.isin(y, [0.0, 1.0])))
+    if n_bad == 0:
+        np.testing.assert_array_equal(check_binary_labels(y, len(y)), y.astype(int))
+    else:
+        with pytest.raises(DataValidationError, match=rf"; {n_bad} of {len(y)} labels are not"):
+            check_binary_labels(y, len(y))
