@@ -184,7 +184,7 @@ PAPER = re.compile(r"[A-Z][A-Za-z-]+[^.\n]{0,60}?\(?(?:19|20)\d\d\b")
 # the model's fit maximises) and every closed-form prediction.
 BTYD_FORMULAS = {
     "cxml.models._bgnbd": [
-        "_bgnbd_loglik",
+        "bgnbd_total_log_likelihood",
         "bgnbd_log_likelihood",
         "BetaGeoModel.probability_alive",
         "BetaGeoModel.expected_purchases",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from cxml.exceptions import CxmlUserError
-from cxml.models._base import _log_gradient, _z
+from cxml.models._base import log_gradient, z_quantile
 from cxml.models._validation import check_rfm
 
 __all__ = ["customer_lifetime_value", "customer_lifetime_value_interval", "DAYS_PER_MONTH"]
@@ -75,9 +75,9 @@ def _clv_core(purchase_model, spend_model, x, tx, T, m, *, unit_per_month, month
     discounted = _weighted_purchases(purchase_model, purchase_params, unit_per_month * months,
                                      coefs, x, tx, T)
     if spend_params is not None:
-        from cxml.models._gammagamma import _expected_value
+        from cxml.models._gammagamma import gamma_gamma_expected_value
 
-        value = _expected_value(spend_params, x, m)
+        value = gamma_gamma_expected_value(spend_params, x, m)
     else:
         value = np.asarray(spend_model.expected_average_value(x, m), dtype=float)
     return value * discounted
@@ -210,11 +210,11 @@ def customer_lifetime_value_interval(purchase_model, spend_model, frequency, rec
                          spend_params=p, **kw)
 
     est = f_purchase(pp)
-    g1 = _log_gradient(f_purchase, pp, est)
-    g2 = _log_gradient(f_spend, sp, est)
+    g1 = log_gradient(f_purchase, pp)
+    g2 = log_gradient(f_spend, sp)
     var = (np.einsum("in,ij,jn->n", g1, purchase_model.log_params_covariance_, g1)
            + np.einsum("in,ij,jn->n", g2, spend_model.log_params_covariance_, g2))
-    zq = _z(level)
+    zq = z_quantile(level)
     with np.errstate(divide="ignore", invalid="ignore"):
         sd = np.sqrt(np.maximum(var, 0.0)) / est
     lower = np.where(est > 0, est * np.exp(-zq * sd), 0.0)

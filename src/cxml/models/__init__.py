@@ -1,9 +1,14 @@
 """BTYD models: BG/NBD, MBG/NBD, Pareto/NBD, BG/BB (purchases, P(alive)) and Gamma-Gamma
-(spend).
+(spend); LightGBM models of churn (ChurnClassifier) and of spend over a horizon
+(ValueModel).
 
-Each model is a thin scikit-learn-style shell over vectorised NumPy/SciPy log-likelihoods
-with analytic gradients (Pareto/NBD: central differences, its 2F1 has no closed-form
-parameter derivatives), fitted by L-BFGS-B on log-parameters.
+Each BTYD model is a scikit-learn estimator (``BaseEstimator``: ``get_params``,
+``set_params``, ``clone``; the ``repr`` shows the hyper-parameter ``penalizer``) over
+vectorised NumPy/SciPy log-likelihoods with exact gradients (Pareto/NBD: the
+"died unseen" integral and its parameter derivatives by one Gauss-Legendre rule), fitted
+by L-BFGS-B on log-parameters. Fitted values end in ``_`` (``params_``,
+``log_likelihood_``, ...); ``summary()`` tabulates them with standard errors and
+intervals.
 """
 
 from cxml.models._bgbb import BetaGeoBetaBinomModel

@@ -1,10 +1,13 @@
 """Shared machinery of the BTYD estimators: fitting on log-parameters, standard errors,
-row compression, delta-method intervals and JSON persistence.
+row compression, delta-method intervals, the parameter summary and JSON persistence.
 
 A model class supplies its parameter names, a starting point, and a log-likelihood kernel
 returning the weighted total and its analytic gradient with respect to the natural
 parameters. Everything else (L-BFGS-B on log-parameters, the Hessian, serialisation) lives
-here so the four models behave identically.
+here so the five models behave identically. :class:`BTYDModel` is a scikit-learn
+``BaseEstimator``: its only hyper-parameter is ``penalizer``, so ``get_params``,
+``set_params``, ``clone`` and ``repr`` work as for any scikit-learn estimator, and the
+fitted values are reported by :meth:`BTYDModel.summary`.
 """
 
 from __future__ import annotations
@@ -19,11 +22,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import optimize, special
+from sklearn.base import BaseEstimator
 
 from cxml.exceptions import ConvergenceError, ModelLoadError, NotFittedError
 from cxml.models._validation import check_horizon, check_rfm
 
-__all__ = ["BTYDModel", "PurchaseModel", "compress_rows", "row_codes", "first_index"]
+__all__ = [
+    "BTYDModel",
+    "PurchaseModel",
+    "compress_rows",
+    "dot",
+    "first_index",
+    "log_gradient",
+    "rfm_data_summary",
+    "row_codes",
+    "unique_inverse",
+    "z_quantile",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -112,11 +127,59 @@ def compress_rows(*columns: np.ndarray, weights: np.ndarray):
     return tuple(col[first] for col in columns), summed
 
 
-class BTYDModel:
+def rfm_data_summary(x, tx, T, w, n_rows: int) -> dict:
+    """Counts and weighted means of (frequency, recency, T) training data.
+
+    Parameters
+    ----------
+    x, tx, T : numpy.ndarray
+        Validated frequency, recency and T.
+    w : numpy.ndarray
+        Weight of each customer.
+    n_rows : int
+        Distinct rows left after :func:`compress_rows`.
+
+    Returns
+    -------
+    dict
+        ``n_customers``, ``total_weight``, ``n_distinct_rows``, ``frequency_mean``,
+        ``frequency_max``, ``repeat_buyers_share``, ``recency_mean``, ``T_mean``,
+        ``T_max``: the ``data_summary_`` of the continuous-time purchase models.
+    """
+    return {
+        "n_customers": int(x.size),
+        "total_weight": float(w.sum()),
+        "n_distinct_rows": int(n_rows),
+        "frequency_mean": float(np.average(x, weights=w)),
+        "frequency_max": float(x.max()),
+        "repeat_buyers_share": float(np.average(x > 0, weights=w)),
+        "recency_mean": float(np.average(tx, weights=w)),
+        "T_mean": float(np.average(T, weights=w)),
+        "T_max": float(T.max()),
+    }
+
+
+def _minimize(objective, x0, args, *, ftol: float, gtol: float):
+    """L-BFGS-B on log-parameters bounded by +/- _LOG_BOUND, with the options every fit
+    uses (the warm start, the full fit and its restarts differ only in tolerances)."""
+    return optimize.minimize(
+        objective, x0, args=args, jac=True, method="L-BFGS-B",
+        bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(x0),
+        options={"maxiter": 5000, "ftol": ftol, "gtol": gtol, "maxcor": 20},
+    )
+
+
+class BTYDModel(BaseEstimator):
     """Base class of the BTYD estimators (not public).
 
-    Subclasses define ``_param_names``, ``_loglik(params, data) -> (ll, grad)``,
-    ``_initial_params(data)`` and ``_prepare(*arrays, weights)``.
+    A scikit-learn estimator whose one hyper-parameter is ``penalizer``: ``__init__`` only
+    stores it (``fit`` validates it), so ``get_params``, ``set_params``, ``clone`` and the
+    ``repr`` come from :class:`sklearn.base.BaseEstimator`. Fitted values end in ``_``
+    and are reported by :meth:`summary`.
+
+    Subclasses define ``_param_names``, ``_model_label``, ``_loglik(params, data) ->
+    (ll, grad)``, ``_initial_params(data)`` and ``_data_from_lifetimes(frame)``; their
+    ``fit`` validates the input, builds the data object and calls ``_fit_prepared``.
     """
 
     _param_names: tuple[str, ...] = ()
@@ -129,7 +192,28 @@ class BTYDModel:
     def __init__(self, *, penalizer: float = 0.0):
         self.penalizer = penalizer
 
+    def __sklearn_is_fitted__(self) -> bool:
+        # What sklearn.utils.validation.check_is_fitted asks; params_ is set by fit, load,
+        # from_dict and from_lifetimes alike.
+        return hasattr(self, "params_")
+
     # -- fitting -------------------------------------------------------------------------
+
+    # -- what a model class supplies ------------------------------------------------------
+
+    def _loglik(self, params: np.ndarray, data) -> tuple[float, np.ndarray | None]:
+        """Weighted total log-likelihood of prepared ``data`` and its gradient with
+        respect to the natural parameters."""
+        raise NotImplementedError
+
+    def _initial_params(self, data) -> np.ndarray:
+        """Starting point of the optimiser (natural scale, all positive)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _data_from_lifetimes(df: pd.DataFrame):
+        """Prepared data from a lifetimes fitter's ``data`` frame (for its likelihood)."""
+        raise NotImplementedError
 
     def _check_penalizer(self):
         pen = self.penalizer
@@ -152,50 +236,38 @@ class BTYDModel:
             return 1e300, np.zeros_like(log_params)
         return f, g
 
-    def _fit_prepared(self, data, total_weight: float, summary: dict):
+    def _fit_prepared(self, data, summary: dict):
+        """Maximise the likelihood of prepared ``data`` (its total weight is ``data.W``)
+        and set the fitted attributes; ``summary`` becomes ``data_summary_``."""
         # L-BFGS-B's tiny BLAS calls are slower multithreaded (thread wake-ups cost more than
         # the work, and far more on a busy machine); limit BLAS to one thread during the fit.
         try:
             from threadpoolctl import threadpool_limits
         except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-            return self._fit_prepared_inner(data, total_weight, summary)
+            return self._fit_prepared_inner(data, summary)
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._fit_prepared_inner(data, total_weight, summary)
+            return self._fit_prepared_inner(data, summary)
 
-    def _fit_prepared_inner(self, data, total_weight: float, summary: dict):
+    def _fit_prepared_inner(self, data, summary: dict):
         penalizer = self._check_penalizer()
+        total_weight = data.W
         x0 = np.log(self._initial_params(data))
-        k = len(self._param_names)
         sub = data.subsample(_WARM_START_ROWS) if hasattr(data, "subsample") else None
         if sub is not None:
             # Warm start from a fixed subsample: the full-data polish then needs only a few
             # passes over millions of rows. Deterministic (fixed seed).
-            warm = optimize.minimize(
-                self._objective, x0, args=(sub, sub.W, penalizer), jac=True,
-                method="L-BFGS-B", bounds=[(-_LOG_BOUND, _LOG_BOUND)] * k,
-                options={"maxiter": 5000, "ftol": 1e-12, "gtol": 1e-8, "maxcor": 20},
-            )
+            warm = _minimize(self._objective, x0, (sub, sub.W, penalizer), ftol=1e-12,
+                             gtol=1e-8)
             if np.all(np.isfinite(warm.x)):
                 x0 = warm.x
-        res = optimize.minimize(
-            self._objective,
-            x0,
-            args=(data, total_weight, penalizer),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * k,
-            options={"maxiter": 5000, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20},
-        )
+        args = (data, total_weight, penalizer)
+        res = _minimize(self._objective, x0, args, ftol=1e-13, gtol=1e-9)
         for _ in range(2):
             if res.success:
                 break
             # L-BFGS-B stops with ABNORMAL when the line search runs out of floating-point
             # precision near the optimum; a restart with fresh curvature memory finishes.
-            res = optimize.minimize(
-                self._objective, res.x, args=(data, total_weight, penalizer), jac=True,
-                method="L-BFGS-B", bounds=[(-_LOG_BOUND, _LOG_BOUND)] * k,
-                options={"maxiter": 5000, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20},
-            )
+            res = _minimize(self._objective, res.x, args, ftol=1e-13, gtol=1e-9)
         f, g = self._objective(res.x, data, total_weight, penalizer)
         at_bound = np.abs(np.abs(res.x) - _LOG_BOUND) < 1e-6
         free = ~at_bound
@@ -278,6 +350,70 @@ class BTYDModel:
         self._check_fitted()
         return np.array([self.params_[n] for n in self._param_names])
 
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """The fitted parameters with standard errors and intervals, and the fit statistics.
+
+        The ``repr`` of a model shows its hyper-parameters only (scikit-learn's
+        convention); this table is where the fitted values are read.
+
+        Parameters
+        ----------
+        level : float, default 0.95
+            Coverage of the Wald intervals (built on the log scale, so they stay
+            positive).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per parameter (index ``parameter``, in the model's order) with columns
+            ``estimate``, ``se`` (standard error, delta method from the log scale),
+            ``lower`` and ``upper``: :meth:`confidence_intervals`. The fit statistics are
+            in ``DataFrame.attrs``: ``model`` (class name), ``penalizer``, ``level``,
+            ``log_likelihood`` (total, without the penalty), ``n_customers`` (the total
+            weight of the training rows; NaN when unknown, e.g. after
+            :meth:`from_lifetimes`), ``n_params``, ``aic`` (``2k - 2 LL``), ``bic``
+            (``k ln n - 2 LL``) and ``params_at_bound``. With ``penalizer > 0`` AIC and
+            BIC describe a penalised fit and only compare models fitted alike.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+
+        Examples
+        --------
+        >>> import lifetimes.datasets as lds
+        >>> from cxml.models import BetaGeoModel
+        >>> s = lds.load_cdnow_summary()
+        >>> table = BetaGeoModel().fit(s["frequency"], s["recency"], s["T"]).summary()
+        >>> table.round(3)  # doctest: +NORMALIZE_WHITESPACE
+                   estimate     se  lower  upper
+        parameter
+        r             0.243  0.013  0.219  0.268
+        alpha         4.414  0.378  3.731  5.221
+        a             0.793  0.186  0.501  1.255
+        b             2.426  0.705  1.372  4.289
+        >>> round(table.attrs["log_likelihood"], 2), round(table.attrs["bic"], 1)
+        (-9582.43, 19195.9)
+        """
+        table = self.confidence_intervals(level).rename_axis("parameter")
+        ll = float(self.log_likelihood_)
+        k = len(self._param_names)
+        info = getattr(self, "data_summary_", {})
+        n = float(info.get("total_weight", info.get("n_customers", float("nan"))))
+        table.attrs = {
+            "model": type(self).__name__,
+            "penalizer": float(self.penalizer),
+            "level": float(level),
+            "log_likelihood": ll,
+            "n_customers": n,
+            "n_params": k,
+            "aic": 2.0 * k - 2.0 * ll,
+            "bic": float(k * np.log(n) - 2.0 * ll) if n > 0 else float("nan"),
+            "params_at_bound": tuple(getattr(self, "params_at_bound_", ())),
+        }
+        return table
+
     def confidence_intervals(self, level: float = 0.95) -> pd.DataFrame:
         """Wald intervals for the parameters, computed on the log scale.
 
@@ -292,7 +428,7 @@ class BTYDModel:
             Index the parameter names; columns ``estimate``, ``se``, ``lower``, ``upper``.
         """
         params = self._param_array()
-        zq = _z(level)
+        zq = z_quantile(level)
         sd = np.sqrt(np.diag(self.log_params_covariance_))
         return pd.DataFrame(
             {
@@ -309,12 +445,12 @@ class BTYDModel:
         built on the log scale so the bounds stay positive."""
         params = self._param_array()
         est = np.asarray(func(params), dtype=float)
-        grads = _log_gradient(func, params, est)
+        grads = log_gradient(func, params)
         cov = self.log_params_covariance_
         var_log = np.einsum("i...,ij,j...->...", grads, cov, grads)
         with np.errstate(divide="ignore", invalid="ignore"):
             sd = np.sqrt(np.maximum(var_log, 0.0)) / est
-        zq = _z(level)
+        zq = z_quantile(level)
         lower = np.where(est > 0, est * np.exp(-zq * sd), 0.0)
         upper = np.where(est > 0, est * np.exp(zq * sd), 0.0)
         return est, lower, upper
@@ -357,12 +493,6 @@ class BTYDModel:
         import lifetimes
 
         return _to_lifetimes(self, getattr(lifetimes, self._lifetimes_fitter))
-
-    def __repr__(self):
-        if hasattr(self, "params_"):
-            inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-            return f"{type(self).__name__}({inner})"
-        return f"{type(self).__name__}(penalizer={self.penalizer!r})"
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -488,20 +618,58 @@ class BTYDModel:
         return cls.from_dict(d)
 
 
-def _dot(u, v) -> float:
-    """Inner product via einsum: np.dot hands 1-D products to multithreaded BLAS, which
-    is up to 40x slower than a single-threaded loop on a busy machine."""
+def dot(u, v) -> float:
+    """Inner product of two 1-D arrays, single-threaded.
+
+    ``np.dot`` hands 1-D products to multithreaded BLAS, which is up to 40x slower than
+    einsum's loop on a busy machine; every likelihood kernel sums through this.
+
+    Parameters
+    ----------
+    u, v : numpy.ndarray
+        Equal-length 1-D arrays.
+
+    Returns
+    -------
+    float
+        ``sum(u * v)``.
+    """
     return float(np.einsum("i,i->", u, v))
 
 
-def _z(level: float) -> float:
+def z_quantile(level: float) -> float:
+    """Standard-normal quantile of a two-sided interval of coverage ``level``.
+
+    Parameters
+    ----------
+    level : float
+        Coverage, strictly between 0 and 1 (0.95 gives 1.96).
+
+    Returns
+    -------
+    float
+        ``Phi^-1(0.5 + level / 2)``.
+    """
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
     return float(special.ndtri(0.5 + level / 2))
 
 
-def _log_gradient(func, params, est):
-    """Gradient of ``func`` with respect to the log-parameters by central differences."""
+def log_gradient(func, params):
+    """Gradient of ``func`` with respect to the log-parameters by central differences.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(params) -> array``, a prediction as a function of the natural parameters.
+    params : numpy.ndarray
+        Natural parameters at which to differentiate.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(params), *func(params).shape)``: d func / d log(params_j).
+    """
     grads = []
     for j in range(params.size):
         h = 1e-5
@@ -579,9 +747,18 @@ class PurchaseModel(BTYDModel):
     ``f(params, t, x, t_x, T)``; the delta-method interval is the same for all of them.
     """
 
+    #: prepared-data class of the model, built from validated ``(x, t_x, T, w)``
+    _data_class: type
+
     @staticmethod
     def _expected(params, t, x, tx, T):
         raise NotImplementedError
+
+    @classmethod
+    def _data_from_lifetimes(cls, df: pd.DataFrame):
+        w = df["weights"].to_numpy(float) if "weights" in df else np.ones(len(df))
+        x, tx, T = check_rfm(df["frequency"], df["recency"], df["T"])
+        return cls._data_class(x, tx, T, w)
 
     def expected_purchases_interval(self, t, frequency, recency, T, *, level=0.95):
         """Expected purchases with a delta-method interval from the parameter covariance.

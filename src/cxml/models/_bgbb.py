@@ -163,10 +163,11 @@ class BetaGeoBetaBinomModel(BTYDModel):
         x, tx, n = _check_bgbb(frequency, recency, n_periods)
         w = check_weights(weights, x.size)
         data = _BGBBData(x, tx, n, w)
-        summary = {"n_customers": float(w.sum()), "n_distinct_rows": int(data.x.size),
+        summary = {"n_customers": float(w.sum()), "total_weight": float(w.sum()),
+                   "n_distinct_rows": int(data.x.size),
                    "frequency_mean": float(np.average(x, weights=w)),
                    "n_periods_max": float(n.max())}
-        return self._fit_prepared(data, data.W, summary)
+        return self._fit_prepared(data, summary)
 
     def _loglik(self, params, data):
         return _bgbb_loglik(params, data)

@@ -15,21 +15,41 @@ from scipy.special import betainc, betaln, digamma, expit, gammaln
 
 from cxml.models._base import (
     PurchaseModel,
-    _dot,
     compress_rows,
+    dot,
     first_index,
+    rfm_data_summary,
     row_codes,
     unique_inverse,
 )
 from cxml.models._hyp2f1 import one_minus_scaled_hyp2f1
 from cxml.models._validation import check_horizon, check_rfm, check_weights
 
-__all__ = ["BetaGeoModel", "bgnbd_log_likelihood"]
+# The BG/NBD kernels below serve MBG/NBD too (a shift of b + x by one), hence the public
+# names beyond the estimator.
+__all__ = [
+    "BetaGeoModel",
+    "RFMData",
+    "bg_expected_purchases_path",
+    "bgnbd_log_likelihood",
+    "bgnbd_total_log_likelihood",
+    "nonzero",
+]
 
 
-class _RFMData:
+class RFMData:
     """Compressed (x, t_x, T, w) with the distinct frequencies pre-indexed, so terms that
-    depend on x only (gammaln, digamma) are evaluated once per distinct x."""
+    depend on x only (gammaln, digamma) are evaluated once per distinct x.
+
+    The prepared data of BG/NBD and MBG/NBD fits.
+
+    Parameters
+    ----------
+    x, tx, T : numpy.ndarray
+        Validated frequency, recency and T.
+    w : numpy.ndarray
+        Weight of each customer.
+    """
 
     def __init__(self, x, tx, T, w):
         (x, tx, T), w = compress_rows(x, tx, T, weights=w)
@@ -57,21 +77,8 @@ class _RFMData:
         return type(self)(self.x[idx], self.tx[idx], self.T[idx], self.w[idx])
 
 
-def _summary(x, tx, T, w, n_rows):
-    return {
-        "n_customers": int(x.size),
-        "total_weight": float(w.sum()),
-        "n_distinct_rows": int(n_rows),
-        "frequency_mean": float(np.average(x, weights=w)),
-        "frequency_max": float(x.max()),
-        "repeat_buyers_share": float(np.average(x > 0, weights=w)),
-        "recency_mean": float(np.average(tx, weights=w)),
-        "T_mean": float(np.average(T, weights=w)),
-        "T_max": float(T.max()),
-    }
-
-
-def _bgnbd_loglik(params, d: _RFMData, gradient: bool = True, modified: bool = False):
+def bgnbd_total_log_likelihood(params, d: RFMData, gradient: bool = True,
+                               modified: bool = False):
     """Weighted total log-likelihood, eq. (6) of FHL (2005), and its gradient with respect
     to (r, alpha, a, b).
 
@@ -115,8 +122,8 @@ def _bgnbd_loglik(params, d: _RFMData, gradient: bool = True, modified: bool = F
     np.exp(e, out=e)
     np.log1p(e, out=tmp)
     # ll rows = softplus(dlt) - (r+x) ln(alpha+T); sum the three parts separately.
-    ll = float(_dot(wx, c_x) + d.W * r * np.log(alpha) + _dot(w, tmp)
-               + _dot(w, np.maximum(dlt, 0.0, out=tmp)) - _dot(w, np.multiply(rx, lT, out=tmp)))
+    ll = float(dot(wx, c_x) + d.W * r * np.log(alpha) + dot(w, tmp)
+               + dot(w, np.maximum(dlt, 0.0, out=tmp)) - dot(w, np.multiply(rx, lT, out=tmp)))
     if not gradient:
         return ll, None
     # p2 = expit(dlt): posterior weight of the "dropped out after t_x" branch.
@@ -129,8 +136,8 @@ def _bgnbd_loglik(params, d: _RFMData, gradient: bool = True, modified: bool = F
     p2 = e
     wp2 = p2 if d.unit_weights else np.multiply(w, p2, out=dlt)
     wp2_x = np.bincount(xi, weights=wp2, minlength=ux.size)
-    g_r = (_dot(wx, digamma(r + ux)) - d.W * digamma(r) + d.W * np.log(alpha)
-           - _dot(w, lT) + _dot(wp2, D))
+    g_r = (dot(wx, digamma(r + ux)) - d.W * digamma(r) + d.W * np.log(alpha)
+           - dot(w, lT) + dot(wp2, D))
     # d/dalpha: -(r+x)[(1-p2)/(alpha+T) + p2/(alpha+t_x)]
     inv_T = np.add(d.T, alpha, out=lT)
     np.reciprocal(inv_T, out=inv_T)
@@ -140,16 +147,16 @@ def _bgnbd_loglik(params, d: _RFMData, gradient: bool = True, modified: bool = F
     inv_tx *= p2
     inv_tx += inv_T
     inv_tx *= rx
-    g_alpha = d.W * r / alpha - _dot(w, inv_tx)
+    g_alpha = d.W * r / alpha - dot(w, inv_tx)
     wp2_sum = float(wp2_x.sum())
     dab = digamma(a + b) - digamma(a + b + ux + sh)
-    g_a = _dot(wx, dab) + wp2_sum / a
-    g_b = (_dot(wx, dab + digamma(b + ux + sh) - digamma(b))
-           - _dot(wp2_x, 1.0 / (b + np.maximum(ux, 1.0 - sh) - 1.0 + sh)))
+    g_a = dot(wx, dab) + wp2_sum / a
+    g_b = (dot(wx, dab + digamma(b + ux + sh) - digamma(b))
+           - dot(wp2_x, 1.0 / (b + np.maximum(ux, 1.0 - sh) - 1.0 + sh)))
     return ll, np.array([g_r, g_alpha, g_a, g_b])
 
 
-def bgnbd_log_likelihood(params, frequency, recency, T, weights=None):
+def bgnbd_log_likelihood(params, frequency, recency, T):
     """Per-customer BG/NBD log-likelihood, eq. (6) of Fader, Hardie & Lee (2005).
 
     Parameters
@@ -158,8 +165,6 @@ def bgnbd_log_likelihood(params, frequency, recency, T, weights=None):
         ``{"r", "alpha", "a", "b"}``.
     frequency, recency, T : array-like
         Repeat purchases, time of last purchase, age (same time unit).
-    weights : array-like, optional
-        Not used for the per-row values; accepted for symmetry with ``fit``.
 
     Returns
     -------
@@ -215,6 +220,7 @@ class BetaGeoModel(PurchaseModel):
     """
 
     _lifetimes_fitter = "BetaGeoFitter"
+    _data_class = RFMData
 
     @staticmethod
     def _expected(params, t, x, tx, T):
@@ -249,17 +255,12 @@ class BetaGeoModel(PurchaseModel):
         """
         x, tx, T = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
-        data = _RFMData(x, tx, T, w)
-        return self._fit_prepared(data, data.W, _summary(x, tx, T, w, data.x.size))
+        data = RFMData(x, tx, T, w)
+        return self._fit_prepared(data, rfm_data_summary(x, tx, T, w, data.x.size))
 
     def _loglik(self, params, data):
-        return _bgnbd_loglik(params, data)
+        return bgnbd_total_log_likelihood(params, data)
 
-    @staticmethod
-    def _data_from_lifetimes(df):
-        w = df["weights"].to_numpy(float) if "weights" in df else np.ones(len(df))
-        x, tx, T = check_rfm(df["frequency"], df["recency"], df["T"])
-        return _RFMData(x, tx, T, w)
 
     @staticmethod
     def _expected_purchases_path(params, ts, x, tx, T, coefs=None):
@@ -267,13 +268,10 @@ class BetaGeoModel(PurchaseModel):
 
     def _initial_params(self, d):
         # Moment-style start: rate r/alpha ~ purchases per unit of time.
-        rate = max(_dot(d.w, d.x) / max(_dot(d.w, d.T), 1e-12), 1e-6)
+        rate = max(dot(d.w, d.x) / max(dot(d.w, d.T), 1e-12), 1e-6)
         return np.array([1.0, 1.0 / rate, 1.0, 1.0])
 
     # -- predictions ---------------------------------------------------------------------
-
-    def _p(self, params=None):
-        return self._param_array() if params is None else params
 
     def probability_alive(self, frequency, recency, T):
         """Probability that each customer is still alive at T.
@@ -295,7 +293,7 @@ class BetaGeoModel(PurchaseModel):
             Probabilities in (0, 1]; 1 for customers without repeat purchases.
         """
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return _p_alive(self._p(), x, tx, T)
+        return _p_alive(self._param_array(), x, tx, T)
 
     def expected_purchases(self, t, frequency, recency, T):
         """Conditional expected number of repeat purchases in (T, T + t].
@@ -320,7 +318,7 @@ class BetaGeoModel(PurchaseModel):
         """
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return _expected_purchases(self._p(), t, x, tx, T)
+        return _expected_purchases(self._param_array(), t, x, tx, T)
 
     def population_expected_purchases(self, t):
         """Expected repeat purchases E[X(t)] in (0, t] of a new customer.
@@ -338,9 +336,9 @@ class BetaGeoModel(PurchaseModel):
             E[X(t)] for each ``t``.
         """
         t = check_horizon("t", t)
-        r, alpha, a, b = self._p()
+        r, alpha, a, b = self._param_array()
         z = t / (alpha + t)
-        c = _nonzero(a + b - 1.0)
+        c = nonzero(a + b - 1.0)
         q = one_minus_scaled_hyp2f1(r, a - 1.0, c, z)
         return np.asarray(c / (a - 1.0) * q)
 
@@ -367,7 +365,7 @@ class BetaGeoModel(PurchaseModel):
         n = np.asarray(n, dtype=float)
         if np.any(n < 0) or np.any(n != np.round(n)):
             raise ValueError(f"n must be non-negative whole numbers, got {n!r}")
-        r, alpha, a, b = self._p()
+        r, alpha, a, b = self._param_array()
         lq = np.log(alpha) - np.log(alpha + t)  # ln(alpha/(alpha+t))
         with np.errstate(divide="ignore"):
             lpt = np.log(t) - np.log(alpha + t)
@@ -379,11 +377,23 @@ class BetaGeoModel(PurchaseModel):
                           * tail, 0.0)
         return np.asarray(first + second)
 
-    # -- interop -------------------------------------------------------------------------
 
-def _nonzero(c):
-    """c = a + b + x - 1 is 0 when x = 0 and a + b = 1; c * 2F1(.; c; .) has a finite
-    limit there, reached by evaluating at a tiny c."""
+def nonzero(c):
+    """``c`` with values within 1e-10 of 0 replaced by 1e-10.
+
+    c = a + b + x - 1 is 0 when x = 0 and a + b = 1; c * 2F1(.; c; .) has a finite limit
+    there, reached by evaluating at a tiny c.
+
+    Parameters
+    ----------
+    c : numpy.ndarray
+        Third parameter of the 2F1 in eq. (10) of Fader, Hardie & Lee (2005).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``c``, away from 0.
+    """
     return np.where(np.abs(c) < 1e-10, 1e-10, c)
 
 
@@ -402,7 +412,7 @@ def _expected_purchases(params, t, x, tx, T):
         return _expected_purchases_path(params, np.atleast_1d(t), x, tx, T)[0]
     t, x, tx, T = np.broadcast_arrays(t, x, tx, T)
     z = t / (alpha + T + t)
-    c = _nonzero(a + b + x - 1.0)
+    c = nonzero(a + b + x - 1.0)
     q = one_minus_scaled_hyp2f1(r + x, a - 1.0, c, z)
     numer = c / (a - 1.0) * q
     return numer * _p_alive(params, x, tx, T)
@@ -415,10 +425,33 @@ def _expected_purchases_path(params, ts, x, tx, T, coefs=None):
     so it is computed once per distinct (x, T) pair. With ``coefs``, return the combination
     ``sum_j coefs[j] E[Y(ts[j])]`` (shape (n,)) without materialising the matrix.
     """
-    return _path_generic(params, ts, x, tx, T, coefs, _p_alive, shift=-1.0)
+    return bg_expected_purchases_path(params, ts, x, tx, T, coefs, _p_alive, shift=-1.0)
 
 
-def _path_generic(params, ts, x, tx, T, coefs, p_alive, shift):
+def bg_expected_purchases_path(params, ts, x, tx, T, coefs, p_alive, shift):
+    """Eq. (10) of FHL (2005) for several horizons, for BG/NBD (``shift=-1``) and MBG/NBD
+    (``shift=0``, Batislam et al. 2007).
+
+    Parameters
+    ----------
+    params : numpy.ndarray
+        ``(r, alpha, a, b)``.
+    ts : sequence of float
+        Horizons.
+    x, tx, T : numpy.ndarray
+        Validated frequency, recency and T.
+    coefs : numpy.ndarray or None
+        With coefficients, return ``sum_j coefs[j] E[Y(ts[j])]`` instead of the matrix.
+    p_alive : callable
+        ``p_alive(params, x, tx, T)`` of the model.
+    shift : float
+        The model's shift of ``a + b + x`` in the 2F1's third parameter.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(ts), n)``, or ``(n,)`` with ``coefs``.
+    """
     r, alpha, a, b = params
     pa = p_alive(params, x, tx, T)
     codes, n_unique = row_codes(x, T)
@@ -427,7 +460,7 @@ def _path_generic(params, ts, x, tx, T, coefs, p_alive, shift):
         ux, uT = x[first], T[first]
     else:
         codes, ux, uT = None, x, T
-    c = _nonzero(a + b + ux + shift)
+    c = nonzero(a + b + ux + shift)
 
     def e_at(t):
         return c / (a - 1.0) * one_minus_scaled_hyp2f1(r + ux, a - 1.0, c, t / (alpha + uT + t))

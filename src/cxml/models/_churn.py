@@ -6,7 +6,6 @@ LightGBM's native text format and the calibration map as JSON.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -15,10 +14,17 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
 
-from cxml.exceptions import DataValidationError, ModelLoadError, NotFittedError
+from cxml.exceptions import DataValidationError, NotFittedError
+from cxml.models._lgbm_io import load_booster, save_booster
+from cxml.models._tabular import (
+    check_binary_labels,
+    check_feature_frame,
+    holdout_split,
+    training_columns,
+)
 
+# holdout_split is re-exported: tests and older code import it from here.
 __all__ = ["ChurnClassifier", "holdout_split"]
 
 logger = logging.getLogger(__name__)
@@ -81,6 +87,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
     ----------
     booster_ : lightgbm.Booster
     feature_names_in_ : ndarray of str
+        Columns of ``X`` at fit, in order; prediction selects them from its input.
+    n_features_in_ : int
+        Number of those columns.
     best_iteration_ : int
     feature_importances_ : pandas.Series
         Total gain per feature, sorted descending.
@@ -127,7 +136,8 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         X : pandas.DataFrame
             Numeric feature matrix (NaN allowed: LightGBM routes missing values).
         y : array-like of {0, 1}
-            1 = churned.
+            1 = churned; booleans, integers or floats 0.0/1.0. Any other value (0.5, 2,
+            NaN, text) is refused, never truncated.
         groups : array-like, optional
             Sortable group per row (for example the cut-off date). When given, the hold-out
             for early stopping and calibration is drawn from the latest group (time-based
@@ -137,18 +147,20 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         -------
         ChurnClassifier
             The fitted estimator.
+
+        Raises
+        ------
+        DataValidationError
+            ``X`` is not a numeric DataFrame, ``y`` has another length or labels other
+            than 0 and 1, or a single class.
         """
         import lightgbm as lgb
 
         if self.calibration not in _CALIBRATIONS:
             raise ValueError(
                 f"calibration must be one of {_CALIBRATIONS}, got {self.calibration!r}")
-        X = _check_X(X)
-        y = np.asarray(y).astype(int)
-        if len(y) != len(X):
-            raise DataValidationError(f"y has {len(y)} rows but X has {len(X)}")
-        if set(np.unique(y)) - {0, 1}:
-            raise DataValidationError("y must contain only 0 (retained) and 1 (churned)")
+        X = check_feature_frame(X)
+        y = check_binary_labels(y, len(X))
         if len(np.unique(y)) < 2:
             raise DataValidationError(
                 f"y has a single class ({int(y[0])} for all {len(y):,} rows): a churn model "
@@ -157,6 +169,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         fit_idx, es_idx, cal_idx = self._split(y, groups)
         self.classes_ = np.array([0, 1])
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
         model = lgb.LGBMClassifier(
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
@@ -207,10 +220,10 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
             )
 
     def _raw_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.booster_.predict(X, num_iteration=self.best_iteration_)
+        return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_))
 
     def _align(self, X) -> pd.DataFrame:
-        return training_columns(_check_X(X), self.feature_names_in_, "churn model")
+        return training_columns(check_feature_frame(X), self.feature_names_in_, "churn model")
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated class probabilities.
@@ -351,101 +364,17 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         est.booster_ = booster
         est.best_iteration_ = booster.current_iteration()
         est.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+        est.n_features_in_ = len(est.feature_names_in_)
         est.calibration_ = meta["calibration"]
         est.classes_ = np.array([0, 1])
         est.feature_importances_ = pd.Series(meta["feature_importances"], name="gain")
         return est
 
 
-def save_booster(directory: str | Path, booster, iteration: int, model_file: str,
-                 meta_file: str, meta: dict) -> None:
-    """Write a LightGBM booster (native text format) and its JSON metadata into a directory."""
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(d / model_file), num_iteration=iteration)
-    (d / meta_file).write_text(json.dumps(meta, indent=2))
-
-
-def load_booster(directory: str | Path, model_file: str, meta_file: str, what: str):
-    """Read what :func:`save_booster` wrote; any unreadable file is a ModelLoadError."""
-    import lightgbm as lgb
-
-    d = Path(directory)
-    try:
-        meta = json.loads((d / meta_file).read_text())
-        booster = lgb.Booster(model_file=str(d / model_file))
-    except (OSError, ValueError, lgb.basic.LightGBMError) as exc:
-        raise ModelLoadError(f"cannot read {what} in {d}: {exc}") from None
-    return booster, meta
-
-
-def holdout_split(n: int, fraction: float, *, groups=None, y=None,
-                  random_state: int = 0, min_rows: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the fitting rows and of the held-out rows.
-
-    With ``groups`` (sortable, e.g. the cut-off dates of stacked snapshots) the hold-out is
-    a random part of the *latest* group: about ``fraction`` of all rows, at most half of
-    that group, so that early stopping and calibration happen on the period closest to the
-    customers the model will score while the rest of that period still trains the booster
-    (holding out the whole latest period instead cost 0.01 AUC on Online Retail II: the
-    booster then never sees the most recent behaviour). When the latest group is too small
-    (fewer than ``2 * min_rows`` rows) the hold-out is the latest whole groups instead.
-    Without groups it is a random split, stratified on ``y`` when given. The hold-out order
-    is shuffled so that halves of it are comparable.
-
-    Returns
-    -------
-    (ndarray, ndarray)
-        Sorted fitting indices and (shuffled) hold-out indices.
-    """
-    idx = np.arange(n)
-    n_hold = min(max(int(round(n * fraction)), 2), n - 1)
-    rng = np.random.default_rng(random_state)
-    if groups is not None:
-        g = np.asarray(groups)
-        if len(g) != n:
-            raise DataValidationError(f"groups has {len(g)} rows but X has {n}")
-        latest = np.flatnonzero(g == np.sort(g)[-1])  # np.max rejects strings
-        k = min(n_hold, len(latest) // 2)
-        if k >= min_rows:
-            hold = rng.permutation(latest)[:k]
-        else:  # a tiny latest period: hold out the latest whole groups
-            order = np.argsort(g, kind="stable")
-            start = int(np.searchsorted(g[order], g[order[-n_hold]], side="left"))
-            hold = rng.permutation(order[start:] if start > 0 else order[-n_hold:])
-        return np.setdiff1d(idx, hold), hold
-    strat = None
-    if y is not None and len(np.unique(y)) > 1 and np.min(np.bincount(np.asarray(y))) >= 2:
-        strat = y
-    fit_idx, hold = train_test_split(idx, test_size=n_hold, stratify=strat,
-                                     random_state=random_state)
-    return np.sort(fit_idx), rng.permutation(hold)
-
-
 def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     df.to_csv(tmp)
     tmp.replace(path)
-
-
-def training_columns(X: pd.DataFrame, names, what: str) -> pd.DataFrame:
-    """The columns ``names`` of ``X`` in that order; a clear error names the missing ones."""
-    missing = [c for c in names if c not in X.columns]
-    if missing:
-        raise DataValidationError(
-            f"feature matrix lacks {len(missing)} column(s) the {what} was trained on: "
-            f"{', '.join(map(str, missing[:10]))}")
-    return X[list(names)]
-
-
-def _check_X(X) -> pd.DataFrame:
-    if not isinstance(X, pd.DataFrame):
-        raise DataValidationError("X must be a pandas DataFrame with named feature columns")
-    bad = [c for c in X.columns if not (pd.api.types.is_numeric_dtype(X[c]) or
-                                        pd.api.types.is_bool_dtype(X[c]))]
-    if bad:
-        raise DataValidationError(f"non-numeric feature column(s): {', '.join(map(str, bad))}")
-    return X
 
 
 def _fit_calibration(kind: str, raw: np.ndarray, y: np.ndarray) -> dict:

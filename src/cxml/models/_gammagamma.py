@@ -14,10 +14,10 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from cxml.exceptions import DataValidationError
-from cxml.models._base import BTYDModel, _dot, compress_rows, unique_inverse
+from cxml.models._base import BTYDModel, compress_rows, dot, unique_inverse
 from cxml.models._validation import as_float_array, check_weights
 
-__all__ = ["GammaGammaModel"]
+__all__ = ["GammaGammaModel", "gamma_gamma_expected_value"]
 
 # |Pearson r| between frequency and monetary value above which we warn.
 _CORRELATION_WARN = 0.3
@@ -35,9 +35,9 @@ class _SpendData:
         self.wx = np.bincount(xi, weights=w, minlength=self.ux.size)
         logm, logx = np.log(m), np.log(x)
         self.wxv = w * x
-        self.s_logm = _dot(w, logm)
-        self.s_xlogm = _dot(self.wxv, logm)
-        self.s_xlogx = _dot(self.wxv, logx)
+        self.s_logm = dot(w, logm)
+        self.s_xlogm = dot(self.wxv, logm)
+        self.s_xlogx = dot(self.wxv, logx)
         self._buf = None
 
     def buffer(self):
@@ -104,20 +104,20 @@ def _gg_loglik(params, d: _SpendData, gradient: bool = True):
     np.multiply(d.x, d.m, out=L)
     L += v
     np.log(L, out=L)  # ln(v + x m)
-    s_L = _dot(d.w, L)
-    s_xL = _dot(d.wxv, L)
-    ll = (_dot(wx, gammaln(pu + q) - gammaln(pu)) - W * gammaln(q) + W * q * np.log(v)
+    s_L = dot(d.w, L)
+    s_xL = dot(d.wxv, L)
+    ll = (dot(wx, gammaln(pu + q) - gammaln(pu)) - W * gammaln(q) + W * q * np.log(v)
           + p * d.s_xlogm - d.s_logm + p * d.s_xlogx - p * s_xL - q * s_L)
     if not gradient:
         return float(ll), None
     dpsi = digamma(pu + q)
-    g_p = _dot(wx * ux, dpsi - digamma(pu)) + d.s_xlogm + d.s_xlogx - s_xL
-    g_q = _dot(wx, dpsi) - W * digamma(q) + W * np.log(v) - s_L
+    g_p = dot(wx * ux, dpsi - digamma(pu)) + d.s_xlogm + d.s_xlogx - s_xL
+    g_q = dot(wx, dpsi) - W * digamma(q) + W * np.log(v) - s_L
     R = L
     np.multiply(d.x, d.m, out=R)
     R += v
     np.reciprocal(R, out=R)  # 1 / (v + x m)
-    g_v = W * q / v - p * _dot(d.wxv, R) - q * _dot(d.w, R)
+    g_v = W * q / v - p * dot(d.wxv, R) - q * dot(d.w, R)
     return float(ll), np.array([g_p, g_q, g_v])
 
 
@@ -213,7 +213,7 @@ class GammaGammaModel(BTYDModel):
             "monetary_value_mean": float(np.average(m, weights=w)),
             "frequency_monetary_correlation": float(corr) if np.isfinite(corr) else None,
         }
-        self._fit_prepared(data, data.W, summary)
+        self._fit_prepared(data, summary)
         if self.params_["q"] <= 1:
             warnings.warn(
                 f"Gamma-Gamma q = {self.params_['q']:.3g} <= 1: the population mean spend "
@@ -256,7 +256,7 @@ class GammaGammaModel(BTYDModel):
             Expected mean value per transaction of each customer.
         """
         x, m = _check_spend(frequency, monetary_value, for_fit=False)
-        return _expected_value(self._param_array(), x, m)
+        return gamma_gamma_expected_value(self._param_array(), x, m)
 
     def expected_average_value_interval(self, frequency, monetary_value, *, level=0.95):
         """Expected average value with a delta-method interval.
@@ -280,7 +280,7 @@ class GammaGammaModel(BTYDModel):
             Upper bound.
         """
         x, m = _check_spend(frequency, monetary_value, for_fit=False)
-        return self._delta_interval(lambda p: _expected_value(p, x, m), level)
+        return self._delta_interval(lambda p: gamma_gamma_expected_value(p, x, m), level)
 
     def population_mean(self) -> float:
         """Mean spend per transaction of the population, ``p*v/(q-1)``.
@@ -293,7 +293,23 @@ class GammaGammaModel(BTYDModel):
         p, q, v = self._param_array()
         return float(p * v / (q - 1.0)) if q > 1 else float("inf")
 
-def _expected_value(params, x, m):
+
+def gamma_gamma_expected_value(params, x, m):
+    """E[M | x, m] = p (v + x m) / (p x + q - 1), eq. (5) of Fader & Hardie's note 025.
+
+    Parameters
+    ----------
+    params : sequence of float
+        ``(p, q, v)``.
+    x, m : numpy.ndarray
+        Validated frequency and mean repeat-purchase value (``m`` is ignored where
+        ``x == 0``, which gives the population mean ``p v / (q - 1)``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Expected mean transaction value of each customer.
+    """
     p, q, v = params
     m = np.where(x > 0, m, 0.0)
     return p * (v + x * m) / (p * x + q - 1.0)

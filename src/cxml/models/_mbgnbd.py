@@ -10,13 +10,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betaln, expit, gammaln
 
-from cxml.models._base import PurchaseModel
+from cxml.models._base import PurchaseModel, rfm_data_summary
 from cxml.models._bgnbd import (
-    _RFMData,
-    _bgnbd_loglik,
-    _nonzero,
-    _path_generic,
-    _summary,
+    RFMData,
+    bg_expected_purchases_path,
+    bgnbd_total_log_likelihood,
+    nonzero,
 )
 from cxml.models._hyp2f1 import one_minus_scaled_hyp2f1
 from cxml.models._validation import check_horizon, check_rfm, check_weights
@@ -53,6 +52,7 @@ class ModifiedBetaGeoModel(PurchaseModel):
     """
 
     _lifetimes_fitter = "ModifiedBetaGeoFitter"
+    _data_class = RFMData
 
     @staticmethod
     def _expected(params, t, x, tx, T):
@@ -89,17 +89,12 @@ class ModifiedBetaGeoModel(PurchaseModel):
         """
         x, tx, T = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
-        data = _RFMData(x, tx, T, w)
-        return self._fit_prepared(data, data.W, _summary(x, tx, T, w, data.x.size))
+        data = RFMData(x, tx, T, w)
+        return self._fit_prepared(data, rfm_data_summary(x, tx, T, w, data.x.size))
 
     def _loglik(self, params, data):
-        return _bgnbd_loglik(params, data, modified=True)
+        return bgnbd_total_log_likelihood(params, data, modified=True)
 
-    @staticmethod
-    def _data_from_lifetimes(df):
-        w = df["weights"].to_numpy(float) if "weights" in df else np.ones(len(df))
-        x, tx, T = check_rfm(df["frequency"], df["recency"], df["T"])
-        return _RFMData(x, tx, T, w)
 
     @staticmethod
     def _expected_purchases_path(params, ts, x, tx, T, coefs=None):
@@ -216,6 +211,7 @@ class ModifiedBetaGeoModel(PurchaseModel):
         second = np.exp(betaln(a + 1, b + n) - betaln(a, b)) * tail
         return np.asarray(first + second)
 
+
 def _mbg_p_alive(params, x, tx, T):
     r, alpha, a, b = params
     log_div = (r + x) * (np.log(alpha + T) - np.log(alpha + tx)) + np.log(a) - np.log(b + x)
@@ -225,10 +221,10 @@ def _mbg_p_alive(params, x, tx, T):
 def _mbg_expected(params, t, x, tx, T):
     r, alpha, a, b = params
     t, x, tx, T = np.broadcast_arrays(t, x, tx, T)
-    c = _nonzero(a + b + x)
+    c = nonzero(a + b + x)
     q = one_minus_scaled_hyp2f1(r + x, a - 1.0, c, t / (alpha + T + t))
     return c / (a - 1.0) * q * _mbg_p_alive(params, x, tx, T)
 
 
 def _mbg_path(params, ts, x, tx, T, coefs=None):
-    return _path_generic(params, ts, x, tx, T, coefs, _mbg_p_alive, shift=0.0)
+    return bg_expected_purchases_path(params, ts, x, tx, T, coefs, _mbg_p_alive, shift=0.0)

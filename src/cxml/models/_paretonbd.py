@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, logsumexp
 
-from cxml.models._base import PurchaseModel, _dot, compress_rows, unique_inverse
-from cxml.models._bgnbd import _summary
+from cxml.models._base import PurchaseModel, compress_rows, rfm_data_summary, unique_inverse
+from cxml.models._base import dot as _dot
 from cxml.models._validation import check_horizon, check_rfm, check_weights
 
 __all__ = ["ParetoNBDModel"]
@@ -292,6 +292,7 @@ class ParetoNBDModel(PurchaseModel):
     """
 
     _lifetimes_fitter = "ParetoNBDFitter"
+    _data_class = _ParetoData
 
     @staticmethod
     def _expected(params, t, x, tx, T):
@@ -326,16 +327,10 @@ class ParetoNBDModel(PurchaseModel):
         x, tx, T = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
         data = _ParetoData(x, tx, T, w)
-        return self._fit_prepared(data, data.W, _summary(x, tx, T, w, data.x.size))
+        return self._fit_prepared(data, rfm_data_summary(x, tx, T, w, data.x.size))
 
     def _loglik(self, params, data):
         return _pareto_loglik(params, data)
-
-    @staticmethod
-    def _data_from_lifetimes(df):
-        w = df["weights"].to_numpy(float) if "weights" in df else np.ones(len(df))
-        x, tx, T = check_rfm(df["frequency"], df["recency"], df["T"])
-        return _ParetoData(x, tx, T, w)
 
     def _initial_params(self, d):
         rate = max(float(np.sum(d.w * d.x)) / max(float(np.sum(d.w * d.T)), 1e-12), 1e-6)

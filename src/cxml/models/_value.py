@@ -26,14 +26,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from cxml.exceptions import DataValidationError, NotFittedError
-from cxml.models._churn import (
-    ChurnClassifier,
-    _check_X,
-    holdout_split,
-    load_booster,
-    save_booster,
-    training_columns,
-)
+from cxml.models._churn import ChurnClassifier
+from cxml.models._lgbm_io import load_booster, save_booster
+from cxml.models._tabular import check_feature_frame, holdout_split, training_columns
 
 __all__ = ["ValueModel"]
 
@@ -89,6 +84,8 @@ class ValueModel(RegressorMixin, BaseEstimator):
         its prediction (the hold-out is the latest period with ``groups``).
     feature_names_in_ : ndarray of str
         Input columns (without the derived ones).
+    n_features_in_ : int
+        Number of input columns.
     derived_features_ : list of str
         Columns computed from the input (``["btyd_expected_spend"]`` or ``[]``).
 
@@ -171,8 +168,9 @@ class ValueModel(RegressorMixin, BaseEstimator):
         if self.spend_objective not in _SPEND_OBJECTIVES:
             raise ValueError(f"spend_objective must be one of {_SPEND_OBJECTIVES}, "
                              f"got {self.spend_objective!r}")
-        X = _check_X(X)
+        X = check_feature_frame(X)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
         self.derived_features_ = (["btyd_expected_spend"] if self.btyd_spend_feature and
                                   {"expected_purchases", "expected_average_value"} <= set(X.columns)
                                   else [])
@@ -253,17 +251,18 @@ class ValueModel(RegressorMixin, BaseEstimator):
             Same index as ``X``.
         """
         self._check_fitted()
+        # The training columns plus the derived ones, in the order both parts were fitted on.
         X = self._with_derived(
-            training_columns(_check_X(X), self.feature_names_in_, "value model"))
+            training_columns(check_feature_frame(X), self.feature_names_in_, "value model"))
         p_buy = 1.0 - self.buy_model_.predict_proba(X)[:, 1]
-        Xa = self.buy_model_._align(X)
-        raw = self.spend_booster_.predict(Xa, num_iteration=self.spend_best_iteration_)
+        raw = self.spend_booster_.predict(X, num_iteration=self.spend_best_iteration_)
         spend = self.spend_scale_ * self._spend_from_raw(raw)
         return pd.DataFrame({"p_buy": p_buy, "spend_if_buy": spend,
-                             "expected_spend": p_buy * spend}, index=Xa.index)
+                             "expected_spend": p_buy * spend}, index=X.index)
 
-    def _spend_from_raw(self, raw: np.ndarray) -> np.ndarray:
+    def _spend_from_raw(self, raw) -> np.ndarray:
         # lognormal mean exp(mu + sigma^2/2) (ZILN eq. 3); gamma already predicts the mean
+        raw = np.asarray(raw, dtype=float)
         if self.spend_objective == "gamma":
             return raw
         return np.exp(raw + self.sigma2_ / 2.0)
@@ -337,4 +336,5 @@ class ValueModel(RegressorMixin, BaseEstimator):
         est.spend_scale_ = float(meta["spend_scale"])
         est.derived_features_ = list(meta["derived_features"])
         est.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+        est.n_features_in_ = len(est.feature_names_in_)
         return est
