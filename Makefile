@@ -54,7 +54,7 @@ lint: $(VENV)/.dev
 # documentation site into site/ (user guide, notebooks not executed, API reference);
 # strict: a broken link, a missing page or a docstring that cannot be rendered fails
 docs: $(VENV)/.docs
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # Refresh constraints.txt after changing a dependency range: keeps every pin that still
 # satisfies pyproject.toml; `make lock-upgrade` moves all pins to the newest allowed versions
