@@ -45,11 +45,14 @@ test: $(VENV)/.test
 test-fast: $(VENV)/.test
 	$(BIN)/python -m pytest -m "not slow and not spark" $(PYTEST_ARGS)
 
-# ruff (rules and format) and mypy, versions pinned in the `dev` extra
+# ruff (rules and format) and mypy, versions pinned in the `dev` extra; all three run and
+# report before lint fails
 lint: $(VENV)/.dev
-	$(BIN)/ruff check $(LINT_PATHS)
-	$(BIN)/ruff format --check $(LINT_PATHS)
-	$(BIN)/mypy
+	@status=0; \
+	$(BIN)/ruff check $(LINT_PATHS) || status=1; \
+	$(BIN)/ruff format --check $(LINT_PATHS) || status=1; \
+	$(BIN)/mypy || status=1; \
+	exit $$status
 
 # documentation site into site/ (user guide, notebooks not executed, API reference);
 # strict: a broken link, a missing page or a docstring that cannot be rendered fails
