@@ -64,12 +64,12 @@ docs: $(VENV)/.docs
 # (then run `make test` and commit constraints.txt with the CHANGELOG entry).
 lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --python-version $(LOCK_PYTHON) $(LOCK_EXTRAS) \
+	$(BIN)/uv pip compile --quiet pyproject.toml --python-version $(LOCK_PYTHON) $(LOCK_EXTRAS) \
 	    -o constraints.txt
 
 lock-upgrade: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --python-version $(LOCK_PYTHON) $(LOCK_EXTRAS) \
+	$(BIN)/uv pip compile --quiet pyproject.toml --python-version $(LOCK_PYTHON) $(LOCK_EXTRAS) \
 	    --upgrade -o constraints.txt
 
 bench: $(VENV)/.test
