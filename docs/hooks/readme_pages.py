@@ -23,6 +23,7 @@ PAGES = {
     None: "index.md",
     "Quick start": "index.md",
     "Python API": "guide/python-api.md",
+    "Data contract and policies": "guide/data-contract.md",
     "Notebooks": "guide/notebooks.md",
     "Command line": "guide/cli.md",
     "Scoring at scale and reliability": "guide/scoring-at-scale.md",
