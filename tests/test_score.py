@@ -13,8 +13,8 @@ import pytest
 from cxml.datasets import load_cdnow
 from cxml.exceptions import CxmlUserError
 from cxml.pipelines import SCORE_COLUMNS
-from cxml.pipelines._output import TableWriter, write_table
-from cxml.pipelines._score import _model_matrix, load_model, score, score_to_file
+from cxml.pipelines import TableWriter, load_model, score, score_to_file, write_table
+from cxml.pipelines._model_matrix import model_matrix
 
 AS_OF = "1998-06-30"
 
@@ -67,9 +67,9 @@ def test_chunked_equals_single_pass_and_is_sorted(model, cdnow, full, tmp_path):
 
 
 def test_many_chunks_use_the_join_path(model, cdnow, full, monkeypatch):
-    import cxml.pipelines._score as score_mod
+    import cxml.pipelines._chunks as chunks
 
-    monkeypatch.setattr(score_mod, "_MAX_CASE_CHUNKS", 2)
+    monkeypatch.setattr(chunks, "MAX_CASE_CHUNKS", 2)
     out = score(cdnow, model=model, as_of=AS_OF, chunk_size=600)  # 4 chunks
     pd.testing.assert_frame_equal(out, full)
 
@@ -181,7 +181,7 @@ def test_model_matrix_is_batch_independent_for_event_counts_and_classes():
     bundle = types.SimpleNamespace(churn_model=types.SimpleNamespace(feature_names_in_=names))
     X = pd.DataFrame({"frequency": [1.0, 2.0], "trend_value_30d": [0.5, -1.0],
                       "events_30d": [0, 3]})
-    M = _model_matrix(X, bundle)
+    M = model_matrix(X, bundle)
     assert list(M.columns) == names
     # absent in this chunk: counts and one-hot classes are 0, values never seen are NaN
     assert M[["email_open_30d", "email_open_trend_30d", "nps_class_promoter"]].eq(0).all().all()

@@ -43,7 +43,7 @@ def events_model(tmp_path_factory):
 
 
 def test_events_model_uses_engagement_features(events_model):
-    from cxml.pipelines._score import load_model
+    from cxml.pipelines import load_model
 
     names = load_model(events_model[0]).churn_model.feature_names_in_
     assert any(n.startswith("nps_class_") for n in names)

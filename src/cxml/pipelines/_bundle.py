@@ -4,27 +4,49 @@ A bundle directory holds ``bundle.json`` (feature spec, CLV and segment settings
 SHA-256 of every file), ``bgnbd.json``, ``gamma_gamma.json``, ``churn.json`` and
 ``churn_lgbm.txt``. Nothing is pickled, so loading a bundle never executes stored code.
 Inside an MLflow model directory the bundle sits at ``artifacts/bundle``.
+
+``bundle.json`` follows the pydantic schema :class:`BundleManifest`; :meth:`ModelBundle.load`
+is the one place that reads and verifies it (format, a checksum for every model file, each
+file's SHA-256, settings of the right shape) and :meth:`ModelBundle.save` the one place
+that writes it (atomically, after the model files).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal
 
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
+
+from cxml._atomic import write_atomic
 from cxml._version import __version__
 from cxml.exceptions import ModelLoadError
 from cxml.models import BetaGeoModel, ChurnClassifier, GammaGammaModel
 
-__all__ = ["FeatureSpec", "ModelBundle", "resolve_bundle_dir"]
+__all__ = ["BUNDLE_FORMAT", "BundleManifest", "FeatureSpec", "ModelBundle", "load_model",
+           "resolve_bundle_dir"]
 
+#: Version of the bundle layout; a bundle of another format is refused (retrain).
 BUNDLE_FORMAT = 1
-_FILES = ("bgnbd.json", "gamma_gamma.json", "churn.json", "churn_lgbm.txt")
+MODEL_FILES = ("bgnbd.json", "gamma_gamma.json", "churn.json", "churn_lgbm.txt")
+
+_PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+# a finite JSON number, kept as it was written (an int stays an int)
+_Number = StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]
 
 
-@dataclass(frozen=True)
-class FeatureSpec:
+class FeatureSpec(BaseModel):
     """How features were built at training time; scoring rebuilds them the same way.
 
     Attributes
@@ -36,17 +58,72 @@ class FeatureSpec:
     windows_days : list of int
         Behaviour / engagement windows before the cut-off.
     columns : dict
-        The user's column names for the transaction contract.
+        The user's column names for the transaction contract (at least ``customer_id``,
+        ``timestamp`` and ``amount``).
     event_columns : dict or None
         The user's column names for the events contract; None when the model was trained
         without engagement events.
     """
 
-    time_unit: str
-    horizon_days: int
-    windows_days: list[int]
-    columns: dict = field(default_factory=dict)
-    event_columns: dict | None = None
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    time_unit: Literal["D", "W"]
+    horizon_days: _PositiveInt
+    windows_days: Annotated[list[_PositiveInt], Field(min_length=1)]
+    columns: dict[str, str] = Field(default_factory=dict)
+    event_columns: dict[str, str] | None = None
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _ClvSettings(_Settings):
+    horizon_months: _Number
+    annual_discount_rate: _Number
+
+
+class _SegmentSettings(_Settings):
+    value_thresholds: list[_Number]
+    risk_thresholds: list[_Number]
+    rules: dict
+
+
+class BundleManifest(BaseModel):
+    """The schema of ``bundle.json``.
+
+    Attributes
+    ----------
+    format : int
+        :data:`BUNDLE_FORMAT` of the writer.
+    cxml_version : str
+        cxml version that trained the bundle.
+    spec : FeatureSpec
+    clv : dict
+        ``horizon_months``, ``annual_discount_rate``.
+    segments : dict
+        ``value_thresholds``, ``risk_thresholds``, ``rules`` (and ``rfm_edges``).
+    info : dict
+        Name, training dates, metrics.
+    sha256 : dict
+        SHA-256 of every file of :data:`MODEL_FILES`.
+    """
+
+    format: Literal[1]
+    cxml_version: str
+    spec: FeatureSpec
+    clv: _ClvSettings
+    segments: _SegmentSettings
+    info: dict = Field(default_factory=dict)
+    sha256: dict[str, str]
+
+    @field_validator("spec")
+    @classmethod
+    def _transaction_columns(cls, spec: FeatureSpec) -> FeatureSpec:
+        # a trained model maps every required column of the transaction contract
+        if not {"customer_id", "timestamp", "amount"} <= set(spec.columns):
+            raise ValueError("the transaction columns are incomplete")
+        return spec
 
 
 @dataclass
@@ -99,16 +176,13 @@ class ModelBundle:
         self.purchase_model.save(d / "bgnbd.json")
         self.spend_model.save(d / "gamma_gamma.json")
         self.churn_model.save(d)
-        meta = {
-            "format": BUNDLE_FORMAT,
-            "cxml_version": __version__,
-            "spec": asdict(self.spec),
-            "clv": self.clv,
-            "segments": self.segments,
-            "info": self.info,
-            "sha256": {name: _sha256(d / name) for name in _FILES},
-        }
-        (d / "bundle.json").write_text(json.dumps(meta, indent=2, default=str))
+        manifest = BundleManifest(
+            format=BUNDLE_FORMAT, cxml_version=__version__, spec=self.spec, clv=self.clv,
+            segments=self.segments, info=self.info,
+            sha256={name: _sha256(d / name) for name in MODEL_FILES})
+        meta = manifest.model_dump(mode="python")
+        meta["clv"], meta["segments"], meta["info"] = self.clv, self.segments, self.info
+        write_atomic(d / "bundle.json", json.dumps(meta, indent=2, default=str))
         return d
 
     @classmethod
@@ -129,25 +203,15 @@ class ModelBundle:
         Raises
         ------
         ModelLoadError
-            Missing directory or files, an unknown format, or a file whose checksum no
-            longer matches (edited after saving).
+            Missing directory or files, an unknown format, a ``bundle.json`` without a
+            checksum for every model file or whose settings do not follow
+            :class:`BundleManifest`, a file whose checksum no longer matches (edited after
+            saving), or any other failure to interpret the stored files. Nothing stored is
+            executed: parameters are JSON, the churn model LightGBM text.
         """
         d = resolve_bundle_dir(path)
-        try:
-            meta = json.loads((d / "bundle.json").read_text())
-        except (OSError, ValueError) as exc:
-            raise ModelLoadError(f"cannot read {d / 'bundle.json'}: {exc}") from None
-        if meta.get("format") != BUNDLE_FORMAT:
-            raise ModelLoadError(
-                f"{d} holds bundle format {meta.get('format')!r}; this cxml ({__version__}) "
-                f"reads format {BUNDLE_FORMAT}: retrain the model with this version"
-            )
-        sums = meta.get("sha256")
-        if not isinstance(sums, dict) or set(sums) != set(_FILES):
-            # Without the full checksum table nothing below could be trusted.
-            raise ModelLoadError(f"{d / 'bundle.json'} lacks the SHA-256 of its model files "
-                                 "(edited after saving?); refusing to load it: retrain")
-        for name, digest in sums.items():
+        manifest = _read_manifest(d)
+        for name, digest in manifest.sha256.items():
             f = d / name
             if not f.is_file():
                 raise ModelLoadError(f"model file missing: {f}")
@@ -161,20 +225,117 @@ class ModelBundle:
             spend = GammaGammaModel.load(d / "gamma_gamma.json")
         except (OSError, ValueError, KeyError) as exc:
             raise ModelLoadError(f"cannot read BTYD parameters in {d}: {exc}") from None
-        churn = ChurnClassifier.load(d)
+        try:
+            churn = ChurnClassifier.load(d)
+        except ModelLoadError:
+            raise
+        except (TypeError, KeyError, ValueError, AttributeError, OSError) as exc:
+            # whatever the stored files hold, failing to interpret them is a user error
+            raise ModelLoadError(f"model {path}: cannot read the stored bundle "
+                                 f"({type(exc).__name__}: {exc}); retrain or restore it") from None
         return cls(
             purchase_model=purchase,
             spend_model=spend,
             churn_model=churn,
-            spec=FeatureSpec(**meta["spec"]),
-            clv=meta["clv"],
-            segments=meta["segments"],
-            info=meta.get("info", {}),
+            spec=manifest.spec,
+            clv=manifest.clv.model_dump(),
+            segments=manifest.segments.model_dump(),
+            info=manifest.info,
         )
 
 
+def load_model(model) -> ModelBundle:
+    """A :class:`ModelBundle` from a bundle or a model / bundle directory, checked whole.
+
+    Parameters
+    ----------
+    model : ModelBundle, str or Path
+        A bundle (returned as is), an MLflow model directory or a bundle directory.
+
+    Returns
+    -------
+    ModelBundle
+        The verified bundle (see :meth:`ModelBundle.load`).
+
+    Raises
+    ------
+    ModelLoadError
+        Missing or foreign directory, other bundle format, a file changed after saving,
+        or a ``bundle.json`` whose content is not what cxml wrote.
+    """
+    if isinstance(model, ModelBundle):
+        return model
+    return ModelBundle.load(model)
+
+
+def _read_manifest(d: Path) -> BundleManifest:
+    """Parse and validate ``d / bundle.json``; every problem is one ModelLoadError."""
+    where = d / "bundle.json"
+    try:
+        meta = json.loads(where.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot read {where}: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ModelLoadError(f"cannot read {where}: not a JSON object; retrain the model")
+    if meta.get("format") != BUNDLE_FORMAT:
+        raise ModelLoadError(
+            f"{d} holds bundle format {meta.get('format')!r}; this cxml ({__version__}) "
+            f"reads format {BUNDLE_FORMAT}: retrain the model with this version"
+        )
+    sums = meta.get("sha256")
+    unchecked = [f for f in MODEL_FILES if not isinstance(sums, dict) or f not in sums]
+    if unchecked or set(sums) != set(MODEL_FILES):
+        # Without the full checksum table nothing below could be trusted.
+        detail = f"no checksum for {', '.join(unchecked)}; " if unchecked else ""
+        raise ModelLoadError(f"{where} lacks the SHA-256 of its model files ({detail}edited "
+                             "after saving?); refusing to load it: retrain the model")
+    try:
+        return BundleManifest.model_validate(meta)
+    except ValidationError as exc:
+        raise ModelLoadError(_manifest_problem(d, exc)) from None
+
+
+def _manifest_problem(d: Path, exc: ValidationError) -> str:
+    """One line naming what in bundle.json is not what training writes."""
+    errors = exc.errors()
+    unknown = [".".join(map(str, e["loc"])) for e in errors if e["type"] == "extra_forbidden"]
+    if unknown:
+        return (f"model {d}: cannot read the stored bundle (unknown key(s) "
+                f"{', '.join(unknown)} in bundle.json); retrain or restore it")
+    problems = []
+    for e in errors:
+        loc = [str(x) for x in e["loc"]]
+        if loc == ["spec"]:  # the whole-spec check: its column mapping
+            label = "columns"
+        elif loc[0] == "spec" and len(loc) > 1:  # e.g. "time_unit 'Q'", "windows_days"
+            value = len(loc) == 2 and e["type"] != "missing"
+            label = f"{loc[1]} {e['input']!r}" if value else loc[1]
+        else:
+            label = loc[0]
+        if label not in problems:
+            problems.append(label)
+    return (f"model bundle.json has invalid {', '.join(problems)} (edited after saving?); "
+            "retrain the model")
+
+
 def resolve_bundle_dir(path: str | Path) -> Path:
-    """Find the bundle inside ``path`` (a bundle directory or an MLflow model directory)."""
+    """Find the bundle inside ``path`` (a bundle directory or an MLflow model directory).
+
+    Parameters
+    ----------
+    path : str or Path
+        A bundle directory or an MLflow model directory holding ``artifacts/bundle``.
+
+    Returns
+    -------
+    Path
+        The directory that holds ``bundle.json``.
+
+    Raises
+    ------
+    ModelLoadError
+        ``path`` does not exist, is a file, or holds no ``bundle.json``.
+    """
     p = Path(path)
     if not p.exists():
         raise ModelLoadError(f"model not found: {p} (train one with `cxml train`)")

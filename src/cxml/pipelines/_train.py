@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
+from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -29,7 +30,7 @@ from cxml.pipelines._core import (
 from cxml.pipelines._data import load_events, load_transactions
 from cxml.pipelines._segmenting import assign_segments, segment_thresholds
 
-__all__ = ["TrainResult", "train"]
+__all__ = ["TrainResult", "run_params", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -232,7 +233,8 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
         tmp = Path(tmp)
         bundle_dir = bundle.save(tmp / "bundle")
         example_in, example_out, as_of = _signature_example(cfg.data, bundle)
-        tracking.save_pyfunc_model(bundle_dir, out_dir, input_example=example_in,
+        tracking.save_pyfunc_model(bundle_dir, out_dir, python_model=_pyfunc_entry(),
+                                   input_example=example_in,
                                    output_example=example_out, as_of=as_of,
                                    config_path=cfg.source_path)
         scores_path = tmp / "segments.parquet"
@@ -240,8 +242,8 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
         with tracking.TrackedRun(uri, cfg.tracking.experiment, run_name=cfg.name,
                                  tags={"cxml.version": __version__, "cxml.pipeline": "train",
                                        "cxml.config": cfg.name}) as run:
-            run.log_params(_flat_params(cfg, lineage))
-            run.set_tags(_library_versions())
+            run.log_params(run_params(cfg, lineage))
+            run.set_tags(tracking.library_versions())
             run.log_dataset(lineage, name=f"{cfg.name}-transactions")
             run.log_metrics(metrics)
             if cfg.source_path:
@@ -258,6 +260,11 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
     return TrainResult(bundle=bundle, metrics=metrics, scores=scores, segment_summary=summary,
                        model_dir=out_dir, run_id=run.run_id, tracking_uri=uri,
                        logging_failures=run.failures)
+
+
+def _pyfunc_entry() -> Path:
+    """The models-from-code file of cxml's pyfunc model (see :mod:`cxml.pipelines._pyfunc`)."""
+    return Path(str(resources.files("cxml.pipelines").joinpath("_pyfunc_entry.py")))
 
 
 def _signature_example(data_cfg, bundle, n_customers: int = 5):
@@ -320,30 +327,24 @@ def _log_figures(run, summary, scores, figures) -> None:
     run.log_figure(plot_value_risk_heatmap(scores), "plots/value_risk_heatmap.png")
 
 
-def _library_versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
+def run_params(cfg: Config, lineage: dict) -> dict:
+    """The MLflow parameters of a run: the configuration and the data lineage, flattened.
 
-    out = {}
-    for pkg in ("cxml", "numpy", "scipy", "pandas", "pyarrow", "ibis-framework", "duckdb",
-                "lightgbm", "scikit-learn", "mlflow", "lifetimes"):
-        try:
-            out[f"version.{pkg}"] = version(pkg)
-        except PackageNotFoundError:
-            out[f"version.{pkg}"] = "not installed"
-    return out
+    Parameters
+    ----------
+    cfg : Config
+    lineage : dict
+        As returned by the data loader (``source``, ``sha256``, ``rows``, ...), logged
+        under ``data.``.
 
+    Returns
+    -------
+    dict
+        ``{"time.calibration_end": ..., "data.rows": ..., ...}``; lists become
+        comma-separated strings.
+    """
+    from cxml import tracking
 
-def _flat_params(cfg: Config, lineage: dict) -> dict:
-    out = {}
-
-    def walk(prefix, obj):
-        for k, v in obj.items():
-            key = f"{prefix}{k}"
-            if isinstance(v, dict):
-                walk(key + ".", v)
-            else:
-                out[key] = v if not isinstance(v, (list, tuple)) else ",".join(map(str, v))
-
-    walk("", cfg.model_dump(mode="json", exclude={"source_path"}))
-    walk("data.", lineage)
+    out = tracking.flatten_params(cfg.model_dump(mode="json", exclude={"source_path"}))
+    out.update(tracking.flatten_params(lineage, prefix="data."))
     return out

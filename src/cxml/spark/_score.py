@@ -37,26 +37,22 @@ def score_schema(customer_id_type=None):
     """
     from pyspark.sql import types as T
 
-    from cxml.pipelines._score import SCORE_COLUMNS, _FLOAT_COLUMNS, _STRING_COLUMNS
+    from cxml.pipelines import SCORE_COLUMNS, SCORE_DTYPES
 
+    spark_types = {"float64": T.DoubleType, "object": T.StringType, "bool": T.BooleanType}
     fields = []
     for c in SCORE_COLUMNS:
         if c == "customer_id":
             typ = customer_id_type or T.LongType()
-        elif c in _FLOAT_COLUMNS:
-            typ = T.DoubleType()
-        elif c in _STRING_COLUMNS:
-            typ = T.StringType()
-        else:  # insufficient_history
-            typ = T.BooleanType()
+        else:
+            typ = spark_types[SCORE_DTYPES[c]]()
         fields.append(T.StructField(c, typ, nullable=c != "customer_id"))
     return T.StructType(fields)
 
 
 def _bundle_payload(model_uri, tracking_uri) -> tuple[str, dict]:
     """Load and verify the bundle on the driver; return its files as bytes to ship."""
-    from cxml.pipelines._bundle import resolve_bundle_dir
-    from cxml.pipelines._score import load_model
+    from cxml.pipelines import load_model, resolve_bundle_dir
     from cxml.tracking import local_model_path
 
     path = local_model_path(model_uri, tracking_uri=tracking_uri)
@@ -70,7 +66,7 @@ def _bundle_payload(model_uri, tracking_uri) -> tuple[str, dict]:
 def _worker_bundle(digest: str, files: dict):
     """The bundle on an executor: written to a private temporary directory and loaded once
     (JSON and LightGBM text, checksums verified again; nothing is unpickled)."""
-    from cxml.pipelines._score import load_model
+    from cxml.pipelines import load_model
 
     bundle = _WORKER_BUNDLES.get(digest)
     if bundle is None:
@@ -130,10 +126,10 @@ def score(spark_df, model_uri, *, as_of, events=None, tracking_uri: str | None =
     """
     from pyspark.sql import functions as F
 
-    from cxml.pipelines._score import _as_date
-    from cxml.pipelines._score import score as score_pandas
+    from cxml.data import to_date
+    from cxml.pipelines import score as score_pandas
 
-    as_of_day = _as_date(as_of, "as_of").isoformat()
+    as_of_day = to_date(as_of, "as_of").isoformat()
     digest, files = _bundle_payload(model_uri, tracking_uri)
     bundle = _worker_bundle(digest, files)  # the driver's copy: column mapping only
     columns = dict(bundle.spec.columns)
