@@ -76,10 +76,8 @@ def test_many_chunks_use_the_join_path(model, cdnow, full, monkeypatch):
 
 def test_score_records_as_of_and_model_version(full, model):
     assert (full["as_of"] == AS_OF).all()
-    assert (full["model_version"] == str(model.info.get("model_version",
-                                                         model.info.get("trained_with",
-                                                                        "")))).all()
-    assert full["model_version"].str.len().gt(0).all()
+    assert (full["model_version"] == model.model_version).all()
+    assert full["model_version"].str.fullmatch(r"[0-9a-f]{12}").all()
 
 
 def test_customers_without_usable_history_scored_from_prior(model, cdnow):

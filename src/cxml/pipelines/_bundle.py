@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
@@ -36,6 +37,8 @@ from cxml.models import BetaGeoModel, ChurnClassifier, GammaGammaModel
 
 __all__ = ["BUNDLE_FORMAT", "BundleManifest", "FeatureSpec", "ModelBundle", "load_model",
            "resolve_bundle_dir"]
+
+logger = logging.getLogger(__name__)
 
 #: Version of the bundle layout; a bundle of another format is refused (retrain).
 BUNDLE_FORMAT = 1
@@ -143,6 +146,9 @@ class ModelBundle:
         a scored customer lands in the same segment whatever else is in the batch.
     info : dict
         Name, training dates, cxml version, metrics.
+    registered_as : str or None
+        ``"NAME/VERSION"`` when the bundle was loaded from an MLflow model registry
+        download (``models:/NAME@alias`` or ``models:/NAME/VERSION``), else None.
     """
 
     purchase_model: BetaGeoModel
@@ -152,6 +158,36 @@ class ModelBundle:
     clv: dict
     segments: dict
     info: dict = field(default_factory=dict)
+    registered_as: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Content hash of the bundle: the first 12 hex digits of a SHA-256.
+
+        It is taken over ``bundle.json``'s SHA-256 of every model file and its feature
+        spec, CLV and segment settings, serialised canonically (sorted keys), so it is the
+        same for a bundle, its reload and any copy of its directory, and differs as soon
+        as a parameter, a tree or a setting differs. Run facts that do not change
+        predictions (name, dates, metrics, cxml version) are not part of it. It is that
+        of the last :meth:`save` or :meth:`load` (a bundle never saved is hashed as
+        :meth:`save` would write it).
+        """
+        if getattr(self, "_fingerprint", None) is None:  # never saved: hash what save writes
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="cxml-bundle-") as tmp:
+                self.save(tmp)
+        return self._fingerprint
+
+    @property
+    def model_version(self) -> str:
+        """What identifies the model in every score: ``[NAME/VERSION@]FINGERPRINT``.
+
+        The :attr:`fingerprint` (12 hex digits), prefixed by the registered model's
+        name and version when loaded from the registry, e.g. ``cxml-cdnow/3@1f0c9a2b7d4e``.
+        """
+        fp = self.fingerprint
+        return f"{self.registered_as}@{fp}" if self.registered_as else fp
 
     def save(self, directory: str | Path) -> Path:
         """Write the bundle into ``directory``: model files, settings and their checksums.
@@ -182,7 +218,9 @@ class ModelBundle:
             sha256={name: _sha256(d / name) for name in MODEL_FILES})
         meta = manifest.model_dump(mode="python")
         meta["clv"], meta["segments"], meta["info"] = self.clv, self.segments, self.info
-        write_atomic(d / "bundle.json", json.dumps(meta, indent=2, default=str))
+        text = json.dumps(meta, indent=2, default=str)
+        write_atomic(d / "bundle.json", text)
+        self._fingerprint = _fingerprint(json.loads(text))
         return d
 
     @classmethod
@@ -210,7 +248,7 @@ class ModelBundle:
             executed: parameters are JSON, the churn model LightGBM text.
         """
         d = resolve_bundle_dir(path)
-        manifest = _read_manifest(d)
+        manifest, meta = _read_manifest(d)
         for name, digest in manifest.sha256.items():
             f = d / name
             if not f.is_file():
@@ -233,7 +271,7 @@ class ModelBundle:
             # whatever the stored files hold, failing to interpret them is a user error
             raise ModelLoadError(f"model {path}: cannot read the stored bundle "
                                  f"({type(exc).__name__}: {exc}); retrain or restore it") from None
-        return cls(
+        bundle = cls(
             purchase_model=purchase,
             spend_model=spend,
             churn_model=churn,
@@ -241,7 +279,10 @@ class ModelBundle:
             clv=manifest.clv.model_dump(),
             segments=manifest.segments.model_dump(),
             info=manifest.info,
+            registered_as=_registered_as(d),
         )
+        bundle._fingerprint = _fingerprint(meta)
+        return bundle
 
 
 def load_model(model) -> ModelBundle:
@@ -268,8 +309,36 @@ def load_model(model) -> ModelBundle:
     return ModelBundle.load(model)
 
 
-def _read_manifest(d: Path) -> BundleManifest:
-    """Parse and validate ``d / bundle.json``; every problem is one ModelLoadError."""
+def _fingerprint(meta: dict) -> str:
+    """12 hex digits of the SHA-256 of what defines the predictions in a parsed bundle.json."""
+    keyed = {k: meta[k] for k in ("sha256", "spec", "clv", "segments")}
+    canonical = json.dumps(keyed, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+
+
+def _registered_as(bundle_dir: Path) -> str | None:
+    """``NAME/VERSION`` from the ``registered_model_meta`` file MLflow writes next to
+    ``MLmodel`` when it downloads a registered model, else None."""
+    if bundle_dir.parent.name != "artifacts":
+        return None
+    meta_file = bundle_dir.parent.parent / "registered_model_meta"
+    if not meta_file.is_file():
+        return None
+    import yaml
+
+    try:
+        meta = yaml.safe_load(meta_file.read_text())
+        name, version = meta["model_name"], meta["model_version"]
+    except (OSError, yaml.YAMLError, TypeError, KeyError):
+        logger.warning("ignoring unreadable %s: the model version is its content hash only",
+                       meta_file)
+        return None
+    return f"{name}/{version}" if name and version is not None else None
+
+
+def _read_manifest(d: Path) -> tuple[BundleManifest, dict]:
+    """Parse and validate ``d / bundle.json`` (the schema and the parsed JSON); every
+    problem is one ModelLoadError."""
     where = d / "bundle.json"
     try:
         meta = json.loads(where.read_text())
@@ -290,7 +359,7 @@ def _read_manifest(d: Path) -> BundleManifest:
         raise ModelLoadError(f"{where} lacks the SHA-256 of its model files ({detail}edited "
                              "after saving?); refusing to load it: retrain the model")
     try:
-        return BundleManifest.model_validate(meta)
+        return BundleManifest.model_validate(meta), meta
     except ValidationError as exc:
         raise ModelLoadError(_manifest_problem(d, exc)) from None
 

@@ -106,7 +106,7 @@ class ScoreSummary:
     as_of : str
         Cut-off date (ISO).
     model_version : str
-        The model's version string, also in every row.
+        The model's identity (:attr:`ModelBundle.model_version`), also in every row.
     """
 
     path: Path
@@ -115,10 +115,6 @@ class ScoreSummary:
     n_chunks: int
     as_of: str
     model_version: str
-
-
-def _model_version(bundle: ModelBundle) -> str:
-    return str(bundle.info.get("model_version", bundle.info.get("trained_with", "")))
 
 
 def _refuse_empty_file(source, what: str) -> None:
@@ -277,7 +273,7 @@ def _chunk_scores(ids: pd.Index, X: pd.DataFrame, bundle: ModelBundle,
     out = assign_segments(out, bundle.segments)
     out["insufficient_history"] = missing
     out["as_of"] = as_of.isoformat()
-    out["model_version"] = _model_version(bundle)
+    out["model_version"] = bundle.model_version
     return conform_scores(out.reset_index())
 
 
@@ -395,4 +391,4 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
             n_chunks += 1
     return ScoreSummary(path=writer.path, n_customers=n, n_insufficient_history=n_prior,
                         n_chunks=n_chunks, as_of=to_date(as_of, "as_of").isoformat(),
-                        model_version=_model_version(bundle))
+                        model_version=bundle.model_version)
