@@ -2,6 +2,7 @@
 
 from cxml.pipelines._bundle import (
     BundleManifest,
+    FeatureColumn,
     FeatureSpec,
     ModelBundle,
     load_model,
@@ -19,6 +20,7 @@ __all__ = [
     "BundleManifest",
     "Config",
     "EVALUATION_COLUMNS",
+    "FeatureColumn",
     "FeatureSpec",
     "ModelBundle",
     "SCORE_COLUMNS",

@@ -35,7 +35,7 @@ from cxml._version import __version__
 from cxml.exceptions import ModelLoadError
 from cxml.models import BetaGeoModel, ChurnClassifier, GammaGammaModel
 
-__all__ = ["BUNDLE_FORMAT", "BundleManifest", "FeatureSpec", "ModelBundle", "load_model",
+__all__ = ["BUNDLE_FORMAT", "BundleManifest", "FeatureColumn", "FeatureSpec", "ModelBundle", "load_model",
            "resolve_bundle_dir"]
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,36 @@ MODEL_FILES = ("bgnbd.json", "gamma_gamma.json", "churn.json", "churn_lgbm.txt")
 _PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 # a finite JSON number, kept as it was written (an int stays an int)
 _Number = StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]
+
+
+class FeatureColumn(BaseModel):
+    """One column of the churn model's matrix, as recorded at training time.
+
+    Attributes
+    ----------
+    name : str
+        Column name, in the model's order.
+    dtype : str
+        pandas dtype of the column in the training matrix (``int64``, ``float64``).
+    source : {"transactions", "events", "cutoff"}
+        What the column is built from: the transactions, the engagement events, or the
+        age of a stacked training cut-off (:data:`CUTOFF_AGE`).
+    category, level : str or None
+        For a one-hot column, the categorical feature and the level it encodes.
+    fill : float or None
+        The value when the column's source is legitimately absent (events-sourced
+        columns when no events are given: that of a customer without events; 0 for the
+        cut-off age); None means missing (NaN).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    dtype: str
+    source: Literal["transactions", "events", "cutoff"]
+    category: str | None = None
+    level: str | None = None
+    fill: float | None = None
 
 
 class FeatureSpec(BaseModel):
@@ -66,6 +96,14 @@ class FeatureSpec(BaseModel):
     event_columns : dict or None
         The user's column names for the events contract; None when the model was trained
         without engagement events.
+    event_types : list of str or None
+        Event types whose per-type features the model has (those seen at training), so
+        every chunk builds the same columns; None without events or before training.
+    categories : dict or None
+        Levels of each categorical feature (one-hot encoded with exactly these).
+    features : list of FeatureColumn or None
+        The churn model's matrix, column by column; recorded when the model is trained
+        (None while the features of a training cut-off are being built).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -75,6 +113,9 @@ class FeatureSpec(BaseModel):
     windows_days: Annotated[list[_PositiveInt], Field(min_length=1)]
     columns: dict[str, str] = Field(default_factory=dict)
     event_columns: dict[str, str] | None = None
+    event_types: list[str] | None = None
+    categories: dict[str, list[str]] | None = None
+    features: list[FeatureColumn] | None = None
 
 
 class _Settings(BaseModel):
@@ -271,6 +312,7 @@ class ModelBundle:
             # whatever the stored files hold, failing to interpret them is a user error
             raise ModelLoadError(f"model {path}: cannot read the stored bundle "
                                  f"({type(exc).__name__}: {exc}); retrain or restore it") from None
+        _check_contract(d, manifest.spec, churn)
         bundle = cls(
             purchase_model=purchase,
             spend_model=spend,
@@ -307,6 +349,19 @@ def load_model(model) -> ModelBundle:
     if isinstance(model, ModelBundle):
         return model
     return ModelBundle.load(model)
+
+
+def _check_contract(d: Path, spec: FeatureSpec, churn: ChurnClassifier) -> None:
+    """The recorded feature contract must exist and describe the churn model's columns."""
+    if spec.features is None:
+        raise ModelLoadError(
+            f"model {d} was trained by an older cxml: its bundle.json has no feature "
+            "contract (spec.features); retrain it with this version (`cxml train`)")
+    names = [f.name for f in spec.features]
+    if names != [str(c) for c in churn.feature_names_in_]:
+        raise ModelLoadError(
+            f"model {d}: the feature contract in bundle.json does not list the churn "
+            "model's columns (edited after saving?); retrain the model")
 
 
 def _fingerprint(meta: dict) -> str:

@@ -33,9 +33,9 @@ null customer id, timestamp or amount  error with the count of bad rows
 unparseable timestamp or amount        error with the count of bad rows
 NaN or infinite amount                 error with the count of bad rows
 rows after ``as_of``                   error with the count (scoring never sees the future)
-time-zone aware timestamps             converted by DuckDB to its session time zone (the
-                                       machine's; UTC on servers), then cut at that day;
-                                       mixed offsets are fine (each row converted)
+time-zone aware timestamps             converted to UTC (every cxml DuckDB connection,
+                                       chunk workers included, runs in UTC), then cut at
+                                       that day; mixed offsets are fine (each row converted)
 negative amounts (returns)             netted against the same customer-day (``returns="net"``)
 exact duplicate rows                   kept as genuine repeated lines when there is no
                                        ``order_id``, dropped when there is (``"auto"``)
@@ -52,6 +52,13 @@ model dir missing, not a model,        error; the model is never partially used
 other bundle format, edited file,
 bundle.json edited (checksums removed,
 settings malformed) or not JSON
+model without a feature contract       error: retrain (bundles of an older cxml)
+categorical level unseen in training   no level (all-zero one-hot), counted in
+                                       ``ScoreSummary.unknown_levels`` and logged
+no events for a model trained on them  engagement columns take their recorded fill values
+                                       (those of a customer without events)
+events for a model trained without     ignored (logged): they cannot change the scores
+feature the model needs but not built  error naming the column
 =====================================  ====================================================
 """
 
@@ -61,7 +68,7 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +114,9 @@ class ScoreSummary:
         Cut-off date (ISO).
     model_version : str
         The model's identity (:attr:`ModelBundle.model_version`), also in every row.
+    unknown_levels : dict
+        Customers per categorical feature whose level was not seen in training (encoded
+        as no level); empty when every level was known.
     """
 
     path: Path
@@ -115,6 +125,7 @@ class ScoreSummary:
     n_chunks: int
     as_of: str
     model_version: str
+    unknown_levels: dict = field(default_factory=dict)
 
 
 def _refuse_empty_file(source, what: str) -> None:
@@ -175,6 +186,10 @@ def iter_scores(transactions, *, model, as_of, events=None,
     as_of = to_date(as_of, "as_of")
     spec = bundle.spec
     _refuse_empty_file(transactions, "transactions")
+    if events is not None and spec.event_columns is None:
+        # no engagement feature in the model: events cannot change its scores
+        logger.warning("events ignored: the model was trained without engagement events")
+        events = None
     if events is not None:
         _refuse_empty_file(events, "events")
     with reading("transactions", transactions):
@@ -199,7 +214,8 @@ def iter_scores(transactions, *, model, as_of, events=None,
     with duckdb_threads([tx] + ([ev] if ev is not None else []), deterministic):
         if n_chunks == 1 or not is_duckdb(tx) or (ev is not None and not is_duckdb(ev)):
             with reading("transactions", transactions):
-                out = _chunk_scores(*_chunk_features(tx, ev, bundle, as_of), bundle, as_of)
+                out = _chunk_scores(*_chunk_features(tx, ev, bundle, as_of), bundle, as_of,
+                                    events_given=ev is not None)
             _check_count(len(out), n_customers)
             if on_progress:
                 on_progress(len(out), n_customers)
@@ -218,7 +234,7 @@ def iter_scores(transactions, *, model, as_of, events=None,
         for ids_k, X in run_chunked(tx, ev, ids, chunk_size=chunk_size, build=features_of,
                                     work_dir=work_dir, deterministic=deterministic,
                                     source=transactions):
-            out = _chunk_scores(ids_k, X, bundle, as_of)
+            out = _chunk_scores(ids_k, X, bundle, as_of, events_given=ev is not None)
             del X
             done += len(out)
             if on_progress:
@@ -249,9 +265,11 @@ def _chunk_features(tx, ev, bundle: ModelBundle, as_of: dt.date):
 
 
 def _chunk_scores(ids: pd.Index, X: pd.DataFrame, bundle: ModelBundle,
-                  as_of: dt.date) -> pd.DataFrame:
-    """Scores of the customers ``ids`` from their features (pandas and LightGBM only)."""
+                  as_of: dt.date, events_given: bool) -> pd.DataFrame:
+    """Scores of the customers ``ids`` from their features (pandas and LightGBM only);
+    ``attrs["unknown_levels"]`` counts the categorical levels not seen in training."""
     spec = bundle.spec
+    unknown = dict(X.attrs.get("unknown_levels") or {})
     missing = ~ids.isin(X.index)
     X = X.reindex(ids)
     if missing.any():
@@ -265,7 +283,8 @@ def _chunk_scores(ids: pd.Index, X: pd.DataFrame, bundle: ModelBundle,
                              time_unit=spec.time_unit, horizon_days=spec.horizon_days,
                              clv=bundle.clv)
         X.loc[idx, prior.columns] = prior
-    churn_p = bundle.churn_model.predict_proba(model_matrix(X, bundle))[:, 1]
+    churn_p = bundle.churn_model.predict_proba(
+        model_matrix(X, spec, events_given=events_given))[:, 1]
 
     out = X[["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
              "expected_average_value", "clv"]].astype("float64")
@@ -274,7 +293,9 @@ def _chunk_scores(ids: pd.Index, X: pd.DataFrame, bundle: ModelBundle,
     out["insufficient_history"] = missing
     out["as_of"] = as_of.isoformat()
     out["model_version"] = bundle.model_version
-    return conform_scores(out.reset_index())
+    out = conform_scores(out.reset_index())
+    out.attrs["unknown_levels"] = unknown
+    return out
 
 
 def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
@@ -314,6 +335,9 @@ def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
         configured months. A customer whose history nets to nothing usable is scored from
         the population prior (frequency 0, age 0) and has ``insufficient_history=True``.
         ``as_of`` and ``model_version`` record the cut-off and the model.
+        ``attrs["unknown_levels"]`` counts the customers per categorical feature whose
+        level was not seen in training (encoded as no level, see
+        :mod:`cxml.pipelines._model_matrix`).
 
     Raises
     ------
@@ -330,9 +354,18 @@ def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
     frames = list(iter_scores(transactions, model=model, as_of=as_of, events=events,
                               chunk_size=chunk_size, on_progress=on_progress,
                               work_dir=work_dir, deterministic=deterministic))
-    if len(frames) == 1:
-        return frames[0]
-    return pd.concat(frames, ignore_index=True)
+    unknown = _unknown_levels(frames)
+    out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    out.attrs["unknown_levels"] = unknown
+    return out
+
+
+def _unknown_levels(frames) -> dict:
+    total: dict = {}
+    for f in frames:
+        for c, n in f.attrs.get("unknown_levels", {}).items():
+            total[c] = total.get(c, 0) + n
+    return total
 
 
 def score_to_file(transactions, output: str | Path, *, model, as_of, events=None,
@@ -381,6 +414,7 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
     """
     bundle = load_model(model)
     n = n_prior = n_chunks = 0
+    unknown: dict = {}
     with TableWriter(output) as writer:
         for chunk in iter_scores(transactions, model=bundle, as_of=as_of, events=events,
                                  chunk_size=chunk_size, on_progress=on_progress,
@@ -389,6 +423,8 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
             n += len(chunk)
             n_prior += int(chunk["insufficient_history"].sum())
             n_chunks += 1
+            for c, k in _unknown_levels([chunk]).items():
+                unknown[c] = unknown.get(c, 0) + k
     return ScoreSummary(path=writer.path, n_customers=n, n_insufficient_history=n_prior,
                         n_chunks=n_chunks, as_of=to_date(as_of, "as_of").isoformat(),
-                        model_version=bundle.model_version)
+                        model_version=bundle.model_version, unknown_levels=unknown)

@@ -27,6 +27,7 @@ from cxml.pipelines._core import (
     stack_training,
     stacked_snapshots,
 )
+from cxml.pipelines._customer_features import feature_contract
 from cxml.pipelines._data import load_events, load_transactions
 from cxml.pipelines._segmenting import assign_segments, segment_thresholds
 
@@ -154,6 +155,9 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
         X_all, groups = stack_training(snaps, X, t.calibration_end)
         churn_model = ChurnClassifier(**params).fit(X_all, np.r_[snaps.y, churned],
                                                     groups=groups)
+
+    # the trained contract: every column of the churn model, its dtype, levels and fill
+    spec = feature_contract(spec, X, churn_model.feature_names_in_, events=events)
 
     on_step("evaluating on the holdout")
     metrics = _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend,
