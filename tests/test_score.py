@@ -4,7 +4,6 @@ reproducibility, atomic chunked output."""
 from __future__ import annotations
 
 import os
-import types
 
 import numpy as np
 import pandas as pd

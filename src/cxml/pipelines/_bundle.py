@@ -253,10 +253,10 @@ class ModelBundle:
         self.purchase_model.save(d / "bgnbd.json")
         self.spend_model.save(d / "gamma_gamma.json")
         self.churn_model.save(d)
-        manifest = BundleManifest(
+        manifest = BundleManifest.model_validate(dict(
             format=BUNDLE_FORMAT, cxml_version=__version__, spec=self.spec, clv=self.clv,
             segments=self.segments, info=self.info,
-            sha256={name: _sha256(d / name) for name in MODEL_FILES})
+            sha256={name: _sha256(d / name) for name in MODEL_FILES}))
         meta = manifest.model_dump(mode="python")
         meta["clv"], meta["segments"], meta["info"] = self.clv, self.segments, self.info
         text = json.dumps(meta, indent=2, default=str)

@@ -160,8 +160,8 @@ def run_chunked(tx: ibis.Table, ev: ibis.Table | None, ids, *, chunk_size: int,
         ``build``'s result for chunk 0, 1, ...
     """
     n_chunks = math.ceil(len(ids) / chunk_size)
-    with tempfile.TemporaryDirectory(prefix="cxml-score-", dir=work_dir) as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="cxml-score-", dir=work_dir) as spill:
+        tmp = Path(spill)
         logger.info("scoring %d customers in %d chunks (spill directory %s)",
                     len(ids), n_chunks, tmp)
         with reading("transactions", source):

@@ -214,8 +214,8 @@ def iter_scores(transactions, *, model, as_of, events=None,
     with duckdb_threads([tx] + ([ev] if ev is not None else []), deterministic):
         if n_chunks == 1 or not is_duckdb(tx) or (ev is not None and not is_duckdb(ev)):
             with reading("transactions", transactions):
-                out = _chunk_scores(*_chunk_features(tx, ev, bundle, as_of), bundle, as_of,
-                                    events_given=ev is not None)
+                ids_1, X_1 = _chunk_features(tx, ev, bundle, as_of)
+                out = _chunk_scores(ids_1, X_1, bundle, as_of, events_given=ev is not None)
             _check_count(len(out), n_customers)
             if on_progress:
                 on_progress(len(out), n_customers)

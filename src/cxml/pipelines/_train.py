@@ -161,7 +161,7 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
 
     on_step("evaluating on the holdout")
     metrics = _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend,
-                               bg=bg, gg=gg, t=t)
+                               bg=bg, gg=gg)
 
     on_step("assigning segments")
     scores = X[["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
@@ -196,7 +196,7 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     return result
 
 
-def _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend, *, bg, gg, t) -> dict:
+def _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend, *, bg, gg) -> dict:
     m: dict[str, float] = {}
     for k, v in churn_metrics(churned, oof).items():
         m[f"churn_{k}"] = v
