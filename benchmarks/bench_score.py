@@ -116,7 +116,7 @@ def btyd_vs_lifetimes(model: Path, n: int = 200_000) -> None:
     from lifetimes import BetaGeoFitter, GammaGammaFitter
 
     from cxml.datasets._simulate import _simulate_summary
-    from cxml.pipelines._score import load_model
+    from cxml.pipelines import load_model
 
     b = load_model(model)
     x, t_x, T = _simulate_summary(n, params=PARAMS, T=78.0, seed=5)

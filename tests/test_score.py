@@ -4,7 +4,6 @@ reproducibility, atomic chunked output."""
 from __future__ import annotations
 
 import os
-import types
 
 import numpy as np
 import pandas as pd
@@ -13,8 +12,8 @@ import pytest
 from cxml.datasets import load_cdnow
 from cxml.exceptions import CxmlUserError
 from cxml.pipelines import SCORE_COLUMNS
-from cxml.pipelines._output import TableWriter, write_table
-from cxml.pipelines._score import _model_matrix, load_model, score, score_to_file
+from cxml.pipelines import TableWriter, load_model, score, score_to_file, write_table
+from cxml.pipelines._model_matrix import model_matrix
 
 AS_OF = "1998-06-30"
 
@@ -67,19 +66,17 @@ def test_chunked_equals_single_pass_and_is_sorted(model, cdnow, full, tmp_path):
 
 
 def test_many_chunks_use_the_join_path(model, cdnow, full, monkeypatch):
-    import cxml.pipelines._score as score_mod
+    import cxml.pipelines._chunks as chunks
 
-    monkeypatch.setattr(score_mod, "_MAX_CASE_CHUNKS", 2)
+    monkeypatch.setattr(chunks, "MAX_CASE_CHUNKS", 2)
     out = score(cdnow, model=model, as_of=AS_OF, chunk_size=600)  # 4 chunks
     pd.testing.assert_frame_equal(out, full)
 
 
 def test_score_records_as_of_and_model_version(full, model):
     assert (full["as_of"] == AS_OF).all()
-    assert (full["model_version"] == str(model.info.get("model_version",
-                                                         model.info.get("trained_with",
-                                                                        "")))).all()
-    assert full["model_version"].str.len().gt(0).all()
+    assert (full["model_version"] == model.model_version).all()
+    assert full["model_version"].str.fullmatch(r"[0-9a-f]{12}").all()
 
 
 def test_customers_without_usable_history_scored_from_prior(model, cdnow):
@@ -174,16 +171,97 @@ def test_table_writer_removes_temporaries_of_dead_writers_only(tmp_path):
 
 
 # ---------------------------------------------------------------- feature matrix
-def test_model_matrix_is_batch_independent_for_event_counts_and_classes():
-    names = ["frequency", "email_open_30d", "email_open_trend_30d", "events_30d",
-             "nps_class_promoter", "nps_last", "days_since_last_email_open",
-             "trend_value_30d"]
-    bundle = types.SimpleNamespace(churn_model=types.SimpleNamespace(feature_names_in_=names))
-    X = pd.DataFrame({"frequency": [1.0, 2.0], "trend_value_30d": [0.5, -1.0],
-                      "events_30d": [0, 3]})
-    M = _model_matrix(X, bundle)
-    assert list(M.columns) == names
-    # absent in this chunk: counts and one-hot classes are 0, values never seen are NaN
-    assert M[["email_open_30d", "email_open_trend_30d", "nps_class_promoter"]].eq(0).all().all()
-    assert M[["nps_last", "days_since_last_email_open"]].isna().all().all()
-    assert M["events_30d"].tolist() == [0.0, 3.0]
+def _spec(features, categories=None):
+    from cxml.pipelines import FeatureColumn, FeatureSpec
+
+    return FeatureSpec(time_unit="W", horizon_days=273, windows_days=[30],
+                       columns={"customer_id": "customer_id", "timestamp": "timestamp",
+                                "amount": "amount"},
+                       categories=categories, features=[FeatureColumn(**f) for f in features])
+
+
+MATRIX = [
+    {"name": "frequency", "dtype": "int64", "source": "transactions"},
+    {"name": "email_open_30d", "dtype": "int64", "source": "events", "fill": 0.0},
+    {"name": "email_open_trend_30d", "dtype": "float64", "source": "events", "fill": 0.0},
+    {"name": "nps_last", "dtype": "float64", "source": "events"},
+    {"name": "nps_class_promoter", "dtype": "float64", "source": "events", "fill": 0.0,
+     "category": "nps_class", "level": "promoter"},
+    {"name": "cutoff_age_days", "dtype": "float64", "source": "cutoff", "fill": 0.0},
+]
+
+
+def test_model_matrix_is_built_from_the_trained_contract():
+    """Without events, events-sourced columns take their recorded fill values (counts and
+    one-hot classes 0, values never seen NaN); the cut-off age is 0; order is the model's."""
+    from cxml.exceptions import DataValidationError
+
+    spec = _spec(MATRIX)
+    X = pd.DataFrame({"trend_value_30d": [0.5, -1.0], "frequency": [1, 2]})
+    M = model_matrix(X, spec, events_given=False)
+    assert list(M.columns) == [f["name"] for f in MATRIX]
+    assert M[["email_open_30d", "email_open_trend_30d", "nps_class_promoter",
+              "cutoff_age_days"]].eq(0).all().all()
+    assert M["nps_last"].isna().all()
+    assert M["frequency"].tolist() == [1.0, 2.0]
+    # with events given the engagement columns must be there: a missing one is named
+    with pytest.raises(DataValidationError, match=r"trained on 4 column.*email_open_30d"):
+        model_matrix(X, spec, events_given=True)
+    with pytest.raises(DataValidationError, match=r"not produce: frequency"):
+        model_matrix(X.drop(columns="frequency"), spec, events_given=False)
+    with pytest.raises(DataValidationError, match=r"'frequency' is .*trained on int64"):
+        model_matrix(X.assign(frequency=["a", "b"]), spec, events_given=False)
+
+
+def test_one_hot_uses_the_recorded_levels_and_counts_unknown_ones():
+    from cxml.exceptions import DataValidationError
+    from cxml.pipelines._model_matrix import one_hot
+
+    X = pd.DataFrame({"nps_class": ["promoter", "detractor", None, "passive"],
+                      "f": [1.0, 2.0, 3.0, 4.0]})
+    trained, levels, unknown = one_hot(X)  # training: the levels seen, sorted
+    assert levels == {"nps_class": ["detractor", "passive", "promoter"]} and unknown == {}
+    assert list(trained.columns) == ["f", "nps_class_detractor", "nps_class_passive",
+                                     "nps_class_promoter"]
+    ref = pd.get_dummies(X, columns=["nps_class"], dtype=float)  # what training did before
+    pd.testing.assert_frame_equal(trained, ref)
+    enc, _, unknown = one_hot(X, {"nps_class": ["passive", "promoter"]})
+    assert list(enc.columns) == ["f", "nps_class_passive", "nps_class_promoter"]
+    # detractor was never seen in training: no level (all-zero), counted once
+    assert enc.iloc[1][["nps_class_passive", "nps_class_promoter"]].tolist() == [0.0, 0.0]
+    assert enc["nps_class_promoter"].tolist() == [1.0, 0.0, 0.0, 0.0]
+    assert unknown == {"nps_class": 1}
+    with pytest.raises(DataValidationError, match="nps_class are categorical"):
+        one_hot(X, {})
+
+
+def test_trained_spec_records_every_column(model):
+    spec = model.spec
+    names = [f.name for f in spec.features]
+    assert names == list(model.churn_model.feature_names_in_)
+    by_name = {f.name: f for f in spec.features}
+    assert by_name["frequency"].dtype == "int64" and by_name["recency"].dtype == "float64"
+    assert {f.source for f in spec.features} <= {"transactions", "cutoff"}  # CDNOW: no events
+    assert spec.event_types is None and spec.categories == {}
+
+
+def test_bundle_without_a_feature_contract_asks_to_retrain(sample_training, tmp_path):
+    import json
+    import shutil
+
+    from cxml.exceptions import ModelLoadError
+
+    copy = tmp_path / "m"
+    shutil.copytree(sample_training[0].model_dir, copy)
+    meta_path = copy / "artifacts" / "bundle" / "bundle.json"
+    meta = json.loads(meta_path.read_text())
+    for key in ("features", "categories", "event_types"):  # as an older cxml wrote it
+        meta["spec"].pop(key)
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match=r"older cxml.*no feature contract.*retrain"):
+        load_model(copy)
+    meta["spec"]["features"] = [{"name": "frequency", "dtype": "int64",
+                                 "source": "transactions"}]
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match=r"does not list the churn model's columns"):
+        load_model(copy)

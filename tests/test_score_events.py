@@ -43,11 +43,42 @@ def events_model(tmp_path_factory):
 
 
 def test_events_model_uses_engagement_features(events_model):
-    from cxml.pipelines._score import load_model
+    from cxml.pipelines import load_model
 
     names = load_model(events_model[0]).churn_model.feature_names_in_
     assert any(n.startswith("nps_class_") for n in names)
     assert any(n.startswith("email_open_") for n in names)
+
+
+def test_events_model_records_its_feature_contract(events_model):
+    from cxml.pipelines import load_model
+
+    spec = load_model(events_model[0]).spec
+    by_name = {f.name: f for f in spec.features}
+    assert spec.categories == {"nps_class": ["detractor", "passive", "promoter"]}
+    assert "email_open" in spec.event_types
+    assert by_name["nps_class_promoter"].category == "nps_class"
+    assert by_name["nps_class_promoter"].fill == 0.0
+    assert by_name["email_open_30d"].source == "events"
+    assert by_name["email_open_30d"].fill == 0.0
+    assert by_name["days_since_last_email_open"].fill is None  # never opened: missing
+    assert by_name["frequency"].source == "transactions" and by_name["frequency"].fill is None
+
+
+def test_scoring_without_events_uses_the_recorded_fill_values(events_model, tmp_path):
+    """No events given = customers without events: the same scores as an empty events
+    table run through the engagement builder with the recorded event types."""
+    from cxml.pipelines import score, score_to_file
+
+    model, tx, ev = events_model
+    tx = tx[tx["customer_id"] <= 300]
+    without = score(tx, model=model, as_of=AS_OF)
+    empty = score(tx, model=model, as_of=AS_OF, events=ev.iloc[:0])
+    pd.testing.assert_frame_equal(without, empty)
+    with_events = score(tx, model=model, as_of=AS_OF, events=ev)
+    assert not with_events["churn_probability"].equals(without["churn_probability"])
+    summary = score_to_file(tx, tmp_path / "s.csv", model=model, as_of=AS_OF, events=ev)
+    assert summary.unknown_levels == {}
 
 
 def test_chunked_scoring_with_events_equals_one_pass(events_model):

@@ -112,7 +112,12 @@ def test_registered_alias_scores(trained, tmp_path):
                             "--output", str(tmp_path / "l.parquet")],
                            capture_output=True, text=True, timeout=300)
     assert local.returncode == 0, local.stderr[-3000:]
-    pd.testing.assert_frame_equal(scores, pd.read_parquet(tmp_path / "l.parquet"))
+    local_scores = pd.read_parquet(tmp_path / "l.parquet")
+    pd.testing.assert_frame_equal(scores.drop(columns="model_version"),
+                                  local_scores.drop(columns="model_version"))
+    # the registered version, then the same content hash as the local directory
+    (fingerprint,) = local_scores["model_version"].unique()
+    assert (scores["model_version"] == f"cxml-cdnow/1@{fingerprint}").all()
 
 
 def test_pyfunc_load_by_alias(trained):
@@ -126,6 +131,7 @@ def test_pyfunc_load_by_alias(trained):
     tx = load_cdnow("sample")
     out = model.predict(tx[tx["customer_id"] <= 10], params={"as_of": "1998-06-30"})
     assert list(out["customer_id"]) == list(range(1, 11))
+    assert out["model_version"].str.fullmatch(r"cxml-cdnow/1@[0-9a-f]{12}").all()
 
 
 def test_unknown_alias_is_a_user_error(trained, tmp_path):

@@ -114,8 +114,7 @@ def score(
     output is written to a temporary file renamed over --output at the end (never a partial
     file). A progress bar is shown when stderr is a terminal.
     """
-    from cxml.pipelines._output import check_output_path
-    from cxml.pipelines._score import load_model, score_to_file
+    from cxml.pipelines import check_output_path, load_model, score_to_file
     from cxml.tracking import local_model_path
 
     check_output_path(output)  # before downloading a model or reading any data

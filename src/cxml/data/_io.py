@@ -10,6 +10,7 @@ connection; an Ibis table is passed through untouched so the work stays in its b
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import os
 import tempfile
@@ -33,29 +34,57 @@ _PARQUET = (".parquet", ".pq")
 _CSV_TYPES = ["BOOLEAN", "BIGINT", "DOUBLE", "VARCHAR"]
 
 
-@functools.lru_cache(maxsize=1)
-def duckdb_connection():
-    """The in-process DuckDB connection cxml uses (created on first use).
+def duckdb_connection(*, new: bool = False, threads: int | None = None):
+    """The in-process DuckDB connection cxml uses, or a new one set up the same way.
 
-    It reads files and executes every expression built on in-memory input, so that an
-    in-memory table is registered in one place only. Results are aggregates whose row
-    order cxml does not rely on, so ``preserve_insertion_order`` is off (less memory), and
-    spill files go to the system temporary directory instead of DuckDB's default ``.tmp``
-    in the working directory.
+    The shared connection (created on first use) reads files and executes every expression
+    built on in-memory input, so that an in-memory table is registered in one place only.
+    Every connection cxml opens comes from here, so all run with the same settings: the
+    session time zone is UTC (time-zone-aware timestamps become UTC whatever the machine's
+    zone, so the same data gives the same purchase days everywhere), results are
+    aggregates whose row order cxml does not rely on (``preserve_insertion_order`` off,
+    less memory), and spill files go to the system temporary directory instead of
+    DuckDB's default ``.tmp`` in the working directory.
 
     DuckDB may use up to 80 % of RAM before it spills. To bound cxml's memory (at the cost
     of speed: spilling aggregations run 2-3x slower), set a limit once::
 
         cxml.data.duckdb_connection().raw_sql("SET memory_limit = '1GB'")
 
+    Parameters
+    ----------
+    new : bool, default False
+        Open a new connection (e.g. one per worker thread) instead of returning the
+        shared one; the caller disconnects it.
+    threads : int, optional
+        DuckDB threads of a new connection (default: all cores).
+
     Returns
     -------
     ibis.backends.duckdb.Backend
+        The shared connection, or a new one with ``new=True``.
     """
-    tmp = os.path.join(tempfile.gettempdir(), f"cxml-duckdb-{os.getpid()}")
-    con = ibis.duckdb.connect(preserve_insertion_order=False, temp_directory=tmp)
-    # Time-zone-aware timestamps become UTC whatever the machine's zone: the same data gives
-    # the same purchase days everywhere.
+    if not new:
+        if threads is not None:
+            raise TypeError("threads applies to a new connection only (new=True)")
+        return _shared_connection()
+    return _connect(threads, shared=False)
+
+
+_NEW_CONNECTIONS = itertools.count(1)  # numbers the spill directories of new connections
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_connection():
+    return _connect(None, shared=True)
+
+
+def _connect(threads: int | None, *, shared: bool):
+    # one spill directory per connection: two databases must not share temporary files
+    tag = "" if shared else f"-{next(_NEW_CONNECTIONS)}"
+    tmp = os.path.join(tempfile.gettempdir(), f"cxml-duckdb-{os.getpid()}{tag}")
+    kw = {} if threads is None else {"threads": int(threads)}
+    con = ibis.duckdb.connect(preserve_insertion_order=False, temp_directory=tmp, **kw)
     con.raw_sql("SET TimeZone = 'UTC'")
     return con
 

@@ -307,14 +307,15 @@ def to_frame(tbl: pa.Table, mask, cols: list[str]) -> pd.DataFrame:
 
     Filtering and column selection happen in Arrow, so the per-customer counters and the
     excluded customers never become pandas copies (hundreds of MB at millions of
-    customers). Columns whose name starts with ``frequency``, ``transactions_`` or ``n_``
-    (counts) are int64, the others float64, except string columns.
+    customers). Integer columns of the query (counts) become int64, the other numeric
+    columns float64; string columns are kept.
     """
     # sorted in Arrow and converted column by column, releasing each Arrow buffer as it
     # goes: at 5M customers a pandas sort and a consolidating conversion cost 0.5 GB peak
     if not pc.all(mask).as_py():
         tbl = tbl.filter(mask)
     tbl = tbl.select(cols)
+    integer = {f.name for f in tbl.schema if pa.types.is_integer(f.type)}
     ids = tbl["customer_id"]
     if len(ids) > 1 and not pc.all(pc.less(ids[:-1], ids[1:])).as_py():
         tbl = tbl.sort_by("customer_id")  # hash aggregates come out in no order
@@ -324,8 +325,7 @@ def to_frame(tbl: pa.Table, mask, cols: list[str]) -> pd.DataFrame:
     for c in df.columns:
         if pd.api.types.is_string_dtype(df[c]) or df[c].dtype == object:
             continue
-        is_count = c.startswith(("frequency", "transactions_", "n_")) and "trend" not in c
-        df[c] = df[c].astype("int64" if is_count else "float64")
+        df[c] = df[c].astype("int64" if c in integer else "float64")
     return df
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import pandas as pd
 from scipy import optimize, special
 from sklearn.base import BaseEstimator
 
+from cxml._atomic import write_atomic
 from cxml.exceptions import ConvergenceError, ModelLoadError, NotFittedError
 from cxml.models._validation import check_horizon, check_rfm
 
@@ -579,15 +578,7 @@ class BTYDModel(BaseEstimator):
         """
         path = Path(path)
         payload = json.dumps(self.to_dict(), indent=2, allow_nan=False)
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(payload)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomic(path, payload)
 
     @classmethod
     def load(cls, path):

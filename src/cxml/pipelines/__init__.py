@@ -1,29 +1,35 @@
 """Train, score and evaluate pipelines orchestrating data, features, models and tracking."""
 
-from cxml.pipelines._bundle import FeatureSpec, ModelBundle
+from cxml.pipelines._bundle import (
+    BundleManifest,
+    FeatureColumn,
+    FeatureSpec,
+    ModelBundle,
+    load_model,
+    resolve_bundle_dir,
+)
 from cxml.pipelines._config import Config, default_config_path, load_config
 from cxml.pipelines._data_report import report_lines, report_metrics
 from cxml.pipelines._evaluate import EVALUATION_COLUMNS, evaluate, evaluate_config
-from cxml.pipelines._output import write_table
-from cxml.pipelines._score import (
-    SCORE_COLUMNS,
-    ScoreSummary,
-    iter_scores,
-    load_model,
-    score,
-    score_to_file,
-)
+from cxml.pipelines._output import TableWriter, check_output_path, write_table
+from cxml.pipelines._score import ScoreSummary, iter_scores, score, score_to_file
+from cxml.pipelines._score_schema import SCORE_COLUMNS, SCORE_DTYPES
 from cxml.pipelines._segmenting import segment_scores
 from cxml.pipelines._train import TrainResult, train
 
 __all__ = [
+    "BundleManifest",
     "Config",
     "EVALUATION_COLUMNS",
+    "FeatureColumn",
     "FeatureSpec",
     "ModelBundle",
     "SCORE_COLUMNS",
+    "SCORE_DTYPES",
     "ScoreSummary",
+    "TableWriter",
     "TrainResult",
+    "check_output_path",
     "default_config_path",
     "evaluate",
     "evaluate_config",
@@ -32,6 +38,7 @@ __all__ = [
     "load_model",
     "report_lines",
     "report_metrics",
+    "resolve_bundle_dir",
     "score",
     "score_to_file",
     "segment_scores",

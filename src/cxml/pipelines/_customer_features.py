@@ -7,6 +7,7 @@ model always sees features built the way it was trained on.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import numpy as np
 import pandas as pd
@@ -14,10 +15,15 @@ import pandas as pd
 from cxml import features
 from cxml.features._behaviour import RFM_COLUMNS, behaviour_with_rfm
 from cxml.clv import customer_lifetime_value
+from cxml.pipelines._model_matrix import one_hot
 
-__all__ = ["btyd_outputs", "customer_features", "to_pandas"]
+__all__ = ["btyd_outputs", "customer_features", "feature_contract", "present_event_types",
+           "to_pandas"]
+
+logger = logging.getLogger(__name__)
 
 _UNIT_DAYS = {"D": 1.0, "W": 7.0}
+_EVENT_KEYS = ("customer_id", "timestamp", "event_type", "value")
 
 
 def to_pandas(result) -> pd.DataFrame:
@@ -93,8 +99,11 @@ def customer_features(transactions, *, cutoff: dt.date, purchase_model, spend_mo
     Returns
     -------
     pandas.DataFrame or (pandas.DataFrame, pandas.Index)
-        Indexed by ``customer_id``; every column numeric. With ``return_ids``, also the
-        index of all customer ids.
+        Indexed by ``customer_id``; every column numeric (categorical columns one-hot
+        encoded with ``spec.categories``, or the levels seen when it is None). ``attrs``
+        holds the ``categories`` and ``event_types`` used and ``unknown_levels`` (customers
+        per column whose level is not in ``spec.categories``). With ``return_ids``, also
+        the index of all customer ids.
     """
     # RFM and behaviour from one query (one customer-day table); executed through Arrow
     both, ids = behaviour_with_rfm(transactions, cutoff=cutoff,
@@ -106,14 +115,92 @@ def customer_features(transactions, *, cutoff: dt.date, purchase_model, spend_mo
                         horizon_days=spec.horizon_days, clv=clv)
     parts = [rfm.assign(T_minus_recency=rfm["T"] - rfm["recency"]), btyd,
              behaviour.drop(columns=[c for c in behaviour.columns if c in rfm.columns])]
+    types = None
     if events is not None:
+        # the recorded event types, so that a chunk without some type still has its columns
+        types = (list(spec.event_types) if spec.event_types is not None
+                 else present_event_types(events, cutoff))
         eng = to_pandas(features.engagement(events, cutoff=cutoff, customers=rfm.index,
-                                            windows_days=tuple(spec.windows_days)))
+                                            windows_days=tuple(spec.windows_days),
+                                            event_types=types))
         parts.append(eng)
     out = pd.concat(parts, axis=1, join="outer").reindex(rfm.index)
-    # LightGBM needs numeric columns; categorical engagement classes are one-hot encoded.
-    non_numeric = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])]
-    if non_numeric:
-        out = pd.get_dummies(out, columns=non_numeric, dtype=float)
+    # LightGBM needs numeric columns: categorical engagement classes are one-hot encoded
+    # with the recorded levels (training: the levels seen)
+    out, levels, unknown = one_hot(out, spec.categories)
     out = out.replace([np.inf, -np.inf], np.nan)
+    if unknown:
+        logger.warning("features: %s not seen in training, encoded as no level",
+                       ", ".join(f"{n:,} customers with a {c} level" for c, n in unknown.items()))
+    out.attrs.update(categories=levels, event_types=types, unknown_levels=unknown)
     return (out, ids) if return_ids else out
+
+
+def present_event_types(events, cutoff: dt.date) -> list[str]:
+    """The sorted distinct event types of validated ``events`` up to ``cutoff``."""
+    t = events.filter(events.timestamp.date() <= cutoff)
+    return sorted(str(e) for e in t.select("event_type").distinct().to_pyarrow().column(0)
+                  .to_pylist())
+
+
+def feature_contract(spec, X: pd.DataFrame, feature_names, *, events=None):
+    """``spec`` with the churn model's feature contract recorded (see :class:`FeatureSpec`).
+
+    Parameters
+    ----------
+    spec : FeatureSpec
+        The spec the training features were built with.
+    X : pandas.DataFrame
+        The training features at the newest cut-off, as built by :func:`customer_features`
+        (its ``attrs`` hold the levels and event types used).
+    feature_names : sequence of str
+        The churn model's columns, in order.
+    events : ibis.Table, optional
+        The validated training events (their schema gives the no-event fill values).
+
+    Returns
+    -------
+    FeatureSpec
+        With ``features``, ``categories`` and ``event_types``.
+    """
+    from cxml.pipelines._bundle import FeatureColumn
+    from cxml.pipelines._model_matrix import CUTOFF_AGE
+
+    categories = dict(X.attrs.get("categories") or {})
+    event_types = X.attrs.get("event_types")
+    fills = {}
+    if events is not None:
+        fills = _no_event_values(events, spec=spec, event_types=event_types or [],
+                                 categories=categories, customer=X.index[0])
+    level_of = {f"{c}_{lvl}": (c, lvl) for c, lvls in categories.items() for lvl in lvls}
+    columns = []
+    for name in map(str, feature_names):
+        category, level = level_of.get(name, (None, None))
+        if name == CUTOFF_AGE:
+            source, fill = "cutoff", 0.0
+        elif name in fills:
+            source, fill = "events", fills[name]
+        else:
+            source, fill = "transactions", None
+        fill = None if fill is None or not np.isfinite(fill) else float(fill)
+        columns.append(FeatureColumn(
+            name=name, dtype=str(X[name].dtype) if name in X.columns else "float64",
+            source=source, category=category, level=level, fill=fill))
+    return spec.model_copy(update={"features": columns, "categories": categories,
+                                   "event_types": event_types if events is not None else None})
+
+
+def _no_event_values(events, *, spec, event_types, categories, customer) -> dict:
+    """Feature values of a customer without any event: the engagement builder run on no
+    events (counts 0, trends 0, "days since" and survey scores missing)."""
+    from cxml.data import validate_events
+
+    empty = validate_events(events.limit(0), **{c: c for c in events.columns
+                                                if c in _EVENT_KEYS})
+    cutoff = dt.date(2000, 1, 1)  # any day: with no events every value is the "none" value
+    eng = to_pandas(features.engagement(empty, cutoff=cutoff,
+                                        customers=pd.Index([customer], name="customer_id"),
+                                        windows_days=tuple(spec.windows_days),
+                                        event_types=list(event_types)))
+    eng, _, _ = one_hot(eng, {c: v for c, v in categories.items() if c in eng.columns})
+    return {c: float(v) for c, v in eng.iloc[0].items()}

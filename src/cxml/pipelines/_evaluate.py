@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from cxml.data import validate_events, validate_transactions
+from cxml.data import to_date, validate_events, validate_transactions
 from cxml.evaluation import churn_metrics, value_metrics
 from cxml.exceptions import CxmlUserError
-from cxml.models import ChurnClassifier
-from cxml.models._value import ValueModel
+from cxml.models import ChurnClassifier, ValueModel
 from cxml.pipelines._core import (
     TrainingSet,
     at_latest_cutoff,
@@ -40,7 +38,6 @@ from cxml.pipelines._core import (
     stack_training,
     stacked_snapshots,
 )
-from cxml.pipelines._score import _as_date
 
 __all__ = ["EVALUATION_COLUMNS", "evaluate", "evaluate_config", "evaluation_figures"]
 
@@ -52,11 +49,6 @@ EVALUATION_COLUMNS = [
 
 _RFM_COLUMNS = ["frequency", "recency", "T", "T_minus_recency", "monetary_value"]
 _TRAINING = ("auto", "cross_fit", "out_of_time", "both")
-
-
-def _logit(p):
-    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
 
 
 def evaluate(transactions, *, calibration_end, observation_end, time_unit: str = "W",
@@ -131,8 +123,8 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
     """
     if training not in _TRAINING:
         raise CxmlUserError(f"training must be one of {list(_TRAINING)}, got {training!r}")
-    cal = _as_date(calibration_end, "calibration_end")
-    obs = _as_date(observation_end, "observation_end")
+    cal = to_date(calibration_end, "calibration_end")
+    obs = to_date(observation_end, "observation_end")
     tx = validate_transactions(transactions, observation_end=obs, **columns)
     ev = validate_events(events, observation_end=obs) if events is not None else None
     common = dict(time_unit=time_unit, windows_days=windows_days,
@@ -188,7 +180,6 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
     no_buy_alive = ((prm["alpha"] + T) / (prm["alpha"] + T + t_hold)) ** (prm["r"] + f)
     p_zero = (1.0 - p_alive) + p_alive * no_buy_alive
 
-    rfm_lgbm_kw = {k: v for k, v in churn_kw.items()}
     scores = {
         "cxml": cxml_churn,
         "bgnbd_p_alive": 1.0 - p_alive,
@@ -197,7 +188,7 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
         "rfm_logistic": cross_fit_proba(
             lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
             X[_RFM_COLUMNS], y, folds=folds, seed=random_state),
-        "rfm_lightgbm": cross_fit_proba(lambda: ChurnClassifier(**rfm_lgbm_kw),
+        "rfm_lightgbm": cross_fit_proba(lambda: ChurnClassifier(**churn_kw),
                                         X[_RFM_COLUMNS], y, folds=folds, seed=random_state),
     }
     expected_purchases = X["expected_purchases"].to_numpy()
@@ -314,10 +305,10 @@ def evaluate_config(config=None, *, tracking_uri: str | None = None, on_step=lam
     with tracking.TrackedRun(uri, cfg.tracking.experiment, run_name=f"{cfg.name}-evaluate",
                              tags={"cxml.version": __version__, "cxml.pipeline": "evaluate",
                                    "cxml.config": cfg.name}) as run:
-        from cxml.pipelines._train import _flat_params, _library_versions
+        from cxml.pipelines._train import run_params
 
-        run.log_params(_flat_params(cfg, lineage))
-        run.set_tags(_library_versions())
+        run.log_params(run_params(cfg, lineage))
+        run.set_tags(tracking.library_versions())
         run.log_dataset(lineage, name=f"{cfg.name}-transactions", context="evaluation")
         if cfg.source_path:
             run.log_artifact(cfg.source_path, "config")

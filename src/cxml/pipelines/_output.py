@@ -1,27 +1,20 @@
-"""Atomic table output: write to a temporary file next to the target, then rename.
+"""Table output (``.parquet`` / ``.csv``), chunk by chunk and atomically.
 
-Readers never see a half-written file: the data goes to a hidden temporary file in the
-target's directory (``.NAME.cxml-PID-XXXX.tmp``), is flushed and fsynced, and is renamed
-over the target with :func:`os.replace` (atomic on POSIX and Windows within one file
-system). A Python exception removes the temporary file. A process killed with SIGKILL
-cannot clean up; its temporary file is removed by the next writer of the same target once
-the writing process (named by the PID in the file name) no longer exists.
+The bytes go through :class:`cxml._atomic.AtomicFile` (a temporary file renamed over the
+target at the end), so readers never see a half-written table and a failed run leaves the
+previous file untouched.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from cxml._atomic import AtomicFile
 from cxml.exceptions import CxmlUserError
 
 __all__ = ["TableWriter", "check_output_path", "write_table"]
-
-logger = logging.getLogger(__name__)
 
 _FORMATS = (".parquet", ".csv")
 
@@ -37,6 +30,7 @@ def check_output_path(path: str | Path) -> Path:
     Returns
     -------
     Path
+        ``path`` as a :class:`~pathlib.Path`.
 
     Raises
     ------
@@ -52,29 +46,6 @@ def check_output_path(path: str | Path) -> Path:
     if p.is_dir():
         raise CxmlUserError(f"output path {p} is a directory")
     return p
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def _remove_stale_temporaries(p: Path) -> None:
-    """Delete temporary files of earlier writers of ``p`` that were killed mid-way."""
-    prefix = f".{p.name}.cxml-"
-    parent = p.parent if str(p.parent) else Path(".")
-    for f in parent.iterdir():
-        if not (f.name.startswith(prefix) and f.name.endswith(".tmp")):
-            continue
-        pid_part = f.name[len(prefix):].split("-", 1)[0]
-        if pid_part.isdigit() and int(pid_part) != os.getpid() and not _pid_alive(int(pid_part)):
-            logger.info("removing %s left by a killed writer (pid %s)", f, pid_part)
-            f.unlink(missing_ok=True)
 
 
 class TableWriter:
@@ -110,20 +81,24 @@ class TableWriter:
         self.format = self.path.suffix.lower()[1:]
         parent = self.path.parent if str(self.path.parent) else Path(".")
         try:
-            _remove_stale_temporaries(self.path)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.cxml-{os.getpid()}-",
-                                       suffix=".tmp", dir=parent)
+            self._file = AtomicFile(self.path)
         except OSError as exc:
             raise CxmlUserError(f"cannot write to {parent}: {exc.strerror}") from None
-        self.tmp = Path(tmp)
-        self._fh = os.fdopen(fd, "wb")
+        self.tmp = self._file.tmp
+        self._fh = self._file.file
         self._parquet = None  # pyarrow ParquetWriter, created with the first chunk's schema
         self._schema = None
         self.n_rows = 0
         self._done = False
 
     def write(self, df: pd.DataFrame) -> None:
-        """Append ``df`` (same columns and dtypes as the first chunk; index not written)."""
+        """Append a chunk to the table.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Same columns and dtypes as the first chunk; its index is not written.
+        """
         if self.format == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -141,20 +116,23 @@ class TableWriter:
         self.n_rows += len(df)
 
     def commit(self) -> Path:
-        """Flush, fsync and rename the temporary file over the target."""
+        """Close the table, then flush, fsync and rename it over the target.
+
+        Returns
+        -------
+        Path
+            The target file, now complete.
+        """
         if self._done:
             return self.path
         try:
             if self._parquet is not None:
                 self._parquet.close()
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-            self._fh.close()
-            os.replace(self.tmp, self.path)
         except BaseException:
             self.abort()
             raise
         self._done = True
+        self._file.commit()
         return self.path
 
     def abort(self) -> None:
@@ -167,8 +145,7 @@ class TableWriter:
                 self._parquet.close()
         except Exception:  # noqa: BLE001 - closing a broken writer; the file goes anyway
             pass
-        self._fh.close()
-        self.tmp.unlink(missing_ok=True)
+        self._file.abort()
 
     def __enter__(self) -> "TableWriter":
         return self

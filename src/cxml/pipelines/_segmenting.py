@@ -86,7 +86,7 @@ def segment_scores(scores, *, model=None, recut: bool = False, rules=None,
     """
     from cxml.data import read_table
     from cxml.exceptions import DataValidationError
-    from cxml.pipelines._bundle import ModelBundle
+    from cxml.pipelines._bundle import load_model
     from cxml.segments import load_segment_rules, segment_summary
 
     df = scores if isinstance(scores, pd.DataFrame) else read_table(scores).to_pandas()
@@ -100,7 +100,7 @@ def segment_scores(scores, *, model=None, recut: bool = False, rules=None,
         n = int(df["customer_id"].duplicated().sum())
         raise DataValidationError(f"scores: customer_id repeated in {n:,} of {len(df):,} rows")
     if model is not None:
-        bundle = model if isinstance(model, ModelBundle) else ModelBundle.load(model)
+        bundle = load_model(model)
         thresholds = bundle.segments
     elif not recut:
         from cxml.exceptions import CxmlUserError

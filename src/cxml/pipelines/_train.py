@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
+from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -26,11 +27,12 @@ from cxml.pipelines._core import (
     stack_training,
     stacked_snapshots,
 )
+from cxml.pipelines._customer_features import feature_contract
 from cxml.pipelines._data import check_time_config, load_events, load_transactions
 from cxml.pipelines._data_report import report_metrics
 from cxml.pipelines._segmenting import assign_segments, segment_thresholds
 
-__all__ = ["TrainResult", "train"]
+__all__ = ["TrainResult", "run_params", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -161,9 +163,12 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
         churn_model = ChurnClassifier(**params).fit(X_all, np.r_[snaps.y, churned],
                                                     groups=groups)
 
+    # the trained contract: every column of the churn model, its dtype, levels and fill
+    spec = feature_contract(spec, X, churn_model.feature_names_in_, events=events)
+
     on_step("evaluating on the holdout")
     metrics = _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend,
-                               bg=bg, gg=gg, t=t)
+                               bg=bg, gg=gg)
 
     on_step("assigning segments")
     scores = X[["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
@@ -198,7 +203,7 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     return result
 
 
-def _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend, *, bg, gg, t) -> dict:
+def _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend, *, bg, gg) -> dict:
     m: dict[str, float] = {}
     for k, v in churn_metrics(churned, oof).items():
         m[f"churn_{k}"] = v
@@ -239,7 +244,8 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
         tmp = Path(tmp)
         bundle_dir = bundle.save(tmp / "bundle")
         example_in, example_out, as_of = _signature_example(cfg.data, bundle)
-        tracking.save_pyfunc_model(bundle_dir, out_dir, input_example=example_in,
+        tracking.save_pyfunc_model(bundle_dir, out_dir, python_model=_pyfunc_entry(),
+                                   input_example=example_in,
                                    output_example=example_out, as_of=as_of,
                                    config_path=cfg.source_path)
         scores_path = tmp / "segments.parquet"
@@ -247,8 +253,8 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
         with tracking.TrackedRun(uri, cfg.tracking.experiment, run_name=cfg.name,
                                  tags={"cxml.version": __version__, "cxml.pipeline": "train",
                                        "cxml.config": cfg.name}) as run:
-            run.log_params(_flat_params(cfg, lineage))
-            run.set_tags(_library_versions())
+            run.log_params(run_params(cfg, lineage))
+            run.set_tags(tracking.library_versions())
             run.log_dataset(lineage, name=f"{cfg.name}-transactions")
             run.log_metrics(metrics)
             run.log_metrics(report_metrics(data_report))
@@ -267,6 +273,11 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
     return TrainResult(bundle=bundle, metrics=metrics, scores=scores, segment_summary=summary,
                        model_dir=out_dir, run_id=run.run_id, tracking_uri=uri,
                        logging_failures=run.failures, data_report=data_report)
+
+
+def _pyfunc_entry() -> Path:
+    """The models-from-code file of cxml's pyfunc model (see :mod:`cxml.pipelines._pyfunc`)."""
+    return Path(str(resources.files("cxml.pipelines").joinpath("_pyfunc_entry.py")))
 
 
 def _signature_example(data_cfg, bundle, n_customers: int = 5):
@@ -329,30 +340,24 @@ def _log_figures(run, summary, scores, figures) -> None:
     run.log_figure(plot_value_risk_heatmap(scores), "plots/value_risk_heatmap.png")
 
 
-def _library_versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
+def run_params(cfg: Config, lineage: dict) -> dict:
+    """The MLflow parameters of a run: the configuration and the data lineage, flattened.
 
-    out = {}
-    for pkg in ("cxml", "numpy", "scipy", "pandas", "pyarrow", "ibis-framework", "duckdb",
-                "lightgbm", "scikit-learn", "mlflow", "lifetimes"):
-        try:
-            out[f"version.{pkg}"] = version(pkg)
-        except PackageNotFoundError:
-            out[f"version.{pkg}"] = "not installed"
-    return out
+    Parameters
+    ----------
+    cfg : Config
+    lineage : dict
+        As returned by the data loader (``source``, ``sha256``, ``rows``, ...), logged
+        under ``data.``.
 
+    Returns
+    -------
+    dict
+        ``{"time.calibration_end": ..., "data.rows": ..., ...}``; lists become
+        comma-separated strings.
+    """
+    from cxml import tracking
 
-def _flat_params(cfg: Config, lineage: dict) -> dict:
-    out = {}
-
-    def walk(prefix, obj):
-        for k, v in obj.items():
-            key = f"{prefix}{k}"
-            if isinstance(v, dict):
-                walk(key + ".", v)
-            else:
-                out[key] = v if not isinstance(v, (list, tuple)) else ",".join(map(str, v))
-
-    walk("", cfg.model_dump(mode="json", exclude={"source_path"}))
-    walk("data.", lineage)
+    out = tracking.flatten_params(cfg.model_dump(mode="json", exclude={"source_path"}))
+    out.update(tracking.flatten_params(lineage, prefix="data."))
     return out

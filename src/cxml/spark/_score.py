@@ -37,48 +37,51 @@ def score_schema(customer_id_type=None):
     """
     from pyspark.sql import types as T
 
-    from cxml.pipelines._score import SCORE_COLUMNS, _FLOAT_COLUMNS, _STRING_COLUMNS
+    from cxml.pipelines import SCORE_COLUMNS, SCORE_DTYPES
 
+    spark_types = {"float64": T.DoubleType, "object": T.StringType, "bool": T.BooleanType}
     fields = []
     for c in SCORE_COLUMNS:
         if c == "customer_id":
             typ = customer_id_type or T.LongType()
-        elif c in _FLOAT_COLUMNS:
-            typ = T.DoubleType()
-        elif c in _STRING_COLUMNS:
-            typ = T.StringType()
-        else:  # insufficient_history
-            typ = T.BooleanType()
+        else:
+            typ = spark_types[SCORE_DTYPES[c]]()
         fields.append(T.StructField(c, typ, nullable=c != "customer_id"))
     return T.StructType(fields)
 
 
-def _bundle_payload(model_uri, tracking_uri) -> tuple[str, dict]:
-    """Load and verify the bundle on the driver; return its files as bytes to ship."""
-    from cxml.pipelines._bundle import resolve_bundle_dir
-    from cxml.pipelines._score import load_model
+def _bundle_payload(model_uri, tracking_uri) -> tuple[str, dict, str | None]:
+    """Load and verify the bundle on the driver; return its files as bytes to ship.
+
+    Returns the key of the shipped bundle (SHA-256 of its files and registered name), the
+    files, and the registered ``NAME/VERSION`` the executors' copy is to carry (their
+    private directory has no registry metadata).
+    """
+    from cxml.pipelines import load_model, resolve_bundle_dir
     from cxml.tracking import local_model_path
 
     path = local_model_path(model_uri, tracking_uri=tracking_uri)
-    load_model(path)  # checksums and settings verified once, on the driver
+    registered = load_model(path).registered_as  # checksums verified once, on the driver
     d = resolve_bundle_dir(path)
     files = {p.name: p.read_bytes() for p in sorted(d.iterdir()) if p.is_file()}
-    digest = hashlib.sha256(b"".join(files[k] for k in sorted(files))).hexdigest()
-    return digest, files
+    h = hashlib.sha256(b"".join(files[k] for k in sorted(files)))
+    h.update(str(registered).encode())
+    return h.hexdigest(), files, registered
 
 
-def _worker_bundle(digest: str, files: dict):
+def _worker_bundle(key: str, files: dict, registered: str | None):
     """The bundle on an executor: written to a private temporary directory and loaded once
     (JSON and LightGBM text, checksums verified again; nothing is unpickled)."""
-    from cxml.pipelines._score import load_model
+    from cxml.pipelines import load_model
 
-    bundle = _WORKER_BUNDLES.get(digest)
+    bundle = _WORKER_BUNDLES.get(key)
     if bundle is None:
         d = Path(tempfile.mkdtemp(prefix="cxml-bundle-"))
         for name, data in files.items():
             (d / name).write_bytes(data)
         bundle = load_model(d)
-        _WORKER_BUNDLES[digest] = bundle
+        bundle.registered_as = registered  # the same model_version as on the driver
+        _WORKER_BUNDLES[key] = bundle
     return bundle
 
 
@@ -130,12 +133,12 @@ def score(spark_df, model_uri, *, as_of, events=None, tracking_uri: str | None =
     """
     from pyspark.sql import functions as F
 
-    from cxml.pipelines._score import _as_date
-    from cxml.pipelines._score import score as score_pandas
+    from cxml.data import to_date
+    from cxml.pipelines import score as score_pandas
 
-    as_of_day = _as_date(as_of, "as_of").isoformat()
-    digest, files = _bundle_payload(model_uri, tracking_uri)
-    bundle = _worker_bundle(digest, files)  # the driver's copy: column mapping only
+    as_of_day = to_date(as_of, "as_of").isoformat()
+    key, files, registered = _bundle_payload(model_uri, tracking_uri)
+    bundle = _worker_bundle(key, files, registered)  # the driver's copy: column mapping only
     columns = dict(bundle.spec.columns)
     missing = [u for u in columns.values() if u not in spark_df.columns]
     if missing:
@@ -152,7 +155,7 @@ def score(spark_df, model_uri, *, as_of, events=None, tracking_uri: str | None =
             frames = [b for b in batches if len(b)]
             if not frames:
                 return
-            b = _worker_bundle(digest, files)
+            b = _worker_bundle(key, files, registered)
             yield score_pandas(pd.concat(frames, ignore_index=True), model=b,
                                as_of=as_of_day)
 
@@ -170,7 +173,7 @@ def score(spark_df, model_uri, *, as_of, events=None, tracking_uri: str | None =
     def score_group(tx_pdf, ev_pdf):
         if not len(tx_pdf):
             return pd.DataFrame({c: pd.Series(dtype=object) for c in schema.fieldNames()})
-        b = _worker_bundle(digest, files)
+        b = _worker_bundle(key, files, registered)
         return score_pandas(tx_pdf.drop(columns="_cxml_bucket"), model=b, as_of=as_of_day,
                             events=ev_pdf.drop(columns="_cxml_bucket"))
 

@@ -1,9 +1,15 @@
-"""MLflow tracking: runs, metrics, artifacts and pyfunc models (the only mlflow importer)."""
+"""MLflow tracking: runs, metrics, artifacts, pyfunc model directories and the registry.
+
+Tracking knows nothing of scoring: it logs and saves whatever it is given (the pyfunc model
+that scores with a cxml bundle lives in :mod:`cxml.pipelines`).
+"""
 
 from cxml.tracking._mlflow import (
     DEFAULT_TRACKING_URI,
     TrackedRun,
     check_tracking_uri,
+    flatten_params,
+    library_versions,
     resolve_tracking_uri,
     save_pyfunc_model,
 )
@@ -22,6 +28,8 @@ __all__ = [
     "TrackedRun",
     "check_tracking_uri",
     "compare_runs",
+    "flatten_params",
+    "library_versions",
     "local_model_path",
     "register_model",
     "resolve_tracking_uri",

@@ -1,4 +1,7 @@
-"""MLflow runs and models. This is the only module of cxml that imports mlflow."""
+"""MLflow runs and models: tracking URIs, runs, run parameters and pyfunc model directories.
+
+mlflow is imported inside the functions that use it (it is slow to import).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ import urllib.error
 import urllib.request
 import warnings
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +25,8 @@ __all__ = [
     "check_tracking_uri",
     "save_pyfunc_model",
     "TrackedRun",
+    "flatten_params",
+    "library_versions",
 ]
 
 logger = logging.getLogger(__name__)
@@ -85,10 +89,10 @@ def check_tracking_uri(uri: str, *, timeout_s: float = 5.0) -> None:
             raise CxmlUserError(f"tracking URI {uri}: directory {parent} does not exist")
 
 
-def save_pyfunc_model(bundle_dir: Path, model_dir: str | Path, *, input_example: pd.DataFrame,
-                      output_example: pd.DataFrame, as_of: str,
+def save_pyfunc_model(bundle_dir: Path, model_dir: str | Path, *, python_model: str | Path,
+                      input_example: pd.DataFrame, output_example: pd.DataFrame, as_of: str,
                       config_path: str | Path | None = None) -> Path:
-    """Save the bundle as an MLflow pyfunc model (models-from-code; no pickle), atomically.
+    """Save a bundle as an MLflow pyfunc model (models-from-code; no pickle), atomically.
 
     The model is written to a temporary sibling directory and renamed over ``model_dir``,
     so a crash never leaves a half-written model.
@@ -96,9 +100,13 @@ def save_pyfunc_model(bundle_dir: Path, model_dir: str | Path, *, input_example:
     Parameters
     ----------
     bundle_dir : Path
-        A directory written by :meth:`cxml.pipelines.ModelBundle.save`.
+        The model's state (e.g. a directory written by
+        :meth:`cxml.pipelines.ModelBundle.save`), stored as the ``bundle`` artifact.
     model_dir : str or Path
         Destination MLflow model directory (replaced if it exists).
+    python_model : str or Path
+        The models-from-code file that defines the model (``mlflow.models.set_model``);
+        it reads the ``bundle`` artifact when loaded.
     input_example, output_example : pandas.DataFrame
         Transactions and the scores they give, for the model signature.
     as_of : str
@@ -125,7 +133,7 @@ def save_pyfunc_model(bundle_dir: Path, model_dir: str | Path, *, input_example:
         signature = infer_signature(input_example, output_example, params={"as_of": as_of})
         mlflow.pyfunc.save_model(
             path=str(target),
-            python_model=str(_pyfunc_entry()),
+            python_model=str(python_model),
             artifacts={"bundle": str(bundle_dir),
                        **({"config": str(config_path)} if config_path else {})},
             signature=signature,
@@ -142,10 +150,6 @@ def save_pyfunc_model(bundle_dir: Path, model_dir: str | Path, *, input_example:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return model_dir
-
-
-def _pyfunc_entry() -> Path:
-    return Path(str(resources.files("cxml.tracking").joinpath("_pyfunc_entry.py")))
 
 
 def _pip_requirements() -> list[str]:
@@ -380,3 +384,53 @@ class TrackedRun:
 
         with self._guard("model"):
             mlflow.log_artifacts(str(model_dir), artifact_path="model")
+
+
+def flatten_params(params: dict, prefix: str = "") -> dict:
+    """Nested settings as flat MLflow parameters: ``{"a": {"b": 1}}`` -> ``{"a.b": 1}``.
+
+    Parameters
+    ----------
+    params : dict
+        Settings; nested dicts are walked, lists and tuples joined with commas.
+    prefix : str, default ""
+        Prepended to every key (e.g. ``"data."``).
+
+    Returns
+    -------
+    dict
+        One entry per leaf setting, keyed by its dotted path.
+
+    Examples
+    --------
+    >>> flatten_params({"churn": {"windows_days": [30, 90]}, "name": "x"}, prefix="cfg.")
+    {'cfg.churn.windows_days': '30,90', 'cfg.name': 'x'}
+    """
+    out = {}
+    for k, v in params.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten_params(v, key + "."))
+        else:
+            out[key] = v if not isinstance(v, (list, tuple)) else ",".join(map(str, v))
+    return out
+
+
+def library_versions() -> dict:
+    """Installed versions of cxml and the libraries its results depend on, as run tags.
+
+    Returns
+    -------
+    dict
+        ``{"version.numpy": "2.1.3", ...}``; ``"not installed"`` for a missing package.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("cxml", "numpy", "scipy", "pandas", "pyarrow", "ibis-framework", "duckdb",
+                "lightgbm", "scikit-learn", "mlflow", "lifetimes"):
+        try:
+            out[f"version.{pkg}"] = version(pkg)
+        except PackageNotFoundError:
+            out[f"version.{pkg}"] = "not installed"
+    return out

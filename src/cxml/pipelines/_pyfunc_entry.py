@@ -2,6 +2,6 @@
 # only imports the installed cxml; the model's state lives in JSON / LightGBM text artifacts.
 from mlflow.models import set_model
 
-from cxml.tracking._pyfunc import CxmlPyfuncModel
+from cxml.pipelines._pyfunc import CxmlPyfuncModel
 
 set_model(CxmlPyfuncModel())

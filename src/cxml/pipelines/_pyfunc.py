@@ -1,4 +1,8 @@
-"""The MLflow pyfunc wrapper around a :class:`cxml.pipelines.ModelBundle`."""
+"""The MLflow pyfunc model: scores transactions with a :class:`cxml.pipelines.ModelBundle`.
+
+Saved by models-from-code (:data:`PYFUNC_ENTRY` is copied into the model directory), so the
+model directory holds no pickle: its state is the bundle's JSON and LightGBM text.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +21,12 @@ class CxmlPyfuncModel(mlflow.pyfunc.PythonModel):
     """
 
     def load_context(self, context):
-        from cxml.pipelines import ModelBundle
+        from cxml.pipelines._bundle import load_model
 
-        self.bundle = ModelBundle.load(context.artifacts["bundle"])
+        self.bundle = load_model(context.artifacts["bundle"])
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None):
-        from cxml.pipelines import score
+        from cxml.pipelines._score import score
 
         as_of = (params or {}).get("as_of") or None
         if as_of is None:
