@@ -61,8 +61,14 @@ def test_score_subset_and_future_rows(sample_training, tmp_path, capsys):
     path = tmp_path / "subset.csv"
     subset.to_csv(path, index=False)
     out = tmp_path / "s.csv"
+    # their last purchases are months before 1998-06-30: refused unless said explicitly
     code, _, err = run_cli(["score", "-m", result.model_dir, "-t", path, "--as-of", "1998-06-30",
                             "-o", out], capsys)
+    assert_user_error(code, err, r"as_of 1998-06-30 is \d+ days after the latest transaction "
+                                 r"in the input .*--allow-stale-as-of")
+    assert not out.exists()
+    code, _, err = run_cli(["score", "-m", result.model_dir, "-t", path, "--as-of", "1998-06-30",
+                            "--allow-stale-as-of", "-o", out], capsys)
     assert code == 0, err
     assert sorted(pd.read_csv(out)["customer_id"]) == [1, 2, 3, 500]
 
@@ -103,7 +109,7 @@ def test_unparseable_as_of(sample_training, sample_csv, tmp_path, capsys):
     result, _ = sample_training
     code, _, err = run_cli(["score", "-m", result.model_dir, "-t", sample_csv, "--as-of",
                             "30/06/banana", "-o", tmp_path / "o.csv"], capsys)
-    assert_user_error(code, err, r"as_of.*30/06/banana")
+    assert_user_error(code, err, r"--as-of='30/06/banana' is not a date in YYYY-MM-DD form")
 
 
 def test_as_of_before_the_data(sample_training, sample_csv, tmp_path, capsys):

@@ -107,6 +107,18 @@ def score(
     chunk_size: int = typer.Option(
         500_000, "--chunk-size", min=1,
         help="Customers scored at a time (bounds memory; the output does not depend on it)."),
+    timestamp_format: Optional[str] = typer.Option(
+        None, "--timestamp-format",
+        help="strptime format of text timestamps, applied strictly, e.g. '%d/%m/%Y %H:%M' "
+        "(default: the model's data.timestamp_format, else ISO 8601)."),
+    null_customer_id: Optional[str] = typer.Option(
+        None, "--null-customer-id", metavar="error|drop",
+        help="Rows without a customer id (guest orders): error or drop (default: the "
+        "model's data.null_customer_id)."),
+    allow_stale_as_of: bool = typer.Option(
+        False, "--allow-stale-as-of",
+        help="Accept an --as-of more than max(7 days, horizon/4) after the latest "
+        "transaction (refused by default: every customer would look lapsed)."),
 ) -> None:
     """Score every customer in a transaction file as of a date.
 
@@ -114,10 +126,12 @@ def score(
     output is written to a temporary file renamed over --output at the end (never a partial
     file). A progress bar is shown when stderr is a terminal.
     """
+    from cxml.data import to_date
     from cxml.pipelines import check_output_path, load_model, score_to_file
     from cxml.tracking import local_model_path
 
     check_output_path(output)  # before downloading a model or reading any data
+    to_date(as_of, "--as-of")  # YYYY-MM-DD only, named as the user typed it
     bundle = load_model(local_model_path(model, tracking_uri=tracking_uri))
     progress = None
     if _err.is_terminal:
@@ -138,12 +152,16 @@ def score(
 
     try:
         summary = score_to_file(transactions, output, model=bundle, as_of=as_of, events=events,
-                                chunk_size=chunk_size, on_progress=on_progress)
+                                chunk_size=chunk_size, on_progress=on_progress,
+                                timestamp_format=timestamp_format,
+                                null_customer_id=null_customer_id,
+                                allow_stale_as_of=allow_stale_as_of)
     finally:
         if progress is not None:
             progress.stop()
     prior = (f" ({summary.n_insufficient_history:,} from the prior: insufficient history)"
              if summary.n_insufficient_history else "")
+    _print_data_report(summary.data_report, f"data report ({output.name})")
     _err.print(f"scored {summary.n_customers:,} customers{prior} as of {summary.as_of} "
                f"with model {summary.model_version} -> {output}", highlight=False,
                soft_wrap=True)
@@ -244,7 +262,7 @@ def runs_compare(
         write_table(table.rename_axis("key").reset_index(), csv)
 
 
-def _print_data_report(report: dict, title: str) -> None:
+def _print_data_report(report: dict, title: str, console: Console = _out) -> None:
     from cxml.pipelines import report_lines
 
     lines = report_lines(report)
@@ -255,7 +273,7 @@ def _print_data_report(report: dict, title: str) -> None:
     t.add_column("count", justify="right", overflow="fold")
     for label, value in lines:
         t.add_row(label, value)
-    _out.print(t)
+    console.print(t)
 
 
 def _print_train_summary(result) -> None:

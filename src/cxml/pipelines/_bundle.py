@@ -104,6 +104,12 @@ class FeatureSpec(BaseModel):
     features : list of FeatureColumn or None
         The churn model's matrix, column by column; recorded when the model is trained
         (None while the features of a training cut-off are being built).
+    timestamp_format : str or None
+        The explicit ``strptime`` format of text timestamps the model was trained with
+        (``data.timestamp_format``); None = ISO 8601. Scoring uses it unless told otherwise.
+    null_customer_id : {"error", "drop"}
+        The training's policy for rows without a customer id (``data.null_customer_id``);
+        scoring uses it unless told otherwise.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -116,6 +122,8 @@ class FeatureSpec(BaseModel):
     event_types: list[str] | None = None
     categories: dict[str, list[str]] | None = None
     features: list[FeatureColumn] | None = None
+    timestamp_format: str | None = None
+    null_customer_id: Literal["error", "drop"] = "error"
 
 
 class _Settings(BaseModel):

@@ -25,7 +25,14 @@ _LINES = [
     ("purchase_days", "purchase days"),
     ("n_customers_input", "customers in the input"),
     ("n_customers", "customers modelled"),
+    ("insufficient_history", "customers scored from the prior (no usable purchase)"),
+    ("latest_transaction", "latest transaction"),
+    ("days_from_latest_transaction_to_as_of", "days from the latest transaction to as-of"),
 ]
+
+
+def _value(v) -> str:
+    return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
 
 def report_lines(report: dict) -> list[tuple[str, str]]:
@@ -42,7 +49,7 @@ def report_lines(report: dict) -> list[tuple[str, str]]:
         Counts that apply (a policy that did nothing shows 0 only for the rows it
         concerns), the excluded customers by reason, and the policies in one line.
     """
-    out = [(label, f"{report[key]:,}") for key, label in _LINES
+    out = [(label, _value(report[key])) for key, label in _LINES
            if report.get(key) is not None]
     for reason, n in (report.get("customers_excluded") or {}).items():
         out.append((f"customers excluded: {reason.replace('_', ' ')}", f"{n:,}"))

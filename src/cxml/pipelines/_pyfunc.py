@@ -17,7 +17,9 @@ class CxmlPyfuncModel(mlflow.pyfunc.PythonModel):
 
     ``predict(model_input, params={"as_of": "YYYY-MM-DD"})`` takes transactions in the
     contract the model was trained with and returns one row per customer (see
-    :func:`cxml.pipelines.score`). Without ``as_of`` the last transaction date is used.
+    :func:`cxml.pipelines.score`). Without ``as_of`` the last transaction date is used;
+    ``params={"allow_stale_as_of": True}`` accepts an ``as_of`` long after the latest
+    transaction (refused by default, see :func:`cxml.data.check_horizon`).
     """
 
     def load_context(self, context):
@@ -28,8 +30,14 @@ class CxmlPyfuncModel(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None):
         from cxml.pipelines._score import score
 
+        from cxml.data import to_datetime_series
+
         as_of = (params or {}).get("as_of") or None
-        if as_of is None:
-            ts = self.bundle.spec.columns.get("timestamp", "timestamp")
-            as_of = pd.to_datetime(model_input[ts]).max().date().isoformat()
-        return score(model_input, model=self.bundle, as_of=as_of)
+        if as_of is None:  # the model's own date policy, as scoring applies it
+            spec = self.bundle.spec
+            ts = spec.columns.get("timestamp", "timestamp")
+            as_of = to_datetime_series(model_input[ts], ts,
+                                       timestamp_format=spec.timestamp_format
+                                       ).max().date().isoformat()
+        allow = bool((params or {}).get("allow_stale_as_of", False))
+        return score(model_input, model=self.bundle, as_of=as_of, allow_stale_as_of=allow)

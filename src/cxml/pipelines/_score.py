@@ -74,7 +74,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxml.data import to_date, validate_events, validate_transactions
+from cxml.data import (
+    check_horizon,
+    to_date,
+    validate_events,
+    validate_transactions,
+    validation_info,
+)
 from cxml.exceptions import DataValidationError
 from cxml.pipelines._bundle import ModelBundle, load_model
 from cxml.pipelines._chunks import duckdb_threads, is_duckdb, reading, run_chunked, sorted_ids
@@ -84,7 +90,8 @@ from cxml.pipelines._output import TableWriter
 from cxml.pipelines._score_schema import conform_scores
 from cxml.pipelines._segmenting import assign_segments
 
-__all__ = ["score", "score_to_file", "iter_scores", "ScoreSummary", "DEFAULT_CHUNK_SIZE"]
+__all__ = ["score", "score_to_file", "iter_scores", "read_policies", "ScoreSummary",
+           "DEFAULT_CHUNK_SIZE"]
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +124,10 @@ class ScoreSummary:
     unknown_levels : dict
         Customers per categorical feature whose level was not seen in training (encoded
         as no level); empty when every level was known.
+    data_report : dict
+        What the read policies did: rows read, rows without a customer id dropped, the
+        latest transaction, days from it to ``as_of``, customers, prior-scored customers
+        and the policies applied (see :func:`read_policies`).
     """
 
     path: Path
@@ -126,6 +137,7 @@ class ScoreSummary:
     as_of: str
     model_version: str
     unknown_levels: dict = field(default_factory=dict)
+    data_report: dict = field(default_factory=dict)
 
 
 def _refuse_empty_file(source, what: str) -> None:
@@ -134,21 +146,50 @@ def _refuse_empty_file(source, what: str) -> None:
         raise DataValidationError(f"{what}: {source} is an empty file (0 bytes)")
 
 
-def _input_stats(tx) -> tuple[int, int]:
-    """(rows, non-finite amounts) in one query."""
+def _input_stats(tx) -> tuple[int, int, dt.date | None]:
+    """(rows, non-finite amounts, day of the latest transaction) in one query."""
     amt = tx.amount
     row = tx.aggregate(
         n=tx.count(),
         nonfinite=(amt.isnan() | amt.isinf()).fill_null(False).cast("int64").sum(),
+        last=tx.timestamp.max(),
     ).to_pyarrow().to_pylist()[0]
-    return int(row["n"] or 0), int(row["nonfinite"] or 0)
+    last = row["last"].date() if row["last"] is not None else None
+    return int(row["n"] or 0), int(row["nonfinite"] or 0), last
+
+
+def read_policies(bundle: ModelBundle, *, timestamp_format: str | None = None,
+                  null_customer_id: str | None = None) -> dict:
+    """The read policies a scoring run applies: the given ones, else the model's.
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+        The model; its :class:`FeatureSpec` records the training's policies.
+    timestamp_format : str, optional
+        Explicit ``strptime`` format of text timestamps (default: the model's, else ISO 8601).
+    null_customer_id : {"error", "drop"}, optional
+        Rows without a customer id (default: the model's policy).
+
+    Returns
+    -------
+    dict
+        ``timestamp_format`` and ``null_customer_id``.
+    """
+    spec = bundle.spec
+    return {"timestamp_format": timestamp_format if timestamp_format is not None
+            else spec.timestamp_format,
+            "null_customer_id": null_customer_id if null_customer_id is not None
+            else spec.null_customer_id}
 
 
 def iter_scores(transactions, *, model, as_of, events=None,
                 chunk_size: int = DEFAULT_CHUNK_SIZE,
                 on_progress: ProgressCallback | None = None,
                 work_dir: str | Path | None = None,
-                deterministic: bool = True) -> Iterator[pd.DataFrame]:
+                deterministic: bool = True, timestamp_format: str | None = None,
+                null_customer_id: str | None = None, allow_stale_as_of: bool = False,
+                report: dict | None = None) -> Iterator[pd.DataFrame]:
     """Score customers chunk by chunk; yields DataFrames in ``customer_id`` order.
 
     Validation errors are raised before the first chunk is yielded. The features of the
@@ -174,6 +215,13 @@ def iter_scores(transactions, *, model, as_of, events=None,
         Directory for the temporary per-chunk files (default: the system temp dir).
     deterministic : bool, default True
         One DuckDB thread per connection, so reruns give bit-identical output.
+    timestamp_format, null_customer_id : optional
+        Read policies (see :func:`read_policies`; default: the model's).
+    allow_stale_as_of : bool, default False
+        Accept an ``as_of`` long after the latest transaction (see
+        :func:`cxml.data.check_horizon`); refused otherwise.
+    report : dict, optional
+        Filled with the data report (see :attr:`ScoreSummary.data_report`).
 
     Yields
     ------
@@ -192,22 +240,38 @@ def iter_scores(transactions, *, model, as_of, events=None,
         events = None
     if events is not None:
         _refuse_empty_file(events, "events")
+    policies = read_policies(bundle, timestamp_format=timestamp_format,
+                             null_customer_id=null_customer_id)
     with reading("transactions", transactions):
-        tx = validate_transactions(transactions, observation_end=as_of, **spec.columns)
-        n_rows, nonfinite = _input_stats(tx)
+        tx = validate_transactions(transactions, observation_end=as_of, **policies,
+                                   **spec.columns)
+        n_rows, nonfinite, last = _input_stats(tx)
     if nonfinite:
         raise DataValidationError(
             f"transactions: column {_user_label('amount', spec.columns)}: {nonfinite:,} of "
             f"{n_rows:,} values are NaN or infinite; drop or fix them")
     if n_rows == 0:
         raise DataValidationError("transactions: no rows to score (the table is empty)")
+    gap = check_horizon(as_of, last, horizon_days=spec.horizon_days, name="as_of",
+                        allow=allow_stale_as_of,
+                        switch="--allow-stale-as-of (allow_stale_as_of=True)")
+    if report is not None:
+        report.update({
+            "n_rows": n_rows,
+            "null_customer_id_rows_dropped": validation_info(tx)["dropped_null_customer_id"],
+            "latest_transaction": last.isoformat() if last else None,
+            "days_from_latest_transaction_to_as_of": gap,
+            "policies": {**policies, "as_of": as_of.isoformat(),
+                         "allow_stale_as_of": allow_stale_as_of},
+        })
     with reading("transactions", transactions):
         ids = sorted_ids(tx)  # sorted distinct ids: the same on any number of threads
     n_customers = len(ids)
     ev = None
     if events is not None:
         with reading("events", events):
-            ev = validate_events(events, observation_end=as_of, **(spec.event_columns or {}))
+            ev = validate_events(events, observation_end=as_of, **policies,
+                                 **(spec.event_columns or {}))
     if on_progress:
         on_progress(0, n_customers)
     n_chunks = math.ceil(n_customers / chunk_size)
@@ -300,7 +364,9 @@ def _chunk_scores(ids: pd.Index, X: pd.DataFrame, bundle: ModelBundle,
 
 def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
           chunk_size: int = DEFAULT_CHUNK_SIZE, on_progress: ProgressCallback | None = None,
-          work_dir: str | Path | None = None, deterministic: bool = True) -> pd.DataFrame:
+          work_dir: str | Path | None = None, deterministic: bool = True,
+          timestamp_format: str | None = None, null_customer_id: str | None = None,
+          allow_stale_as_of: bool = False) -> pd.DataFrame:
     """Score every customer of a transaction table as of a date.
 
     Parameters
@@ -325,6 +391,14 @@ def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
         Run DuckDB on one thread so that a rerun gives bit-identical floats (parallel
         aggregation sums amounts in a scheduling-dependent order). False uses all cores
         for the queries; results then agree to about 1e-12 relative between runs.
+    timestamp_format : str, optional
+        Explicit ``strptime`` format of text timestamps, applied strictly (default: the
+        model's ``data.timestamp_format``, else ISO 8601).
+    null_customer_id : {"error", "drop"}, optional
+        Rows without a customer id (guest orders): refuse or drop (default: the model's).
+    allow_stale_as_of : bool, default False
+        Accept an ``as_of`` more than ``max(7, horizon / 4)`` days after the latest
+        transaction (:func:`cxml.data.check_horizon`); refused otherwise.
 
     Returns
     -------
@@ -337,12 +411,13 @@ def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
         ``as_of`` and ``model_version`` record the cut-off and the model.
         ``attrs["unknown_levels"]`` counts the customers per categorical feature whose
         level was not seen in training (encoded as no level, see
-        :mod:`cxml.pipelines._model_matrix`).
+        :mod:`cxml.pipelines._model_matrix`); ``attrs["data_report"]`` says what the read
+        policies did (see :attr:`ScoreSummary.data_report`).
 
     Raises
     ------
     DataValidationError
-        Bad input data or an ``as_of`` before the data.
+        Bad input data, an ``as_of`` before the data or long after it.
     ModelLoadError
         The model cannot be loaded (see :func:`load_model`).
 
@@ -351,13 +426,27 @@ def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
     >>> from cxml.pipelines import score  # doctest: +SKIP
     >>> scores = score("tx.parquet", model="models/cdnow", as_of="1998-06-30")  # doctest: +SKIP
     """
+    report: dict = {}
     frames = list(iter_scores(transactions, model=model, as_of=as_of, events=events,
                               chunk_size=chunk_size, on_progress=on_progress,
-                              work_dir=work_dir, deterministic=deterministic))
+                              work_dir=work_dir, deterministic=deterministic,
+                              timestamp_format=timestamp_format,
+                              null_customer_id=null_customer_id,
+                              allow_stale_as_of=allow_stale_as_of, report=report))
     unknown = _unknown_levels(frames)
     out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     out.attrs["unknown_levels"] = unknown
+    out.attrs["data_report"] = _finish_report(report, out)
     return out
+
+
+def _finish_report(report: dict, scores_or_counts) -> dict:
+    if isinstance(scores_or_counts, pd.DataFrame):
+        n, prior = len(scores_or_counts), int(scores_or_counts["insufficient_history"].sum())
+    else:
+        n, prior = scores_or_counts
+    policies = report.pop("policies", {})
+    return {**report, "n_customers": n, "insufficient_history": prior, "policies": policies}
 
 
 def _unknown_levels(frames) -> dict:
@@ -372,7 +461,9 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
                   chunk_size: int = DEFAULT_CHUNK_SIZE,
                   on_progress: ProgressCallback | None = None,
                   work_dir: str | Path | None = None,
-                  deterministic: bool = True) -> ScoreSummary:
+                  deterministic: bool = True, timestamp_format: str | None = None,
+                  null_customer_id: str | None = None,
+                  allow_stale_as_of: bool = False) -> ScoreSummary:
     """Score every customer and stream the result to a Parquet or CSV file, atomically.
 
     Memory is bounded by ``chunk_size`` customers, not by the input: a path is read by
@@ -401,11 +492,13 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
         Directory for the temporary per-chunk files (default: the system temp dir).
     deterministic : bool, default True
         One DuckDB thread per connection, so reruns give bit-identical output.
+    timestamp_format, null_customer_id, allow_stale_as_of : optional
+        Read policies and the stale-horizon switch, as in :func:`score`.
 
     Returns
     -------
     ScoreSummary
-        Output path, customer and chunk counts, as-of date and model version.
+        Output path, customer and chunk counts, as-of date, model version, data report.
 
     Raises
     ------
@@ -415,10 +508,14 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
     bundle = load_model(model)
     n = n_prior = n_chunks = 0
     unknown: dict = {}
+    report: dict = {}
     with TableWriter(output) as writer:
         for chunk in iter_scores(transactions, model=bundle, as_of=as_of, events=events,
                                  chunk_size=chunk_size, on_progress=on_progress,
-                                 work_dir=work_dir, deterministic=deterministic):
+                                 work_dir=work_dir, deterministic=deterministic,
+                                 timestamp_format=timestamp_format,
+                                 null_customer_id=null_customer_id,
+                                 allow_stale_as_of=allow_stale_as_of, report=report):
             writer.write(chunk)
             n += len(chunk)
             n_prior += int(chunk["insufficient_history"].sum())
@@ -427,4 +524,5 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
                 unknown[c] = unknown.get(c, 0) + k
     return ScoreSummary(path=writer.path, n_customers=n, n_insufficient_history=n_prior,
                         n_chunks=n_chunks, as_of=to_date(as_of, "as_of").isoformat(),
-                        model_version=bundle.model_version, unknown_levels=unknown)
+                        model_version=bundle.model_version, unknown_levels=unknown,
+                        data_report=_finish_report(report, (n, n_prior)))

@@ -164,7 +164,9 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
                                                     groups=groups)
 
     # the trained contract: every column of the churn model, its dtype, levels and fill
-    spec = feature_contract(spec, X, churn_model.feature_names_in_, events=events)
+    spec = feature_contract(spec, X, churn_model.feature_names_in_, events=events).model_copy(
+        update={"timestamp_format": cfg.data.timestamp_format,  # read policies travel along
+                "null_customer_id": cfg.data.null_customer_id})
 
     on_step("evaluating on the holdout")
     metrics = _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend,
@@ -291,7 +293,8 @@ def _signature_example(data_cfg, bundle, n_customers: int = 5):
     keep = rows[id_col].drop_duplicates().iloc[:n_customers]
     example = rows[rows[id_col].isin(keep)].reset_index(drop=True)
     as_of = str(pd.Timestamp(bundle.info["observation_end"]).date())
-    return example, score(example, model=bundle, as_of=as_of), as_of
+    # a handful of customers, some long lapsed, scored as of the training end on purpose
+    return example, score(example, model=bundle, as_of=as_of, allow_stale_as_of=True), as_of
 
 
 def _diagnostic_figures(tx, fit, oof, t) -> dict:

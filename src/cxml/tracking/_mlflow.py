@@ -130,7 +130,7 @@ def save_pyfunc_model(bundle_dir: Path, model_dir: str | Path, *, python_model: 
         # MLflow hints about integer columns in the example; the example is the user's own
         # data, so its types are the right ones to record.
         warnings.simplefilter("ignore")
-        signature = infer_signature(input_example, output_example, params={"as_of": as_of})
+        signature = infer_signature(input_example, output_example, params={"as_of": as_of, "allow_stale_as_of": False})
         mlflow.pyfunc.save_model(
             path=str(target),
             python_model=str(python_model),
