@@ -252,6 +252,10 @@ class ParetoNBDModel(PurchaseModel):
     standard_errors_ : dict
     log_params_covariance_ : numpy.ndarray
     params_at_bound_ : tuple of str
+        Parameters that reached the optimiser's bound or ran off towards it (normally
+        empty). On data where every customer drops out at nearly the same rate s and beta
+        grow together without limit; the fit then logs a warning naming the remedy,
+        ``ParetoNBDModel(penalizer=0.01)``. Predictions stay exact either way.
     data_summary_ : dict
 
     Examples
@@ -328,7 +332,9 @@ class ParetoNBDModel(PurchaseModel):
     def probability_alive(self, frequency, recency, T):
         """Probability that each customer is still alive at T.
 
-        Eq. (18) of Fader & Hardie's 2005 Pareto/NBD note.
+        Eq. (18) of Fader & Hardie's 2005 Pareto/NBD note, with A_0 evaluated as the
+        integral the likelihood uses (one vectorised Gauss-Legendre rule, exact for any
+        parameters, including s ~ 1e5 and beta ~ 1e7).
 
         Parameters
         ----------
@@ -395,11 +401,12 @@ class ParetoNBDModel(PurchaseModel):
         """Probability P(X(t) = n) of exactly n repeat purchases in (0, t].
 
         For a new customer. Fader & Hardie (2006), "Deriving an Expression for P(X(t) = x)
-        Under the Pareto/NBD Model", http://brucehardie.com/notes/012/ (the note's final
-        expression, also used by R's BTYD ``pnbd.pmf``): the NBD term of a customer still
-        alive at t, plus the term of a customer who died at tau < t after exactly n
-        purchases, written with Gauss hypergeometric functions. Where that closed form
-        would cancel (short t, large n) the death-time integral is evaluated directly.
+        Under the Pareto/NBD Model", http://brucehardie.com/notes/012/: the NBD term of a
+        customer still alive at t, plus the integral over the time tau < t at which a
+        customer died after exactly n purchases (the expression the note starts from). The
+        integral is evaluated by vectorised Gauss-Legendre quadrature rather than the
+        note's 2F1 closed form, which cancels for short t or large n and which scipy
+        cannot evaluate for large s; each distinct (t, n) is computed once.
 
         Parameters
         ----------
