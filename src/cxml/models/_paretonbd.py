@@ -145,7 +145,8 @@ def _died_integral_block(params, x, tx, T, moments):
     half = 0.5 * (b - a)
     nodes = (a + half)[:, None] + half[:, None] * _QUAD_NODES
     # ln((q+tau)/(q+t_x)), q = max(alpha, beta)
-    lq = np.log1p(p0[:, None] * np.expm1(nodes) / (c + p0)[:, None])
+    em1 = np.expm1(nodes)  # (tau - t_x) / (p + t_x)
+    lq = np.log1p((p0 / (c + p0))[:, None] * em1)
     f = np.exp((1.0 - k1)[:, None] * nodes - k2[:, None] * lq - h_mode[:, None])
     f *= _QUAD_WEIGHTS
     S = f.sum(axis=1)
@@ -155,7 +156,7 @@ def _died_integral_block(params, x, tx, T, moments):
         return rel, None
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_S = np.where(S > 0, 1.0 / S, 0.0)
-    e = p0[:, None] * np.exp(nodes)  # p + tau
+    e = p0[:, None] * (1.0 + em1)  # p + tau
     m_lp = np.einsum("ij,ij->i", f, nodes) * inv_S  # E ln((p+tau)/(p+t_x))
     m_ip = np.einsum("ij,ij->i", f, 1.0 / e) * inv_S
     m_lq = np.einsum("ij,ij->i", f, lq) * inv_S
