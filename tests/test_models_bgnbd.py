@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import lifetimes
@@ -165,12 +166,14 @@ def test_bad_weights_and_penalizer():
         BetaGeoModel(penalizer=-1).fit([1, 2], [1, 2], [3, 4])
 
 
-def test_unidentified_parameters_are_reported():
+def test_unidentified_parameters_are_reported(caplog):
     # Nobody repeats: the purchase rate r/alpha -> 0 with alpha running to the bound.
     rng = np.random.default_rng(0)
     T = rng.uniform(1, 50, 500)
-    with pytest.warns(RuntimeWarning, match=r"parameter\(s\) alpha reached the optimiser"):
+    with caplog.at_level("WARNING", logger="cxml.models._base"):
         m = BetaGeoModel().fit(np.zeros(500), np.zeros(500), T)
+    assert re.search(r"parameter\(s\) alpha reached the optimiser bound .*"
+                     r"BetaGeoModel\(penalizer=0\.01\)", caplog.text)
     assert m.params_at_bound_ == ("alpha",)
     assert m.params_["r"] / m.params_["alpha"] < 1e-9
 

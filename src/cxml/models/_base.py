@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
+import os
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,10 @@ logger = logging.getLogger(__name__)
 # Bounds on log-parameters: wide enough never to bind on real data, narrow enough that
 # exp() stays finite and a degenerate direction is reported instead of running away.
 _LOG_BOUND = 18.0
+# A parameter beyond exp(+/-_RUNAWAY_LOG) on a direction of the likelihood flatter than a
+# log-scale standard deviation of _FLAT_LOG_SD is reported as running off to the bound.
+_RUNAWAY_LOG = 9.0
+_FLAT_LOG_SD = 5.0
 _FORMAT_VERSION = 1
 # Above this many distinct rows, fit a subsample first and polish on all rows.
 _WARM_START_ROWS = 200_000
@@ -285,16 +289,8 @@ class BTYDModel(BaseEstimator):
         ll, _ = self._loglik(params, data)
         self.log_likelihood_ = float(ll)
         self.n_iter_ = int(res.nit)
-        self.params_at_bound_ = tuple(n for n, b in zip(self._param_names, at_bound) if b)
-        if self.params_at_bound_:
-            warnings.warn(
-                f"{self._model_label}: parameter(s) {', '.join(self.params_at_bound_)} reached "
-                f"the optimiser bound (exp(+/-{_LOG_BOUND:g})); the data do not identify them. "
-                "Try a small penalizer (e.g. 0.001) or check the input.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        self._compute_covariance(res.x, data, total_weight, penalizer)
+        H = self._compute_covariance(res.x, data, total_weight, penalizer)
+        self.params_at_bound_ = self._report_unidentified(res.x, H, at_bound)
         self.data_summary_ = summary
         logger.info(
             "%s fitted in %d iterations: %s, LL %.4f",
@@ -323,18 +319,47 @@ class BTYDModel(BaseEstimator):
         except np.linalg.LinAlgError:
             ok = False
         if not ok:
-            warnings.warn(
-                f"{self._model_label}: the Hessian is singular or not positive definite; "
-                "standard errors are NaN. The parameters are weakly identified by the data.",
-                RuntimeWarning,
-                stacklevel=4,
-            )
+            logger.warning(
+                "%s: the Hessian is singular or not positive definite; standard errors are "
+                "NaN. The parameters are weakly identified by the data.", self._model_label)
             cov = np.full((k, k), np.nan)
         self.log_params_covariance_ = cov
         params = np.exp(log_params)
         # Delta method from log to natural scale, as lifetimes reports them.
         se = params * np.sqrt(np.diag(cov))
         self.standard_errors_ = {n: float(v) for n, v in zip(self._param_names, se)}
+        return H
+
+    def _report_unidentified(self, log_params, H, at_bound):
+        """Names of the parameters that reached the optimiser's bound or run off towards it,
+        logged once with the remedy.
+
+        A parameter runs off when it lies far out (``|ln theta| > _RUNAWAY_LOG``) along a
+        flat direction of the likelihood (an eigenvector of the Hessian of the total
+        log-likelihood with log-scale standard deviation above ``_FLAT_LOG_SD``): the
+        optimiser stopped on a ridge that rises, or stays level, all the way to the bound
+        (Pareto/NBD's s and beta growing together when every customer drops out at nearly
+        the same rate).
+        """
+        runaway = np.zeros_like(at_bound)
+        with np.errstate(invalid="ignore"):
+            if np.all(np.isfinite(H)):
+                lam, vec = np.linalg.eigh(H)
+                flat = vec[:, lam < 1.0 / _FLAT_LOG_SD**2]
+                runaway = (np.abs(flat) > 0.3).any(axis=1) & (np.abs(log_params) > _RUNAWAY_LOG)
+        hit = at_bound | runaway
+        names = tuple(n for n, b in zip(self._param_names, hit) if b)
+        if names:
+            values = ", ".join(f"{n} = {v:.3g}" for n, v, b in
+                               zip(self._param_names, np.exp(log_params), hit) if b)
+            logger.warning(
+                "%s: parameter(s) %s %s the optimiser bound (exp(+/-%g)): %s. The data do "
+                "not identify them and the fitted model is degenerate. Refit with a penalty, "
+                "e.g. %s(penalizer=0.01), or check the input; params_at_bound_ lists them.",
+                self._model_label, ", ".join(names),
+                "reached" if not (runaway & ~at_bound).any() else "reached or ran off towards",
+                _LOG_BOUND, values, type(self).__name__)
+        return names
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ exponential with rate mu ~ Gamma(s, beta).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, logsumexp
+from scipy.special import digamma, expit, gammaln
 
 from cxml.models._base import PurchaseModel, compress_rows, rfm_data_summary, unique_inverse
 from cxml.models._base import dot as _dot
@@ -38,61 +38,6 @@ class _ParetoData:
         return type(self)(self.x[idx], self.tx[idx], self.T[idx], self.w[idx])
 
 
-def _log_A0(params, x, tx, T):
-    """ln A_0 of eqs. (19)-(20) of the note:
-
-    A_0 = [2F1(r+s+x, t'; r+s+x+1; |alpha-beta|/(m+t_x)) / (m+t_x)^(r+s+x)
-           - 2F1(..., |alpha-beta|/(m+T)) / (m+T)^(r+s+x)],   m = max(alpha, beta),
-
-    with t' = r+x if alpha < beta else s+1. Euler's transformation
-    2F1(a, b; a+1; z) = (1-z)^(1-b) 2F1(1, a+1-b; a+1; z) keeps the series parameters
-    small; the difference is taken in log space.
-    """
-    r, alpha, s, beta = params
-    rsx = r + s + x
-    if alpha < beta:
-        m, tp = beta, r + x
-    else:
-        m, tp = alpha, s + 1.0
-    d = abs(alpha - beta)
-
-    def log_term(age):
-        z = d / (m + age)
-        F = _hyp2f1_one(rsx + 1.0 - tp, rsx + 1.0, z)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return (1.0 - tp) * np.log1p(-z) + np.log(F) - rsx * np.log(m + age)
-
-    l1 = log_term(tx)
-    l2 = log_term(T)
-    with np.errstate(divide="ignore"):
-        # l2 <= l1 (the bracket is an integral over (t_x, T)); equal when t_x = T.
-        return l1 + np.log(-np.expm1(np.minimum(l2 - l1, 0.0)))
-
-
-def _hyp2f1_one(b, c, z):
-    """2F1(1, b; c; z) = sum_k (b)_k / (c)_k z^k for b, c > 0 and 0 <= z < 1 (>= 1).
-
-    scipy returns NaN for some integer (b, c) with z near 1 (c - 1 - b = 0, a degenerate
-    branch of its transformation); those rare entries are summed directly (all terms are
-    positive, so the sum is accurate).
-    """
-    b, c, z = np.broadcast_arrays(np.asarray(b, float), np.asarray(c, float),
-                                  np.asarray(z, float))
-    with np.errstate(all="ignore"):
-        F = np.array(hyp2f1(1.0, b, c, z), dtype=float, ndmin=1)
-        bad = ~(np.isfinite(F) & (F >= 1.0 - 1e-12))
-    for i in np.flatnonzero(bad):
-        term, total, k = 1.0, 1.0, 0
-        while k < 1_000_000:
-            term *= (b.flat[i] + k) / (c.flat[i] + k) * z.flat[i]
-            total += term
-            k += 1
-            if term < 1e-17 * total:
-                break
-        F[i] = total
-    return F.reshape(b.shape)
-
-
 # -- the "died between t_x and T" integral, by quadrature --------------------------------
 #
 # The second term of the likelihood (note 009, eqs. (18)-(22)) is s * I with
@@ -105,7 +50,8 @@ def _hyp2f1_one(b, c, z):
 # form; under the integral they are plain weights: d/dr -> -ln(alpha+tau),
 # d/dalpha -> -(r+x)/(alpha+tau), d/ds -> -ln(beta+tau), d/dbeta -> -(s+1)/(beta+tau).
 # So the value and all four derivatives come from one Gauss-Legendre rule applied to
-# the same integrand values.
+# the same integrand values. P(alive) (note 009's ratio of the "alive at T" term to the
+# whole likelihood) uses the same I, so fit and predictions share one evaluation.
 #
 # Making the integrand smooth for every (x, t_x, T) takes two steps:
 # * sigma = ln(p + tau), p = min(alpha, beta): the factor with the nearer branch point
@@ -117,9 +63,14 @@ def _hyp2f1_one(b, c, z):
 #   _QUAD_DROP below the mode (Newton steps on a concave function, which approach the
 #   cut from outside and so never cut too much). For x in the thousands the integrand
 #   falls like (alpha+tau)^-(r+x) and the rule then spans only the part that matters.
+# h is evaluated relative to its value at tau = t_x, as (1-k1) dl - k2 log1p(.), and the
+# result is returned in that form: with s ~ 1e5 and beta ~ 1e7 (a dropout rate that
+# barely varies between customers) (beta+tau)^-(s+1) is e^-3e6 and its logarithm, taken
+# literally, would lose 6 of the 16 digits; relative to tau = t_x it is e^-(mu (tau-t_x)).
 # Checked against mpmath.quad (30 digits) on random parameters over r, s in [0.01, 20],
 # alpha, beta in [0.01, 200], x up to 1e4, T up to 2000, t_x in {0, T - 1e-6 T, any}:
-# largest relative error 5e-11 with 24 nodes (16 nodes: 4e-7). The alternative, termwise
+# largest relative error 5e-11 with 24 nodes (16 nodes: 4e-7); tests/test_paretonbd_extreme
+# repeats the check for s up to 1e6 and beta up to 1e8. The alternative, termwise
 # derivatives of the 2F1 series, needs O(1 / (1 - z)) terms when alpha or beta is small
 # relative to T, and 4 series instead of 1 rule.
 _QUAD_NODES, _QUAD_WEIGHTS = np.polynomial.legendre.leggauss(24)
@@ -128,24 +79,30 @@ _QUAD_CHUNK = 32_768  # rows per block: (rows x 24) temporaries stay ~6 MB
 
 
 def _h_and_slope(dl, k1, k2, c, p0):
-    """h(dl) - (1-k1) ln p0 and h'(dl), where sigma = ln(p0) + dl, p0 = p + t_x."""
+    """h(dl) - h(0) and h'(dl), where sigma = ln(p0) + dl, p0 = p + t_x."""
     e = p0 * np.exp(dl)
-    return (1.0 - k1) * dl - k2 * np.log(c + e), (1.0 - k1) - k2 * e / (c + e)
+    return ((1.0 - k1) * dl - k2 * np.log1p(p0 * np.expm1(dl) / (c + p0)),
+            (1.0 - k1) - k2 * e / (c + e))
 
 
 def _died_integral(params, x, tx, T, moments: bool):
-    """ln I for each row and, with ``moments``, the mean of ln(alpha+tau), 1/(alpha+tau),
-    ln(beta+tau) and 1/(beta+tau) under the density proportional to the integrand."""
+    """ln I - ln I_0 for each row, with I_0 = (p+t_x) (alpha+t_x)^-(r+x) (beta+t_x)^-(s+1)
+    the integrand at tau = t_x (times the Jacobian p+tau), and, with ``moments``, the mean
+    of ln((alpha+tau)/(alpha+t_x)), 1/(alpha+tau), ln((beta+tau)/(beta+t_x)) and
+    1/(beta+tau) under the density proportional to the integrand.
+
+    -inf where t_x = T (no room to die unseen: I = 0).
+    """
     n = x.size
-    lnI = np.empty(n)
+    rel = np.empty(n)
     mom = np.empty((4, n)) if moments else None
     for lo in range(0, n, _QUAD_CHUNK):
         sl = slice(lo, min(lo + _QUAD_CHUNK, n))
         res = _died_integral_block(params, x[sl], tx[sl], T[sl], moments)
-        lnI[sl] = res[0]
+        rel[sl] = res[0]
         if moments:
             mom[:, sl] = res[1]
-    return lnI, mom
+    return rel, mom
 
 
 def _died_integral_block(params, x, tx, T, moments):
@@ -187,26 +144,46 @@ def _died_integral_block(params, x, tx, T, moments):
         end[idx] = pos
     half = 0.5 * (b - a)
     nodes = (a + half)[:, None] + half[:, None] * _QUAD_NODES
-    e = p0[:, None] * np.exp(nodes)  # p + tau
-    lq = np.log(c + e)  # ln(q + tau), q = max(alpha, beta)
+    # ln((q+tau)/(q+t_x)), q = max(alpha, beta)
+    em1 = np.expm1(nodes)  # (tau - t_x) / (p + t_x)
+    lq = np.log1p((p0 / (c + p0))[:, None] * em1)
     f = np.exp((1.0 - k1)[:, None] * nodes - k2[:, None] * lq - h_mode[:, None])
     f *= _QUAD_WEIGHTS
     S = f.sum(axis=1)
-    lp0 = np.log(p0)
     with np.errstate(divide="ignore"):
-        # I = 0 when t_x = T (no room to die unseen): ln I = -inf.
-        lnI = h_mode + (1.0 - k1) * lp0 + np.log(S * half)
+        rel = h_mode + np.log(S * half)
     if not moments:
-        return lnI, None
+        return rel, None
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_S = np.where(S > 0, 1.0 / S, 0.0)
-    m_lp = (np.einsum("ij,ij->i", f, nodes) * inv_S + lp0)  # E ln(p + tau)
+    e = p0[:, None] * (1.0 + em1)  # p + tau
+    m_lp = np.einsum("ij,ij->i", f, nodes) * inv_S  # E ln((p+tau)/(p+t_x))
     m_ip = np.einsum("ij,ij->i", f, 1.0 / e) * inv_S
     m_lq = np.einsum("ij,ij->i", f, lq) * inv_S
     m_iq = np.einsum("ij,ij->i", f, 1.0 / (c + e)) * inv_S
     if alpha <= beta:
-        return lnI, np.stack([m_lp, m_ip, m_lq, m_iq])
-    return lnI, np.stack([m_lq, m_iq, m_lp, m_ip])
+        return rel, np.stack([m_lp, m_ip, m_lq, m_iq])
+    return rel, np.stack([m_lq, m_iq, m_lp, m_ip])
+
+
+def _log_died_odds(params, x, tx, T, rel):
+    """ln(s I / L_alive): log-odds that a customer died unseen in (t_x, T], from the
+    ``rel`` of :func:`_died_integral`.
+
+    L_alive = (alpha+T)^-(r+x) (beta+T)^-s is the "alive at T" term of note 009's
+    likelihood, eq. (22); the ratio is written with log1p so that it stays exact when s and
+    beta are both huge (it tends to mu int e^-mu (tau - T) ... with mu = s / beta).
+    """
+    r, alpha, s, beta = params
+    span = T - tx
+    return (np.log(s) + rel + np.log(min(alpha, beta) + tx) - np.log(beta + tx)
+            + (r + x) * np.log1p(span / (alpha + tx)) + s * np.log1p(span / (beta + tx)))
+
+
+def _log_alive_part(params, x, T):
+    """ln[alpha^r beta^s (alpha+T)^-(r+x) (beta+T)^-s] without the s ln beta cancellation."""
+    r, alpha, s, beta = params
+    return -r * np.log1p(T / alpha) - x * np.log(alpha + T) - s * np.log1p(T / beta)
 
 
 def _pareto_rows(params, x, tx, T):
@@ -215,13 +192,13 @@ def _pareto_rows(params, x, tx, T):
     ll = ln Gamma(r+x) - ln Gamma(r) + r ln alpha + s ln beta
          + ln[(alpha+T)^-(r+x) (beta+T)^-s + s / (r+s+x) A_0],
 
-    with A_0 / (r+s+x) evaluated as the integral I (see ``_died_integral``).
+    with A_0 / (r+s+x) evaluated as the integral I (see ``_died_integral``) and the
+    bracket written as L_alive (1 + s I / L_alive).
     """
-    r, alpha, s, beta = params
-    A1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    lnI, _ = _died_integral(params, x, tx, T, moments=False)
-    first = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    return A1 + np.logaddexp(first, np.log(s) + lnI)
+    r = params[0]
+    rel, _ = _died_integral(params, x, tx, T, moments=False)
+    z = _log_died_odds(params, x, tx, T, rel)
+    return gammaln(r + x) - gammaln(r) + _log_alive_part(params, x, T) + np.logaddexp(0.0, z)
 
 
 def _pareto_loglik(params, d: _ParetoData, gradient: bool = True):
@@ -236,29 +213,26 @@ def _pareto_loglik(params, d: _ParetoData, gradient: bool = True):
         d/dbeta  = s/beta - (1-pi) s/(beta+T) - pi (s+1) E[1/(beta+tau)]
 
     where E[.] averages over tau in (t_x, T) with density proportional to I's integrand;
-    the quadrature of ``_died_integral`` gives I and the four means in one pass.
+    the quadrature of ``_died_integral`` gives I and the four means in one pass. The
+    logarithms are grouped as ln(1 + T/alpha) and E[ln((alpha+tau)/alpha)] (and likewise
+    for beta) so that nothing cancels when s and beta are both huge.
     """
     r, alpha, s, beta = params
     x, tx, T, w, ux, wx = d.x, d.tx, d.T, d.w, d.ux, d.wx
-    lnI, mom = _died_integral(params, x, tx, T, moments=gradient)
-    laT = np.log(alpha + T)
-    lbT = np.log(beta + T)
-    rx = r + x
-    first = -rx * laT - s * lbT
-    second = np.log(s) + lnI
-    ll = (_dot(wx, gammaln(r + ux)) + d.W * (-gammaln(r) + r * np.log(alpha)
-                                             + s * np.log(beta))
-          + _dot(w, np.logaddexp(first, second)))
+    rel, mom = _died_integral(params, x, tx, T, moments=gradient)
+    z = _log_died_odds(params, x, tx, T, rel)
+    ll = (_dot(wx, gammaln(r + ux)) - d.W * gammaln(r)
+          + _dot(w, _log_alive_part(params, x, T) + np.logaddexp(0.0, z)))
     if not gradient:
         return ll, None
-    pi = expit(second - first)
-    q = expit(first - second)  # 1 - pi without cancellation when pi ~ 1
+    pi = expit(z)
+    q = expit(-z)  # 1 - pi without cancellation when pi ~ 1
     m_la, m_ia, m_lb, m_ib = mom
-    g_r = (_dot(wx, digamma(r + ux)) + d.W * (np.log(alpha) - digamma(r))
-           - _dot(w, q * laT + pi * m_la))
-    g_alpha = d.W * r / alpha - _dot(w, rx * (q / (alpha + T) + pi * m_ia))
-    g_s = d.W * np.log(beta) - _dot(w, q * lbT + pi * (m_lb - 1.0 / s))
-    g_beta = d.W * s / beta - _dot(w, q * s / (beta + T) + pi * (s + 1.0) * m_ib)
+    g_r = (_dot(wx, digamma(r + ux)) - d.W * digamma(r)
+           - _dot(w, q * np.log1p(T / alpha) + pi * (np.log1p(tx / alpha) + m_la)))
+    g_alpha = d.W * r / alpha - _dot(w, (r + x) * (q / (alpha + T) + pi * m_ia))
+    g_s = -_dot(w, q * np.log1p(T / beta) + pi * (np.log1p(tx / beta) + m_lb - 1.0 / s))
+    g_beta = _dot(w, q * s * T / (beta * (beta + T)) + pi * (s / beta - (s + 1.0) * m_ib))
     return ll, np.array([g_r, g_alpha, g_s, g_beta])
 
 
@@ -279,6 +253,10 @@ class ParetoNBDModel(PurchaseModel):
     standard_errors_ : dict
     log_params_covariance_ : numpy.ndarray
     params_at_bound_ : tuple of str
+        Parameters that reached the optimiser's bound or ran off towards it (normally
+        empty). On data where every customer drops out at nearly the same rate s and beta
+        grow together without limit; the fit then logs a warning naming the remedy,
+        ``ParetoNBDModel(penalizer=0.01)``. Predictions stay exact either way.
     data_summary_ : dict
 
     Examples
@@ -350,7 +328,9 @@ class ParetoNBDModel(PurchaseModel):
     def probability_alive(self, frequency, recency, T):
         """Probability that each customer is still alive at T.
 
-        Eq. (18) of Fader & Hardie's 2005 Pareto/NBD note.
+        Eq. (18) of Fader & Hardie's 2005 Pareto/NBD note, with A_0 evaluated as the
+        integral the likelihood uses (one vectorised Gauss-Legendre rule, exact for any
+        parameters, including s ~ 1e5 and beta ~ 1e7).
 
         Parameters
         ----------
@@ -411,17 +391,18 @@ class ParetoNBDModel(PurchaseModel):
         """
         t = check_horizon("t", t)
         r, alpha, s, beta = self._param_array()
-        return np.asarray(r * beta / alpha * _one_minus_pow_over(s - 1.0, beta / (beta + t)))
+        return np.asarray(r * beta / alpha * _one_minus_pow_over(s - 1.0, -np.log1p(t / beta)))
 
     def probability_of_purchases(self, t, n):
         """Probability P(X(t) = n) of exactly n repeat purchases in (0, t].
 
         For a new customer. Fader & Hardie (2006), "Deriving an Expression for P(X(t) = x)
-        Under the Pareto/NBD Model", http://brucehardie.com/notes/012/ (the note's final
-        expression, also used by R's BTYD ``pnbd.pmf``): the NBD term of a customer still
-        alive at t, plus the term of a customer who died at tau < t after exactly n
-        purchases, written with Gauss hypergeometric functions. Where that closed form
-        would cancel (short t, large n) the death-time integral is evaluated directly.
+        Under the Pareto/NBD Model", http://brucehardie.com/notes/012/: the NBD term of a
+        customer still alive at t, plus the integral over the time tau < t at which a
+        customer died after exactly n purchases (the expression the note starts from). The
+        integral is evaluated by vectorised Gauss-Legendre quadrature rather than the
+        note's 2F1 closed form, which cancels for short t or large n and which scipy
+        cannot evaluate for large s; each distinct (t, n) is computed once.
 
         Parameters
         ----------
@@ -457,171 +438,142 @@ class ParetoNBDModel(PurchaseModel):
         if np.any(~np.isfinite(n)) or np.any(n < 0) or np.any(n != np.round(n)):
             raise ValueError(f"n must be non-negative whole numbers, got {n!r}")
         params = self._param_array()
-        tb, nb = np.broadcast_arrays(t, n)
-        out = np.empty(tb.shape)
-        for idx in np.ndindex(tb.shape):
-            out[idx] = _pareto_pmf(params, float(tb[idx]), int(nb[idx]))
-        return out
+        tb, nb = np.broadcast_arrays(np.asarray(t, dtype=float), n)
+        # Evaluate each distinct (t, n) once: a horizon and the counts of many customers
+        # repeat the same few pairs.
+        pairs, inverse = np.unique(np.stack([tb.ravel(), nb.ravel()], axis=1), axis=0,
+                                   return_inverse=True)
+        out = _pareto_pmf(params, pairs[:, 0], pairs[:, 1])
+        return out[inverse.ravel()].reshape(tb.shape)
 
-def _one_minus_pow_over(k, y):
-    """(1 - y^k) / k, with its limit -ln(y) at k = 0."""
-    ly = np.log(y)
+
+def _one_minus_pow_over(k, log_y):
+    """(1 - y^k) / k from ln y, with its limit -ln(y) at k = 0."""
     if abs(k) < 1e-12:
-        return -ly
-    return -np.expm1(k * ly) / k
+        return -log_y
+    return -np.expm1(k * log_y) / k
 
 
 def _pareto_p_alive(params, x, tx, T):
-    r, alpha, s, beta = params
-    lA0 = _log_A0(params, x, tx, T)
-    z = (np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + T) + s * np.log(beta + T)
-         + lA0)
-    return expit(-z)
+    """P(alive at T | x, t_x, T) = L_alive / (L_alive + s I), note 009's P(alive) written
+    with the quadrature of :func:`_died_integral` for A_0 / (r+s+x) = I."""
+    x, tx, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, tx, T)))
+    shape = x.shape
+    x, tx, T = x.ravel(), tx.ravel(), T.ravel()
+    rel, _ = _died_integral(params, x, tx, T, moments=False)
+    return expit(-_log_died_odds(params, x, tx, T, rel)).reshape(shape)
 
 
 def _pareto_alive_expected(params, t, x, T):
     """E[Y(t) | alive at T] = (r+x)(beta+T) / (alpha+T) * (1 - ((beta+T)/(beta+T+t))^(s-1))
-    / (s-1)."""
+    / (s-1), the factor of note 009's conditional expectation; ln((beta+T)/(beta+T+t))
+    is taken as -log1p(t/(beta+T)) so it keeps its digits when beta is huge (the bracket
+    then tends to (1 - e^-mu t) / mu, mu = s/beta)."""
     r, alpha, s, beta = params
     return ((r + x) * (beta + T) / (alpha + T)
-            * _one_minus_pow_over(s - 1.0, (beta + T) / (beta + T + t)))
+            * _one_minus_pow_over(s - 1.0, -np.log1p(t / (beta + T))))
 
 
 def _pareto_expected(params, t, x, tx, T):
-    t, x, tx, T = np.broadcast_arrays(t, x, tx, T)
+    t, x, tx, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, x, tx, T)))
     return _pareto_alive_expected(params, t, x, T) * _pareto_p_alive(params, x, tx, T)
 
 
-def _log_hyp2f1_c(a, tp, c, z):
-    """ln 2F1(a, tp; c; z) for 0 <= z < 1 via Euler's transformation
-    2F1(a, b; c; z) = (1-z)^(c-a-b) 2F1(c-a, c-b; c; z): here c - a = n + 1 - i >= 1 and
-    c - b > 0, so the transformed series has positive terms only (no cancellation)."""
-    with np.errstate(divide="ignore"):
-        return (c - a - tp) * np.log1p(-z) + np.log(hyp2f1(c - a, c - tp, c, z))
-
-
 def _pareto_pmf(params, t, n):
-    """P(X(t) = n) for a new customer: the final expression of Fader & Hardie's note 012.
+    """P(X(t) = n) for a new customer, vectorised over 1-D ``t`` and ``n``.
 
-    P = Gamma(r+n) / (Gamma(r) n!) (alpha/(alpha+t))^r (t/(alpha+t))^n (beta/(beta+t))^s
-        + alpha^r beta^s B(r+n, s+1) / B(r, s)
-          * [ m^-(r+s) F(r+s, 0) - sum_{i=0}^{n} (r+s)_i t^i / i! (m+t)^-(r+s+i) F(r+s+i, t) ]
-
-    with m = max(alpha, beta), F(a, t) = 2F1(a, t'; r+s+n+1; |alpha-beta| / (m+t)) and
-    t' = r+n if alpha < beta else s+1. The bracket is E[lambda^n mu (lambda+mu)^-(n+1)
-    P(Poisson((lambda+mu) t) > n)], the mixed probability of dying before t after exactly
-    n purchases. When its finite sum nearly equals the first term (short t, large n) the
-    difference would cancel; then the bracket is summed as the positive tail
-    sum_{i > n} of the same terms instead.
+    Note 012 starts from P(X(t) = n) = NBD(n; t) (beta/(beta+t))^s
+    + int_0^t NBD(n; tau) f(tau) dtau (alive at t, or died at tau < t after exactly n
+    purchases) with NBD(n; tau) = Gamma(r+n)/(Gamma(r) n!) (alpha/(alpha+tau))^r
+    (tau/(alpha+tau))^n and f(tau) = s beta^s / (beta+tau)^(s+1); its closed form is a
+    difference of 2F1 sums that cancels for short t or large n and that scipy cannot
+    evaluate when s is large. The first term is closed; the integral is done by
+    :func:`_log_died_by_quadrature` (positive integrand, no cancellation).
     """
     r, alpha, s, beta = params
-    if t == 0.0:
-        return 1.0 if n == 0 else 0.0
-    rs = r + s
-    c = rs + n + 1.0
-    if alpha < beta:
-        m, tp = beta, r + n
-    else:
-        m, tp = alpha, s + 1.0
-    dab = abs(alpha - beta)
-    alive = (gammaln(r + n) - gammaln(r) - gammaln(n + 1.0) + r * np.log(alpha / (alpha + t))
-             + n * np.log(t / (alpha + t)) + s * np.log(beta / (beta + t)))
-    log_coef = (r * np.log(alpha) + s * np.log(beta) + betaln(r + n, s + 1.0) - betaln(r, s))
-    log_f0 = -rs * np.log(m) + _log_hyp2f1_c(rs, tp, c, dab / m)
+    out = np.where(n == 0, 1.0, 0.0)
+    pos = t > 0
+    if not pos.any():
+        return out
+    tp, nq = t[pos], n[pos]
+    log_alive = (gammaln(r + nq) - gammaln(r) - gammaln(nq + 1.0) - r * np.log1p(tp / alpha)
+                 + nq * (np.log(tp) - np.log(alpha + tp)) - s * np.log1p(tp / beta))
+    out[pos] = np.exp(log_alive) + np.exp(_log_died_by_quadrature(params, tp, nq))
+    return out
 
-    def log_terms(i):
-        return (i * np.log(t) - gammaln(i + 1.0) + gammaln(rs + i) - gammaln(rs)
-                - (rs + i) * np.log(m + t) + _log_hyp2f1_c(rs + i, tp, c, dab / (m + t)))
 
-    with np.errstate(over="ignore", invalid="ignore"):
-        head = log_terms(np.arange(n + 1, dtype=float))
-        lse_head = logsumexp(head)
-    died = None
-    if np.isfinite(log_f0) and np.isfinite(lse_head) and lse_head < log_f0 - np.log(2.0):
-        # At most one bit is lost in the difference.
-        log_bracket = log_f0 + np.log(-np.expm1(lse_head - log_f0))
-        died = np.exp(log_coef + log_bracket)
-    if died is None or not np.isfinite(died):
-        # Short horizon or large n: the bracket is a small difference of nearly equal
-        # terms (or 2F1 overflows); integrate the death time directly instead.
-        died = np.exp(_log_died_by_quadrature(params, t, n))
-    return float(np.exp(alive) + died)
+# Gauss-Legendre panels of the P(X(t) = n) death-time integral: each panel is at most
+# _PMF_PANEL wide in sigma = ln tau (the integrand is analytic in |Im sigma| < pi) and at
+# most 3 standard deviations of the integrand's peak (for large n it is a narrow bump).
+_PMF_PANEL = 2.0
+_PMF_DROP = 45.0  # the integrand is cut where it is e^-45 below its maximum
+_PMF_BISECT = 64  # bisection steps: brackets are < 2^10 wide, so 2^-54 after 64 steps
+_PMF_CHUNK = 4_096  # rows per block: (rows x panels x 24) temporaries stay small
 
 
 def _log_died_by_quadrature(params, t, n):
-    """ln of int_0^t NBD(n; tau) f(tau) dtau: exactly n purchases by tau, death at tau.
+    """ln of int_0^t NBD(n; tau) f(tau) dtau for 1-D ``t`` > 0 and ``n`` (note 012's
+    starting integral: exactly n purchases by tau, death at tau).
 
-    NBD(n; tau) = Gamma(r+n)/(Gamma(r) n!) (alpha/(alpha+tau))^r (tau/(alpha+tau))^n and
-    f(tau) = s beta^s / (beta+tau)^(s+1) (the integral note 012 starts from). In
-    sigma = ln tau the log-integrand H = (n+1) sigma - (r+n) ln(alpha+e^sigma)
-    - (s+1) ln(beta+e^sigma) is concave and analytic in |Im sigma| < pi: the interval is
-    cut where H is 45 below its maximum and covered by Gauss-Legendre panels of width <= 2
-    (all terms positive, so no cancellation whatever t and n).
+    In sigma = ln tau the log-integrand is, up to a constant,
+    H = (n+1) sigma - (r+n) ln(1 + e^sigma/alpha) - (s+1) ln(1 + e^sigma/beta), which is
+    concave with H' decreasing from n+1; each row's mode and its two cut points
+    (H = H_mode - 45) are found by vectorised bisection and the interval between them is
+    covered by equal Gauss-Legendre panels. Writing the factors as ln(1 + tau/beta)
+    (rather than ln(beta+tau) against s ln beta) keeps s ~ 1e5, beta ~ 1e7 exact.
     """
+    out = np.empty(t.size)
+    for lo in range(0, t.size, _PMF_CHUNK):
+        sl = slice(lo, min(lo + _PMF_CHUNK, t.size))
+        out[sl] = _log_died_block(params, t[sl], n[sl])
+    return out
+
+
+def _log_died_block(params, t, n):
     r, alpha, s, beta = params
+    la, lb = np.log(alpha), np.log(beta)
 
     def H(sig):
-        return (n + 1.0) * sig - (r + n) * np.logaddexp(np.log(alpha), sig) \
-            - (s + 1.0) * np.logaddexp(np.log(beta), sig)
+        return ((n + 1.0) * sig - (r + n) * np.logaddexp(0.0, sig - la)
+                - (s + 1.0) * np.logaddexp(0.0, sig - lb))
 
     def dH(sig):
-        return (n + 1.0) - (r + n) * expit(sig - np.log(alpha)) \
-            - (s + 1.0) * expit(sig - np.log(beta))
+        return (n + 1.0) - (r + n) * expit(sig - la) - (s + 1.0) * expit(sig - lb)
 
-    def walk_left(f, start):
-        d = 1.0
-        while f(start - d) <= 0:
-            d *= 2.0
-        return start - d
+    def bisect(f, inside, outside):
+        # f(inside) > 0 >= f(outside), elementwise.
+        for _ in range(_PMF_BISECT):
+            mid = 0.5 * (inside + outside)
+            up = f(mid) > 0
+            inside = np.where(up, mid, inside)
+            outside = np.where(up, outside, mid)
+        return outside
 
     top = np.log(t)
-    mode = top if dH(top) >= 0 else _bisect(dH, inside=walk_left(dH, top), outside=top,
-                                            rtol=1e-12)
+    # H' >= (n+1)/2 left of sig_half (expit(u) <= e^u), so the mode lies right of it.
+    sig_half = np.minimum(np.log((n + 1.0) / (2.0 * (r + n + s + 1.0))) + min(la, lb), top)
+    rising = dH(top) >= 0
+    mode = np.where(rising, top, bisect(dH, sig_half, np.where(rising, sig_half, top)))
     h_mode = H(mode)
-    drop = 45.0
 
     def above(sig):
-        return H(sig) - (h_mode - drop)
+        return H(sig) - (h_mode - _PMF_DROP)
 
-    lo = _cut_left(above, mode)
-    hi = top if above(top) >= 0 else _cut_right(above, mode, top)
-    n_pan = max(1, int(np.ceil((hi - lo) / 2.0)))
-    edges = np.linspace(lo, hi, n_pan + 1)
-    half = 0.5 * np.diff(edges)
-    nodes = (edges[:-1] + half)[:, None] + half[:, None] * _PMF_NODES
-    vals = np.exp(H(nodes) - h_mode) * _PMF_WEIGHTS * half[:, None]
-    log_const = (gammaln(r + n) - gammaln(r) - gammaln(n + 1.0) + r * np.log(alpha)
-                 + np.log(s) + s * np.log(beta))
-    return float(log_const + h_mode + np.log(vals.sum()))
-
-
-_PMF_NODES, _PMF_WEIGHTS = np.polynomial.legendre.leggauss(24)
-
-
-def _cut_left(above, mode):
-    """sigma < mode where above() changes sign (above(mode) > 0)."""
-    d = 1.0
-    while above(mode - d) > 0:
-        d *= 2.0
-    return _bisect(above, inside=mode - d / 2.0 if d > 1.0 else mode, outside=mode - d)
-
-
-def _cut_right(above, mode, top):
-    """sigma in (mode, top] where above() changes sign (above(mode) > 0 > above(top))."""
-    return _bisect(above, inside=mode, outside=top)
-
-
-def _bisect(above, *, inside, outside, rtol=0.0):
-    """Bisect to where above() changes sign; ``above(inside) > 0 >= above(outside)``.
-
-    Returns the final outside end (for the cut points, the integrand is below the cut
-    there); stops early once the bracket is narrower than ``rtol`` (relative)."""
-    for _ in range(200):
-        mid = 0.5 * (inside + outside)
-        if above(mid) > 0:
-            inside = mid
-        else:
-            outside = mid
-        if abs(outside - inside) <= rtol * max(1.0, abs(mid)):
-            break
-    return outside
+    # A slope >= (n+1)/2 over 90/(n+1) drops H by >= 45: a bracket for the left cut.
+    far = np.minimum(sig_half, mode) - 2.0 * _PMF_DROP / (n + 1.0)
+    lo = bisect(above, mode, far)
+    hi = np.where(above(top) >= 0, top, bisect(above, mode, top))
+    ea, eb = expit(mode - la), expit(mode - lb)
+    curv = (r + n) * ea * (1.0 - ea) + (s + 1.0) * eb * (1.0 - eb)
+    with np.errstate(divide="ignore"):
+        panel = np.minimum(_PMF_PANEL, 3.0 / np.sqrt(curv))
+    k = max(1, int(np.ceil(np.max((hi - lo) / panel))))
+    edges = lo[:, None] + (hi - lo)[:, None] * (np.arange(k + 1) / k)
+    half = 0.5 * (edges[:, 1:] - edges[:, :-1])  # rows x k
+    nodes = (edges[:, :-1] + half)[:, :, None] + half[:, :, None] * _QUAD_NODES
+    nn = n[:, None, None]
+    hv = ((nn + 1.0) * nodes - (r + nn) * np.logaddexp(0.0, nodes - la)
+          - (s + 1.0) * np.logaddexp(0.0, nodes - lb))
+    total = np.einsum("ijk,k,ij->i", np.exp(hv - h_mode[:, None, None]), _QUAD_WEIGHTS, half)
+    log_const = (gammaln(r + n) - gammaln(r) - gammaln(n + 1.0) - n * la + np.log(s) - lb)
+    return log_const + h_mode + np.log(total)
