@@ -2,7 +2,9 @@
 
 Uplift models (:class:`UpliftClassifier` for a 0/1 response, :class:`UpliftRegressor` for
 spend) estimate from a randomised campaign how much each arm changes each customer's
-outcome against control.
+outcome against control. Holdout metrics (uplift@k, Qini, AUUC, deciles, the multi-arm
+policy) and their plots evaluate them; :func:`policy_value` estimates what a targeting
+policy is worth.
 
 Feature encoding, frozen at fit: numeric and boolean columns are used as numbers;
 string, object and categorical columns become LightGBM categorical features over the
@@ -12,9 +14,30 @@ refused with the column's name.
 
 from cxml.targeting._encoding import FrozenEncoding
 from cxml.targeting._learners import UpliftClassifier, UpliftRegressor
+from cxml.targeting._metrics import (
+    auuc,
+    policy_arm,
+    qini_coefficient,
+    qini_curve,
+    uplift_at_k,
+    uplift_by_decile,
+    uplift_curve,
+    uplift_table,
+)
+from cxml.targeting._plots import plot_qini, plot_uplift_by_decile
 
 __all__ = [
     "FrozenEncoding",
     "UpliftClassifier",
     "UpliftRegressor",
+    "auuc",
+    "plot_qini",
+    "plot_uplift_by_decile",
+    "policy_arm",
+    "qini_coefficient",
+    "qini_curve",
+    "uplift_at_k",
+    "uplift_by_decile",
+    "uplift_curve",
+    "uplift_table",
 ]
