@@ -24,6 +24,7 @@ from cxml.targeting._metrics import (
     uplift_curve,
     uplift_table,
 )
+from cxml.targeting._policy import policy_value, policy_value_ci
 from cxml.targeting._plots import plot_qini, plot_uplift_by_decile
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "plot_qini",
     "plot_uplift_by_decile",
     "policy_arm",
+    "policy_value",
+    "policy_value_ci",
     "qini_coefficient",
     "qini_curve",
     "uplift_at_k",
