@@ -327,3 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         print("cxml: aborted", file=sys.stderr)
         return 130
     return rv if isinstance(rv, int) else 0
+
+
+from cxml.cli._target import target as _target  # noqa: E402  (issue 19)
+app.command(name="target")(_target)

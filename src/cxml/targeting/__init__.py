@@ -4,7 +4,8 @@ Uplift models (:class:`UpliftClassifier` for a 0/1 response, :class:`UpliftRegre
 spend) estimate from a randomised campaign how much each arm changes each customer's
 outcome against control. Holdout metrics (uplift@k, Qini, AUUC, deciles, the multi-arm
 policy) and their plots evaluate them; :func:`policy_value` estimates what a targeting
-policy is worth.
+policy is worth; :func:`select_targets` turns uplift x customer value - contact cost into
+a target list under a budget.
 
 Feature encoding, frozen at fit: numeric and boolean columns are used as numbers;
 string, object and categorical columns become LightGBM categorical features over the
@@ -12,8 +13,9 @@ values seen at fit (a value unseen at fit is scored as missing); any other dtype
 refused with the column's name.
 """
 
+from cxml.targeting._decision import TARGET_COLUMNS, select_targets
 from cxml.targeting._encoding import FrozenEncoding
-from cxml.targeting._learners import UpliftClassifier, UpliftRegressor
+from cxml.targeting._learners import UpliftClassifier, UpliftRegressor, load_uplift_model
 from cxml.targeting._metrics import (
     auuc,
     policy_arm,
@@ -29,9 +31,11 @@ from cxml.targeting._plots import plot_qini, plot_uplift_by_decile
 
 __all__ = [
     "FrozenEncoding",
+    "TARGET_COLUMNS",
     "UpliftClassifier",
     "UpliftRegressor",
     "auuc",
+    "load_uplift_model",
     "plot_qini",
     "plot_uplift_by_decile",
     "policy_arm",
@@ -39,6 +43,7 @@ __all__ = [
     "policy_value_ci",
     "qini_coefficient",
     "qini_curve",
+    "select_targets",
     "uplift_at_k",
     "uplift_by_decile",
     "uplift_curve",

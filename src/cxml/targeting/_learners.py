@@ -33,7 +33,7 @@ from cxml.exceptions import DataValidationError, ModelLoadError, NotFittedError
 from cxml.targeting._encoding import FrozenEncoding
 from cxml.targeting._validation import check_features, check_outcome, check_treatment
 
-__all__ = ["UpliftClassifier", "UpliftRegressor"]
+__all__ = ["UpliftClassifier", "UpliftRegressor", "load_uplift_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -311,6 +311,27 @@ class _UpliftModel(BaseEstimator):
         est.effect_models_ = effect
         est.propensity_ = {labels[int(i)]: g for i, g in meta["propensity"].items()}
         return est
+
+
+def load_uplift_model(directory: str | Path):
+    """Read a model written by ``UpliftClassifier.save`` or ``UpliftRegressor.save``.
+
+    Parameters
+    ----------
+    directory : str or Path
+        Directory holding ``uplift.json`` and the LightGBM text models.
+
+    Returns
+    -------
+    UpliftClassifier or UpliftRegressor
+        The fitted estimator, of the class that was saved.
+
+    Raises
+    ------
+    cxml.exceptions.ModelLoadError
+        The directory, a file, or the format is missing or unreadable.
+    """
+    return _UpliftModel.load(directory)
 
 
 def _json_label(v):
