@@ -63,7 +63,7 @@ def _values(value, index) -> pd.Series:
 def select_targets(uplift: pd.DataFrame, *, value=1.0, cost_per_contact=0.0,
                    budget: float | None = None, budget_kind: str = "contacts",
                    unit: str = "uplift") -> pd.DataFrame:
-    """Customers worth contacting, each with its best arm, best first, within a budget.
+    """Select the customers worth contacting, each with its best arm, within a budget.
 
     Parameters
     ----------

@@ -47,7 +47,23 @@ class FrozenEncoding:
 
     @classmethod
     def fit(cls, X: pd.DataFrame) -> "FrozenEncoding":
-        """Learn the encoding of ``X``'s columns (see the module docstring)."""
+        """Learn the encoding of ``X``'s columns (see the module docstring).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Training features.
+
+        Returns
+        -------
+        FrozenEncoding
+            Column kinds and sorted category lists of ``X``.
+
+        Raises
+        ------
+        cxml.exceptions.DataValidationError
+            A column whose dtype is neither numeric, boolean, string nor categorical.
+        """
         categories: dict[str, list[str]] = {}
         for col in X.columns:
             s = X[col]
@@ -69,7 +85,24 @@ class FrozenEncoding:
         return [i for i, c in enumerate(self.columns) if c in self.categories]
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        """Encode ``X`` into a float matrix with the frozen columns, in model order."""
+        """Encode ``X`` into a float matrix with the frozen columns, in model order.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Features with (at least) the columns seen at fit; extra columns are ignored.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(X), len(columns))`` floats: numbers as they are, categories as codes,
+            missing or unseen categories as NaN.
+
+        Raises
+        ------
+        cxml.exceptions.DataValidationError
+            A fitted column is absent, or a numeric column is not numeric any more.
+        """
         names = {str(c): c for c in X.columns}
         missing = [c for c in self.columns if c not in names]
         if missing:
@@ -102,10 +135,27 @@ class FrozenEncoding:
         return out
 
     def to_dict(self) -> dict:
-        """JSON-ready form, read back by :meth:`from_dict`."""
+        """Return the JSON-ready form, read back by :meth:`from_dict`.
+
+        Returns
+        -------
+        dict
+            ``{"columns": [...], "categories": {column: [values]}}``.
+        """
         return {"columns": self.columns, "categories": self.categories}
 
     @classmethod
     def from_dict(cls, d: dict) -> "FrozenEncoding":
-        """Rebuild an encoding written by :meth:`to_dict`."""
+        """Rebuild an encoding written by :meth:`to_dict`.
+
+        Parameters
+        ----------
+        d : dict
+            Output of :meth:`to_dict`.
+
+        Returns
+        -------
+        FrozenEncoding
+            The same encoding.
+        """
         return cls(d["columns"], d["categories"])

@@ -305,7 +305,7 @@ def policy_arm(uplift: pd.DataFrame, control) -> pd.Series:
 
 
 def uplift_table(y, uplift: pd.DataFrame, treatment, *, control, k: float = 0.3) -> pd.DataFrame:
-    """uplift@k, Qini coefficient and AUUC of every arm against control, and of the policy.
+    """Tabulate uplift@k, Qini coefficient and AUUC of every arm and of the policy.
 
     Parameters
     ----------

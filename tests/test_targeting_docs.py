@@ -1,0 +1,55 @@
+"""Docstrings of cxml.targeting pass numpydoc's strict checks (the rule of
+tests/test_docstrings.py, applied to the targeting package) and their examples run."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import inspect
+
+import pytest
+from numpydoc.validate import ERROR_MSGS, validate
+
+import cxml.targeting as targeting
+
+STRICT = sorted(set(ERROR_MSGS) - {"SA01", "ES01", "EX01"})
+
+
+def _public():
+    names = []
+    for name in targeting.__all__:
+        obj = getattr(targeting, name)
+        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+            continue
+        names.append(f"cxml.targeting.{name}")
+        if inspect.isclass(obj):
+            for klass in obj.__mro__:
+                if not klass.__module__.startswith("cxml"):
+                    continue
+                for attr, member in vars(klass).items():
+                    if attr.startswith("_"):
+                        continue
+                    if isinstance(member, (staticmethod, classmethod)):
+                        member = member.__func__
+                    if inspect.isfunction(member) or isinstance(member, property):
+                        names.append(f"cxml.targeting.{name}.{attr}")
+    return sorted(set(names))
+
+
+@pytest.mark.parametrize("path", _public())
+def test_numpydoc_strict(path):
+    errors = {code: msg for code, msg in validate(path)["errors"] if code in STRICT}
+    assert not errors, errors
+
+
+def test_targeting_is_registered_in_cxml():
+    import cxml
+
+    assert "targeting" in cxml.__all__ and cxml.targeting is targeting
+
+
+@pytest.mark.parametrize("module", ["_learners", "_metrics", "_plots", "_policy", "_decision"])
+def test_examples_run(module):
+    mod = importlib.import_module(f"cxml.targeting.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
