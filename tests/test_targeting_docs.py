@@ -3,11 +3,13 @@ tests/test_docstrings.py, applied to the targeting package) and their examples r
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import importlib
 import inspect
 
 import pytest
+from numpydoc.docscrape import NumpyDocString
 from numpydoc.validate import ERROR_MSGS, validate
 
 import cxml.targeting as targeting
@@ -39,6 +41,17 @@ def _public():
 @pytest.mark.parametrize("path", _public())
 def test_numpydoc_strict(path):
     errors = {code: msg for code, msg in validate(path)["errors"] if code in STRICT}
+    obj = getattr(targeting, path.split(".")[2])
+    if "PR01" in errors and path.count(".") == 2 and (
+            dataclasses.is_dataclass(obj) or hasattr(obj, "model_fields")):
+        # Record classes document their fields as Attributes (as tests/test_docstrings.py).
+        fields = ({f.name for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj)
+                  else set(obj.model_fields))
+        documented = set()
+        for param in NumpyDocString(inspect.getdoc(obj))["Attributes"]:
+            documented.update(n.strip() for n in param.name.split(","))
+        assert fields <= documented, fields - documented
+        del errors["PR01"]
     assert not errors, errors
 
 

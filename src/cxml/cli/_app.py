@@ -329,5 +329,5 @@ def main(argv: list[str] | None = None) -> int:
     return rv if isinstance(rv, int) else 0
 
 
-from cxml.cli._target import target as _target  # noqa: E402  (issue 19)
-app.command(name="target")(_target)
+from cxml.cli._target import register as _register_targeting  # noqa: E402  (issue 19)
+_register_targeting(app)

@@ -1,8 +1,9 @@
-"""``cxml target``: a target list from a scores table and a saved uplift model.
+"""``cxml target`` and ``cxml uplift train``: campaign targeting on the command line.
 
-Thin layer over :func:`cxml.targeting.select_targets`: read the scores (and optional
-features) table, predict each arm's uplift, rank by uplift x value - contact cost, write
-the selected customers atomically and print the expected total effect.
+``target`` is a thin layer over :func:`cxml.targeting.select_targets`: read the scores (and
+optional features) table, predict each arm's uplift, rank by uplift x value - contact
+cost, write the selected customers atomically and print the expected total effect.
+``uplift train`` runs :func:`cxml.targeting.train_uplift` from a YAML config.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from rich.console import Console
 
 from cxml.exceptions import DataValidationError
 
-__all__ = ["target"]
+__all__ = ["register", "target", "uplift_app"]
 
 _out = Console()
 
@@ -74,7 +75,13 @@ def target(
                 f"features {features}: {int(absent.sum())} customer(s) of the scores have no "
                 f"row (e.g. {table.index[absent][0]!r}): give features for every customer"
             )
-        X = table.join(extra, rsuffix="_features")
+        clash = sorted(set(table.columns) & set(extra.columns))
+        if clash:
+            raise DataValidationError(
+                f"features {features}: column(s) {clash} are also in the scores: "
+                "drop them from one of the tables"
+            )
+        X = table.join(extra)
     if margin is not None:
         value, value_name = margin, f"margin {margin:g}"
     else:
@@ -102,3 +109,35 @@ def target(
                    highlight=False)
     _out.print(f"wrote {output}", highlight=False)
 
+
+
+uplift_app = typer.Typer(help="Uplift models: train from a campaign table.",
+                         no_args_is_help=True)
+
+
+@uplift_app.command("train")
+def uplift_train(
+    config: Path = typer.Option(..., "--config", "-c", help="Uplift YAML config."),
+    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow URI."),
+) -> None:
+    """Train, evaluate on a held-out split, save and track an uplift model."""
+    from rich.table import Table
+
+    from cxml.targeting import load_uplift_config, train_uplift
+
+    result = train_uplift(load_uplift_config(config), tracking_uri=tracking_uri)
+    table = Table(title=f"held-out evaluation ({result.n_test:,} customers)")
+    for col in ("arm", "n", "uplift@k", "qini", "auuc"):
+        table.add_column(col, justify="left" if col == "arm" else "right")
+    for name, r in result.evaluation.iterrows():
+        table.add_row(str(name), f"{int(r['n']):,}", f"{r['uplift_at_k']:+.4f}",
+                      f"{r['qini']:+.4f}", f"{r['auuc']:+.4f}")
+    _out.print(table)
+    _out.print(f"model saved to {result.model_dir}; MLflow run {result.run_id}",
+               highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``target`` and the ``uplift`` group to the ``cxml`` app."""
+    app.command(name="target")(target)
+    app.add_typer(uplift_app, name="uplift")
