@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxml.cli import main
 from cxml.exceptions import DataValidationError
@@ -128,3 +130,24 @@ def test_cxml_target_missing_features_and_model(campaign, tmp_path, capsys):
                str(tmp_path / "nomodel"), "--output", str(tmp_path / "t.csv")])
     assert rc == 2
     assert "cannot read uplift.json" in capsys.readouterr().err
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 60), budget=st.integers(0, 70),
+       cost=st.floats(0, 5))
+def test_budget_takes_a_prefix_of_the_ranking(seed, n, budget, cost):
+    rng = np.random.default_rng(seed)
+    up = pd.DataFrame({"a": rng.normal(0.02, 0.05, n), "b": rng.normal(0.0, 0.05, n)})
+    value = pd.Series(rng.gamma(2.0, 50.0, n))
+    full = select_targets(up, value=value, cost_per_contact=cost)
+    capped = select_targets(up, value=value, cost_per_contact=cost, budget=budget)
+    assert capped.index.tolist() == full.index.tolist()[:budget]
+    assert (full["expected_incremental_value"] > 0).all()
+    assert full["expected_incremental_value"].is_monotonic_decreasing
+    # The chosen arm is the best one, and beats not contacting.
+    eiv = up.mul(value, axis=0) - cost
+    np.testing.assert_allclose(full["expected_incremental_value"],
+                               eiv.loc[full.index].max(axis=1))
+    money = select_targets(up, value=value, cost_per_contact=cost, budget=float(budget),
+                           budget_kind="money")
+    assert money["cost"].sum() <= budget + 1e-9
