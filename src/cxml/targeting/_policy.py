@@ -115,5 +115,5 @@ def policy_value_ci(y, treatment, policy, baseline, *, n_boot: int = 1000,
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     value, base = _ipw(y, t, p), _ipw(y, t, b)
     return {"value": value, "baseline_value": base, "difference": value - base,
-            "value_ci": tuple(np.percentile(values, q)),
-            "difference_ci": tuple(np.percentile(diffs, q))}
+            "value_ci": tuple(float(v) for v in np.percentile(values, q)),
+            "difference_ci": tuple(float(v) for v in np.percentile(diffs, q))}
