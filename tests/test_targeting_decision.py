@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cxml.cli import main
 from cxml.exceptions import DataValidationError
-from cxml.targeting import TARGET_COLUMNS, UpliftClassifier, select_targets
+from cxml.targeting import TARGET_COLUMNS, UpliftClassifier, UpliftRegressor, select_targets
 
 UP = pd.DataFrame({"mens": [0.10, 0.02, 0.30, -0.05, 0.04],
                    "womens": [0.05, 0.08, 0.10, -0.01, 0.01]},
@@ -151,3 +151,25 @@ def test_budget_takes_a_prefix_of_the_ranking(seed, n, budget, cost):
     money = select_targets(up, value=value, cost_per_contact=cost, budget=float(budget),
                            budget_kind="money")
     assert money["cost"].sum() <= budget + 1e-9
+
+
+def test_cxml_target_with_a_spend_model_and_a_margin(campaign, tmp_path, capsys):
+    """UpliftRegressor (incremental spend) x a margin rate, under a money budget."""
+    d, _, scores = campaign
+    rng = np.random.default_rng(11)
+    X = scores.set_index("customer_id")[["frequency", "recency", "rfm_segment"]]
+    t = rng.choice(["none", "email"], len(X))
+    spend = rng.gamma(2.0, 20.0, len(X)) * (1 + (t == "email") * (X["frequency"] > 3))
+    UpliftRegressor(control="none", n_estimators=30, random_state=0).fit(X, t, spend).save(
+        tmp_path / "spend")
+    out = tmp_path / "targets.csv"
+    rc = main(["target", "--scores", str(d / "scores.parquet"), "--uplift-model",
+               str(tmp_path / "spend"), "--margin", "0.3", "--cost-per-contact", "2",
+               "--budget", "50", "--budget-kind", "money", "--output", str(out)])
+    assert rc == 0
+    got = pd.read_csv(out)
+    assert len(got) == 25 and got["cost"].sum() == 50  # 25 contacts at 2 each
+    np.testing.assert_allclose(got["expected_incremental_value"], got["uplift"] * 0.3 - 2)
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"expected total effect {got['expected_incremental_value'].sum():+,.2f} " \
+           "(value: margin 0.3, net of contact cost)" in text
