@@ -54,7 +54,8 @@ def test_decision_errors():
                                                   r"\['womens'\]"):
         select_targets(UP, cost_per_contact={"mens": 1.0})
     with pytest.raises(DataValidationError,
-                       match=r"value has 1 negative entr\(y/ies\) \(e\.g\. -3\.0 for customer 'c'\)"):
+                       match=r"value has 1 negative entr\(y/ies\) \(e\.g\. -3\.0 for "
+                             r"customer 'c'\)"):
         select_targets(UP, value=CLV.where(CLV.index != "c", -3.0))
     with pytest.raises(DataValidationError, match=r"budget_kind='euros' is not one of"):
         select_targets(UP, budget=3, budget_kind="euros")
@@ -97,7 +98,7 @@ def test_cxml_target_writes_the_list_and_prints_the_total(campaign, capsys):
     assert got["customer_id"].tolist() == expected.index.tolist()
     total = expected["expected_incremental_value"].sum()
     text = " ".join(capsys.readouterr().out.split())
-    assert f"selected 100 of 1,000 customers (email: 100)" in text
+    assert "selected 100 of 1,000 customers (email: 100)" in text
     assert f"expected total effect {total:+,.2f} (value: clv, net of contact cost)" in text
     assert "3 customer(s) without a clv were not considered" in text
 

@@ -12,7 +12,7 @@ import pytest
 from numpydoc.docscrape import NumpyDocString
 from numpydoc.validate import ERROR_MSGS, validate
 
-import cxml.targeting as targeting
+from cxml import targeting
 
 STRICT = sorted(set(ERROR_MSGS) - {"SA01", "ES01", "EX01"})
 

@@ -46,7 +46,7 @@ def simulate(n: int = 24_000, seed: int = 0):
         "region": rng.choice(["north", "south", "east"], n),
         "noise": rng.normal(size=n),
     })
-    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    sig = lambda z: 1 / (1 + np.exp(-z))
     p0 = 0.2 + 0.1 * sig(X["x1"].to_numpy())
     tau = pd.DataFrame({
         "a": 0.2 * sig(3 * X["x2"].to_numpy()) - 0.05,
@@ -66,9 +66,9 @@ def sim():
 
 @pytest.mark.parametrize("learner", ["t", "x"])
 def test_learners_recover_the_ranking_of_a_known_uplift(sim, learner):
-    X, t, y, _, tau = sim
+    X, t, y, _, _ = sim
     model = UpliftClassifier(control="ctrl", learner=learner, random_state=0).fit(X, t, y)
-    test_X, test_t, test_y, _, test_tau = simulate(n=4000, seed=1)
+    test_X, *_, test_tau = simulate(n=4000, seed=1)
     pred = model.predict_uplift(test_X)
     assert list(pred.columns) == ["a", "b"]
     assert pred.index.equals(test_X.index)
@@ -81,7 +81,7 @@ def test_learners_recover_the_ranking_of_a_known_uplift(sim, learner):
 
 
 def test_regressor_recovers_incremental_spend(sim):
-    X, t, _, spend, tau = sim
+    X, t, _, spend, _ = sim
     model = UpliftRegressor(control="ctrl", learner="x", random_state=0).fit(X, t, spend)
     test_X, *_, test_tau = simulate(n=4000, seed=1)
     pred = model.predict_uplift(test_X)
@@ -163,7 +163,8 @@ def test_outcome_not_binary_counts_and_shows_an_example(small):
     bad = y.astype(float)
     bad[[3, 7]] = [2.0, 0.5]
     with pytest.raises(DataValidationError,
-                       match=r"outcome y has 2 value\(s\) that are not 0/1 \(e\.g\. 2\.0 at row 3\): "
+                       match=r"outcome y has 2 value\(s\) that are not 0/1 \(e\.g\. 2\.0 at "
+                             r"row 3\): "
                              r"UpliftClassifier needs a binary outcome; use UpliftRegressor"):
         UpliftClassifier(control="none").fit(X, t, bad)
     # The regressor takes the same values.

@@ -28,14 +28,14 @@ from cxml.targeting._metrics import (
     uplift_curve,
     uplift_table,
 )
-from cxml.targeting._policy import policy_value, policy_value_ci
 from cxml.targeting._plots import plot_qini, plot_uplift_by_decile
+from cxml.targeting._policy import policy_value, policy_value_ci
 from cxml.targeting._train import UpliftTrainResult, campaign_frame, train_uplift
 
 __all__ = [
+    "TARGET_COLUMNS",
     "CustomerFeatures",
     "FrozenEncoding",
-    "TARGET_COLUMNS",
     "UpliftClassifier",
     "UpliftConfig",
     "UpliftRegressor",

@@ -1,7 +1,6 @@
 """From uplift to a target list: best arm per customer, expected incremental value, budget.
 
-For customer ``i`` and arm ``a`` (Radcliffe & Surry 2011, "Real-world uplift modelling
-with significance-based uplift trees", the incremental-profit view of targeting):
+For customer ``i`` and arm ``a``, the expected incremental profit of the contact:
 
 .. math:: \\mathrm{EIV}_{ia} = \\hat\\tau_a(x_i)\\, v_i - c_a
 
@@ -54,7 +53,8 @@ def _values(value, index) -> pd.Series:
     negative = v < 0
     if negative.any():
         raise DataValidationError(
-            f"value has {int(negative.sum())} negative entr(y/ies) (e.g. {float(v[negative].iloc[0])!r} "
+            f"value has {int(negative.sum())} negative entr(y/ies) "
+            f"(e.g. {float(v[negative].iloc[0])!r} "
             f"for customer {v[negative].index[0]!r}): a response cannot be worth less than 0"
         )
     return v

@@ -46,7 +46,7 @@ class FrozenEncoding:
         self.categories = {k: list(v) for k, v in categories.items()}
 
     @classmethod
-    def fit(cls, X: pd.DataFrame) -> "FrozenEncoding":
+    def fit(cls, X: pd.DataFrame) -> FrozenEncoding:
         """Learn the encoding of ``X``'s columns (see the module docstring).
 
         Parameters
@@ -145,7 +145,7 @@ class FrozenEncoding:
         return {"columns": self.columns, "categories": self.categories}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FrozenEncoding":
+    def from_dict(cls, d: dict) -> FrozenEncoding:
         """Rebuild an encoding written by :meth:`to_dict`.
 
         Parameters

@@ -2,7 +2,7 @@
 
 Two meta-learners, chosen by ``learner=``:
 
-- ``"t"`` (two models; Athey & Imbens 2016 call it the "two-model approach"): one outcome
+- ``"t"`` (the T-learner of Kunzel et al. 2019, below; "two models"): one outcome
   model per arm, :math:`\\hat\\mu_k(x) = E[Y | X = x, W = k]`, and the uplift of arm ``k``
   is :math:`\\hat\\tau_k(x) = \\hat\\mu_k(x) - \\hat\\mu_c(x)`.
 - ``"x"`` (Kunzel, Sekhon, Bickel & Yu 2019, "Metalearners for estimating heterogeneous
@@ -239,7 +239,8 @@ class _UpliftModel(BaseEstimator):
             self.outcome_models_[a].save_model(str(d / name))
             entry = {"outcome": name}
             if a in self.effect_models_:
-                entry["effect_treated"], entry["effect_control"] = f"effect1_{i}.txt", f"effect0_{i}.txt"
+                entry["effect_treated"] = f"effect1_{i}.txt"
+                entry["effect_control"] = f"effect0_{i}.txt"
                 self.effect_models_[a][0].save_model(str(d / entry["effect_treated"]))
                 self.effect_models_[a][1].save_model(str(d / entry["effect_control"]))
             files[str(i)] = entry
@@ -398,7 +399,8 @@ class UpliftClassifier(_UpliftModel):
     --------
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(0)
-    >>> X = pd.DataFrame({"age": rng.normal(size=400), "channel": rng.choice(["web", "phone"], 400)})
+    >>> X = pd.DataFrame({"age": rng.normal(size=400),
+    ...                   "channel": rng.choice(["web", "phone"], 400)})
     >>> t = rng.choice(["none", "email"], 400)
     >>> y = rng.binomial(1, np.where(t == "email", 0.3, 0.2))
     >>> model = UpliftClassifier(control="none", n_estimators=20, random_state=0).fit(X, t, y)

@@ -9,8 +9,9 @@ Customers are sorted by decreasing predicted uplift; ties share a threshold (as
 ``sklearn.metrics.roc_curve``). At the top ``n`` customers, with ``N_t, N_c`` treated and
 control customers and ``Y_t, Y_c`` their summed outcomes:
 
-- Qini curve (Radcliffe 2007, "Using control groups to target on predicted lift", eq. of
-  the Qini curve): :math:`Q(n) = Y_t(n) - Y_c(n) N_t(n) / N_c(n)`;
+- Qini curve (Radcliffe 2007, "Using control groups to target on predicted lift: building
+  and assessing uplift models", Direct Marketing Analytics Journal):
+  :math:`Q(n) = Y_t(n) - Y_c(n) N_t(n) / N_c(n)`;
 - uplift curve (Rzepakowski & Jaroszewicz 2012):
   :math:`U(n) = (Y_t(n)/N_t(n) - Y_c(n)/N_c(n))\\,n`;
 - Qini coefficient and AUUC: the area between the curve and the straight line to its end
@@ -202,7 +203,7 @@ def auuc(y, uplift, treatment) -> float:
     return _normalised_area(uplift_curve, y, s, t, "uplift")
 
 
-def uplift_at_k(y, uplift, treatment, *, k: float | int = 0.3, strategy: str = "overall") -> float:
+def uplift_at_k(y, uplift, treatment, *, k: float = 0.3, strategy: str = "overall") -> float:
     """Difference of mean outcomes, treated minus control, among the top-``k`` customers.
 
     Parameters

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # matplotlib is imported on first plot
 __all__ = ["plot_qini", "plot_uplift_by_decile"]
 
 
-def _new_figure(figsize=(6.0, 4.5)) -> "Figure":
+def _new_figure(figsize=(6.0, 4.5)) -> Figure:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize, layout="constrained")
@@ -32,7 +32,7 @@ def _new_figure(figsize=(6.0, 4.5)) -> "Figure":
     return fig
 
 
-def plot_qini(y, uplift, treatment, *, title: str = "Qini curve") -> "Figure":
+def plot_qini(y, uplift, treatment, *, title: str = "Qini curve") -> Figure:
     """Qini curve of one or several uplift scores, with random and perfect targeting.
 
     Parameters
@@ -76,7 +76,7 @@ def plot_qini(y, uplift, treatment, *, title: str = "Qini curve") -> "Figure":
 
 
 def plot_uplift_by_decile(y, uplift, treatment, *, bins: int = 10,
-                          title: str = "Uplift by decile") -> "Figure":
+                          title: str = "Uplift by decile") -> Figure:
     """Observed and predicted uplift in bins of predicted uplift, best bin first.
 
     Parameters

@@ -2,7 +2,7 @@
 
 The inverse-propensity (Horvitz-Thompson) estimate of the mean outcome if every customer
 got the arm ``pi(x)`` the policy chooses (Dudik, Langford & Li 2011, "Doubly robust policy
-evaluation and learning", ICML, the IPS estimator of eq. (1)):
+evaluation and learning", ICML, the inverse-propensity-score estimator):
 
 .. math:: \\hat V(\\pi) = \\frac{1}{n} \\sum_i \\frac{1\\{W_i = \\pi(X_i)\\}\\, Y_i}{e(W_i)}
 
@@ -44,7 +44,7 @@ def _prepare(y, treatment, policy):
 def _ipw(y, t, p, idx=None) -> float:
     if idx is not None:
         y, t, p = y[idx], t[idx], p[idx]
-    labels, inverse = np.unique(t.astype(str), return_inverse=True)
+    _, inverse = np.unique(t.astype(str), return_inverse=True)
     share = np.bincount(inverse) / len(t)
     match = t == p
     return float(np.sum(y[match] / share[inverse[match]]) / len(t))

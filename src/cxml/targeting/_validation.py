@@ -64,7 +64,7 @@ def check_treatment(treatment, n_rows: int, control, min_rows_per_arm: int) -> n
         )
     small = {arm: int(n) for arm, n in counts.items() if n < min_rows_per_arm}
     if small:
-        arm, n = sorted(small.items(), key=lambda kv: str(kv[0]))[0]
+        arm, n = min(small.items(), key=lambda kv: str(kv[0]))
         raise DataValidationError(
             f"arm {arm!r} has {n} rows, fewer than the minimum of {min_rows_per_arm} "
             f"(min_rows_per_arm) ({len(small)} arm(s) too small): collect more rows for it "
@@ -87,7 +87,8 @@ def check_outcome(y, n_rows: int, *, binary: bool) -> np.ndarray:
         i = int(np.flatnonzero(bad)[0])
         raise DataValidationError(
             f"outcome y has {int(bad.sum())} missing or non-numeric value(s) (e.g. "
-            f"{_plain(values[i])!r} at row {i}): give every row a numeric outcome or drop those rows"
+            f"{_plain(values[i])!r} at row {i}): give every row a numeric outcome or drop "
+            "those rows"
         )
     if binary:
         not01 = (numeric != 0) & (numeric != 1)
