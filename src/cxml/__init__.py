@@ -29,6 +29,7 @@ __all__ = [
     "pipelines",
     "segments",
     "spark",
+    "targeting",
     "tracking",
 ]
 
@@ -58,5 +59,6 @@ if TYPE_CHECKING:  # pragma: no cover
         pipelines,
         segments,
         spark,
+        targeting,
         tracking,
     )

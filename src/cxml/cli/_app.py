@@ -397,3 +397,7 @@ def _run(argv: list[str] | None) -> int:
         print("cxml: aborted", file=sys.stderr)
         return 130
     return rv if isinstance(rv, int) else 0
+
+
+from cxml.cli._target import register as _register_targeting  # noqa: E402  (issue 19)
+_register_targeting(app)
