@@ -43,7 +43,7 @@ def target(
     """Rank customers by expected incremental value and write who to contact, with which arm."""
     from cxml.data import read_table
     from cxml.pipelines import write_table
-    from cxml.pipelines._output import check_output_path
+    from cxml.pipelines import check_output_path
     from cxml.targeting import load_uplift_model, select_targets
 
     check_output_path(output)
