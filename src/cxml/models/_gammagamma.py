@@ -8,7 +8,7 @@ The model assumes spend is independent of the purchase process.
 
 from __future__ import annotations
 
-import warnings
+import logging
 
 import numpy as np
 from scipy.special import digamma, gammaln
@@ -18,6 +18,8 @@ from cxml.models._base import BTYDModel, compress_rows, dot, unique_inverse
 from cxml.models._validation import as_float_array, check_weights
 
 __all__ = ["GammaGammaModel", "gamma_gamma_expected_value"]
+
+logger = logging.getLogger(__name__)
 
 # |Pearson r| between frequency and monetary value above which we warn.
 _CORRELATION_WARN = 0.3
@@ -197,13 +199,11 @@ class GammaGammaModel(BTYDModel):
         corr = _weighted_corr(x, m, w)
         self.frequency_monetary_correlation_ = corr
         if np.isfinite(corr) and abs(corr) > _CORRELATION_WARN:
-            warnings.warn(
-                f"frequency and monetary_value are correlated (Pearson r = {corr:.2f}); the "
-                "Gamma-Gamma model assumes they are independent, so its spend predictions "
-                "may be biased.",
-                UserWarning,
-                stacklevel=2,
-            )
+            # logged, as every BTYD fit diagnostic is (the CLI shows it as one line)
+            logger.warning(
+                "Gamma-Gamma: frequency and monetary_value are correlated (Pearson r = %.2f); "
+                "the model assumes they are independent, so its spend predictions may be "
+                "biased.", corr)
         data = _SpendData(x, m, w)
         summary = {
             "n_customers": int(x.size),
@@ -215,12 +215,10 @@ class GammaGammaModel(BTYDModel):
         }
         self._fit_prepared(data, summary)
         if self.params_["q"] <= 1:
-            warnings.warn(
-                f"Gamma-Gamma q = {self.params_['q']:.3g} <= 1: the population mean spend "
-                "p*v/(q-1) is undefined, so expected values of new customers are infinite.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            logger.warning(
+                "Gamma-Gamma q = %.3g <= 1: the population mean spend p*v/(q-1) is undefined, "
+                "so expected values of new customers are infinite. Refit with a penalty, e.g. "
+                "GammaGammaModel(penalizer=0.01).", self.params_["q"])
         return self
 
     def _loglik(self, params, data):

@@ -25,6 +25,7 @@ _LINES = [
     ("purchase_days", "purchase days"),
     ("n_customers_input", "customers in the input"),
     ("n_customers", "customers modelled"),
+    ("n_customers_scored", "customers scored"),
     ("insufficient_history", "customers scored from the prior (no usable purchase)"),
     ("latest_transaction", "latest transaction"),
     ("days_from_latest_transaction_to_as_of", "days from the latest transaction to as-of"),

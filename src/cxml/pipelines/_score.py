@@ -446,7 +446,8 @@ def _finish_report(report: dict, scores_or_counts) -> dict:
     else:
         n, prior = scores_or_counts
     policies = report.pop("policies", {})
-    return {**report, "n_customers": n, "insufficient_history": prior, "policies": policies}
+    return {**report, "n_customers_scored": n, "insufficient_history": prior,
+            "policies": policies}
 
 
 def _unknown_levels(frames) -> dict:
