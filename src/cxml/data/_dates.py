@@ -37,6 +37,7 @@ __all__ = [
     "to_datetime_series",
     "timestamp_column",
     "check_timestamp_format",
+    "example_value",
     "epoch_day",
     "unit_days",
     "ISO_8601_HINT",
@@ -201,7 +202,7 @@ def timestamp_column(col, label: str, what: str, *, timestamp_format: str | None
             parsed = _try_strptime(text, timestamp_format)
             checks["ts_format"] = (
                 (present & parsed.isnull()).sum(),
-                _example(col, present & parsed.isnull()),
+                example_value(col, present & parsed.isnull()),
                 f"column {label}: {{bad}} of {{n}} values do not match timestamp_format "
                 f"{timestamp_format!r}, e.g. {{example}}; fix those rows or the format",
             )
@@ -215,19 +216,19 @@ def timestamp_column(col, label: str, what: str, *, timestamp_format: str | None
             )
             not_iso = present & ~naive & ~zoned
             checks["ts_not_iso"] = (
-                not_iso.sum(), _example(col, not_iso),
+                not_iso.sum(), example_value(col, not_iso),
                 f"column {label}: {{bad}} of {{n}} values are not ISO 8601 dates, e.g. "
                 f"{{example}}; {ISO_8601_HINT}",
             )
             invalid = present & (naive | zoned) & parsed.isnull()
             checks["ts_invalid"] = (
-                invalid.sum(), _example(col, invalid),
+                invalid.sum(), example_value(col, invalid),
                 f"column {label}: {{bad}} of {{n}} values are not days of the calendar, e.g. "
                 "{example}; fix those rows",
             )
             mixed = ibis.least(zoned.sum(), naive.sum())
             checks["ts_mixed_zones"] = (
-                mixed, _example(col, naive),
+                mixed, example_value(col, naive),
                 f"column {label}: {{bad}} of {{n}} values mix text with and without a time zone "
                 "(e.g. {example} has none); give every value a zone (e.g. +00:00) or none",
             )
@@ -239,7 +240,7 @@ def timestamp_column(col, label: str, what: str, *, timestamp_format: str | None
     year = parsed.year()
     implausible = parsed.notnull() & ((year < MIN_YEAR) | (year > MAX_YEAR))
     checks["ts_year"] = (
-        implausible.sum(), _example(parsed.cast("string"), implausible),
+        implausible.sum(), example_value(parsed.cast("string"), implausible),
         f"column {label}: {{bad}} of {{n}} timestamps lie outside the years {MIN_YEAR}-"
         f"{MAX_YEAR}, e.g. {{example}}; a two-digit year read upstream as a four-digit one? "
         "fix the export",
@@ -247,8 +248,10 @@ def timestamp_column(col, label: str, what: str, *, timestamp_format: str | None
     return parsed, checks
 
 
-def _example(col, bad):
-    """One offending value (the smallest, so that the message is deterministic)."""
+def example_value(col, bad):
+    """One offending value of ``col`` where ``bad``, as text: an aggregate expression that
+    runs in the same query as the bad-row counts (the smallest, so messages are
+    deterministic)."""
     return ibis.ifelse(bad, col.cast("string"), ibis.null().cast("string")).min()
 
 

@@ -15,7 +15,13 @@ import weakref
 import ibis
 import ibis.expr.datatypes as dt
 
-from cxml.data._dates import check_timestamp_format, epoch_day, timestamp_column, to_date
+from cxml.data._dates import (
+    check_timestamp_format,
+    epoch_day,
+    example_value,
+    timestamp_column,
+    to_date,
+)
 from cxml.data._io import execute_arrow, read_table
 from cxml.exceptions import DataValidationError
 
@@ -86,11 +92,6 @@ def _check_columns(t: ibis.Table, mapping: dict[str, str], what: str) -> None:
         )
 
 
-def _example(col, bad):
-    """The smallest offending value as text (deterministic messages)."""
-    return ibis.ifelse(bad, col.cast("string"), ibis.null().cast("string")).min()
-
-
 def _customer_id_expr(col, label: str, what: str):
     typ = col.type()
     if typ.is_null():  # every value null: the null count reports it
@@ -103,7 +104,7 @@ def _customer_id_expr(col, label: str, what: str):
         # float ids appear when a CSV/Excel export mixes in nulls; accept integral values
         frac = col.notnull() & (col != col.floor())
         return col.cast("int64"), {"cid_frac": (
-            frac.sum(), _example(col, frac),
+            frac.sum(), example_value(col, frac),
             f"column {label}: {{bad}} of {{n}} ids are not whole numbers, e.g. {{example}}")}
     raise DataValidationError(
         f"{what}: column {label} has type {typ}; customer ids must be strings or integers"
@@ -119,7 +120,7 @@ def _numeric_expr(col, label: str, what: str, key: str):
     if typ.is_string():
         parsed = col.try_cast("float64")
         bad = col.notnull() & parsed.isnull()
-        return parsed, {key: (bad.sum(), _example(col, bad),
+        return parsed, {key: (bad.sum(), example_value(col, bad),
                               f"column {label}: {{bad}} of {{n}} values are not numbers, e.g. "
                               "{example}; use a plain decimal point and no currency signs")}
     raise DataValidationError(f"{what}: column {label} has type {typ}; expected numbers")
@@ -273,7 +274,7 @@ def validate_transactions(
                           f"column {labels['amount']}: {{bad}} of {{n}} rows have a null amount; "
                           "drop them or fill with 0")
     nonfinite = amt.isnan() | amt.isinf()
-    checks["amt_nonfinite"] = (nonfinite.sum(), _example(t[amount], nonfinite),
+    checks["amt_nonfinite"] = (nonfinite.sum(), example_value(t[amount], nonfinite),
                                f"column {labels['amount']}: {{bad}} of {{n}} values are NaN or "
                                "infinite; drop or fix them")
     cols = {"customer_id": cid, "timestamp": ts, "amount": amt}
@@ -298,7 +299,7 @@ def validate_transactions(
 
 def _after_end_check(ts, end, label: str) -> dict:
     after = (ts.date().epoch_days() > epoch_day(end)).fill_null(False)
-    return {"ts_after_end": (after.sum(), _example(ts, after),
+    return {"ts_after_end": (after.sum(), example_value(ts, after),
                              f"column {label}: {{bad}} of {{n}} rows are after observation_end "
                              f"{end.isoformat()}, e.g. {{example}}; filter them out or move "
                              "observation_end")}
