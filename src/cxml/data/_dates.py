@@ -192,7 +192,10 @@ def timestamp_column(col, label: str, what: str, *, timestamp_format: str | None
     if typ.is_null():
         parsed = col.cast("timestamp")
     elif typ.is_timestamp():
-        parsed = col.cast("timestamp") if typ.timezone is not None else col
+        # One type downstream: naive microseconds. Zoned values become UTC; nanosecond columns
+        # (pandas, Parquet from pandas) are cast too, because DuckDB 2.0.1 constant-folds
+        # comparisons on EXTRACT(year FROM <Parquet TIMESTAMP_NS>) wrongly (2020 > 2199).
+        parsed = col if typ.timezone is None and typ.scale in (None, 6) else col.cast("timestamp")
     elif typ.is_date():
         parsed = col.cast("timestamp")
     elif typ.is_string():
