@@ -85,6 +85,9 @@ def train(
     if register:
         from cxml.tracking import register_model
 
+        if result.run_id is None:
+            raise CxmlUserError("the MLflow run was not logged: cannot register; "
+                                "see the warning above")
         version = register_model(result.run_id, register, tracking_uri=result.tracking_uri,
                                  alias=alias)
         ref = f"models:/{register}@{alias}" if alias else f"models:/{register}/{version}"
