@@ -307,7 +307,7 @@ def _print_train_summary(result) -> None:
         ("value Spearman / normalized Gini", None, None),
     ]
     for label, key, fmt in rows:
-        if key:
+        if key and fmt:
             h.add_row(label, fmt.format(m[key]))
         elif label.startswith("churn PR"):
             h.add_row(label, f"{m['churn_pr_auc']:.3f} / {m['churn_brier']:.3f}")

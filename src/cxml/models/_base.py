@@ -203,7 +203,7 @@ class BTYDModel(BaseEstimator):
 
     # -- what a model class supplies ------------------------------------------------------
 
-    def _loglik(self, params: np.ndarray, data) -> tuple[float, np.ndarray | None]:
+    def _loglik(self, params: np.ndarray, data) -> tuple[float, np.ndarray]:
         """Weighted total log-likelihood of prepared ``data`` and its gradient with
         respect to the natural parameters."""
         raise NotImplementedError
@@ -314,7 +314,7 @@ class BTYDModel(BaseEstimator):
         H = 0.5 * (H + H.T) * total_weight
         try:
             cov = np.linalg.inv(H)
-            ok = np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0)
+            ok = bool(np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0))
         except np.linalg.LinAlgError:
             ok = False
         if not ok:

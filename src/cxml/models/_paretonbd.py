@@ -100,7 +100,7 @@ def _died_integral(params, x, tx, T, moments: bool):
         sl = slice(lo, min(lo + _QUAD_CHUNK, n))
         res = _died_integral_block(params, x[sl], tx[sl], T[sl], moments)
         rel[sl] = res[0]
-        if moments:
+        if mom is not None:
             mom[:, sl] = res[1]
     return rel, mom
 

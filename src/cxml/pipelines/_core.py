@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Literal
 
 import numpy as np
 import pandas as pd
@@ -87,7 +87,8 @@ class CalibrationFit:
     clv: dict
 
 
-def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, time_unit: str,
+def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date,
+                    time_unit: Literal["D", "W"],
                     windows_days, penalizer: float = 0.0, spend_penalizer: float = 0.0,
                     clv: dict, columns: dict, event_columns: dict | None = None, events=None,
                     on_step: Callable[[str], None] = lambda s: None) -> CalibrationFit:
@@ -389,7 +390,8 @@ class TrainingSet:
         )
 
 
-def stacked_snapshots(tx, *, cutoffs, horizon_days: int, time_unit: str, windows_days,
+def stacked_snapshots(tx, *, cutoffs, horizon_days: int, time_unit: Literal["D", "W"],
+                      windows_days,
                       penalizer: float = 0.0, spend_penalizer: float = 0.0, clv: dict,
                       columns: dict, event_columns: dict | None = None, events=None,
                       min_customers: int = 200,
