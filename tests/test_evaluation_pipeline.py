@@ -112,7 +112,7 @@ class _Memoriser:
 
     def fit(self, X, y, groups=None):
         g = np.full(len(X), "eval") if groups is None else np.asarray(groups).astype(str)
-        self.seen_ = set(zip(X.index, g))
+        self.seen_ = set(zip(X.index, g, strict=True))
         self.groups_seen_ = groups is not None
         return self
 

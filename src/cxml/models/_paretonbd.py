@@ -320,7 +320,7 @@ class ParetoNBDModel(PurchaseModel):
         pa = _pareto_p_alive(params, x, tx, T)
         if coefs is not None:
             acc = np.zeros(x.size)
-            for cj, t in zip(coefs, ts):
+            for cj, t in zip(coefs, ts, strict=True):
                 acc += cj * _pareto_alive_expected(params, t, x, T)
             return acc * pa
         return np.stack([_pareto_alive_expected(params, t, x, T) * pa for t in ts])

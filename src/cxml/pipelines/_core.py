@@ -384,7 +384,7 @@ class TrainingSet:
             X=pd.concat([f.X for f in fits], axis=0, join="outer"),
             y=np.concatenate([f.churned for f in fits]),
             cutoff=np.concatenate([np.full(len(f.churned), np.datetime64(c, "D"))
-                                   for f, c in zip(fits, cutoffs)]),
+                                   for f, c in zip(fits, cutoffs, strict=True)]),
             purchases=np.concatenate([f.holdout_purchases for f in fits]),
             spend=np.concatenate([f.holdout_spend for f in fits]),
         )
