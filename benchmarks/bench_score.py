@@ -137,7 +137,7 @@ def btyd_vs_lifetimes(model: Path, n: int = 200_000) -> None:
               gg.conditional_expected_average_profit(x[pos], m[pos]))
     t_theirs = time.perf_counter() - t0
     diff = max(float(np.nanmax(np.abs(np.asarray(a) - np.asarray(c)) / (1 + np.abs(c))))
-               for a, c in zip(ours, theirs))
+               for a, c in zip(ours, theirs, strict=True))
     print(f"\nBTYD scoring of {n:,} customers: cxml {t_ours:.2f} s, lifetimes "
           f"{t_theirs:.2f} s, ratio {t_theirs / t_ours:.1f}x (max rel. difference {diff:.1e})")
 

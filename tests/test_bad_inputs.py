@@ -69,6 +69,14 @@ def _write(d, name, data):
     return p
 
 
+def _truncated_parquet(df, d, size=64):
+    p = d / "t.parquet"
+    df.to_parquet(p)
+    with open(p, "r+b") as f:
+        f.truncate(size)
+    return p
+
+
 def _set(df, col, rows, value):
     df = df.copy()
     if col in df.columns and not isinstance(value, type(df[col].iloc[0])):
@@ -122,9 +130,7 @@ ERROR_CASES = [
     ("directory_instead_of_file", lambda s, d: (d / "dir").mkdir() or d / "dir",
      r"got a directory"),
     ("missing_file", lambda s, d: d / "nope.parquet", r"file not found.*nope\.parquet"),
-    ("truncated_parquet", lambda s, d: (s.to_parquet(d / "t.parquet"),
-                                        open(d / "t.parquet", "r+b").truncate(64),
-                                        d / "t.parquet")[2],
+    ("truncated_parquet", lambda s, d: _truncated_parquet(s, d),
      r"cannot read .*t\.parquet"),
     ("unsupported_extension", lambda s, d: _csv(s, d, name="tx.xlsx"),
      r"unsupported file extension.*tx\.xlsx"),
@@ -189,6 +195,11 @@ def _edit_json(path, edit):
     path.write_text(json.dumps(meta))
 
 
+def _append(path, text):
+    with open(path, "a") as f:
+        f.write(text)
+
+
 MODEL_CASES = [
     ("other_bundle_format", lambda b: _edit_json(b / "bundle.json",
                                                  lambda m: m.update(format=2)),
@@ -196,7 +207,7 @@ MODEL_CASES = [
     ("edited_parameters", lambda b: _edit_json(b / "bgnbd.json",
                                                lambda m: m.update(edited=True)),
      r"bgnbd\.json was changed after saving"),
-    ("edited_lightgbm_text", lambda b: open(b / "churn_lgbm.txt", "a").write("\n"),
+    ("edited_lightgbm_text", lambda b: _append(b / "churn_lgbm.txt", "\n"),
      r"churn_lgbm\.txt was changed after saving"),
     ("checksums_removed", lambda b: _edit_json(b / "bundle.json", lambda m: m.pop("sha256")),
      r"no checksum for bgnbd\.json.*refusing to load"),

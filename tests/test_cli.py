@@ -164,6 +164,22 @@ def test_invalid_config_names_the_field(tmp_path, capsys):
     assert_user_error(code, err, r"time.*observation_end.*must be after calibration_end")
 
 
+def test_register_without_a_logged_run_is_refused(sample_training, monkeypatch, capsys):
+    """No MLflow run id (the run was not logged): a one-line error, not an MLflow traceback."""
+    import dataclasses
+
+    import cxml.pipelines
+    import cxml.tracking
+
+    result, _ = sample_training
+    monkeypatch.setattr(cxml.pipelines, "train",
+                        lambda *a, **k: dataclasses.replace(result, run_id=None))
+    monkeypatch.setattr(cxml.tracking, "register_model",
+                        lambda *a, **k: pytest.fail("register_model called without a run id"))
+    code, _, err = run_cli(["train", "--register", "cxml-no-run"], capsys)
+    assert_user_error(code, err, r"the MLflow run was not logged: cannot register")
+
+
 def test_unreachable_tracking_server_fails_fast(tmp_path, capsys):
     import time
 

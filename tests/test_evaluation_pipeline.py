@@ -112,7 +112,7 @@ class _Memoriser:
 
     def fit(self, X, y, groups=None):
         g = np.full(len(X), "eval") if groups is None else np.asarray(groups).astype(str)
-        self.seen_ = set(zip(X.index, g))
+        self.seen_ = set(zip(X.index, g, strict=True))
         self.groups_seen_ = groups is not None
         return self
 
@@ -133,6 +133,16 @@ def test_cross_fitting_never_uses_a_customers_own_label():
     p = cross_fit_proba(_Memoriser, X, y, folds=5, seed=0, extra=extra,
                         cutoff=dt.date(1997, 9, 30))
     assert p.sum() == 0
+
+
+def test_cross_fitting_with_past_rows_needs_the_cutoff():
+    idx = pd.Index(np.arange(30), name="customer_id")
+    X = pd.DataFrame({"a": np.arange(30.0)}, index=idx)
+    y = np.tile([0, 1, 1], 10)
+    extra = TrainingSet(X=X, y=y, cutoff=np.full(30, np.datetime64("1997-06-30")),
+                        purchases=np.zeros(30), spend=np.zeros(30))
+    with pytest.raises(ValueError, match="extra .* rows needs cutoff"):
+        cross_fit_proba(_Memoriser, X, y, folds=3, seed=0, extra=extra)
 
 
 def test_stack_training_adds_the_cutoff_age():

@@ -359,7 +359,7 @@ def test_customer_buckets_give_the_same_result(sample, monkeypatch, caplog, ids)
         parts = (rfm(tx, observation_end=OBS_END), calibration_holdout(tx, **kw),
                  cxml.features.behaviour(tx, cutoff=OBS_END))
     assert caplog.text.count("executed in 7 customer buckets") == 3
-    for a, b in zip(whole, parts):
+    for a, b in zip(whole, parts, strict=True):
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
         assert a.attrs["report"] == b.attrs["report"]
         assert b.attrs["report"]["duplicate_rows"] == 30 + 21  # 21 in the published sample

@@ -310,6 +310,20 @@ def test_expected_purchases_against_mpmath_at_extremes():
         assert m.expected_purchases(t, x, tx, T)[0] == pytest.approx(float(num / den), rel=1e-9)
 
 
+@pytest.mark.parametrize("a", [0.2, 0.05, 0.02, 0.01])
+def test_quadrature_fallback_matches_mpmath_for_small_a(a):
+    """The 2F1 fallback keeps the mass near p = 0 where e^v underflows (a < 0.11)."""
+    mpmath = pytest.importorskip("mpmath")
+    from cxml.models._hyp2f1 import _by_quadrature
+
+    mpmath.mp.dps = 40
+    for A, B, z in [(1.0, 2.0, 0.9), (5.0, 0.5, 0.99), (100.0, 3.0, 0.5)]:
+        b1, c = a - 1.0, a - 1.0 + B  # BG/NBD: b1 = a - 1, c - b1 = B
+        exact = 1 - (1 - mpmath.mpf(z)) ** A * mpmath.hyp2f1(A, c - b1, c, z)
+        q = _by_quadrature(np.array([A]), np.array([b1]), np.array([c]), np.array([z]))[0]
+        assert q == pytest.approx(float(exact), rel=1e-12)
+
+
 def _as_dict(params):
     k = len(params)
     return {"model": "BetaGeoModel", "params": params, "penalizer": 0.0,

@@ -95,7 +95,7 @@ CUSTOMERS = [  # (x, t_x, T) in weeks, Online Retail-like, plus corners
                                (0.3, 0.05, 3e5, 1e6)])
 def test_extreme_parameters_match_mpmath(p):
     m = _model(*p)
-    x, tx, T = (np.array(c, dtype=float) for c in zip(*CUSTOMERS))
+    x, tx, T = (np.array(c, dtype=float) for c in zip(*CUSTOMERS, strict=True))
     pa = m.probability_alive(x, tx, T)
     e = m.expected_purchases(26.0, x, tx, T)
     for i in range(x.size):
@@ -159,7 +159,8 @@ def test_continuous_as_s_and_beta_grow_with_s_over_beta_fixed():
     # the predictions tend to those of an exponential lifetime of rate mu, at rate O(1/s).
     r, alpha, mu = 0.74, 10.5, 0.0025
     x, tx, T = np.array([0.0, 2.0, 7.0]), np.array([0.0, 26.0, 57.14]), np.array([18.0, 58.0, 77.4])
-    limit = np.array([_mp_p_alive((r, alpha, 1.0, 1.0), *c, mu=mu) for c in zip(x, tx, T)])
+    limit = np.array([_mp_p_alive((r, alpha, 1.0, 1.0), *c, mu=mu)
+                      for c in zip(x, tx, T, strict=True)])
     errors = []
     for s in 10.0 ** np.arange(1, 10):
         pa = _model(r, alpha, s, s / mu).probability_alive(x, tx, T)

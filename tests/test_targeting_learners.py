@@ -46,7 +46,10 @@ def simulate(n: int = 24_000, seed: int = 0):
         "region": rng.choice(["north", "south", "east"], n),
         "noise": rng.normal(size=n),
     })
-    sig = lambda z: 1 / (1 + np.exp(-z))
+
+    def sig(z):
+        return 1 / (1 + np.exp(-z))
+
     p0 = 0.2 + 0.1 * sig(X["x1"].to_numpy())
     tau = pd.DataFrame({
         "a": 0.2 * sig(3 * X["x2"].to_numpy()) - 0.05,

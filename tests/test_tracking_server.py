@@ -37,13 +37,14 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mlflow_server")
     port = _free_port()
-    proc = subprocess.Popen(
-        [MLFLOW, "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{tmp / 'server.db'}",
-         "--artifacts-destination", str(tmp / "artifacts"), "--workers", "1"],
-        stdout=open(tmp / "server.log", "wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(tmp / "server.log", "wb") as log:  # the server keeps its own descriptor
+        proc = subprocess.Popen(
+            [MLFLOW, "server", "--host", "127.0.0.1", "--port", str(port),
+             "--backend-store-uri", f"sqlite:///{tmp / 'server.db'}",
+             "--artifacts-destination", str(tmp / "artifacts"), "--workers", "1"],
+            stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -85,6 +85,9 @@ def train(
     if register:
         from cxml.tracking import register_model
 
+        if result.run_id is None:
+            raise CxmlUserError("the MLflow run was not logged: cannot register; "
+                                "see the warning above")
         version = register_model(result.run_id, register, tracking_uri=result.tracking_uri,
                                  alias=alias)
         ref = f"models:/{register}@{alias}" if alias else f"models:/{register}/{version}"
@@ -304,7 +307,7 @@ def _print_train_summary(result) -> None:
         ("value Spearman / normalized Gini", None, None),
     ]
     for label, key, fmt in rows:
-        if key:
+        if key and fmt:
             h.add_row(label, fmt.format(m[key]))
         elif label.startswith("churn PR"):
             h.add_row(label, f"{m['churn_pr_auc']:.3f} / {m['churn_brier']:.3f}")

@@ -96,7 +96,7 @@ def target(
     targets = select_targets(uplift, value=value, cost_per_contact=cost_per_contact,
                              budget=budget, budget_kind=budget_kind)
     write_table(targets.reset_index(), output)
-    n_missing = int(value.isna().sum()) if margin is None else 0
+    n_missing = int(table[value_name].isna().sum()) if margin is None else 0
     total = float(targets["expected_incremental_value"].sum())
     _out.print(
         f"selected {len(targets):,} of {len(table):,} customers "

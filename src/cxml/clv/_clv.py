@@ -57,7 +57,7 @@ def _weighted_purchases(purchase_model, params, ts, coefs, x, tx, T):
         p = purchase_model._param_array() if params is None else params
         return path_fn(p, ts, x, tx, T, coefs)
     acc = np.zeros(x.size)
-    for cj, t in zip(coefs, ts):
+    for cj, t in zip(coefs, ts, strict=True):
         acc += cj * np.asarray(purchase_model.expected_purchases(t, x, tx, T), dtype=float)
     return acc
 

@@ -91,7 +91,8 @@ def to_date(value, name: str) -> _dt.date:
     >>> to_date("30/09/1997", "observation_end")
     Traceback (most recent call last):
     ...
-    cxml.exceptions.CxmlUserError: observation_end='30/09/1997' is not a date in YYYY-MM-DD form (e.g. '1997-09-30')
+    cxml.exceptions.CxmlUserError: observation_end='30/09/1997' is not a date in YYYY-MM-DD
+    form (e.g. '1997-09-30')
     """
     if value is None:
         raise CxmlUserError(f"{name} is required (a date in YYYY-MM-DD form, e.g. '1997-09-30')")

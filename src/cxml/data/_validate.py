@@ -360,6 +360,7 @@ def validate_events(
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "event_type": event_type}
     has_value = value is not None and (value != "value" or value in t.columns)
     if has_value:
+        assert value is not None  # has_value implies it
         mapping["value"] = value
     _check_columns(t, mapping, what)
     t, dropped = _drop_null_ids(t, customer_id, policy)

@@ -37,7 +37,7 @@ def _pair(actual, predicted, *, names=("actual", "predicted")) -> tuple[np.ndarr
         )
     if a.size == 0:
         raise DataValidationError(f"{names[0]} is empty: nothing to evaluate")
-    for name, arr in zip(names, (a, p)):
+    for name, arr in zip(names, (a, p), strict=True):
         bad = ~np.isfinite(arr)
         if bad.any():
             raise DataValidationError(

@@ -266,7 +266,7 @@ def finish_report(tbl: pa.Table, *, raw: dict, purchase_days: int, policies: dic
     ``raw`` comes from :func:`raw_counts`; ``purchase_days`` is the total number of
     purchase days the builder counted.
     """
-    s = {c: int(pc.sum(tbl[c]).as_py() or 0) for c in COUNTER_COLUMNS
+    s: dict[str, int | None] = {c: int(pc.sum(tbl[c]).as_py() or 0) for c in COUNTER_COLUMNS
          if c in tbl.column_names}
     s.update(raw)
     s["_n_days"] = int(purchase_days)

@@ -203,7 +203,7 @@ class BTYDModel(BaseEstimator):
 
     # -- what a model class supplies ------------------------------------------------------
 
-    def _loglik(self, params: np.ndarray, data) -> tuple[float, np.ndarray | None]:
+    def _loglik(self, params: np.ndarray, data) -> tuple[float, np.ndarray]:
         """Weighted total log-likelihood of prepared ``data`` and its gradient with
         respect to the natural parameters."""
         raise NotImplementedError
@@ -284,7 +284,7 @@ class BTYDModel(BaseEstimator):
                 f"{self._convergence_hint}"
             )
         params = np.exp(res.x)
-        self.params_ = {n: float(v) for n, v in zip(self._param_names, params)}
+        self.params_ = {n: float(v) for n, v in zip(self._param_names, params, strict=True)}
         ll, _ = self._loglik(params, data)
         self.log_likelihood_ = float(ll)
         self.n_iter_ = int(res.nit)
@@ -314,7 +314,7 @@ class BTYDModel(BaseEstimator):
         H = 0.5 * (H + H.T) * total_weight
         try:
             cov = np.linalg.inv(H)
-            ok = np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0)
+            ok = bool(np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0))
         except np.linalg.LinAlgError:
             ok = False
         if not ok:
@@ -326,7 +326,7 @@ class BTYDModel(BaseEstimator):
         params = np.exp(log_params)
         # Delta method from log to natural scale, as lifetimes reports them.
         se = params * np.sqrt(np.diag(cov))
-        self.standard_errors_ = {n: float(v) for n, v in zip(self._param_names, se)}
+        self.standard_errors_ = {n: float(v) for n, v in zip(self._param_names, se, strict=True)}
         return H
 
     def _report_unidentified(self, log_params, H, at_bound):
@@ -347,10 +347,10 @@ class BTYDModel(BaseEstimator):
                 flat = vec[:, lam < 1.0 / _FLAT_LOG_SD**2]
                 runaway = (np.abs(flat) > 0.3).any(axis=1) & (np.abs(log_params) > _RUNAWAY_LOG)
         hit = at_bound | runaway
-        names = tuple(n for n, b in zip(self._param_names, hit) if b)
+        names = tuple(n for n, b in zip(self._param_names, hit, strict=True) if b)
         if names:
             values = ", ".join(f"{n} = {v:.3g}" for n, v, b in
-                               zip(self._param_names, np.exp(log_params), hit) if b)
+                               zip(self._param_names, np.exp(log_params), hit, strict=True) if b)
             logger.warning(
                 "%s: parameter(s) %s %s the optimiser bound (exp(+/-%g)): %s. The data do "
                 "not identify them and the fitted model is degenerate. Refit with a penalty, "
@@ -729,7 +729,7 @@ def _from_lifetimes(cls, fitter):
         cov = np.full((k, k), np.nan)
     model.log_params_covariance_ = cov
     model.standard_errors_ = {n: float(v) for n, v in zip(cls._param_names,
-                                                          p * np.sqrt(np.diag(cov)))}
+                                                          p * np.sqrt(np.diag(cov)), strict=True)}
     data = getattr(fitter, "data", None)
     try:
         # lifetimes reports its likelihood in rescaled time; recompute it in ours.

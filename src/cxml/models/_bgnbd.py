@@ -467,7 +467,7 @@ def bg_expected_purchases_path(params, ts, x, tx, T, coefs, p_alive, shift):
 
     if coefs is not None:
         acc = np.zeros(ux.size)
-        for cj, t in zip(coefs, ts):
+        for cj, t in zip(coefs, ts, strict=True):
             acc += cj * e_at(t)
         return (acc if codes is None else acc[codes]) * pa
     out = np.empty((len(ts), x.size))

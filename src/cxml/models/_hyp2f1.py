@@ -133,8 +133,13 @@ def _by_quadrature(A, b1, c, z):
             else:
                 p, lp, l1p = 1.0 - e, np.log1p(-e), v
                 logdens = (a - 1.0) * lp + B * l1p - lbeta
-            # g(p) = (1 - (1 + kappa p)^-A) / p, in logs
-            lg = np.log(-np.expm1(-Ai * np.log1p(kappa * p))) - lp
+            # g(p) = (1 - (1 + kappa p)^-A) / p, in logs. Where u = A log1p(kappa p) is
+            # below 1e-200, g = A kappa to double precision: this also covers p = e^v = 0
+            # (v < -745, reached when a < 0.11), whose log(0) = -inf would drop that mass.
+            u = Ai * np.log1p(kappa * p)
+            tiny = u < 1e-200
+            lg = np.log(-np.expm1(-np.where(tiny, 1.0, u))) - lp
+            lg[tiny] = np.log(Ai * kappa)
             total += float(np.sum(wts * np.exp(lg + logdens)))
         out[i] = total * b1[i] / c[i]
     return out

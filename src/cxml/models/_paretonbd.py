@@ -100,7 +100,7 @@ def _died_integral(params, x, tx, T, moments: bool):
         sl = slice(lo, min(lo + _QUAD_CHUNK, n))
         res = _died_integral_block(params, x[sl], tx[sl], T[sl], moments)
         rel[sl] = res[0]
-        if moments:
+        if mom is not None:
             mom[:, sl] = res[1]
     return rel, mom
 
@@ -320,7 +320,7 @@ class ParetoNBDModel(PurchaseModel):
         pa = _pareto_p_alive(params, x, tx, T)
         if coefs is not None:
             acc = np.zeros(x.size)
-            for cj, t in zip(coefs, ts):
+            for cj, t in zip(coefs, ts, strict=True):
                 acc += cj * _pareto_alive_expected(params, t, x, T)
             return acc * pa
         return np.stack([_pareto_alive_expected(params, t, x, T) * pa for t in ts])

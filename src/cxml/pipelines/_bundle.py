@@ -416,7 +416,7 @@ def _read_manifest(d: Path) -> tuple[BundleManifest, dict]:
         )
     sums = meta.get("sha256")
     unchecked = [f for f in MODEL_FILES if not isinstance(sums, dict) or f not in sums]
-    if unchecked or set(sums) != set(MODEL_FILES):
+    if unchecked or not isinstance(sums, dict) or set(sums) != set(MODEL_FILES):
         # Without the full checksum table nothing below could be trusted.
         detail = f"no checksum for {', '.join(unchecked)}; " if unchecked else ""
         raise ModelLoadError(f"{where} lacks the SHA-256 of its model files ({detail}edited "

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Literal
 
 import numpy as np
 import pandas as pd
@@ -87,7 +87,8 @@ class CalibrationFit:
     clv: dict
 
 
-def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, time_unit: str,
+def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date,
+                    time_unit: Literal["D", "W"],
                     windows_days, penalizer: float = 0.0, spend_penalizer: float = 0.0,
                     clv: dict, columns: dict, event_columns: dict | None = None, events=None,
                     on_step: Callable[[str], None] = lambda s: None) -> CalibrationFit:
@@ -195,7 +196,8 @@ def cross_fit_proba(make_model: Callable, X: pd.DataFrame, y: np.ndarray, *, fol
     that customer's own label. With ``extra`` (stacked out-of-time snapshots) every fold's
     model is also trained on those rows, and ``groups`` (the rows' cut-off dates, with
     ``cutoff`` for the rows of ``X``) are passed to ``fit`` so that a time-aware model
-    early-stops and calibrates on the latest period.
+    early-stops and calibrates on the latest period; ``cutoff`` is then required
+    (ValueError otherwise).
     """
     return cross_fit_predict(make_model, X, y, folds=folds, seed=seed, extra=extra,
                              cutoff=cutoff, predict=lambda m, Z: m.predict_proba(Z)[:, 1])
@@ -221,7 +223,8 @@ def cross_fit_predict(make_model: Callable, X: pd.DataFrame, y: np.ndarray, *, f
         Extra training rows (past cut-offs), used by every fold; the models then get the
         feature :data:`CUTOFF_AGE` (0 for the rows of ``X``), see :func:`stack_training`.
     cutoff : datetime.date, optional
-        Cut-off of the rows of ``X`` (their group in a time-based split).
+        Cut-off of the rows of ``X`` (their group in a time-based split); required with
+        ``extra``.
     target, extra_target : ndarray, optional
         Regression targets (e.g. holdout spend) of ``X`` and of ``extra``.
     predict : callable
@@ -234,13 +237,17 @@ def cross_fit_predict(make_model: Callable, X: pd.DataFrame, y: np.ndarray, *, f
     t = np.asarray(y if target is None else target)
     out = np.empty(len(y), dtype=float)
     skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    has_extra = extra is not None and len(extra) > 0
-    if has_extra:
-        te = np.asarray(extra.y if extra_target is None else extra_target)
+    past = extra if extra is not None and len(extra) > 0 else None
+    if past is not None:
+        if cutoff is None:
+            raise ValueError("cross-fitting with extra (past cut-off) rows needs cutoff, the "
+                             "cut-off date of the rows of X")
+        newest = cutoff
+        te = np.asarray(past.y if extra_target is None else extra_target)
         X = at_latest_cutoff(X)
     for train_idx, test_idx in skf.split(X, y):
-        if has_extra:
-            Xt, groups = stack_training(extra, X.iloc[train_idx], cutoff)
+        if past is not None:
+            Xt, groups = stack_training(past, X.iloc[train_idx], newest)
             m = make_model().fit(Xt, np.concatenate([te, t[train_idx]]), groups=groups)
         else:
             m = make_model().fit(X.iloc[train_idx], t[train_idx])
@@ -377,13 +384,14 @@ class TrainingSet:
             X=pd.concat([f.X for f in fits], axis=0, join="outer"),
             y=np.concatenate([f.churned for f in fits]),
             cutoff=np.concatenate([np.full(len(f.churned), np.datetime64(c, "D"))
-                                   for f, c in zip(fits, cutoffs)]),
+                                   for f, c in zip(fits, cutoffs, strict=True)]),
             purchases=np.concatenate([f.holdout_purchases for f in fits]),
             spend=np.concatenate([f.holdout_spend for f in fits]),
         )
 
 
-def stacked_snapshots(tx, *, cutoffs, horizon_days: int, time_unit: str, windows_days,
+def stacked_snapshots(tx, *, cutoffs, horizon_days: int, time_unit: Literal["D", "W"],
+                      windows_days,
                       penalizer: float = 0.0, spend_penalizer: float = 0.0, clv: dict,
                       columns: dict, event_columns: dict | None = None, events=None,
                       min_customers: int = 200,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -176,6 +177,7 @@ def feature_contract(spec, X: pd.DataFrame, feature_names, *, events=None):
     columns = []
     for name in map(str, feature_names):
         category, level = level_of.get(name, (None, None))
+        source: Literal["transactions", "events", "cutoff"]
         if name == CUTOFF_AGE:
             source, fill = "cutoff", 0.0
         elif name in fills:

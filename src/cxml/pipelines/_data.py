@@ -35,6 +35,7 @@ def load_transactions(data_cfg, *, observation_end: dt.date | None):
     """
     src = data_cfg.transactions
     cols = data_cfg.columns.model_dump(exclude_none=True)
+    digest: str | None
     if src in _CDNOW:
         kind = _CDNOW[src]
         path = str(cdnow_path(kind))
@@ -53,6 +54,8 @@ def load_transactions(data_cfg, *, observation_end: dt.date | None):
         first=table.timestamp.min(),
         last=table.timestamp.max(),
     ).to_pandas().iloc[0]
+    info = validation_info(table)
+    assert info is not None  # validate_transactions recorded it
     lineage = {
         "source": src,
         "path": str(Path(path).resolve()),
@@ -61,7 +64,7 @@ def load_transactions(data_cfg, *, observation_end: dt.date | None):
         "customers": int(stats["customers"]),
         "first_date": str(stats["first"])[:10],
         "last_date": str(stats["last"])[:10] if stats["rows"] else None,
-        "null_customer_id_rows_dropped": validation_info(table)["dropped_null_customer_id"],
+        "null_customer_id_rows_dropped": info["dropped_null_customer_id"],
     }
     if not lineage["rows"]:
         raise DataValidationError(f"transactions: {src} has no rows (after the read policies); "

@@ -8,6 +8,7 @@ previous file untouched.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -86,8 +87,9 @@ class TableWriter:
             raise CxmlUserError(f"cannot write to {parent}: {exc.strerror}") from None
         self.tmp = self._file.tmp
         self._fh = self._file.file
-        self._parquet = None  # pyarrow ParquetWriter, created with the first chunk's schema
-        self._schema = None
+        self._parquet: Any = None  # pyarrow ParquetWriter, created with the first chunk's schema
+        self._arrow_schema: Any = None  # pyarrow.Schema of the first Parquet chunk
+        self._csv_columns: list[str] | None = None  # set once the CSV header is written
         self.n_rows = 0
         self._done = False
 
@@ -105,14 +107,14 @@ class TableWriter:
 
             if self._parquet is None:
                 table = pa.Table.from_pandas(df, preserve_index=False)
-                self._schema = table.schema
-                self._parquet = pq.ParquetWriter(self._fh, self._schema)
+                self._arrow_schema = table.schema
+                self._parquet = pq.ParquetWriter(self._fh, self._arrow_schema)
             else:
-                table = pa.Table.from_pandas(df, schema=self._schema, preserve_index=False)
+                table = pa.Table.from_pandas(df, schema=self._arrow_schema, preserve_index=False)
             self._parquet.write_table(table)
         else:
-            df.to_csv(self._fh, index=False, header=self._schema is None)
-            self._schema = list(df.columns)  # the header is written once
+            df.to_csv(self._fh, index=False, header=self._csv_columns is None)
+            self._csv_columns = list(df.columns)  # the header is written once
         self.n_rows += len(df)
 
     def commit(self) -> Path:

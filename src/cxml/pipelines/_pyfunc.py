@@ -6,13 +6,13 @@ model directory holds no pickle: its state is the bundle's JSON and LightGBM tex
 
 from __future__ import annotations
 
-import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 __all__ = ["CxmlPyfuncModel"]
 
 
-class CxmlPyfuncModel(mlflow.pyfunc.PythonModel):
+class CxmlPyfuncModel(PythonModel):
     """Scores a table of customer transactions with a cxml bundle.
 
     ``predict(model_input, params={"as_of": "YYYY-MM-DD"})`` takes transactions in the

@@ -256,9 +256,11 @@ def iter_scores(transactions, *, model, as_of, events=None,
                         allow=allow_stale_as_of,
                         switch="--allow-stale-as-of (allow_stale_as_of=True)")
     if report is not None:
+        info = validation_info(tx)
+        assert info is not None  # validate_transactions recorded it
         report.update({
             "n_rows": n_rows,
-            "null_customer_id_rows_dropped": validation_info(tx)["dropped_null_customer_id"],
+            "null_customer_id_rows_dropped": info["dropped_null_customer_id"],
             "latest_transaction": last.isoformat() if last else None,
             "days_from_latest_transaction_to_as_of": gap,
             "policies": {**policies, "as_of": as_of.isoformat(),

@@ -8,7 +8,7 @@ import tempfile
 from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -150,6 +150,7 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
 
     on_step(f"training the churn model ({cfg.churn.cv_folds}-fold cross-fitting"
             + (f" + {len(cutoffs)} past cut-offs)" if snaps is not None else ")"))
+    params: dict[str, Any]  # mixed value types, checked by ChurnClassifier
     params = dict(n_estimators=cfg.churn.n_estimators, learning_rate=cfg.churn.learning_rate,
                   num_leaves=cfg.churn.num_leaves, min_child_samples=cfg.churn.min_child_samples,
                   calibration=cfg.churn.calibration, random_state=cfg.churn.random_state)
@@ -242,8 +243,8 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
                   figures, *, data_report: dict) -> TrainResult:
     from cxml import tracking
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         bundle_dir = bundle.save(tmp / "bundle")
         example_in, example_out, as_of = _signature_example(cfg.data, bundle)
         tracking.save_pyfunc_model(bundle_dir, out_dir, python_model=_pyfunc_entry(),

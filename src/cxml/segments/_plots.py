@@ -191,6 +191,6 @@ def _tier_order(labels) -> list[str]:
         return [lv for lv in _LEVELS if lv in labels]
     numbered = [re.fullmatch(r"tier (\d+)", lb) for lb in labels]
     if all(numbered):
-        return [lb for _, lb in sorted(zip((int(m.group(1)) for m in numbered), labels,
+        return [lb for _, lb in sorted(zip((int(m.group(1)) for m in numbered if m), labels,
                                            strict=True))]
     return sorted(labels)

@@ -109,8 +109,8 @@ def local_session(app_name: str = "cxml", *, cores: int = 2, shuffle_partitions:
         settings["spark.driver.memory"] = str(driver_memory)
     settings.update({k: str(v) for k, v in (config or {}).items()})
     builder = SparkSession.builder.master(f"local[{cores}]").appName(app_name)
-    for key, value in settings.items():
-        builder = builder.config(key, value)
+    for key, setting in settings.items():
+        builder = builder.config(key, setting)
     spark = builder.getOrCreate()
     if log_level is not None:
         spark.sparkContext.setLogLevel(log_level)

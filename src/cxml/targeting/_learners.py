@@ -190,9 +190,9 @@ class _UpliftModel(BaseEstimator):
                 g = self.propensity_[a]
                 out[a] = g * tau0.predict(Z) + (1.0 - g) * tau1.predict(Z)
         else:
-            base = self.outcome_models_[self.control].predict(Z)
+            base = np.asarray(self.outcome_models_[self.control].predict(Z))
             for a in self.arms_:
-                out[a] = self.outcome_models_[a].predict(Z) - base
+                out[a] = np.asarray(self.outcome_models_[a].predict(Z)) - base
         return pd.DataFrame(out, index=X.index, columns=self.arms_)
 
     def predict_response(self, X: pd.DataFrame) -> pd.DataFrame:
