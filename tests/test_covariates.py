@@ -50,8 +50,10 @@ def test_all_zero_column_equals_plain_model(cls, cdnow, caplog):
     with caplog.at_level(logging.WARNING):
         m = _fit(cls, s, cov, purchase_covariates=["zero"], dropout_covariates=["zero"])
     assert "'zero' is constant" in caplog.text
+    # Pareto/NBD's (s, beta) lie along a flat ridge: optimizer precision is ~1e-6 there.
+    rel = 1e-5 if cls is ParetoNBDModel else 1e-6
     for k, v in plain.params_.items():
-        assert m.params_[k] == pytest.approx(v, rel=1e-6)
+        assert m.params_[k] == pytest.approx(v, rel=rel)
     assert m.log_likelihood_ == pytest.approx(plain.log_likelihood_, abs=1e-6)
     for p, d in m.coefficients_.items():
         assert d == {"zero": 0.0}
