@@ -205,8 +205,10 @@ def bgnbd_row_log_likelihood(P, d, modified: bool = False):
     lT = np.log(alpha + T)
     D = lT - np.log(alpha + tx)
     dlt = k_x + rx * D
-    ll = c_ab + r * np.log(alpha) - rx * lT + np.logaddexp(0.0, dlt)
-    p2 = expit(dlt)
+    # softplus(dlt) and p2 = expit(dlt) from one exponential, e = exp(-|dlt|).
+    e = np.exp(-np.abs(dlt))
+    ll = c_ab + r * np.log(alpha) - rx * lT + np.maximum(dlt, 0.0) + np.log1p(e)
+    p2 = np.where(dlt >= 0, 1.0, e) / (1.0 + e)
     G = np.empty((4, x.size))
     G[0] = g_r0 + np.log(alpha) - lT + p2 * D
     G[1] = r / alpha - rx * ((1.0 - p2) / (alpha + T) + p2 / (alpha + tx))
