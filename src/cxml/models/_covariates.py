@@ -246,14 +246,21 @@ class CovariateData:
         self.n_coef = sum(int(f.sum()) for f in free.values())
         self.penalty_scale = np.concatenate([base_penalty_scale, np.zeros(self.n_coef)])
         self._base_scale = base_penalty_scale
-        # Rows sharing x and the dropout design share the x-and-(a, b) terms of BG/NBD.
-        drop = [d for p, (s, d) in self.designs.items() if p not in ("alpha",)]
-        codes, n_unique = row_codes(x, *[c for d in drop for c in d.T])
-        self.group = None
-        if n_unique < 0.5 * x.size:
-            first = np.full(n_unique, x.size, dtype=np.int64)
-            np.minimum.at(first, codes, np.arange(x.size))
-            self.group = (first, codes)
+        # Blocks of rows: a block's temporaries stay in cache (2-3x faster than whole
+        # columns on a million rows). Within a block, rows sharing x and the dropout design
+        # share BG/NBD's x-and-(a, b) terms (``group``).
+        self.chunks = []
+        for lo in range(0, x.size, _CHUNK):
+            sl = slice(lo, min(lo + _CHUNK, x.size))
+            c = _Rows(x[sl], tx[sl], T[sl], w[sl],
+                      {p: (sg, X[sl]) for p, (sg, X) in self.designs.items()})
+            drop = [X for p, (_, X) in c.designs.items() if p != "alpha"]
+            codes, n_unique = row_codes(c.x, *[col for X in drop for col in X.T])
+            if n_unique < 0.5 * c.x.size:
+                first = np.full(n_unique, c.x.size, dtype=np.int64)
+                np.minimum.at(first, codes, np.arange(c.x.size))
+                c.group = (first, codes)
+            self.chunks.append(c)
 
     def subsample(self, n_rows):
         if self.x.size <= n_rows:
@@ -281,18 +288,40 @@ class CovariateData:
 
     def covariate_loglik(self, theta):
         """Total log-likelihood and its gradient with respect to the natural fitted
-        vector (baseline parameters, exp(coefficients))."""
+        vector (baseline parameters, exp(coefficients)).
+
+        Chain rule through the log-parameters: with ln theta_ij = ln theta_j + sign_j
+        x_i g_j, d ll / d ln theta_j = sum_i w_i theta_ij G_ij and d ll / d g_j =
+        sign_j sum_i w_i theta_ij G_ij x_i.
+        """
         base, coefs = self.split(theta)
-        P = row_params(base, self.param_names, self.designs, coefs)
-        ll_rows, G = self.kernel(P, self)
-        ll = float(np.einsum("i,i->", self.w, ll_rows))
-        wGP = G * P * self.w  # d ll / d ln theta_i, row-wise
-        grad = [float(v) / b for v, b in zip(wGP.sum(axis=1), base, strict=True)]
-        for p, (sign, X) in self.designs.items():
-            j = self.param_names.index(p)
-            gg = sign * (X.T @ wGP[j])
-            grad.extend(gg / np.exp(coefs[p]))
+        ll = 0.0
+        g_base = np.zeros(len(self.param_names))
+        g_coef = {p: np.zeros(X.shape[1]) for p, (_, X) in self.designs.items()}
+        for c in self.chunks:
+            P = row_params(base, self.param_names, c.designs, coefs)
+            ll_rows, G = self.kernel(P, c)
+            ll += float(np.einsum("i,i->", c.w, ll_rows))
+            G *= P
+            G *= c.w  # d ll_i / d ln theta_ij, weighted
+            g_base += G.sum(axis=1)
+            for p, (sign, X) in c.designs.items():
+                g_coef[p] += sign * np.einsum("ij,i->j", X, G[self.param_names.index(p)])
+        grad = list(g_base / base)
+        for p in self.designs:
+            grad.extend(g_coef[p] / np.exp(coefs[p]))
         return ll, np.asarray(grad, dtype=float)
+
+
+_CHUNK = 65_536
+
+
+class _Rows:
+    """One block of rows: what a row-wise kernel reads."""
+
+    def __init__(self, x, tx, T, w, designs):
+        self.x, self.tx, self.T, self.w, self.designs = x, tx, T, w, designs
+        self.group = None
 
 
 def row_params(base, param_names, designs, coefs):
