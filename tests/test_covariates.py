@@ -218,3 +218,17 @@ def test_recovery_of_known_effects(model, cls, params, coefs, seed):
     for k, true in params.items():
         se = m.standard_errors_[k]
         assert abs(m.params_[k] - true) < 4 * se, (k, m.params_[k], true, se)
+
+
+def test_clv_refuses_a_covariate_model(cdnow):
+    from cxml.clv import customer_lifetime_value
+    from cxml.models import GammaGammaModel
+
+    s, cov = cdnow
+    m = _fit(BetaGeoModel, s, cov, purchase_covariates=["channel"])
+    rep = lds.load_cdnow_summary_data_with_monetary_value()
+    rep = rep[rep["frequency"] > 0]
+    gg = GammaGammaModel().fit(rep["frequency"], rep["monetary_value"])
+    with pytest.raises(CxmlUserError, match="fitted with covariates; CLV does not take"):
+        customer_lifetime_value(m, gg, s["frequency"], s["recency"], s["T"],
+                                np.full(len(s), 30.0), time_unit="W")
