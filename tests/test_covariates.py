@@ -232,3 +232,21 @@ def test_clv_refuses_a_covariate_model(cdnow):
     with pytest.raises(CxmlUserError, match="fitted with covariates; CLV does not take"):
         customer_lifetime_value(m, gg, s["frequency"], s["recency"], s["T"],
                                 np.full(len(s), 30.0), time_unit="W")
+
+
+def test_covariates_in_another_row_order_are_refused(cdnow):
+    s, cov = cdnow
+    freq = s["frequency"]  # indexed 0 .. n-1 by lifetimes
+    shuffled = cov.iloc[::-1]
+    with pytest.raises(DataValidationError,
+                       match=r"covariates' index differs from frequency's in 2,356 rows "
+                             r"\(e.g. row 0: 2356 vs 0\)"):
+        BetaGeoModel(purchase_covariates=["age"]).fit(freq, s["recency"], s["T"],
+                                                      covariates=shuffled)
+    m = _fit(BetaGeoModel, s, cov, purchase_covariates=["age"])
+    with pytest.raises(DataValidationError, match="align them first"):
+        m.probability_alive(freq, s["recency"], s["T"], covariates=shuffled)
+    # Plain arrays are matched by position.
+    p = m.probability_alive(freq.to_numpy(), s["recency"].to_numpy(), s["T"].to_numpy(),
+                            covariates=shuffled)
+    assert p.shape == (len(s),)

@@ -823,9 +823,15 @@ class PurchaseModel(BTYDModel):
         return bool(getattr(self, "purchase_covariates", None)
                     or getattr(self, "dropout_covariates", None))
 
-    def _fit_rfm(self, x, tx, T, w, covariates):
-        """Fit on validated (x, t_x, T, w), with covariates when the model has some."""
-        from cxml.models._covariates import CovariateData, CovariateDesign, check_no_covariates
+    def _fit_rfm(self, x, tx, T, w, covariates, index=None):
+        """Fit on validated (x, t_x, T, w), with covariates when the model has some;
+        ``index`` is frequency's pandas index, which the covariates' must equal."""
+        from cxml.models._covariates import (
+            CovariateData,
+            CovariateDesign,
+            check_aligned,
+            check_no_covariates,
+        )
 
         self.coefficients_ = None
         self.coefficient_names_ = ()
@@ -834,6 +840,7 @@ class PurchaseModel(BTYDModel):
             data = self._data_class(x, tx, T, w)
             return self._fit_prepared(data, rfm_data_summary(x, tx, T, w, data.x.size))
         purchase, dropout = CovariateDesign.from_model(self)
+        check_aligned(covariates, index)
         design = CovariateDesign.fit(purchase, dropout, covariates, x.size)
         designs, free, names = {}, {}, []
         for p, (group, sign) in self._covariate_params.items():
@@ -880,15 +887,16 @@ class PurchaseModel(BTYDModel):
         self.coefficients_ = coefs
         self.coefficient_standard_errors_ = ses
 
-    def _params_for(self, covariates, n):
+    def _params_for(self, covariates, n, index=None):
         """The baseline parameters (k,) without covariates, else per-customer (k, n)."""
-        from cxml.models._covariates import check_no_covariates, row_params
+        from cxml.models._covariates import check_aligned, check_no_covariates, row_params
 
         self._check_fitted()
         base = self._param_array()
         if getattr(self, "coefficients_", None) is None:
             check_no_covariates(self, covariates)
             return base
+        check_aligned(covariates, index)
         design = self.covariate_design_
         designs, coefs = {}, {}
         for p, (group, sign) in self._covariate_params.items():
@@ -962,16 +970,19 @@ class PurchaseModel(BTYDModel):
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
         if getattr(self, "coefficients_", None) is None:
-            self._params_for(covariates, x.size)  # refuses covariates= without covariates
+            # Refuses covariates= on a model fitted without them.
+            self._params_for(covariates, x.size, getattr(frequency, "index", None))
             return self._delta_interval(lambda p: self._expected(p, t, x, tx, T), level)
         return self._theta_delta_interval(lambda P: self._expected(P, t, x, tx, T),
-                                          covariates, x.size, level)
+                                          covariates, x.size, level,
+                                          getattr(frequency, "index", None))
 
-    def _theta_delta_interval(self, func, covariates, n, level):
+    def _theta_delta_interval(self, func, covariates, n, level, index=None):
         """Delta-method interval of ``func(per-customer parameters)`` over the fitted
         vector (log-parameters, coefficients), on the log scale of the prediction."""
-        from cxml.models._covariates import row_params
+        from cxml.models._covariates import check_aligned, row_params
 
+        check_aligned(covariates, index)
         design = self.covariate_design_
         k = len(self._param_names)
         designs, coefs, slots = {}, {}, []

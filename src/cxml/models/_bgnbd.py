@@ -341,7 +341,8 @@ class BetaGeoModel(PurchaseModel):
         """
         x, tx, T = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
-        return self._fit_rfm(x, tx, T, w, covariates)
+        return self._fit_rfm(x, tx, T, w, covariates,
+                             index=getattr(frequency, "index", None))
 
     def _loglik(self, params, data):
         return bgnbd_total_log_likelihood(params, data)
@@ -385,7 +386,8 @@ class BetaGeoModel(PurchaseModel):
             Probabilities in (0, 1]; 1 for customers without repeat purchases.
         """
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return _p_alive(self._params_for(covariates, x.size), x, tx, T)
+        params = self._params_for(covariates, x.size, getattr(frequency, "index", None))
+        return _p_alive(params, x, tx, T)
 
     def expected_purchases(self, t, frequency, recency, T, covariates=None):
         """Conditional expected number of repeat purchases in (T, T + t].
@@ -413,7 +415,8 @@ class BetaGeoModel(PurchaseModel):
         """
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return _expected_purchases(self._params_for(covariates, x.size), t, x, tx, T)
+        params = self._params_for(covariates, x.size, getattr(frequency, "index", None))
+        return _expected_purchases(params, t, x, tx, T)
 
     def population_expected_purchases(self, t, covariates=None):
         """Expected repeat purchases E[X(t)] in (0, t] of a new customer.

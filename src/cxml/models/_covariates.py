@@ -43,6 +43,7 @@ from cxml.models._base import compress_rows, row_codes, z_quantile
 
 __all__ = [
     "CovariateData",
+    "check_aligned",
     "CovariateDesign",
     "check_no_covariates",
     "coefficient_table",
@@ -79,6 +80,20 @@ def check_no_covariates(model, covariates):
             f"{type(model).__name__}(purchase_covariates=['channel'])) or drop covariates=")
 
 
+def check_aligned(covariates, index):
+    """Refuse covariates whose pandas index differs from frequency's: rows are matched by
+    position, and two tables in different orders would pair customers silently wrong."""
+    if index is None or not isinstance(covariates, pd.DataFrame):
+        return
+    if len(covariates) == len(index) and not covariates.index.equals(index):
+        differ = np.flatnonzero(covariates.index.to_numpy() != index.to_numpy())
+        i = int(differ[0]) if differ.size else 0
+        raise DataValidationError(
+            f"covariates' index differs from frequency's in {differ.size:,} rows (e.g. row "
+            f"{i}: {covariates.index[i]!r} vs {index[i]!r}); rows are matched by position, so "
+            "align them first, e.g. covariates.loc[frequency.index]")
+
+
 class CovariateDesign:
     """Frozen encoding of the covariate columns of one model.
 
@@ -106,11 +121,12 @@ class CovariateDesign:
         encoding = {}
         for col in dict.fromkeys(purchase + dropout):
             s = frame[col]
-            if pd.api.types.is_bool_dtype(s) or (pd.api.types.is_numeric_dtype(s)
-                                                  and not isinstance(s.dtype, pd.CategoricalDtype)):
+            numeric = (pd.api.types.is_numeric_dtype(s)
+                       and not isinstance(s.dtype, pd.CategoricalDtype))
+            if pd.api.types.is_bool_dtype(s) or numeric:
                 v = s.to_numpy(dtype=float)
                 mean, sd = float(np.mean(v)), float(np.std(v))
-                if abs(mean) > 3 * sd and sd > 0 or sd > 10:
+                if (abs(mean) > 3 * sd and sd > 0) or sd > 10:
                     logger.warning(
                         "covariate %r is far from standardised (mean %.3g, sd %.3g); its "
                         "coefficient is per unit of that scale. Consider (x - mean) / sd.",

@@ -98,7 +98,8 @@ class ModifiedBetaGeoModel(PurchaseModel):
         """
         x, tx, T = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
-        return self._fit_rfm(x, tx, T, w, covariates)
+        return self._fit_rfm(x, tx, T, w, covariates,
+                             index=getattr(frequency, "index", None))
 
     def _loglik(self, params, data):
         return bgnbd_total_log_likelihood(params, data, modified=True)
@@ -139,7 +140,8 @@ class ModifiedBetaGeoModel(PurchaseModel):
             Probabilities in (0, 1).
         """
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return _mbg_p_alive(self._params_for(covariates, x.size), x, tx, T)
+        params = self._params_for(covariates, x.size, getattr(frequency, "index", None))
+        return _mbg_p_alive(params, x, tx, T)
 
     def expected_purchases(self, t, frequency, recency, T, covariates=None):
         """Conditional expected number of repeat purchases in (T, T + t].
@@ -167,7 +169,7 @@ class ModifiedBetaGeoModel(PurchaseModel):
         """
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        p = self._params_for(covariates, x.size)
+        p = self._params_for(covariates, x.size, getattr(frequency, "index", None))
         if np.ndim(t) == 0:
             return _mbg_path(p, np.atleast_1d(t), x, tx, T)[0]
         return _mbg_expected(p, t, x, tx, T)

@@ -335,7 +335,8 @@ class ParetoNBDModel(PurchaseModel):
         """
         x, tx, T = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
-        return self._fit_rfm(x, tx, T, w, covariates)
+        return self._fit_rfm(x, tx, T, w, covariates,
+                             index=getattr(frequency, "index", None))
 
     def _loglik(self, params, data):
         return _pareto_loglik(params, data)
@@ -382,7 +383,8 @@ class ParetoNBDModel(PurchaseModel):
             Probabilities in (0, 1].
         """
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return _pareto_p_alive(self._params_for(covariates, x.size), x, tx, T)
+        params = self._params_for(covariates, x.size, getattr(frequency, "index", None))
+        return _pareto_p_alive(params, x, tx, T)
 
     def expected_purchases(self, t, frequency, recency, T, covariates=None):
         """Conditional expected number of repeat purchases in (T, T + t].
@@ -409,7 +411,8 @@ class ParetoNBDModel(PurchaseModel):
         """
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return _pareto_expected(self._params_for(covariates, x.size), t, x, tx, T)
+        params = self._params_for(covariates, x.size, getattr(frequency, "index", None))
+        return _pareto_expected(params, t, x, tx, T)
 
     def population_expected_purchases(self, t, covariates=None):
         """Expected repeat purchases E[X(t)] in (0, t] of a new customer.
