@@ -443,7 +443,7 @@ class BTYDModel(BaseEstimator):
 
             coef = coefficient_table(self, level)
             table = pd.concat([table, coef])
-            k += int(sum(np.isfinite(coef["se"]))) if len(coef) else 0
+            k += len(getattr(self, "coefficient_names_", ()))  # the estimated ones
         table = table.rename_axis("parameter")
         ll = float(self.log_likelihood_)
         info = getattr(self, "data_summary_", {})
@@ -788,6 +788,10 @@ class PurchaseModel(BTYDModel):
 
     Subclasses set ``_expected`` to their conditional-expectation formula
     ``f(params, t, x, t_x, T)``; the delta-method interval is the same for all of them.
+    Their hyper-parameters are ``penalizer`` and the static covariates,
+    ``purchase_covariates`` and ``dropout_covariates`` (issue 21): a subclass names the
+    parameters they shift in ``_covariate_params`` and supplies ``_row_kernel``; the
+    encoding and the map to per-customer parameters are in :mod:`cxml.models._covariates`.
     """
 
     #: prepared-data class of the model, built from validated ``(x, t_x, T, w)``
