@@ -375,7 +375,6 @@ class BetaGeoModel(PurchaseModel):
             Time from first to last purchase, in the unit of the fit.
         T : array-like
             Time from first purchase to the end of observation, same unit.
-
         covariates : pandas.DataFrame, optional
             The customers' covariates (one row each), required for a model fitted with
             covariates.
