@@ -24,6 +24,7 @@ PAGES = {
     "Quick start": "index.md",
     "Python API": "guide/python-api.md",
     "Data contract and policies": "guide/data-contract.md",
+    "Customer covariates in BTYD models": "guide/covariates.md",
     "Campaign targeting": "guide/targeting.md",
     "Notebooks": "guide/notebooks.md",
     "Command line": "guide/cli.md",

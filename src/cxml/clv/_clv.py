@@ -52,6 +52,11 @@ def _check_args(time_unit, horizon_months, annual_discount_rate):
 
 def _weighted_purchases(purchase_model, params, ts, coefs, x, tx, T):
     """sum_j coefs[j] E[Y(ts[j])] per customer, without an (len(ts), n) matrix."""
+    if getattr(purchase_model, "coefficients_", None) is not None:
+        # Its parameters are per customer; the baseline alone would be silently wrong.
+        raise CxmlUserError(
+            f"{type(purchase_model).__name__} was fitted with covariates; CLV does not take "
+            "covariates yet: use expected_purchases(..., covariates=) for the purchases")
     path_fn = getattr(purchase_model, "_expected_purchases_path", None)
     if path_fn is not None:
         p = purchase_model._param_array() if params is None else params

@@ -92,17 +92,59 @@ def _summary_from_purchases(cust, times, n):
     return freq.astype(float), rec
 
 
-def _simulate_summary(n_customers, *, params=None, model="bgnbd", T=52.0, seed=None):
+def _simulate_summary(n_customers, *, params=None, model="bgnbd", T=52.0, seed=None,
+                      coefficients=None, covariates=None):
     """Sufficient statistics (frequency, recency, T) drawn directly, without a table.
 
-    Used by tests and benchmarks that need millions of customers.
+    Used by tests and benchmarks that need millions of customers. With ``coefficients``
+    (as for :func:`simulate`) the covariate table is returned fourth.
     """
     rng = np.random.default_rng(seed)
     params = _check_params(model, params)
+    params, cov = _customer_params(model, params, coefficients, covariates, n_customers, rng)
     T = np.broadcast_to(np.asarray(T, dtype=float), (n_customers,)).copy()
     cust, times, *_ = _purchase_process(model, params, T, rng)
     x, tx = _summary_from_purchases(cust, times, n_customers)
-    return x, tx, T
+    return (x, tx, T) if cov is None else (x, tx, T, cov)
+
+
+#: parameters a covariate may shift, and the sign of its exponent (Fader & Hardie note 019)
+_COVARIATE_SIGNS = {
+    "bgnbd": {"alpha": -1.0, "a": 1.0, "b": 1.0},
+    "mbgnbd": {"alpha": -1.0, "a": 1.0, "b": 1.0},
+    "paretonbd": {"alpha": -1.0, "beta": -1.0},
+}
+
+
+def _customer_params(model, params, coefficients, covariates, n, rng):
+    """Per-customer parameters theta_i = theta exp(sign x_i g) (note 019) and the
+    covariate table they come from (drawn standard normal when not given)."""
+    if coefficients is None:
+        if covariates is not None:
+            raise CxmlUserError("covariates= needs coefficients= (the true effects), e.g. "
+                                "{'alpha': {'web': 0.5}}")
+        return params, None
+    signs = _COVARIATE_SIGNS[model]
+    bad = [k for k in coefficients if k not in signs]
+    if bad:
+        raise CxmlUserError(f"coefficients for {model} may shift {sorted(signs)}; got {bad}")
+    names = list(dict.fromkeys(c for d in coefficients.values() for c in d))
+    if covariates is None:
+        covariates = pd.DataFrame({c: rng.standard_normal(n) for c in names})
+    else:
+        covariates = pd.DataFrame(covariates).reset_index(drop=True)
+        missing = [c for c in names if c not in covariates.columns]
+        if missing or len(covariates) != n:
+            raise CxmlUserError(
+                f"covariates must have {n:,} rows and the columns {names}; it has "
+                f"{len(covariates):,} rows and lacks {missing}")
+    out = dict(params)
+    for p, effects in coefficients.items():
+        lin = np.zeros(n)
+        for c, g in effects.items():
+            lin += float(g) * covariates[c].to_numpy(dtype=float)
+        out[p] = params[p] * np.exp(signs[p] * lin)
+    return out, covariates
 
 
 def _check_params(model, params):
@@ -126,7 +168,8 @@ def _check_params(model, params):
 
 def simulate(n_customers, *, params=None, seed=None, observation_end="2021-06-30",
              start="2020-01-01", acquisition_weeks=12.0, time_unit="W", model="bgnbd",
-             spend_params=None, events=False, id_offset=1):
+             spend_params=None, events=False, id_offset=1, coefficients=None,
+             covariates=None):
     """Simulate a transaction log (and optionally engagement events) with known parameters.
 
     Parameters
@@ -154,6 +197,15 @@ def simulate(n_customers, *, params=None, seed=None, observation_end="2021-06-30
         Also return engagement events (see Returns).
     id_offset : int, default 1
         First customer id.
+    coefficients : dict of dict, optional
+        True covariate effects in the form of Fader & Hardie's note 019 (the one
+        :class:`cxml.models.BetaGeoModel` fits): ``{"alpha": {"web": 0.5}, "a": {...},
+        "b": {...}}`` gives alpha_i = alpha exp(-x_i g_alpha), a_i = a exp(x_i g_a),
+        b_i = b exp(x_i g_b); Pareto/NBD takes ``"alpha"`` and ``"beta"`` (beta_i = beta
+        exp(-x_i g_beta)). ``params`` are then the values of a customer with x = 0.
+    covariates : pandas.DataFrame, optional
+        Numeric covariates, one row per customer, with the columns ``coefficients`` names;
+        default: each column drawn standard normal.
 
     Returns
     -------
@@ -166,6 +218,9 @@ def simulate(n_customers, *, params=None, seed=None, observation_end="2021-06-30
         (session seconds, NPS score 0-10, NaN otherwise). Alive customers browse and open
         e-mails more, and customers with a high drop-out propensity give lower NPS scores,
         so the events carry signal about churn.
+    customers : pandas.DataFrame
+        Only with ``coefficients``: ``customer_id`` and the covariates of every customer
+        (returned after the transactions, before the events).
 
     Raises
     ------
@@ -204,6 +259,7 @@ def simulate(n_customers, *, params=None, seed=None, observation_end="2021-06-30
     n = int(n_customers)
     birth_days = rng.uniform(0.0, acquisition_weeks * 7.0, n)
     T = (window_days - birth_days) / unit_days
+    params, cov = _customer_params(model, params, coefficients, covariates, n, rng)
     cust, times, death, lam, drop = _purchase_process(model, params, T, rng)
     order = np.lexsort((times, cust))
     cust, times = cust[order], times[order]
@@ -217,11 +273,15 @@ def simulate(n_customers, *, params=None, seed=None, observation_end="2021-06-30
         "timestamp": stamps,
         "amount": amount.astype("float64"),
     })
-    if not events:
-        return tx
-    ev = _simulate_events(rng, n, birth_days, T, death, lam, drop, model, unit_days, t0,
-                          cust, times, id_offset)
-    return tx, ev
+    out = [tx]
+    if cov is not None:
+        customers = cov.copy()
+        customers.insert(0, "customer_id", (np.arange(n) + id_offset).astype("int64"))
+        out.append(customers)
+    if events:
+        out.append(_simulate_events(rng, n, birth_days, T, death, lam, drop, model,
+                                    unit_days, t0, cust, times, id_offset))
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def _to_timestamps(t0, days):

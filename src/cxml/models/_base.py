@@ -227,7 +227,7 @@ class BTYDModel(BaseEstimator):
         """Mean negative log-likelihood plus the lifetimes-style L2 penalty, and its
         gradient with respect to the log-parameters (chain rule: d/dlogθ = θ d/dθ)."""
         params = np.exp(log_params)
-        ll, grad = self._loglik(params, data)
+        ll, grad = self._total_loglik(params, data)
         # Time-scale parameters are penalised in lifetimes' rescaled time (max T = 1), so
         # the penalty means the same in days and weeks and equals lifetimes' penalizer_coef.
         sc = getattr(data, "penalty_scale", 1.0)
@@ -237,6 +237,16 @@ class BTYDModel(BaseEstimator):
             # Let the line search back off instead of crashing.
             return 1e300, np.zeros_like(log_params)
         return f, g
+
+    def _total_loglik(self, params, data):
+        # A fit with covariates carries its own likelihood (per-customer parameters).
+        cov = getattr(data, "covariate_loglik", None)
+        return cov(params) if cov is not None else self._loglik(params, data)
+
+    def _theta_names(self) -> tuple[str, ...]:
+        """Names of the entries of the fitted vector (the parameters, then any covariate
+        coefficients)."""
+        return self._param_names + tuple(getattr(self, "coefficient_names_", ()))
 
     def _fit_prepared(self, data, summary: dict):
         """Maximise the likelihood of prepared ``data`` (its total weight is ``data.W``)
@@ -254,6 +264,8 @@ class BTYDModel(BaseEstimator):
         penalizer = self._check_penalizer()
         total_weight = data.W
         x0 = np.log(self._initial_params(data))
+        # Covariate coefficients start at 0 (the plain model's point).
+        x0 = np.concatenate([x0, np.zeros(getattr(data, "n_coef", 0))])
         sub = data.subsample(_WARM_START_ROWS) if hasattr(data, "subsample") else None
         if sub is not None:
             # Warm start from a fixed subsample: the full-data polish then needs only a few
@@ -284,8 +296,10 @@ class BTYDModel(BaseEstimator):
                 f"{self._convergence_hint}"
             )
         params = np.exp(res.x)
-        self.params_ = {n: float(v) for n, v in zip(self._param_names, params, strict=True)}
-        ll, _ = self._loglik(params, data)
+        k = len(self._param_names)
+        self.params_ = {n: float(v) for n, v in zip(self._param_names, params[:k], strict=True)}
+        ll, _ = self._total_loglik(params, data)
+        self.theta_ = res.x.copy()
         self.log_likelihood_ = float(ll)
         self.n_iter_ = int(res.nit)
         H = self._compute_covariance(res.x, data, total_weight, penalizer)
@@ -326,7 +340,9 @@ class BTYDModel(BaseEstimator):
         params = np.exp(log_params)
         # Delta method from log to natural scale, as lifetimes reports them.
         se = params * np.sqrt(np.diag(cov))
-        self.standard_errors_ = {n: float(v) for n, v in zip(self._param_names, se, strict=True)}
+        k0 = len(self._param_names)
+        self.standard_errors_ = {n: float(v) for n, v in zip(self._param_names, se[:k0],
+                                                             strict=True)}
         return H
 
     def _report_unidentified(self, log_params, H, at_bound):
@@ -347,10 +363,11 @@ class BTYDModel(BaseEstimator):
                 flat = vec[:, lam < 1.0 / _FLAT_LOG_SD**2]
                 runaway = (np.abs(flat) > 0.3).any(axis=1) & (np.abs(log_params) > _RUNAWAY_LOG)
         hit = at_bound | runaway
-        names = tuple(n for n, b in zip(self._param_names, hit, strict=True) if b)
+        theta_names = self._theta_names()
+        names = tuple(n for n, b in zip(theta_names, hit, strict=True) if b)
         if names:
             values = ", ".join(f"{n} = {v:.3g}" for n, v, b in
-                               zip(self._param_names, np.exp(log_params), hit, strict=True) if b)
+                               zip(theta_names, np.exp(log_params), hit, strict=True) if b)
             logger.warning(
                 "%s: parameter(s) %s %s the optimiser bound (exp(+/-%g)): %s. The data do "
                 "not identify them and the fitted model is degenerate. Refit with a penalty, "
@@ -419,9 +436,16 @@ class BTYDModel(BaseEstimator):
         >>> round(table.attrs["log_likelihood"], 2), round(table.attrs["bic"], 1)
         (-9582.43, 19195.9)
         """
-        table = self.confidence_intervals(level).rename_axis("parameter")
-        ll = float(self.log_likelihood_)
+        table = self.confidence_intervals(level)
         k = len(self._param_names)
+        if getattr(self, "coefficients_", None):
+            from cxml.models._covariates import coefficient_table
+
+            coef = coefficient_table(self, level)
+            table = pd.concat([table, coef])
+            k += len(getattr(self, "coefficient_names_", ()))  # the estimated ones
+        table = table.rename_axis("parameter")
+        ll = float(self.log_likelihood_)
         info = getattr(self, "data_summary_", {})
         n = float(info.get("total_weight", info.get("n_customers", float("nan"))))
         table.attrs = {
@@ -544,6 +568,8 @@ class BTYDModel(BaseEstimator):
             "log_likelihood": float(self.log_likelihood_),
             "params_at_bound": list(getattr(self, "params_at_bound_", ())),
             "data_summary": dict(getattr(self, "data_summary_", {})),
+            **({"covariates": self._covariates_to_dict()}
+               if getattr(self, "coefficients_", None) is not None else {}),
         }
 
     @classmethod
@@ -590,6 +616,8 @@ class BTYDModel(BaseEstimator):
         model.log_likelihood_ = ll
         model.params_at_bound_ = tuple(d.get("params_at_bound", ()))
         model.data_summary_ = dict(d.get("data_summary", {}))
+        if d.get("covariates") is not None:
+            model._covariates_from_dict(d["covariates"])
         return model
 
     def save(self, path) -> None:
@@ -760,6 +788,10 @@ class PurchaseModel(BTYDModel):
 
     Subclasses set ``_expected`` to their conditional-expectation formula
     ``f(params, t, x, t_x, T)``; the delta-method interval is the same for all of them.
+    Their hyper-parameters are ``penalizer`` and the static covariates,
+    ``purchase_covariates`` and ``dropout_covariates`` (issue 21): a subclass names the
+    parameters they shift in ``_covariate_params`` and supplies ``_row_kernel``; the
+    encoding and the map to per-customer parameters are in :mod:`cxml.models._covariates`.
     """
 
     #: prepared-data class of the model, built from validated ``(x, t_x, T, w)``
@@ -775,7 +807,143 @@ class PurchaseModel(BTYDModel):
         x, tx, T = check_rfm(df["frequency"], df["recency"], df["T"])
         return cls._data_class(x, tx, T, w)
 
-    def expected_purchases_interval(self, t, frequency, recency, T, *, level=0.95):
+    #: parameter -> (covariate group, sign of the exponent), Fader & Hardie note 019
+    _covariate_params: dict = {}
+
+    def __init__(self, *, penalizer: float = 0.0, purchase_covariates=None,
+                 dropout_covariates=None):
+        self.penalizer = penalizer
+        self.purchase_covariates = purchase_covariates
+        self.dropout_covariates = dropout_covariates
+
+    # -- covariates (issue 21; the encoding and mapping live in _covariates) -------------
+
+    def _row_kernel(self, P, data):
+        """Row-wise log-likelihood (n,) and its gradient (k, n) with respect to the
+        per-customer parameters ``P`` (k, n)."""
+        raise NotImplementedError
+
+    def _wants_covariates(self) -> bool:
+        return bool(getattr(self, "purchase_covariates", None)
+                    or getattr(self, "dropout_covariates", None))
+
+    def _fit_rfm(self, x, tx, T, w, covariates, index=None):
+        """Fit on validated (x, t_x, T, w), with covariates when the model has some;
+        ``index`` is frequency's pandas index, which the covariates' must equal."""
+        from cxml.models._covariates import (
+            CovariateData,
+            CovariateDesign,
+            check_aligned,
+            check_no_covariates,
+        )
+
+        self.coefficients_ = None
+        self.coefficient_names_ = ()
+        if not self._wants_covariates():
+            check_no_covariates(self, covariates)
+            data = self._data_class(x, tx, T, w)
+            return self._fit_prepared(data, rfm_data_summary(x, tx, T, w, data.x.size))
+        purchase, dropout = CovariateDesign.from_model(self)
+        check_aligned(covariates, index)
+        design = CovariateDesign.fit(purchase, dropout, covariates, x.size)
+        designs, free, names = {}, {}, []
+        for p, (group, sign) in self._covariate_params.items():
+            X = design.matrix(covariates, x.size, group)
+            cols = design.columns(group)
+            # A constant column is absorbed by the baseline: not identified, fixed at 0.
+            f = (X.max(axis=0) > X.min(axis=0)) if X.shape[0] else np.zeros(0, bool)
+            for c in np.asarray(cols, dtype=object)[~f]:
+                logger.warning("%s: covariate column %r is constant in the training data; "
+                               "its coefficient on %s is not identified and is fixed at 0.",
+                               self._model_label, c, p)
+            designs[p], free[p] = (sign, X), f
+            names.extend(f"{p}: {c}" for c, keep in zip(cols, f, strict=True) if keep)
+        self.coefficient_names_ = tuple(names)
+        # The plain model's penalty scale depends on max(T) only: take it from that row.
+        i = [int(np.argmax(T))]
+        base = self._data_class(x[i], tx[i], T[i], w[i])
+        data = CovariateData(x, tx, T, w, designs, self._param_names, self._row_kernel,
+                             np.asarray(base.penalty_scale, dtype=float), free)
+        self._fit_prepared(data, rfm_data_summary(x, tx, T, w, data.x.size))
+        # Split the fitted vector's covariance: baseline block, and the whole for the
+        # coefficients.
+        full = self.log_params_covariance_
+        k = len(self._param_names)
+        self.theta_covariance_ = full
+        self.log_params_covariance_ = full[:k, :k]
+        self._set_coefficients(design, free, self.theta_, full)
+        return self
+
+    def _set_coefficients(self, design, free, theta, full):
+        k = len(self._param_names)
+        sd = np.sqrt(np.maximum(np.diag(full), 0.0)) if np.all(np.isfinite(full)) else \
+            np.full(full.shape[0], np.nan)
+        coefs, ses, at = {}, {}, k
+        for p, (group, _) in self._covariate_params.items():
+            coefs[p], ses[p] = {}, {}
+            for c, keep in zip(design.columns(group), free[p], strict=True):
+                if keep:
+                    coefs[p][c], ses[p][c] = float(theta[at]), float(sd[at])
+                    at += 1
+                else:
+                    coefs[p][c], ses[p][c] = 0.0, float("nan")
+        self.covariate_design_ = design
+        self.coefficients_ = coefs
+        self.coefficient_standard_errors_ = ses
+
+    def _params_for(self, covariates, n, index=None):
+        """The baseline parameters (k,) without covariates, else per-customer (k, n)."""
+        from cxml.models._covariates import check_aligned, check_no_covariates, row_params
+
+        self._check_fitted()
+        base = self._param_array()
+        if getattr(self, "coefficients_", None) is None:
+            check_no_covariates(self, covariates)
+            return base
+        check_aligned(covariates, index)
+        design = self.covariate_design_
+        designs, coefs = {}, {}
+        for p, (group, sign) in self._covariate_params.items():
+            designs[p] = (sign, design.matrix(covariates, n, group))
+            coefs[p] = np.array(list(self.coefficients_[p].values()), dtype=float)
+        return row_params(base, self._param_names, designs, coefs)
+
+    def _covariates_to_dict(self):
+        return {
+            "design": self.covariate_design_.to_dict(),
+            "coefficients": self.coefficients_,
+            "standard_errors": {p: {c: _json_float(v) for c, v in d.items()}
+                                for p, d in self.coefficient_standard_errors_.items()},
+            "theta_names": list(self._theta_names()),
+            "theta_covariance": [[_json_float(v) for v in row]
+                                 for row in self.theta_covariance_],
+        }
+
+    def _covariates_from_dict(self, d):
+        from cxml.models._covariates import CovariateDesign
+
+        try:
+            des = d["design"]
+            self.purchase_covariates = list(des["purchase"]) or None
+            self.dropout_covariates = list(des["dropout"]) or None
+            self.covariate_design_ = CovariateDesign(des["purchase"], des["dropout"],
+                                                     des["encoding"])
+            self.coefficients_ = {p: {c: float(v) for c, v in dd.items()}
+                                  for p, dd in d["coefficients"].items()}
+            self.coefficient_standard_errors_ = {
+                p: {c: _from_json_float(v) for c, v in dd.items()}
+                for p, dd in d["standard_errors"].items()}
+            k = len(self._param_names)
+            self.coefficient_names_ = tuple(d["theta_names"][k:])
+            self.theta_covariance_ = np.array(
+                [[_from_json_float(v) for v in row] for row in d["theta_covariance"]],
+                dtype=float)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelLoadError(
+                f"saved {type(self).__name__} has corrupt covariates: {exc}") from None
+
+    def expected_purchases_interval(self, t, frequency, recency, T, *, level=0.95,
+                                    covariates=None):
         """Expected purchases with a delta-method interval from the parameter covariance.
 
         Parameters
@@ -790,6 +958,9 @@ class PurchaseModel(BTYDModel):
             Time from first purchase to the end of observation, same unit.
         level : float, default 0.95
             Coverage of the interval.
+        covariates : pandas.DataFrame, optional
+            The customers' covariates, for a model fitted with covariates; the interval
+            then includes the coefficients' uncertainty.
 
         Returns
         -------
@@ -802,4 +973,55 @@ class PurchaseModel(BTYDModel):
         """
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return self._delta_interval(lambda p: self._expected(p, t, x, tx, T), level)
+        if getattr(self, "coefficients_", None) is None:
+            # Refuses covariates= on a model fitted without them.
+            self._params_for(covariates, x.size, getattr(frequency, "index", None))
+            return self._delta_interval(lambda p: self._expected(p, t, x, tx, T), level)
+        return self._theta_delta_interval(lambda P: self._expected(P, t, x, tx, T),
+                                          covariates, x.size, level,
+                                          getattr(frequency, "index", None))
+
+    def _theta_delta_interval(self, func, covariates, n, level, index=None):
+        """Delta-method interval of ``func(per-customer parameters)`` over the fitted
+        vector (log-parameters, coefficients), on the log scale of the prediction."""
+        from cxml.models._covariates import check_aligned, row_params
+
+        check_aligned(covariates, index)
+        design = self.covariate_design_
+        k = len(self._param_names)
+        designs, coefs, slots = {}, {}, []
+        for p, (group, sign) in self._covariate_params.items():
+            designs[p] = (sign, design.matrix(covariates, n, group))
+            coefs[p] = np.array(list(self.coefficients_[p].values()), dtype=float)
+            names = list(self.coefficients_[p])
+            slots.extend((p, names.index(nm.split(": ", 1)[1]))
+                         for nm in self.coefficient_names_ if nm.split(": ", 1)[0] == p)
+        base = self._param_array()
+
+        def at(log_base, cf):
+            return np.asarray(func(row_params(np.exp(log_base), self._param_names,
+                                              designs, cf)), dtype=float)
+
+        est = at(np.log(base), coefs)
+        grads = []
+        h = 1e-5
+        for j in range(k + len(slots)):
+            lb_up, lb_dn = np.log(base), np.log(base)
+            c_up = {p: v.copy() for p, v in coefs.items()}
+            c_dn = {p: v.copy() for p, v in coefs.items()}
+            if j < k:
+                lb_up[j] += h
+                lb_dn[j] -= h
+            else:
+                p, i = slots[j - k]
+                c_up[p][i] += h
+                c_dn[p][i] -= h
+            grads.append((at(lb_up, c_up) - at(lb_dn, c_dn)) / (2 * h))
+        grads = np.stack(grads)
+        var = np.einsum("i...,ij,j...->...", grads, self.theta_covariance_, grads)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sd = np.sqrt(np.maximum(var, 0.0)) / est
+        zq = z_quantile(level)
+        lower = np.where(est > 0, est * np.exp(-zq * sd), 0.0)
+        upper = np.where(est > 0, est * np.exp(zq * sd), 0.0)
+        return est, lower, upper

@@ -18,7 +18,6 @@ from cxml.models._base import (
     compress_rows,
     dot,
     first_index,
-    rfm_data_summary,
     row_codes,
     unique_inverse,
 )
@@ -32,6 +31,7 @@ __all__ = [
     "RFMData",
     "bg_expected_purchases_path",
     "bgnbd_log_likelihood",
+    "bgnbd_row_log_likelihood",
     "bgnbd_total_log_likelihood",
     "nonzero",
 ]
@@ -156,6 +156,67 @@ def bgnbd_total_log_likelihood(params, d: RFMData, gradient: bool = True,
     return ll, np.array([g_r, g_alpha, g_a, g_b])
 
 
+def bgnbd_row_log_likelihood(P, d, modified: bool = False):
+    """Row-wise BG/NBD (or MBG/NBD) log-likelihood, eq. (6) of FHL (2005), with
+    per-customer parameters, and its gradient with respect to them (for covariates).
+
+    Parameters
+    ----------
+    P : numpy.ndarray
+        Shape (4, n): r, alpha_i, a_i, b_i of each row of ``d``.
+    d : object
+        Rows ``x``, ``tx``, ``T``; optionally ``group = (first, codes)``, rows sharing x and
+        (a_i, b_i), whose x-only terms are then evaluated once per group.
+    modified : bool, default False
+        MBG/NBD's shift (see :func:`bgnbd_total_log_likelihood`).
+
+    Returns
+    -------
+    ll : numpy.ndarray
+        Log-likelihood of each row.
+    G : numpy.ndarray
+        Shape (4, n): d ll_i / d (r, alpha_i, a_i, b_i). The terms are those of
+        :func:`bgnbd_total_log_likelihood`, row by row.
+    """
+    r, alpha, a, b = P
+    x, tx, T = d.x, d.tx, d.T
+    sh = 1.0 if modified else 0.0
+    grp = getattr(d, "group", None)
+    if grp is not None:
+        first, codes = grp
+        gx, ga, gb, gr = x[first], a[first], b[first], r[first]
+    else:
+        gx, ga, gb, gr = x, a, b, r
+    # Terms depending on (x, a_i, b_i) only: A2 of eq. (6) and its derivatives.
+    c_ab = (gammaln(gr + gx) - gammaln(gr) + gammaln(ga + gb) + gammaln(gb + gx + sh)
+            - gammaln(gb) - gammaln(ga + gb + gx + sh))
+    bx = gb + np.maximum(gx, 1.0 - sh) - 1.0 + sh
+    with np.errstate(divide="ignore"):
+        k_x = np.log(ga) - np.log(bx)
+    if not modified:
+        k_x = np.where(gx > 0, k_x, -np.inf)
+    dab = digamma(ga + gb) - digamma(ga + gb + gx + sh)
+    parts = [c_ab, k_x, dab, dab + digamma(gb + gx + sh) - digamma(gb), 1.0 / bx,
+             digamma(gr + gx) - digamma(gr)]
+    if grp is not None:
+        parts = [v[codes] for v in parts]
+    c_ab, k_x, g_a0, g_b0, inv_b, g_r0 = parts
+    rx = r + x
+    lT = np.log(alpha + T)
+    D = lT - np.log(alpha + tx)
+    dlt = k_x + rx * D
+    # softplus(dlt) and p2 = expit(dlt) from one exponential, e = exp(-|dlt|).
+    e = np.exp(-np.abs(dlt))
+    ll = c_ab + r * np.log(alpha) - rx * lT + np.maximum(dlt, 0.0) + np.log1p(e)
+    p2 = np.where(dlt >= 0, 1.0, e) / (1.0 + e)
+    G = np.empty((4, x.size))
+    G[0] = g_r0 + np.log(alpha) - lT + p2 * D
+    G[1] = r / alpha - rx * ((1.0 - p2) / (alpha + T) + p2 / (alpha + tx))
+    G[2] = g_a0 + p2 / a
+    G[3] = g_b0 - p2 * inv_b
+    return ll, G
+
+
 def bgnbd_log_likelihood(params, frequency, recency, T):
     """Per-customer BG/NBD log-likelihood, eq. (6) of Fader, Hardie & Lee (2005).
 
@@ -192,11 +253,28 @@ class BetaGeoModel(PurchaseModel):
         ``penalizer * sum(params**2)`` with alpha expressed in time rescaled so that
         max(T) = 1: lifetimes' ``penalizer_coef`` convention, so the same value gives the
         same fit, and the penalty does not depend on the time unit.
+    purchase_covariates : list of str, optional
+        Columns of ``covariates`` that shift the purchase process: alpha_i = alpha
+        exp(-x_p,i g_alpha), so exp(g_alpha) multiplies the mean purchase rate (Fader &
+        Hardie note 019). Encoding rule in :mod:`cxml.models` docs ("Customer covariates").
+    dropout_covariates : list of str, optional
+        Columns that shift the dropout process: a_i = a exp(x_d,i g_a), b_i = b exp(x_d,i
+        g_b). Default None for both: the plain model.
 
     Attributes
     ----------
     params_ : dict
-        Fitted ``{"r", "alpha", "a", "b"}``; alpha is in the time unit of the input.
+        Fitted ``{"r", "alpha", "a", "b"}``; alpha is in the time unit of the input. With
+        covariates these are the baseline values of a customer whose covariates are 0
+        (the reference level of each categorical column).
+    coefficients_ : dict of dict or None
+        With covariates, ``coefficients_["alpha"]["web"]`` and so on: the coefficient of
+        each design column on each parameter (0 with a NaN standard error for a column
+        that is constant in the training data); None without covariates.
+    coefficient_standard_errors_ : dict of dict
+        Their standard errors (inverse Hessian), with covariates only.
+    theta_covariance_ : numpy.ndarray
+        With covariates, the covariance of (log-parameters, coefficients).
     log_likelihood_ : float
         Total (weighted) log-likelihood at the optimum, without the penalty.
     standard_errors_ : dict
@@ -229,10 +307,14 @@ class BetaGeoModel(PurchaseModel):
     _param_names = ("r", "alpha", "a", "b")
     _model_label = "BG/NBD"
 
-    def fit(self, frequency, recency, T, weights=None):
+    _covariate_params = {"alpha": ("purchase", -1.0), "a": ("dropout", 1.0),
+                         "b": ("dropout", 1.0)}
+
+    def fit(self, frequency, recency, T, weights=None, covariates=None):
         """Fit by maximum likelihood (L-BFGS-B on log-parameters, analytic gradient).
 
-        Identical (frequency, recency, T) rows are merged into weights automatically.
+        Identical (frequency, recency, T) rows (and covariates) are merged into weights
+        automatically.
 
         Parameters
         ----------
@@ -240,6 +322,10 @@ class BetaGeoModel(PurchaseModel):
             Repeat purchases, time of last purchase and age, in one time unit.
         weights : array-like, optional
             Non-negative weight per customer (e.g. the count of identical customers).
+        covariates : pandas.DataFrame, optional
+            One row per customer, in the order of ``frequency``, holding the columns named
+            by ``purchase_covariates`` and ``dropout_covariates`` (required with them,
+            refused without them).
 
         Returns
         -------
@@ -255,11 +341,14 @@ class BetaGeoModel(PurchaseModel):
         """
         x, tx, T = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
-        data = RFMData(x, tx, T, w)
-        return self._fit_prepared(data, rfm_data_summary(x, tx, T, w, data.x.size))
+        return self._fit_rfm(x, tx, T, w, covariates,
+                             index=getattr(frequency, "index", None))
 
     def _loglik(self, params, data):
         return bgnbd_total_log_likelihood(params, data)
+
+    def _row_kernel(self, P, data):
+        return bgnbd_row_log_likelihood(P, data)
 
 
     @staticmethod
@@ -273,7 +362,7 @@ class BetaGeoModel(PurchaseModel):
 
     # -- predictions ---------------------------------------------------------------------
 
-    def probability_alive(self, frequency, recency, T):
+    def probability_alive(self, frequency, recency, T, covariates=None):
         """Probability that each customer is still alive at T.
 
         Fader, Hardie & Lee (2008), "Computing P(alive) using the BG/NBD model", eq. (2).
@@ -286,6 +375,9 @@ class BetaGeoModel(PurchaseModel):
             Time from first to last purchase, in the unit of the fit.
         T : array-like
             Time from first purchase to the end of observation, same unit.
+        covariates : pandas.DataFrame, optional
+            The customers' covariates (one row each), required for a model fitted with
+            covariates.
 
         Returns
         -------
@@ -293,9 +385,10 @@ class BetaGeoModel(PurchaseModel):
             Probabilities in (0, 1]; 1 for customers without repeat purchases.
         """
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return _p_alive(self._param_array(), x, tx, T)
+        params = self._params_for(covariates, x.size, getattr(frequency, "index", None))
+        return _p_alive(params, x, tx, T)
 
-    def expected_purchases(self, t, frequency, recency, T):
+    def expected_purchases(self, t, frequency, recency, T, covariates=None):
         """Conditional expected number of repeat purchases in (T, T + t].
 
         Eq. (10) of Fader, Hardie & Lee (2005).
@@ -310,6 +403,9 @@ class BetaGeoModel(PurchaseModel):
             Time from first to last purchase, in the unit of the fit.
         T : array-like
             Time from first purchase to the end of observation, same unit.
+        covariates : pandas.DataFrame, optional
+            The customers' covariates (one row each), required for a model fitted with
+            covariates.
 
         Returns
         -------
@@ -318,9 +414,10 @@ class BetaGeoModel(PurchaseModel):
         """
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return _expected_purchases(self._param_array(), t, x, tx, T)
+        params = self._params_for(covariates, x.size, getattr(frequency, "index", None))
+        return _expected_purchases(params, t, x, tx, T)
 
-    def population_expected_purchases(self, t):
+    def population_expected_purchases(self, t, covariates=None):
         """Expected repeat purchases E[X(t)] in (0, t] of a new customer.
 
         Eq. (9) of Fader, Hardie & Lee (2005).
@@ -329,6 +426,9 @@ class BetaGeoModel(PurchaseModel):
         ----------
         t : float or array-like
             Time since the first purchase, in the unit of the fit.
+        covariates : pandas.DataFrame, optional
+            With a model fitted with covariates, the new customers' covariates: one row
+            each, broadcast against ``t`` (and ``n``).
 
         Returns
         -------
@@ -336,13 +436,13 @@ class BetaGeoModel(PurchaseModel):
             E[X(t)] for each ``t``.
         """
         t = check_horizon("t", t)
-        r, alpha, a, b = self._param_array()
+        r, alpha, a, b = self._params_for(covariates, _n_rows(covariates))
         z = t / (alpha + t)
         c = nonzero(a + b - 1.0)
         q = one_minus_scaled_hyp2f1(r, a - 1.0, c, z)
         return np.asarray(c / (a - 1.0) * q)
 
-    def probability_of_purchases(self, t, n):
+    def probability_of_purchases(self, t, n, covariates=None):
         """Probability P(X(t) = n) of exactly n repeat purchases in (0, t].
 
         Eq. (8) of Fader, Hardie & Lee (2005), for a new customer. The finite sum in
@@ -355,6 +455,9 @@ class BetaGeoModel(PurchaseModel):
             Time since the first purchase, in the unit of the fit.
         n : int or array-like of int
             Number of repeat purchases.
+        covariates : pandas.DataFrame, optional
+            With a model fitted with covariates, the new customers' covariates: one row
+            each, broadcast against ``t`` (and ``n``).
 
         Returns
         -------
@@ -365,7 +468,7 @@ class BetaGeoModel(PurchaseModel):
         n = np.asarray(n, dtype=float)
         if np.any(n < 0) or np.any(n != np.round(n)):
             raise ValueError(f"n must be non-negative whole numbers, got {n!r}")
-        r, alpha, a, b = self._param_array()
+        r, alpha, a, b = self._params_for(covariates, _n_rows(covariates))
         lq = np.log(alpha) - np.log(alpha + t)  # ln(alpha/(alpha+t))
         with np.errstate(divide="ignore"):
             lpt = np.log(t) - np.log(alpha + t)
@@ -376,6 +479,10 @@ class BetaGeoModel(PurchaseModel):
         second = np.where(n > 0, np.exp(betaln(a + 1, b + np.maximum(n, 1) - 1) - betaln(a, b))
                           * tail, 0.0)
         return np.asarray(first + second)
+
+
+def _n_rows(covariates) -> int:
+    return 0 if covariates is None else len(covariates)
 
 
 def nonzero(c):
@@ -455,7 +562,8 @@ def bg_expected_purchases_path(params, ts, x, tx, T, coefs, p_alive, shift):
     r, alpha, a, b = params
     pa = p_alive(params, x, tx, T)
     codes, n_unique = row_codes(x, T)
-    if n_unique < 0.5 * x.size:
+    # With covariates (per-customer parameters) rows sharing (x, T) no longer share terms.
+    if n_unique < 0.5 * x.size and np.ndim(a) == 0 and np.ndim(alpha) == 0:
         first = first_index(codes, n_unique)
         ux, uT = x[first], T[first]
     else:

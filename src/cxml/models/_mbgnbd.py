@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betaln, expit, gammaln
 
-from cxml.models._base import PurchaseModel, rfm_data_summary
+from cxml.models._base import PurchaseModel
 from cxml.models._bgnbd import (
     RFMData,
     bg_expected_purchases_path,
+    bgnbd_row_log_likelihood,
     bgnbd_total_log_likelihood,
     nonzero,
 )
@@ -30,6 +31,9 @@ class ModifiedBetaGeoModel(PurchaseModel):
     ----------
     penalizer : float, default 0.0
         L2 penalty, lifetimes' ``penalizer_coef`` convention (see :class:`BetaGeoModel`).
+    purchase_covariates, dropout_covariates : list of str, optional
+        Static covariates of the purchase (alpha) and dropout (a, b) processes, in BG/NBD's
+        form (see :class:`BetaGeoModel`).
 
     Attributes
     ----------
@@ -61,7 +65,10 @@ class ModifiedBetaGeoModel(PurchaseModel):
     _param_names = ("r", "alpha", "a", "b")
     _model_label = "MBG/NBD"
 
-    def fit(self, frequency, recency, T, weights=None):
+    _covariate_params = {"alpha": ("purchase", -1.0), "a": ("dropout", 1.0),
+                         "b": ("dropout", 1.0)}
+
+    def fit(self, frequency, recency, T, weights=None, covariates=None):
         """Fit by maximum likelihood.
 
         The likelihood is BG/NBD's eq. (6) of Fader, Hardie & Lee (2005) with the MBG/NBD
@@ -77,6 +84,8 @@ class ModifiedBetaGeoModel(PurchaseModel):
             Time from first purchase to the end of observation, same unit.
         weights : array-like, optional
             Non-negative weight per customer.
+        covariates : pandas.DataFrame, optional
+            One row per customer with the covariate columns (see :class:`BetaGeoModel`).
 
         Returns
         -------
@@ -89,11 +98,14 @@ class ModifiedBetaGeoModel(PurchaseModel):
         """
         x, tx, T = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
-        data = RFMData(x, tx, T, w)
-        return self._fit_prepared(data, rfm_data_summary(x, tx, T, w, data.x.size))
+        return self._fit_rfm(x, tx, T, w, covariates,
+                             index=getattr(frequency, "index", None))
 
     def _loglik(self, params, data):
         return bgnbd_total_log_likelihood(params, data, modified=True)
+
+    def _row_kernel(self, P, data):
+        return bgnbd_row_log_likelihood(P, data, modified=True)
 
 
     @staticmethod
@@ -104,7 +116,7 @@ class ModifiedBetaGeoModel(PurchaseModel):
         rate = max(float(np.sum(d.w * d.x)) / max(float(np.sum(d.w * d.T)), 1e-12), 1e-6)
         return np.array([1.0, 1.0 / rate, 1.0, 1.0])
 
-    def probability_alive(self, frequency, recency, T):
+    def probability_alive(self, frequency, recency, T, covariates=None):
         """Probability that each customer is still alive at T.
 
         P(alive) = 1 / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x)): eq. (2) of Fader,
@@ -119,6 +131,8 @@ class ModifiedBetaGeoModel(PurchaseModel):
             Time from first to last purchase, in the unit of the fit.
         T : array-like
             Time from first purchase to the end of observation, same unit.
+        covariates : pandas.DataFrame, optional
+            The customers' covariates, for a model fitted with covariates.
 
         Returns
         -------
@@ -126,9 +140,10 @@ class ModifiedBetaGeoModel(PurchaseModel):
             Probabilities in (0, 1).
         """
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return _mbg_p_alive(self._param_array(), x, tx, T)
+        params = self._params_for(covariates, x.size, getattr(frequency, "index", None))
+        return _mbg_p_alive(params, x, tx, T)
 
-    def expected_purchases(self, t, frequency, recency, T):
+    def expected_purchases(self, t, frequency, recency, T, covariates=None):
         """Conditional expected number of repeat purchases in (T, T + t].
 
         Eq. (10) of Fader, Hardie & Lee (2005) with the MBG/NBD shift: a + b + x - 1 ->
@@ -144,6 +159,8 @@ class ModifiedBetaGeoModel(PurchaseModel):
             Time from first to last purchase, in the unit of the fit.
         T : array-like
             Time from first purchase to the end of observation, same unit.
+        covariates : pandas.DataFrame, optional
+            The customers' covariates, for a model fitted with covariates.
 
         Returns
         -------
@@ -152,12 +169,12 @@ class ModifiedBetaGeoModel(PurchaseModel):
         """
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        p = self._param_array()
+        p = self._params_for(covariates, x.size, getattr(frequency, "index", None))
         if np.ndim(t) == 0:
             return _mbg_path(p, np.atleast_1d(t), x, tx, T)[0]
         return _mbg_expected(p, t, x, tx, T)
 
-    def population_expected_purchases(self, t):
+    def population_expected_purchases(self, t, covariates=None):
         """Expected repeat purchases E[X(t)] in (0, t] of a new customer.
 
         Eq. (9) of Fader, Hardie & Lee (2005) with the MBG/NBD shift:
@@ -167,6 +184,8 @@ class ModifiedBetaGeoModel(PurchaseModel):
         ----------
         t : float or array-like
             Time since the first purchase, in the unit of the fit.
+        covariates : pandas.DataFrame, optional
+            The customers' covariates, for a model fitted with covariates.
 
         Returns
         -------
@@ -174,11 +193,12 @@ class ModifiedBetaGeoModel(PurchaseModel):
             E[X(t)] for each ``t``.
         """
         t = check_horizon("t", t)
-        r, alpha, a, b = self._param_array()
+        n_cov = 0 if covariates is None else len(covariates)
+        r, alpha, a, b = self._params_for(covariates, n_cov)
         q = one_minus_scaled_hyp2f1(r, a - 1.0, a + b, t / (alpha + t))
         return np.asarray(b / (a - 1.0) * q)
 
-    def probability_of_purchases(self, t, n):
+    def probability_of_purchases(self, t, n, covariates=None):
         """Probability P(X(t) = n) of exactly n repeat purchases in (0, t].
 
         Eq. (8) of Fader, Hardie & Lee (2005) with the MBG/NBD shift (B(a, b+n) ->
@@ -191,6 +211,8 @@ class ModifiedBetaGeoModel(PurchaseModel):
             Time since the first purchase, in the unit of the fit.
         n : int or array-like of int
             Number of repeat purchases.
+        covariates : pandas.DataFrame, optional
+            The customers' covariates, for a model fitted with covariates.
 
         Returns
         -------
@@ -201,7 +223,8 @@ class ModifiedBetaGeoModel(PurchaseModel):
         n = np.asarray(n, dtype=float)
         if np.any(n < 0) or np.any(n != np.round(n)):
             raise ValueError(f"n must be non-negative whole numbers, got {n!r}")
-        r, alpha, a, b = self._param_array()
+        n_cov = 0 if covariates is None else len(covariates)
+        r, alpha, a, b = self._params_for(covariates, n_cov)
         lq = np.log(alpha) - np.log(alpha + t)
         with np.errstate(divide="ignore"):
             lpt = np.log(t) - np.log(alpha + t)

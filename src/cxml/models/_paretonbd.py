@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, expit, gammaln
 
-from cxml.models._base import PurchaseModel, compress_rows, rfm_data_summary, unique_inverse
+from cxml.models._base import PurchaseModel, compress_rows, unique_inverse
 from cxml.models._base import dot as _dot
 from cxml.models._validation import check_horizon, check_rfm, check_weights
 
@@ -98,7 +98,9 @@ def _died_integral(params, x, tx, T, moments: bool):
     mom = np.empty((4, n)) if moments else None
     for lo in range(0, n, _QUAD_CHUNK):
         sl = slice(lo, min(lo + _QUAD_CHUNK, n))
-        res = _died_integral_block(params, x[sl], tx[sl], T[sl], moments)
+        # Per-customer parameters (covariates) are sliced with their rows.
+        pr = [v[sl] if np.ndim(v) else v for v in params]
+        res = _died_integral_block(pr, x[sl], tx[sl], T[sl], moments)
         rel[sl] = res[0]
         if mom is not None:
             mom[:, sl] = res[1]
@@ -108,10 +110,11 @@ def _died_integral(params, x, tx, T, moments: bool):
 def _died_integral_block(params, x, tx, T, moments):
     r, alpha, s, beta = params
     k = r + x
-    if alpha <= beta:
-        p, c, k1, k2 = alpha, beta - alpha, k, np.full(x.shape, s + 1.0)
-    else:
-        p, c, k1, k2 = beta, alpha - beta, np.full(x.shape, s + 1.0), k
+    # p is the nearer branch point, min(alpha, beta), per row when the parameters are.
+    swap = np.broadcast_to(alpha > beta, x.shape)
+    p, c = np.minimum(alpha, beta), np.abs(alpha - beta)
+    sk = np.broadcast_to(s + 1.0, x.shape)
+    k1, k2 = np.where(swap, sk, k), np.where(swap, k, sk)
     p0 = p + tx
     # sigma - ln(p0) runs over [0, width]; width via log1p keeps t_x ~ T exact.
     width = np.log1p((T - tx) / p0)
@@ -160,10 +163,9 @@ def _died_integral_block(params, x, tx, T, moments):
     m_lp = np.einsum("ij,ij->i", f, nodes) * inv_S  # E ln((p+tau)/(p+t_x))
     m_ip = np.einsum("ij,ij->i", f, 1.0 / e) * inv_S
     m_lq = np.einsum("ij,ij->i", f, lq) * inv_S
-    m_iq = np.einsum("ij,ij->i", f, 1.0 / (c + e)) * inv_S
-    if alpha <= beta:
-        return rel, np.stack([m_lp, m_ip, m_lq, m_iq])
-    return rel, np.stack([m_lq, m_iq, m_lp, m_ip])
+    m_iq = np.einsum("ij,ij->i", f, 1.0 / (np.asarray(c)[..., None] + e)) * inv_S
+    return rel, np.where(swap, np.stack([m_lq, m_iq, m_lp, m_ip]),
+                         np.stack([m_lp, m_ip, m_lq, m_iq]))
 
 
 def _log_died_odds(params, x, tx, T, rel):
@@ -176,7 +178,7 @@ def _log_died_odds(params, x, tx, T, rel):
     """
     r, alpha, s, beta = params
     span = T - tx
-    return (np.log(s) + rel + np.log(min(alpha, beta) + tx) - np.log(beta + tx)
+    return (np.log(s) + rel + np.log(np.minimum(alpha, beta) + tx) - np.log(beta + tx)
             + (r + x) * np.log1p(span / (alpha + tx)) + s * np.log1p(span / (beta + tx)))
 
 
@@ -236,6 +238,26 @@ def _pareto_loglik(params, d: _ParetoData, gradient: bool = True):
     return ll, np.array([g_r, g_alpha, g_s, g_beta])
 
 
+def pareto_row_log_likelihood(P, d):
+    """Row-wise Pareto/NBD log-likelihood, eq. (22) of note 009, with per-customer
+    parameters ``P`` (4, n) = (r, alpha_i, s, beta_i), and its gradient (4, n) with
+    respect to them: the terms of :func:`_pareto_loglik`, row by row (for covariates)."""
+    r, alpha, s, beta = P
+    x, tx, T = d.x, d.tx, d.T
+    rel, mom = _died_integral(P, x, tx, T, moments=True)
+    z = _log_died_odds(P, x, tx, T, rel)
+    ll = gammaln(r + x) - gammaln(r) + _log_alive_part(P, x, T) + np.logaddexp(0.0, z)
+    pi, q = expit(z), expit(-z)
+    m_la, m_ia, m_lb, m_ib = mom
+    G = np.empty((4, x.size))
+    G[0] = (digamma(r + x) - digamma(r)
+            - (q * np.log1p(T / alpha) + pi * (np.log1p(tx / alpha) + m_la)))
+    G[1] = r / alpha - (r + x) * (q / (alpha + T) + pi * m_ia)
+    G[2] = -(q * np.log1p(T / beta) + pi * (np.log1p(tx / beta) + m_lb - 1.0 / s))
+    G[3] = q * s * T / (beta * (beta + T)) + pi * (s / beta - (s + 1.0) * m_ib)
+    return ll, G
+
+
 class ParetoNBDModel(PurchaseModel):
     """Pareto/NBD model of repeat purchasing.
 
@@ -244,6 +266,11 @@ class ParetoNBDModel(PurchaseModel):
     penalizer : float, default 0.0
         L2 penalty, lifetimes' ``penalizer_coef`` convention (alpha and beta in time
         rescaled to max(T) = 1).
+    purchase_covariates, dropout_covariates : list of str, optional
+        Static covariates (Fader & Hardie note 019): alpha_i = alpha exp(-x_p,i g_alpha)
+        and beta_i = beta exp(-x_d,i g_beta), so exp(g_alpha) multiplies the mean purchase
+        rate and exp(g_beta) the mean dropout rate. Encoding as for
+        :class:`BetaGeoModel`; fitted ``coefficients_["alpha"]``, ``coefficients_["beta"]``.
 
     Attributes
     ----------
@@ -279,7 +306,9 @@ class ParetoNBDModel(PurchaseModel):
     _param_names = ("r", "alpha", "s", "beta")
     _model_label = "Pareto/NBD"
 
-    def fit(self, frequency, recency, T, weights=None):
+    _covariate_params = {"alpha": ("purchase", -1.0), "beta": ("dropout", -1.0)}
+
+    def fit(self, frequency, recency, T, weights=None, covariates=None):
         """Fit by maximum likelihood (L-BFGS-B on log-parameters, exact gradient).
 
         Parameters
@@ -292,6 +321,8 @@ class ParetoNBDModel(PurchaseModel):
             Time from first purchase to the end of observation, same unit.
         weights : array-like, optional
             Non-negative weight per customer.
+        covariates : pandas.DataFrame, optional
+            One row per customer with the covariate columns (see :class:`BetaGeoModel`).
 
         Returns
         -------
@@ -304,11 +335,14 @@ class ParetoNBDModel(PurchaseModel):
         """
         x, tx, T = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
-        data = _ParetoData(x, tx, T, w)
-        return self._fit_prepared(data, rfm_data_summary(x, tx, T, w, data.x.size))
+        return self._fit_rfm(x, tx, T, w, covariates,
+                             index=getattr(frequency, "index", None))
 
     def _loglik(self, params, data):
         return _pareto_loglik(params, data)
+
+    def _row_kernel(self, P, data):
+        return pareto_row_log_likelihood(P, data)
 
     def _initial_params(self, d):
         rate = max(float(np.sum(d.w * d.x)) / max(float(np.sum(d.w * d.T)), 1e-12), 1e-6)
@@ -325,7 +359,7 @@ class ParetoNBDModel(PurchaseModel):
             return acc * pa
         return np.stack([_pareto_alive_expected(params, t, x, T) * pa for t in ts])
 
-    def probability_alive(self, frequency, recency, T):
+    def probability_alive(self, frequency, recency, T, covariates=None):
         """Probability that each customer is still alive at T.
 
         Eq. (18) of Fader & Hardie's 2005 Pareto/NBD note, with A_0 evaluated as the
@@ -340,6 +374,8 @@ class ParetoNBDModel(PurchaseModel):
             Time from first to last purchase, in the unit of the fit.
         T : array-like
             Time from first purchase to the end of observation, same unit.
+        covariates : pandas.DataFrame, optional
+            The customers' covariates, for a model fitted with covariates.
 
         Returns
         -------
@@ -347,9 +383,10 @@ class ParetoNBDModel(PurchaseModel):
             Probabilities in (0, 1].
         """
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return _pareto_p_alive(self._param_array(), x, tx, T)
+        params = self._params_for(covariates, x.size, getattr(frequency, "index", None))
+        return _pareto_p_alive(params, x, tx, T)
 
-    def expected_purchases(self, t, frequency, recency, T):
+    def expected_purchases(self, t, frequency, recency, T, covariates=None):
         """Conditional expected number of repeat purchases in (T, T + t].
 
         Eq. (41) of Fader & Hardie's 2005 Pareto/NBD note.
@@ -364,6 +401,8 @@ class ParetoNBDModel(PurchaseModel):
             Time from first to last purchase, in the unit of the fit.
         T : array-like
             Time from first purchase to the end of observation, same unit.
+        covariates : pandas.DataFrame, optional
+            The customers' covariates, for a model fitted with covariates.
 
         Returns
         -------
@@ -372,9 +411,10 @@ class ParetoNBDModel(PurchaseModel):
         """
         t = check_horizon("t", t)
         x, tx, T = check_rfm(frequency, recency, T, require_data=False)
-        return _pareto_expected(self._param_array(), t, x, tx, T)
+        params = self._params_for(covariates, x.size, getattr(frequency, "index", None))
+        return _pareto_expected(params, t, x, tx, T)
 
-    def population_expected_purchases(self, t):
+    def population_expected_purchases(self, t, covariates=None):
         """Expected repeat purchases E[X(t)] in (0, t] of a new customer.
 
         E[X(t)] = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)], eq. (17) of the note.
@@ -383,6 +423,8 @@ class ParetoNBDModel(PurchaseModel):
         ----------
         t : float or array-like
             Time since the first purchase, in the unit of the fit.
+        covariates : pandas.DataFrame, optional
+            The customers' covariates, for a model fitted with covariates.
 
         Returns
         -------
@@ -390,7 +432,8 @@ class ParetoNBDModel(PurchaseModel):
             E[X(t)] for each ``t``.
         """
         t = check_horizon("t", t)
-        r, alpha, s, beta = self._param_array()
+        r, alpha, s, beta = self._params_for(covariates,
+                                             0 if covariates is None else len(covariates))
         return np.asarray(r * beta / alpha * _one_minus_pow_over(s - 1.0, -np.log1p(t / beta)))
 
     def probability_of_purchases(self, t, n):
@@ -449,9 +492,13 @@ class ParetoNBDModel(PurchaseModel):
 
 def _one_minus_pow_over(k, log_y):
     """(1 - y^k) / k from ln y, with its limit -ln(y) at k = 0."""
-    if abs(k) < 1e-12:
-        return -log_y
-    return -np.expm1(k * log_y) / k
+    if np.ndim(k) == 0:
+        if abs(k) < 1e-12:
+            return -log_y
+        return -np.expm1(k * log_y) / k
+    # Per-customer parameters (covariates): the same, elementwise.
+    tiny = np.abs(k) < 1e-12
+    return np.where(tiny, -log_y, -np.expm1(k * log_y) / np.where(tiny, 1.0, k))
 
 
 def _pareto_p_alive(params, x, tx, T):
