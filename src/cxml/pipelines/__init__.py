@@ -1,11 +1,13 @@
 """Train, score and evaluate pipelines orchestrating data, features, models and tracking."""
 
 from cxml.pipelines._bundle import (
+    PURCHASE_MODELS,
     BundleManifest,
     FeatureColumn,
     FeatureSpec,
     ModelBundle,
     load_model,
+    purchase_model_name,
     resolve_bundle_dir,
 )
 from cxml.pipelines._config import Config, default_config_path, load_config
@@ -21,6 +23,7 @@ __all__ = [
     "BundleManifest",
     "Config",
     "EVALUATION_COLUMNS",
+    "PURCHASE_MODELS",
     "FeatureColumn",
     "FeatureSpec",
     "ModelBundle",
@@ -36,6 +39,7 @@ __all__ = [
     "iter_scores",
     "load_config",
     "load_model",
+    "purchase_model_name",
     "report_lines",
     "report_metrics",
     "resolve_bundle_dir",

@@ -114,9 +114,17 @@ class TimeConfig(_Strict):
 
 
 class BTYDConfig(_Strict):
-    purchase_model: Literal["bgnbd"] = "bgnbd"
-    penalizer: float = Field(0.0, ge=0)
-    spend_penalizer: float = Field(0.0, ge=0)
+    """Purchase and spend models of the pipeline."""
+
+    purchase_model: Literal["bgnbd", "mbgnbd", "pnbd"] = Field(
+        "bgnbd",
+        description="Purchase model family: 'bgnbd' (BG/NBD, Fader, Hardie & Lee 2005), "
+        "'mbgnbd' (MBG/NBD, Batislam, Denizel & Filiztekin 2007) or 'pnbd' (Pareto/NBD, "
+        "Schmittlein, Morrison & Colombo 1987).",
+    )
+    penalizer: float = Field(0.0, ge=0, description="L2 penalty of the purchase model's "
+                             "log-parameters (raise it when parameters sit at a bound)")
+    spend_penalizer: float = Field(0.0, ge=0, description="L2 penalty of Gamma-Gamma")
 
 
 class CLVConfig(_Strict):

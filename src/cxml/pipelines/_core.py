@@ -23,7 +23,7 @@ from cxml import features
 from cxml.data import validate_transactions
 from cxml.exceptions import ConvergenceError, CxmlUserError, DataValidationError
 from cxml.models import BetaGeoModel, GammaGammaModel
-from cxml.pipelines._bundle import FeatureSpec
+from cxml.pipelines._bundle import PURCHASE_MODELS, FeatureSpec
 from cxml.pipelines._customer_features import customer_features, to_pandas
 from cxml.pipelines._model_matrix import CUTOFF_AGE
 
@@ -67,7 +67,8 @@ class CalibrationFit:
     ----------
     ch : pandas.DataFrame
         :func:`cxml.features.calibration_holdout` output.
-    bg, gg : fitted BetaGeoModel and GammaGammaModel (calibration data only)
+    bg, gg : fitted purchase model (BG/NBD unless ``purchase_model`` said otherwise) and
+        GammaGammaModel (calibration data only)
     X : pandas.DataFrame
         Churn features at ``calibration_end``, aligned with ``ch``.
     churned, holdout_purchases, holdout_spend : ndarray
@@ -90,8 +91,9 @@ class CalibrationFit:
 def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, time_unit: str,
                     windows_days, penalizer: float = 0.0, spend_penalizer: float = 0.0,
                     clv: dict, columns: dict, event_columns: dict | None = None, events=None,
+                    purchase_model: str = "bgnbd", ch: pd.DataFrame | None = None,
                     on_step: Callable[[str], None] = lambda s: None) -> CalibrationFit:
-    """Split at ``calibration_end``, fit BG/NBD + Gamma-Gamma on calibration, build features.
+    """Split at ``calibration_end``, fit a purchase model + Gamma-Gamma, build features.
 
     Parameters
     ----------
@@ -99,23 +101,29 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, t
         Validated transactions up to ``observation_end``.
     events : ibis.Table, optional
         Validated engagement events.
+    purchase_model : {"bgnbd", "mbgnbd", "pnbd"}, default "bgnbd"
+        Family of the purchase model (a key of ``PURCHASE_MODELS``).
+    ch : pandas.DataFrame, optional
+        The :func:`cxml.features.calibration_holdout` table of ``tx`` at these dates, when
+        the caller has it already (a comparison builds it once per cut-off).
 
     Returns
     -------
     CalibrationFit
     """
-    on_step("building calibration / holdout features")
-    ch = to_pandas(features.calibration_holdout(
-        tx, calibration_end=calibration_end, observation_end=observation_end,
-        time_unit=time_unit, output="pandas"))
+    if ch is None:
+        on_step("building calibration / holdout features")
+        ch = to_pandas(features.calibration_holdout(
+            tx, calibration_end=calibration_end, observation_end=observation_end,
+            time_unit=time_unit, output="pandas"))
     if len(ch) == 0:
         raise DataValidationError(
             f"no customer has a purchase on or before calibration_end {calibration_end}")
     check_enough_history(ch, calibration_end=calibration_end)
 
-    on_step("fitting BG/NBD and Gamma-Gamma")
-    bg = BetaGeoModel(penalizer=penalizer).fit(ch["frequency_cal"], ch["recency_cal"],
-                                                ch["T_cal"])
+    on_step(f"fitting {purchase_model} and Gamma-Gamma")
+    bg = PURCHASE_MODELS[purchase_model](penalizer=penalizer).fit(
+        ch["frequency_cal"], ch["recency_cal"], ch["T_cal"])
     # Gamma-Gamma needs a positive mean spend; a repeat buyer whose purchase days net to 0
     # (CDNOW master has one) carries no spend information and only gets a prediction.
     repeat = (ch["frequency_cal"] > 0) & (ch["monetary_value_cal"] > 0)
@@ -386,7 +394,7 @@ class TrainingSet:
 def stacked_snapshots(tx, *, cutoffs, horizon_days: int, time_unit: str, windows_days,
                       penalizer: float = 0.0, spend_penalizer: float = 0.0, clv: dict,
                       columns: dict, event_columns: dict | None = None, events=None,
-                      min_customers: int = 200,
+                      min_customers: int = 200, purchase_model: str = "bgnbd",
                       on_step: Callable[[str], None] = lambda s: None) -> TrainingSet:
     """Features and labels at each past cut-off, every one built as if it were "now".
 
@@ -405,6 +413,8 @@ def stacked_snapshots(tx, *, cutoffs, horizon_days: int, time_unit: str, windows
         A cut-off with fewer customers, or with a single class, is skipped (logged).
     time_unit, windows_days, penalizer, spend_penalizer, clv, columns, event_columns, events
         As in :func:`fit_calibration`.
+    purchase_model : str, default "bgnbd"
+        As in :func:`fit_calibration`.
 
     Returns
     -------
@@ -420,7 +430,8 @@ def stacked_snapshots(tx, *, cutoffs, horizon_days: int, time_unit: str, windows
             f = fit_calibration(cut_tx, calibration_end=c, observation_end=end,
                                 time_unit=time_unit, windows_days=windows_days,
                                 penalizer=penalizer, spend_penalizer=spend_penalizer, clv=clv,
-                                columns=columns, event_columns=event_columns, events=cut_ev)
+                                columns=columns, event_columns=event_columns, events=cut_ev,
+                                purchase_model=purchase_model)
         except (DataValidationError, ConvergenceError) as exc:
             logger.info("snapshot %s skipped: %s", c, exc)
             continue
