@@ -237,12 +237,14 @@ def runs_compare(
                                                help="MLflow tracking URI."),
     max_runs: int = typer.Option(10, "--max-runs", "-n", min=1, help="Newest N runs."),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Also export the table as CSV."),
+    children: Optional[str] = typer.Option(
+        None, "--children", help="Run id of a `cxml compare` run: show its candidate runs."),
 ) -> None:
     """Print the latest runs side by side (key parameters and metrics)."""
     from cxml.tracking import compare_runs, resolve_tracking_uri
 
     table = compare_runs(resolve_tracking_uri(tracking_uri), experiment=experiment,
-                         max_runs=max_runs)
+                         max_runs=max_runs, parent=children)
     if table.empty:
         _out.print(f"no runs in experiment {experiment!r}")
         return
@@ -407,3 +409,6 @@ def _run(argv: list[str] | None) -> int:
 
 from cxml.cli._target import register as _register_targeting  # noqa: E402  (issue 19)
 _register_targeting(app)
+
+from cxml.cli._compare import register as _register_compare  # noqa: E402  (issue 17)
+_register_compare(app)

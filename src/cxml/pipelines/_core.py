@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
 from cxml import features
@@ -24,7 +25,7 @@ from cxml.data import validate_transactions
 from cxml.exceptions import ConvergenceError, CxmlUserError, DataValidationError
 from cxml.models import BetaGeoModel, GammaGammaModel
 from cxml.pipelines._bundle import PURCHASE_MODELS, FeatureSpec
-from cxml.pipelines._customer_features import customer_features, to_pandas
+from cxml.pipelines._customer_features import customer_features, to_pandas, with_btyd_outputs
 from cxml.pipelines._model_matrix import CUTOFF_AGE
 
 __all__ = ["CUTOFF_AGE", "CalibrationFit", "TrainingSet", "at_latest_cutoff", "churn_labels",
@@ -91,7 +92,7 @@ class CalibrationFit:
 def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, time_unit: str,
                     windows_days, penalizer: float = 0.0, spend_penalizer: float = 0.0,
                     clv: dict, columns: dict, event_columns: dict | None = None, events=None,
-                    purchase_model: str = "bgnbd", ch: pd.DataFrame | None = None,
+                    purchase_model="bgnbd", reuse: "CalibrationFit | None" = None,
                     on_step: Callable[[str], None] = lambda s: None) -> CalibrationFit:
     """Split at ``calibration_end``, fit a purchase model + Gamma-Gamma, build features.
 
@@ -101,16 +102,20 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, t
         Validated transactions up to ``observation_end``.
     events : ibis.Table, optional
         Validated engagement events.
-    purchase_model : {"bgnbd", "mbgnbd", "pnbd"}, default "bgnbd"
-        Family of the purchase model (a key of ``PURCHASE_MODELS``).
-    ch : pandas.DataFrame, optional
-        The :func:`cxml.features.calibration_holdout` table of ``tx`` at these dates, when
-        the caller has it already (a comparison builds it once per cut-off).
+    purchase_model : {"bgnbd", "mbgnbd", "pnbd"} or estimator, default "bgnbd"
+        Family of the purchase model (a key of ``PURCHASE_MODELS``, fitted with
+        ``penalizer``), or an unfitted purchase-model estimator, cloned and fitted as is.
+    reuse : CalibrationFit, optional
+        A fit of the same data, dates, windows and events (another purchase or spend
+        model): its calibration/holdout table and non-BTYD features are reused, only the
+        BTYD models and their feature columns are new (a comparison builds features once
+        per cut-off).
 
     Returns
     -------
     CalibrationFit
     """
+    ch = reuse.ch if reuse is not None else None
     if ch is None:
         on_step("building calibration / holdout features")
         ch = to_pandas(features.calibration_holdout(
@@ -121,9 +126,10 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, t
             f"no customer has a purchase on or before calibration_end {calibration_end}")
     check_enough_history(ch, calibration_end=calibration_end)
 
-    on_step(f"fitting {purchase_model} and Gamma-Gamma")
-    bg = PURCHASE_MODELS[purchase_model](penalizer=penalizer).fit(
-        ch["frequency_cal"], ch["recency_cal"], ch["T_cal"])
+    template = (PURCHASE_MODELS[purchase_model](penalizer=penalizer)
+                if isinstance(purchase_model, str) else purchase_model)
+    on_step(f"fitting {type(template).__name__} and Gamma-Gamma")
+    bg = clone(template).fit(ch["frequency_cal"], ch["recency_cal"], ch["T_cal"])
     # Gamma-Gamma needs a positive mean spend; a repeat buyer whose purchase days net to 0
     # (CDNOW master has one) carries no spend information and only gets a prediction.
     repeat = (ch["frequency_cal"] > 0) & (ch["monetary_value_cal"] > 0)
@@ -137,10 +143,13 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date, t
                        event_columns=dict(event_columns or _EVENT_COLUMNS)
                        if events is not None else None)
     cut = day_after(calibration_end)
-    X = customer_features(before(tx, cut), cutoff=calibration_end,
-                          purchase_model=bg, spend_model=gg, spec=spec, clv=clv,
-                          events=before(events, cut, kind="events")
-                          if events is not None else None)
+    if reuse is not None:
+        X = with_btyd_outputs(reuse.X, bg, gg, spec=spec, clv=clv)
+    else:
+        X = customer_features(before(tx, cut), cutoff=calibration_end,
+                              purchase_model=bg, spend_model=gg, spec=spec, clv=clv,
+                              events=before(events, cut, kind="events")
+                              if events is not None else None)
     attrs = dict(X.attrs)  # the levels and event types used (the trained contract)
     X = X.reindex(ch.index)
     X.attrs = attrs

@@ -32,7 +32,7 @@ from cxml.pipelines._data import check_time_config, load_events, load_transactio
 from cxml.pipelines._data_report import report_metrics
 from cxml.pipelines._segmenting import assign_segments, segment_thresholds
 
-__all__ = ["TrainResult", "bound_parameter_warnings", "run_params", "train"]
+__all__ = ["TrainResult", "bound_parameter_warnings", "holdout_metrics", "run_params", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
                 "null_customer_id": cfg.data.null_customer_id})
 
     on_step("evaluating on the holdout")
-    metrics = _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend,
+    metrics = holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend,
                                bg=bg, gg=gg, prefix=cfg.btyd.purchase_model)
 
     on_step("assigning segments")
@@ -234,9 +234,13 @@ def bound_parameter_warnings(purchase_model, spend_model) -> list[str]:
     return out
 
 
-def _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend, *, bg, gg,
-                     prefix: str = "bgnbd") -> dict:
-    # purchase-model quantities are named after its family (bgnbd_r, pnbd_log_likelihood)
+def holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend, *, bg, gg,
+                    prefix: str = "bgnbd") -> dict:
+    """The holdout metric suite of a training run (churn, purchases, value, BTYD fits).
+
+    Purchase-model quantities are named after its family (``bgnbd_r``,
+    ``pnbd_log_likelihood``, ``pnbd_expected_churn_auc``).
+    """
     m: dict[str, float] = {}
     for k, v in churn_metrics(churned, oof).items():
         m[f"churn_{k}"] = v
