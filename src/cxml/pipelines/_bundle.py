@@ -67,6 +67,16 @@ def model_files(purchase_model: str = "bgnbd") -> tuple[str, ...]:
 def purchase_model_name(model) -> str:
     """The :data:`PURCHASE_MODELS` name of a fitted purchase model.
 
+    Parameters
+    ----------
+    model : BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel
+        A purchase model.
+
+    Returns
+    -------
+    str
+        ``"bgnbd"``, ``"mbgnbd"`` or ``"pnbd"``.
+
     Raises
     ------
     TypeError

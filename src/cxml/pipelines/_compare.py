@@ -157,6 +157,8 @@ def compare(config: Config | str | Path | None = None, *, tracking_uri: str | No
     Returns
     -------
     CompareResult
+        The leaderboard and its summary, the cut-offs used and skipped, the best
+        candidates, the per-customer scores, the MLflow run and the selected model.
 
     Raises
     ------
@@ -335,7 +337,9 @@ def paired_bootstrap(y: np.ndarray, predictions: dict, *, reference: str, metric
     n_resamples : int, default 1000
         0 gives the point differences with NaN intervals.
     seed : int, default 0
+        Seed of the resamples (the same seed gives the same intervals).
     level : float, default 0.95
+        Coverage of the percentile interval.
 
     Returns
     -------

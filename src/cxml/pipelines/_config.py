@@ -178,6 +178,17 @@ class CompareConfig(_Strict):
             - {name: pnbd, btyd: {purchase_model: pnbd}}
             - {name: pnbd-shallow, btyd: {purchase_model: pnbd},
                churn: {num_leaves: 3}}
+
+    Parameters
+    ----------
+    candidates : list of dict
+        Each a unique ``name`` and overrides of the btyd, churn or clv sections.
+    cutoffs : int, default 1
+        Backtest origins, spaced by the holdout length.
+    bootstrap : int, default 1000
+        Paired bootstrap resamples of customers (0: no intervals).
+    seed : int, default 0
+        Seed of the bootstrap.
     """
 
     candidates: list[dict] = Field(

@@ -396,6 +396,15 @@ def tag_run(tracking_uri: str, run_id: str, tags: dict) -> None:
     """Set tags on a finished run (e.g. why ``cxml compare --select`` chose its model).
 
     A failure is logged as a warning: the run and its model are complete without them.
+
+    Parameters
+    ----------
+    tracking_uri : str
+        MLflow tracking URI of the run.
+    run_id : str
+        The run to tag.
+    tags : dict
+        Tag names to values (converted to text).
     """
     import mlflow
 
