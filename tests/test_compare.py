@@ -248,3 +248,13 @@ def test_cli_help_documents_the_config_section():
     for text in ("compare:", "cutoffs:", "bootstrap:", "candidates:",
                  "{name: pnbd, btyd: {purchase_model: pnbd"):
         assert text in proc.stdout
+
+
+def test_the_example_compare_config_is_valid():
+    from cxml.pipelines import candidate_configs, load_config
+    from conftest import ROOT
+
+    cfg = load_config(ROOT / "configs" / "cdnow_sample_compare.yaml")
+    assert cfg.data.transactions == "cdnow:sample"
+    assert [(n, c.btyd.purchase_model) for n, c in candidate_configs(cfg)] == [
+        ("bgnbd", "bgnbd"), ("mbgnbd", "mbgnbd"), ("pnbd", "pnbd")]
