@@ -83,3 +83,29 @@ def test_bound_parameters_are_reported_with_the_penalizer_remedy():
     assert bound_parameter_warnings(bg, gg) == [
         "BetaGeoModel: parameter(s) a, b at the optimiser's bound (not identified by the "
         "data); set btyd.penalizer: 0.01 (or more) in the configuration, or use more history"]
+
+
+def test_shared_features_equal_a_fresh_build_with_the_other_model():
+    """compare builds features once per cut-off: a candidate's features from a reused fit
+    (only the BTYD columns recomputed) are exactly those of its own full build."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from cxml.data import validate_transactions
+    from cxml.datasets import load_cdnow
+    from cxml.pipelines._core import fit_calibration
+
+    tx = validate_transactions(load_cdnow("sample"), observation_end=dt.date(1998, 6, 30))
+    kw = dict(calibration_end=dt.date(1997, 9, 30), observation_end=dt.date(1998, 6, 30),
+              time_unit="W", windows_days=[30, 90], clv={"horizon_months": 12,
+                                                         "annual_discount_rate": 0.1},
+              columns={"customer_id": "customer_id", "timestamp": "timestamp",
+                       "amount": "amount"})
+    bg = fit_calibration(tx, **kw)
+    own = fit_calibration(tx, purchase_model="pnbd", **kw)
+    shared = fit_calibration(tx, purchase_model="pnbd", reuse=bg, **kw)
+    assert shared.ch is bg.ch
+    pd.testing.assert_frame_equal(shared.X, own.X)
+    assert not shared.X["p_alive"].equals(bg.X["p_alive"])  # the BTYD columns did change
+    assert shared.bg.params_ == own.bg.params_
