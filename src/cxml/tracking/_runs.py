@@ -16,7 +16,8 @@ logger = logging.getLogger(__name__)
 KEY_PARAMS = ["data.source", "data.customers", "time.calibration_end", "time.observation_end",
               "time.time_unit", "churn.learning_rate", "churn.num_leaves"]
 KEY_METRICS = ["churn_auc", "churn_pr_auc", "churn_brier", "bgnbd_expected_churn_auc",
-               "purchases_spearman", "value_gini", "bgnbd_log_likelihood", "n_customers"]
+               "purchases_spearman", "value_gini", "bgnbd_log_likelihood",
+               "mbgnbd_log_likelihood", "pnbd_log_likelihood", "n_customers"]
 
 
 #: Rows shown for the child runs of a ``cxml compare`` run (one per candidate).
