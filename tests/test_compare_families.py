@@ -109,3 +109,18 @@ def test_shared_features_equal_a_fresh_build_with_the_other_model():
     pd.testing.assert_frame_equal(shared.X, own.X)
     assert not shared.X["p_alive"].equals(bg.X["p_alive"])  # the BTYD columns did change
     assert shared.bg.params_ == own.bg.params_
+
+
+@pytest.mark.slow
+def test_evaluate_names_the_btyd_baselines_after_the_family():
+    from cxml.datasets import load_cdnow
+    from cxml.pipelines import evaluate
+
+    table = evaluate(load_cdnow("sample"), calibration_end="1997-09-30",
+                     observation_end="1998-06-30", folds=2, purchase_model="pnbd",
+                     churn_params={"n_estimators": 50}, value_params={"n_estimators": 50})
+    assert {"cxml", "pnbd_p_alive", "pnbd_expected", "rfm_logistic"} <= set(table.index)
+    assert not any(i.startswith("bgnbd") for i in table.index)
+    # E[Y] of Pareto/NBD over the 39-week holdout (lifetimes: 1,665.5 of 1,882)
+    assert table.loc["pnbd_expected", "purchases_predicted_total"] == pytest.approx(1665.5,
+                                                                                   abs=0.1)

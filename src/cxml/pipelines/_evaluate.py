@@ -110,6 +110,8 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
         ``"bgnbd_p_alive"`` (1 - P(alive)), ``"bgnbd_p_zero"`` (BG/NBD probability of no
         purchase in the holdout), ``"bgnbd_expected"`` (-E[Y], a ranking only),
         ``"rfm_logistic"`` and ``"rfm_lightgbm"`` (plain RFM features, cross-fitted).
+        With another ``purchase_model`` the BTYD rows are named after it
+        (``"pnbd_p_alive"``, ``"pnbd_expected"``; Pareto/NBD has no ``_p_zero`` row).
         Columns: :data:`EVALUATION_COLUMNS`, the other churn / purchase / value metrics,
         ``n_customers``, ``churn_rate`` and ``n_training_rows``. Purchase and value columns of
         the BG/NBD rows compare E[Y] and E[Y] x Gamma-Gamma E[M] with the holdout; the RFM
