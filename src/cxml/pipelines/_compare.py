@@ -41,7 +41,7 @@ from cxml.pipelines._bundle import PURCHASE_MODELS
 from cxml.pipelines._config import Config, candidate_configs, load_config
 from cxml.pipelines._core import before, cross_fit_proba, day_after, fit_calibration
 from cxml.pipelines._data import check_time_config, load_events, load_transactions
-from cxml.pipelines._train import holdout_metrics
+from cxml.pipelines._train import bound_parameter_warnings, holdout_metrics
 
 __all__ = ["LEADERBOARD_COLUMNS", "SELECT_METRICS", "SUMMARY_METRICS", "CompareResult",
            "compare", "comparison_figures", "paired_bootstrap", "summarise"]
@@ -217,6 +217,8 @@ def compare(config: Config | str | Path | None = None, *, tracking_uri: str | No
                     clv=c.clv.model_dump(), columns=columns, event_columns=event_columns,
                     events=ev_k, purchase_model=purchase, reuse=shared.get(key))
                 shared.setdefault(key, fit)
+                for w in bound_parameter_warnings(fit.bg, fit.gg):
+                    logger.warning("compare: candidate %s at cut-off %s: %s", name, cal, w)
                 oof = cross_fit_proba(lambda: clone(churn), fit.X, fit.churned,
                                       folds=c.churn.cv_folds, seed=c.churn.random_state)
                 cut_rows.append(_row(name, c, cal, fit, oof))
