@@ -260,6 +260,8 @@ def test_run_03_tracking_and_scoring(tmp_path):
     assert "0.24259" in out and "-9582.429" in out
     out = _outputs(nb, "cxml.tracking.compare_runs(")
     assert out.count("cdnow:sample") == 2 and re.search(r"param:churn.num_leaves\s+\d+\s+\d+", out)
+    out = _outputs(nb, "candidates = [")  # the leaderboard of the three families
+    assert "-9582.429" in out and "-9582.135" in out and "-9594.976" in out and "1665.51" in out
     # Spark scores equal in-process scores: 2,357 rows, same CLV, churn and segment.
     out = _outputs(nb, "in_process = scores")
     n, clv_diff, churn_diff, same_segment = re.match(

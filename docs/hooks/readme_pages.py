@@ -31,6 +31,7 @@ PAGES = {
     "Scoring at scale and reliability": "guide/scoring-at-scale.md",
     "Where models and runs go": "guide/models-and-runs.md",
     "How the churn model is trained and evaluated": "guide/churn-model.md",
+    "Comparing models": "guide/comparing-models.md",
     "Performance": "guide/performance.md",
     "How cxml compares": "guide/comparison.md",
     "Development": "guide/development.md",

@@ -240,12 +240,14 @@ def runs_compare(
                                                help="MLflow tracking URI."),
     max_runs: int = typer.Option(10, "--max-runs", "-n", min=1, help="Newest N runs."),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Also export the table as CSV."),
+    children: Optional[str] = typer.Option(
+        None, "--children", help="Run id of a `cxml compare` run: show its candidate runs."),
 ) -> None:
     """Print the latest runs side by side (key parameters and metrics)."""
     from cxml.tracking import compare_runs, resolve_tracking_uri
 
     table = compare_runs(resolve_tracking_uri(tracking_uri), experiment=experiment,
-                         max_runs=max_runs)
+                         max_runs=max_runs, parent=children)
     if table.empty:
         _out.print(f"no runs in experiment {experiment!r}")
         return
@@ -288,7 +290,11 @@ def _print_train_summary(result) -> None:
     t.add_column("parameters")
     t.add_column("log-likelihood", justify="right")
     bg, gg = b.purchase_model, b.spend_model
-    t.add_row("BG/NBD", "  ".join(f"{k} {v:.4f}" for k, v in bg.params_.items()),
+    from cxml.pipelines import purchase_model_name
+
+    kind = purchase_model_name(bg)
+    label = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pnbd": "Pareto/NBD"}[kind]
+    t.add_row(label, "  ".join(f"{k} {v:.4f}" for k, v in bg.params_.items()),
               f"{bg.log_likelihood_:,.2f}")
     t.add_row("Gamma-Gamma", "  ".join(f"{k} {v:.4f}" for k, v in gg.params_.items()),
               f"{gg.log_likelihood_:,.2f}")
@@ -299,8 +305,8 @@ def _print_train_summary(result) -> None:
     h.add_column("value", justify="right")
     rows = [
         ("churn AUC (cxml, cross-fitted)", "churn_auc", "{:.3f}"),
-        ("churn AUC (BG/NBD P(alive))", "bgnbd_p_alive_churn_auc", "{:.3f}"),
-        ("churn AUC (BG/NBD E[Y])", "bgnbd_expected_churn_auc", "{:.3f}"),
+        (f"churn AUC ({label} P(alive))", f"{kind}_p_alive_churn_auc", "{:.3f}"),
+        (f"churn AUC ({label} E[Y])", f"{kind}_expected_churn_auc", "{:.3f}"),
         ("churn PR-AUC / Brier", None, None),
         ("holdout purchases actual / predicted", None, None),
         ("purchases Spearman", "purchases_spearman", "{:.3f}"),
@@ -321,6 +327,8 @@ def _print_train_summary(result) -> None:
     _print_segment_table(result.segment_summary)
     _out.print(f"model: {result.model_dir}    MLflow run: {result.run_id} at {result.tracking_uri}",
                highlight=False)
+    for w in getattr(result, "warnings", ()):
+        _err.print(f"warning: {w}", highlight=False)
     if result.logging_failures:
         _err.print("warning: MLflow logging incomplete: " + "; ".join(result.logging_failures),
                    highlight=False)
@@ -404,3 +412,6 @@ def _run(argv: list[str] | None) -> int:
 
 from cxml.cli._target import register as _register_targeting  # noqa: E402  (issue 19)
 _register_targeting(app)
+
+from cxml.cli._compare import register as _register_compare  # noqa: E402  (issue 17)
+_register_compare(app)

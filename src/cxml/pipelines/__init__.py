@@ -1,14 +1,29 @@
 """Train, score and evaluate pipelines orchestrating data, features, models and tracking."""
 
 from cxml.pipelines._bundle import (
+    PURCHASE_MODELS,
     BundleManifest,
     FeatureColumn,
     FeatureSpec,
     ModelBundle,
     load_model,
+    purchase_model_name,
     resolve_bundle_dir,
 )
-from cxml.pipelines._config import Config, default_config_path, load_config
+from cxml.pipelines._compare import (
+    LEADERBOARD_COLUMNS,
+    SELECT_METRICS,
+    CompareResult,
+    compare,
+    paired_bootstrap,
+)
+from cxml.pipelines._config import (
+    CompareConfig,
+    Config,
+    candidate_configs,
+    default_config_path,
+    load_config,
+)
 from cxml.pipelines._data_report import report_lines, report_metrics
 from cxml.pipelines._evaluate import EVALUATION_COLUMNS, evaluate, evaluate_config
 from cxml.pipelines._output import TableWriter, check_output_path, write_table
@@ -19,23 +34,32 @@ from cxml.pipelines._train import TrainResult, train
 
 __all__ = [
     "BundleManifest",
+    "CompareConfig",
+    "CompareResult",
     "Config",
     "EVALUATION_COLUMNS",
+    "PURCHASE_MODELS",
     "FeatureColumn",
     "FeatureSpec",
+    "LEADERBOARD_COLUMNS",
     "ModelBundle",
     "SCORE_COLUMNS",
     "SCORE_DTYPES",
+    "SELECT_METRICS",
     "ScoreSummary",
     "TableWriter",
     "TrainResult",
+    "candidate_configs",
     "check_output_path",
+    "compare",
     "default_config_path",
     "evaluate",
     "evaluate_config",
     "iter_scores",
     "load_config",
     "load_model",
+    "paired_bootstrap",
+    "purchase_model_name",
     "report_lines",
     "report_metrics",
     "resolve_bundle_dir",

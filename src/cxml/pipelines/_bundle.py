@@ -33,16 +33,60 @@ from pydantic import (
 from cxml._atomic import write_atomic
 from cxml._version import __version__
 from cxml.exceptions import ModelLoadError
-from cxml.models import BetaGeoModel, ChurnClassifier, GammaGammaModel
+from cxml.models import (
+    BetaGeoModel,
+    ChurnClassifier,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+)
 
 __all__ = ["BUNDLE_FORMAT", "BundleManifest", "FeatureColumn", "FeatureSpec", "ModelBundle", "load_model",
-           "resolve_bundle_dir"]
+           "PURCHASE_MODELS", "model_files", "purchase_model_name", "resolve_bundle_dir"]
 
 logger = logging.getLogger(__name__)
 
 #: Version of the bundle layout; a bundle of another format is refused (retrain).
 BUNDLE_FORMAT = 1
+#: The purchase-model families a pipeline can train (``btyd.purchase_model``), by name.
+#: The name is recorded in ``bundle.json`` and names the purchase model's file.
+PURCHASE_MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel,
+                   "pnbd": ParetoNBDModel}
 MODEL_FILES = ("bgnbd.json", "gamma_gamma.json", "churn.json", "churn_lgbm.txt")
+
+
+def model_files(purchase_model: str = "bgnbd") -> tuple[str, ...]:
+    """The model files of a bundle whose purchase model is ``purchase_model``.
+
+    BG/NBD keeps ``bgnbd.json`` (bundles written before other families existed load as
+    they are); another family's parameters are in ``<name>.json``.
+    """
+    return (f"{purchase_model}.json",) + MODEL_FILES[1:]
+
+
+def purchase_model_name(model) -> str:
+    """The :data:`PURCHASE_MODELS` name of a fitted purchase model.
+
+    Parameters
+    ----------
+    model : BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel
+        A purchase model.
+
+    Returns
+    -------
+    str
+        ``"bgnbd"``, ``"mbgnbd"`` or ``"pnbd"``.
+
+    Raises
+    ------
+    TypeError
+        ``model`` is not one of :data:`PURCHASE_MODELS`.
+    """
+    for name, cls in PURCHASE_MODELS.items():
+        if type(model) is cls:
+            return name
+    raise TypeError(f"{type(model).__name__} is not a pipeline purchase model; "
+                    f"use one of {', '.join(c.__name__ for c in PURCHASE_MODELS.values())}")
 
 _PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 # a finite JSON number, kept as it was written (an int stays an int)
@@ -158,7 +202,10 @@ class BundleManifest(BaseModel):
     info : dict
         Name, training dates, metrics.
     sha256 : dict
-        SHA-256 of every file of :data:`MODEL_FILES`.
+        SHA-256 of every model file (:func:`model_files`).
+    purchase_model : str, default "bgnbd"
+        The purchase model's family, a key of :data:`PURCHASE_MODELS` (absent from
+        bundles written before other families existed: BG/NBD).
     """
 
     format: Literal[1]
@@ -168,6 +215,7 @@ class BundleManifest(BaseModel):
     segments: _SegmentSettings
     info: dict = Field(default_factory=dict)
     sha256: dict[str, str]
+    purchase_model: Literal["bgnbd", "mbgnbd", "pnbd"] = "bgnbd"
 
     @field_validator("spec")
     @classmethod
@@ -184,7 +232,8 @@ class ModelBundle:
 
     Attributes
     ----------
-    purchase_model : BetaGeoModel
+    purchase_model : BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel
+        Fitted purchase model, one of :data:`PURCHASE_MODELS`.
     spend_model : GammaGammaModel
     churn_model : ChurnClassifier
     spec : FeatureSpec
@@ -200,7 +249,7 @@ class ModelBundle:
         download (``models:/NAME@alias`` or ``models:/NAME/VERSION``), else None.
     """
 
-    purchase_model: BetaGeoModel
+    purchase_model: BetaGeoModel | ModifiedBetaGeoModel | ParetoNBDModel
     spend_model: GammaGammaModel
     churn_model: ChurnClassifier
     spec: FeatureSpec
@@ -241,7 +290,8 @@ class ModelBundle:
     def save(self, directory: str | Path) -> Path:
         """Write the bundle into ``directory``: model files, settings and their checksums.
 
-        Writes ``bgnbd.json``, ``gamma_gamma.json``, ``churn.json``, ``churn_lgbm.txt`` and
+        Writes the purchase model (``bgnbd.json``, ``mbgnbd.json`` or ``pnbd.json``,
+        see :func:`model_files`), ``gamma_gamma.json``, ``churn.json``, ``churn_lgbm.txt`` and
         ``bundle.json`` (format version, cxml version, :class:`FeatureSpec`, CLV and
         segment settings, ``info`` and the SHA-256 of every model file, which
         :meth:`load` verifies).
@@ -258,13 +308,15 @@ class ModelBundle:
         """
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        self.purchase_model.save(d / "bgnbd.json")
+        kind = purchase_model_name(self.purchase_model)
+        files = model_files(kind)
+        self.purchase_model.save(d / files[0])
         self.spend_model.save(d / "gamma_gamma.json")
         self.churn_model.save(d)
         manifest = BundleManifest.model_validate(dict(
             format=BUNDLE_FORMAT, cxml_version=__version__, spec=self.spec, clv=self.clv,
-            segments=self.segments, info=self.info,
-            sha256={name: _sha256(d / name) for name in MODEL_FILES}))
+            segments=self.segments, info=self.info, purchase_model=kind,
+            sha256={name: _sha256(d / name) for name in files}))
         meta = manifest.model_dump(mode="python")
         meta["clv"], meta["segments"], meta["info"] = self.clv, self.segments, self.info
         text = json.dumps(meta, indent=2, default=str)
@@ -308,7 +360,8 @@ class ModelBundle:
                     "refusing to load it: retrain or restore the original file"
                 )
         try:
-            purchase = BetaGeoModel.load(d / "bgnbd.json")
+            purchase_cls = PURCHASE_MODELS[manifest.purchase_model]
+            purchase = purchase_cls.load(d / model_files(manifest.purchase_model)[0])
             spend = GammaGammaModel.load(d / "gamma_gamma.json")
         except (OSError, ValueError, KeyError) as exc:
             raise ModelLoadError(f"cannot read BTYD parameters in {d}: {exc}") from None
@@ -414,9 +467,15 @@ def _read_manifest(d: Path) -> tuple[BundleManifest, dict]:
             f"{d} holds bundle format {meta.get('format')!r}; this cxml ({__version__}) "
             f"reads format {BUNDLE_FORMAT}: retrain the model with this version"
         )
+    kind = meta.get("purchase_model", "bgnbd")
+    if kind not in PURCHASE_MODELS:
+        raise ModelLoadError(
+            f"{where}: unknown purchase model {kind!r} (this cxml ({__version__}) reads "
+            f"{', '.join(PURCHASE_MODELS)}); retrain the model with this version")
+    files = model_files(kind)
     sums = meta.get("sha256")
-    unchecked = [f for f in MODEL_FILES if not isinstance(sums, dict) or f not in sums]
-    if unchecked or not isinstance(sums, dict) or set(sums) != set(MODEL_FILES):
+    unchecked = [f for f in files if not isinstance(sums, dict) or f not in sums]
+    if unchecked or not isinstance(sums, dict) or set(sums) != set(files):
         # Without the full checksum table nothing below could be trusted.
         detail = f"no checksum for {', '.join(unchecked)}; " if unchecked else ""
         raise ModelLoadError(f"{where} lacks the SHA-256 of its model files ({detail}edited "

@@ -22,7 +22,7 @@ from pydantic import (
 from cxml.data import check_timestamp_format, to_date
 from cxml.exceptions import ConfigError, CxmlUserError
 
-__all__ = ["Config", "load_config", "default_config_path"]
+__all__ = ["CompareConfig", "Config", "candidate_configs", "load_config", "default_config_path"]
 
 
 class _Strict(BaseModel):
@@ -114,9 +114,17 @@ class TimeConfig(_Strict):
 
 
 class BTYDConfig(_Strict):
-    purchase_model: Literal["bgnbd"] = "bgnbd"
-    penalizer: float = Field(0.0, ge=0)
-    spend_penalizer: float = Field(0.0, ge=0)
+    """Purchase and spend models of the pipeline."""
+
+    purchase_model: Literal["bgnbd", "mbgnbd", "pnbd"] = Field(
+        "bgnbd",
+        description="Purchase model family: 'bgnbd' (BG/NBD, Fader, Hardie & Lee 2005), "
+        "'mbgnbd' (MBG/NBD, Batislam, Denizel & Filiztekin 2007) or 'pnbd' (Pareto/NBD, "
+        "Schmittlein, Morrison & Colombo 1987).",
+    )
+    penalizer: float = Field(0.0, ge=0, description="L2 penalty of the purchase model's "
+                             "log-parameters (raise it when parameters sit at a bound)")
+    spend_penalizer: float = Field(0.0, ge=0, description="L2 penalty of Gamma-Gamma")
 
 
 class CLVConfig(_Strict):
@@ -153,6 +161,52 @@ class OutputConfig(_Strict):
     model_dir: str = "models/cdnow"
 
 
+#: Config sections a comparison candidate may override: anything else would change the
+#: customers or the cut-offs, and candidates are compared on the same customers.
+CANDIDATE_SECTIONS = ("btyd", "churn", "clv")
+
+
+class CompareConfig(_Strict):
+    """The ``compare:`` section: candidates and backtest cut-offs of ``cxml compare``.
+
+    Example::
+
+        compare:
+          cutoffs: 2            # rolling origins, spaced by the holdout length
+          candidates:
+            - {name: bgnbd}
+            - {name: pnbd, btyd: {purchase_model: pnbd}}
+            - {name: pnbd-shallow, btyd: {purchase_model: pnbd},
+               churn: {num_leaves: 3}}
+
+    Parameters
+    ----------
+    candidates : list of dict
+        Each a unique ``name`` and overrides of the btyd, churn or clv sections.
+    cutoffs : int, default 1
+        Backtest origins, spaced by the holdout length.
+    bootstrap : int, default 1000
+        Paired bootstrap resamples of customers (0: no intervals).
+    seed : int, default 0
+        Seed of the bootstrap.
+    """
+
+    candidates: list[dict] = Field(
+        ..., min_length=1,
+        description="Models to compare: each a mapping with a unique 'name' and overrides of "
+        "the btyd, churn or clv sections of this configuration.")
+    cutoffs: int = Field(
+        1, ge=1,
+        description="Backtest origins: calibration_end, then calibration_end minus 1, 2, ... "
+        "holdout lengths (each with the same holdout length); those without enough history "
+        "are skipped and reported.")
+    bootstrap: int = Field(
+        1000, ge=0,
+        description="Paired bootstrap resamples of customers for the 95% interval of each "
+        "candidate's churn AUC and value Gini difference to the best (0: none).")
+    seed: int = Field(0, description="Seed of the bootstrap resamples.")
+
+
 class Config(_Strict):
     """Everything a training run needs; see ``configs/cdnow.yaml`` for a documented example.
 
@@ -184,6 +238,8 @@ class Config(_Strict):
         ``sqlite:///mlflow.db``) and ``experiment``.
     output : OutputConfig
         ``model_dir``, where the trained model is written.
+    compare : CompareConfig or None
+        Candidates and cut-offs of ``cxml compare`` (ignored by ``cxml train``).
     source_path : str or None
         The YAML file the configuration was read from (set by :func:`load_config`; None
         when built in code). Not part of the dumped configuration.
@@ -198,7 +254,67 @@ class Config(_Strict):
     segments: SegmentsConfig = SegmentsConfig()
     tracking: TrackingConfig = TrackingConfig()
     output: OutputConfig = OutputConfig()
+    compare: CompareConfig | None = None
     source_path: str | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _candidates(self):
+        if self.compare is not None:
+            candidate_configs(self)  # every override is checked through the schema
+        return self
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out
+
+
+def candidate_configs(cfg: "Config") -> list[tuple[str, "Config"]]:
+    """Each ``compare.candidates`` entry applied to ``cfg``: ``(name, full Config)``.
+
+    Parameters
+    ----------
+    cfg : Config
+        With a ``compare`` section.
+
+    Returns
+    -------
+    list of (str, Config)
+        In the order of the candidates; each configuration without ``compare``.
+
+    Raises
+    ------
+    ValueError
+        A candidate without a name, a duplicate name, an override of a section other
+        than btyd / churn / clv, or an override the schema refuses (named by candidate
+        and key, with the closest valid key for a typo).
+    """
+    base = cfg.model_dump(mode="python", exclude={"source_path", "compare"})
+    out, seen = [], set()
+    for i, cand in enumerate(cfg.compare.candidates if cfg.compare else []):
+        name = cand.get("name")
+        where = f"compare.candidates[{i}]"
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{where}: every candidate needs a 'name' (text)")
+        where = f"{where} '{name}'"
+        if name in seen:
+            raise ValueError(f"{where}: the name is used twice; give each candidate its own")
+        seen.add(name)
+        overrides = {k: v for k, v in cand.items() if k != "name"}
+        for key, value in overrides.items():
+            if key not in CANDIDATE_SECTIONS:
+                raise ValueError(
+                    f"{where}: cannot override '{key}'; candidates are compared on the same "
+                    f"data and dates and may override {', '.join(CANDIDATE_SECTIONS)}")
+            if not isinstance(value, dict):
+                raise ValueError(f"{where}: '{key}' must be a mapping of its options")
+        try:
+            out.append((name, Config.model_validate(_merge(base, overrides))))
+        except ValidationError as exc:
+            raise ValueError(f"{where}: {_problem(exc)}") from None
+    return out
 
 
 def default_config_path() -> Path:
@@ -236,6 +352,11 @@ def _fields_at(loc: tuple) -> list[str]:
 
 
 def _describe(exc: ValidationError, p: Path) -> str:
+    return f"{p}: {_problem(exc)}"
+
+
+def _problem(exc: ValidationError) -> str:
+    """``loc: message`` of the first (a typo first) validation problem."""
     errors = exc.errors()
     # A misspelt key also makes its correct spelling "missing": report the typo first.
     errors.sort(key=lambda e: e["type"] != "extra_forbidden")
@@ -249,7 +370,7 @@ def _describe(exc: ValidationError, p: Path) -> str:
         hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(valid)}"
         msg = f"unknown key; {hint}"
     more = f" ({len(errors)} problems in all)" if len(errors) > 1 else ""
-    return f"{p}: {loc}: {msg}{more}"
+    return f"{loc}: {msg}{more}" if loc else f"{msg}{more}"
 
 
 def load_config(path: str | Path | None = None) -> Config:

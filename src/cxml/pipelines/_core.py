@@ -17,14 +17,15 @@ from typing import Callable, Literal
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
 from cxml import features
 from cxml.data import validate_transactions
 from cxml.exceptions import ConvergenceError, CxmlUserError, DataValidationError
 from cxml.models import BetaGeoModel, GammaGammaModel
-from cxml.pipelines._bundle import FeatureSpec
-from cxml.pipelines._customer_features import customer_features, to_pandas
+from cxml.pipelines._bundle import PURCHASE_MODELS, FeatureSpec
+from cxml.pipelines._customer_features import customer_features, to_pandas, with_btyd_outputs
 from cxml.pipelines._model_matrix import CUTOFF_AGE
 
 __all__ = ["CUTOFF_AGE", "CalibrationFit", "TrainingSet", "at_latest_cutoff", "churn_labels",
@@ -67,7 +68,8 @@ class CalibrationFit:
     ----------
     ch : pandas.DataFrame
         :func:`cxml.features.calibration_holdout` output.
-    bg, gg : fitted BetaGeoModel and GammaGammaModel (calibration data only)
+    bg, gg : fitted purchase model (BG/NBD unless ``purchase_model`` said otherwise) and
+        GammaGammaModel (calibration data only)
     X : pandas.DataFrame
         Churn features at ``calibration_end``, aligned with ``ch``.
     churned, holdout_purchases, holdout_spend : ndarray
@@ -91,8 +93,9 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date,
                     time_unit: Literal["D", "W"],
                     windows_days, penalizer: float = 0.0, spend_penalizer: float = 0.0,
                     clv: dict, columns: dict, event_columns: dict | None = None, events=None,
+                    purchase_model="bgnbd", reuse: "CalibrationFit | None" = None,
                     on_step: Callable[[str], None] = lambda s: None) -> CalibrationFit:
-    """Split at ``calibration_end``, fit BG/NBD + Gamma-Gamma on calibration, build features.
+    """Split at ``calibration_end``, fit a purchase model + Gamma-Gamma, build features.
 
     Parameters
     ----------
@@ -100,23 +103,34 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date,
         Validated transactions up to ``observation_end``.
     events : ibis.Table, optional
         Validated engagement events.
+    purchase_model : {"bgnbd", "mbgnbd", "pnbd"} or estimator, default "bgnbd"
+        Family of the purchase model (a key of ``PURCHASE_MODELS``, fitted with
+        ``penalizer``), or an unfitted purchase-model estimator, cloned and fitted as is.
+    reuse : CalibrationFit, optional
+        A fit of the same data, dates, windows and events (another purchase or spend
+        model): its calibration/holdout table and non-BTYD features are reused, only the
+        BTYD models and their feature columns are new (a comparison builds features once
+        per cut-off).
 
     Returns
     -------
     CalibrationFit
     """
-    on_step("building calibration / holdout features")
-    ch = to_pandas(features.calibration_holdout(
-        tx, calibration_end=calibration_end, observation_end=observation_end,
-        time_unit=time_unit, output="pandas"))
+    ch = reuse.ch if reuse is not None else None
+    if ch is None:
+        on_step("building calibration / holdout features")
+        ch = to_pandas(features.calibration_holdout(
+            tx, calibration_end=calibration_end, observation_end=observation_end,
+            time_unit=time_unit, output="pandas"))
     if len(ch) == 0:
         raise DataValidationError(
             f"no customer has a purchase on or before calibration_end {calibration_end}")
     check_enough_history(ch, calibration_end=calibration_end)
 
-    on_step("fitting BG/NBD and Gamma-Gamma")
-    bg = BetaGeoModel(penalizer=penalizer).fit(ch["frequency_cal"], ch["recency_cal"],
-                                                ch["T_cal"])
+    template = (PURCHASE_MODELS[purchase_model](penalizer=penalizer)
+                if isinstance(purchase_model, str) else purchase_model)
+    on_step(f"fitting {type(template).__name__} and Gamma-Gamma")
+    bg = clone(template).fit(ch["frequency_cal"], ch["recency_cal"], ch["T_cal"])
     # Gamma-Gamma needs a positive mean spend; a repeat buyer whose purchase days net to 0
     # (CDNOW master has one) carries no spend information and only gets a prediction.
     repeat = (ch["frequency_cal"] > 0) & (ch["monetary_value_cal"] > 0)
@@ -130,10 +144,13 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date,
                        event_columns=dict(event_columns or _EVENT_COLUMNS)
                        if events is not None else None)
     cut = day_after(calibration_end)
-    X = customer_features(before(tx, cut), cutoff=calibration_end,
-                          purchase_model=bg, spend_model=gg, spec=spec, clv=clv,
-                          events=before(events, cut, kind="events")
-                          if events is not None else None)
+    if reuse is not None:
+        X = with_btyd_outputs(reuse.X, bg, gg, spec=spec, clv=clv)
+    else:
+        X = customer_features(before(tx, cut), cutoff=calibration_end,
+                              purchase_model=bg, spend_model=gg, spec=spec, clv=clv,
+                              events=before(events, cut, kind="events")
+                              if events is not None else None)
     attrs = dict(X.attrs)  # the levels and event types used (the trained contract)
     X = X.reindex(ch.index)
     X.attrs = attrs
@@ -394,7 +411,7 @@ def stacked_snapshots(tx, *, cutoffs, horizon_days: int, time_unit: Literal["D",
                       windows_days,
                       penalizer: float = 0.0, spend_penalizer: float = 0.0, clv: dict,
                       columns: dict, event_columns: dict | None = None, events=None,
-                      min_customers: int = 200,
+                      min_customers: int = 200, purchase_model: str = "bgnbd",
                       on_step: Callable[[str], None] = lambda s: None) -> TrainingSet:
     """Features and labels at each past cut-off, every one built as if it were "now".
 
@@ -413,6 +430,8 @@ def stacked_snapshots(tx, *, cutoffs, horizon_days: int, time_unit: Literal["D",
         A cut-off with fewer customers, or with a single class, is skipped (logged).
     time_unit, windows_days, penalizer, spend_penalizer, clv, columns, event_columns, events
         As in :func:`fit_calibration`.
+    purchase_model : str, default "bgnbd"
+        As in :func:`fit_calibration`.
 
     Returns
     -------
@@ -428,7 +447,8 @@ def stacked_snapshots(tx, *, cutoffs, horizon_days: int, time_unit: Literal["D",
             f = fit_calibration(cut_tx, calibration_end=c, observation_end=end,
                                 time_unit=time_unit, windows_days=windows_days,
                                 penalizer=penalizer, spend_penalizer=spend_penalizer, clv=clv,
-                                columns=columns, event_columns=event_columns, events=cut_ev)
+                                columns=columns, event_columns=event_columns, events=cut_ev,
+                                purchase_model=purchase_model)
         except (DataValidationError, ConvergenceError) as exc:
             logger.info("snapshot %s skipped: %s", c, exc)
             continue

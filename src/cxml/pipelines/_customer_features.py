@@ -18,8 +18,11 @@ from cxml.features._behaviour import RFM_COLUMNS, behaviour_with_rfm
 from cxml.clv import customer_lifetime_value
 from cxml.pipelines._model_matrix import one_hot
 
-__all__ = ["btyd_outputs", "customer_features", "feature_contract", "present_event_types",
-           "to_pandas"]
+__all__ = ["BTYD_COLUMNS", "btyd_outputs", "customer_features", "feature_contract",
+           "present_event_types", "to_pandas", "with_btyd_outputs"]
+
+#: The feature columns that come from the BTYD models (see :func:`btyd_outputs`).
+BTYD_COLUMNS = ("p_alive", "expected_purchases", "expected_average_value", "clv")
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +79,28 @@ def btyd_outputs(purchase_model, spend_model, rfm: pd.DataFrame, *, time_unit: s
         },
         index=rfm.index,
     )
+
+
+def with_btyd_outputs(X: pd.DataFrame, purchase_model, spend_model, *, spec,
+                      clv: dict) -> pd.DataFrame:
+    """``X`` (from :func:`customer_features`) with its BTYD columns recomputed by other models.
+
+    Every other column depends on the transactions only, so candidates that differ in
+    their BTYD models share one feature build.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``X`` (same columns, order and ``attrs``).
+    """
+    rfm = X[["frequency", "recency", "T", "monetary_value"]]
+    new = btyd_outputs(purchase_model, spend_model, rfm, time_unit=spec.time_unit,
+                       horizon_days=spec.horizon_days, clv=clv).replace([np.inf, -np.inf], np.nan)
+    out = X.copy()
+    for c in BTYD_COLUMNS:
+        out[c] = new[c].to_numpy()
+    out.attrs = dict(X.attrs)
+    return out
 
 
 def customer_features(transactions, *, cutoff: dt.date, purchase_model, spend_model, spec,

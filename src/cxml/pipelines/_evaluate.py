@@ -56,7 +56,8 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
              random_state: int = 0, training: str = "auto", max_snapshots: int = 6,
              snapshot_step_days: int = 28, min_history_days: int = 182,
              churn_params: dict | None = None, value_params: dict | None = None,
-             return_scores: bool = False, **columns):
+             return_scores: bool = False, purchase_model: str = "bgnbd",
+             penalizer: float = 0.0, spend_penalizer: float = 0.0, **columns):
     """Compare the cxml churn and value models with baselines on one calibration/holdout split.
 
     Churned = no purchase in ``(calibration_end, observation_end]``. Every model sees only
@@ -93,6 +94,11 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
     return_scores : bool, default False
         Also return the per-customer predictions and outcomes (for
         :func:`evaluation_figures`).
+    purchase_model : {"bgnbd", "mbgnbd", "pnbd"}, default "bgnbd"
+        Purchase model family; its baseline rows are named after it (``pnbd_expected``).
+        ``<family>_p_zero`` exists for BG/NBD and MBG/NBD (closed form).
+    penalizer, spend_penalizer : float, default 0.0
+        Penalizers of the purchase model and of Gamma-Gamma.
     **columns
         Column names of the transaction contract (``customer_id=``, ``timestamp=``, ...).
 
@@ -104,6 +110,8 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
         ``"bgnbd_p_alive"`` (1 - P(alive)), ``"bgnbd_p_zero"`` (BG/NBD probability of no
         purchase in the holdout), ``"bgnbd_expected"`` (-E[Y], a ranking only),
         ``"rfm_logistic"`` and ``"rfm_lightgbm"`` (plain RFM features, cross-fitted).
+        With another ``purchase_model`` the BTYD rows are named after it
+        (``"pnbd_p_alive"``, ``"pnbd_expected"``; Pareto/NBD has no ``_p_zero`` row).
         Columns: :data:`EVALUATION_COLUMNS`, the other churn / purchase / value metrics,
         ``n_customers``, ``churn_rate`` and ``n_training_rows``. Purchase and value columns of
         the BG/NBD rows compare E[Y] and E[Y] x Gamma-Gamma E[M] with the holdout; the RFM
@@ -128,7 +136,9 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
     tx = validate_transactions(transactions, observation_end=obs, **columns)
     ev = validate_events(events, observation_end=obs) if events is not None else None
     common = dict(time_unit=time_unit, windows_days=windows_days,
-                  clv={"horizon_months": 12, "annual_discount_rate": 0.1}, columns=columns)
+                  clv={"horizon_months": 12, "annual_discount_rate": 0.1}, columns=columns,
+                  purchase_model=purchase_model, penalizer=penalizer,
+                  spend_penalizer=spend_penalizer)
     fit = fit_calibration(tx, calibration_end=cal, observation_end=obs, events=ev, **common)
     X, y, bg = fit.X, fit.churned, fit.bg
     horizon_days = fit.spec.horizon_days
@@ -176,15 +186,19 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
     # P(no purchase in (T, T+t] | x, t_x, T) under BG/NBD: dead, or alive with the first
     # waiting time beyond t; E[exp(-lambda t)] under the Gamma(r+x, alpha+T) posterior of
     # lambda (Fader, Hardie & Lee 2005, eq. 5 and the posterior of their section 4).
-    prm = bg.params_
-    no_buy_alive = ((prm["alpha"] + T) / (prm["alpha"] + T + t_hold)) ** (prm["r"] + f)
-    p_zero = (1.0 - p_alive) + p_alive * no_buy_alive
+    # MBG/NBD: an alive customer drops out only at a purchase, so the same expression holds
+    # (Batislam, Denizel & Filiztekin 2007); Pareto/NBD has no such closed form here.
+    k = purchase_model
+    btyd_scores = {f"{k}_p_alive": 1.0 - p_alive}
+    if k in ("bgnbd", "mbgnbd"):
+        prm = bg.params_
+        no_buy_alive = ((prm["alpha"] + T) / (prm["alpha"] + T + t_hold)) ** (prm["r"] + f)
+        btyd_scores[f"{k}_p_zero"] = (1.0 - p_alive) + p_alive * no_buy_alive
+    btyd_scores[f"{k}_expected"] = -X["expected_purchases"].to_numpy()
 
     scores = {
         "cxml": cxml_churn,
-        "bgnbd_p_alive": 1.0 - p_alive,
-        "bgnbd_p_zero": p_zero,
-        "bgnbd_expected": -X["expected_purchases"].to_numpy(),
+        **btyd_scores,
         "rfm_logistic": cross_fit_proba(
             lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
             X[_RFM_COLUMNS], y, folds=folds, seed=random_state),
@@ -205,7 +219,7 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
         cm = {f"churn_{k}": v for k, v in churn_metrics(y, s).items() if k != "n"}
         if name == "cxml":
             pv = {**purchases, **cxml_value_m}
-        elif name.startswith("bgnbd"):
+        elif name.startswith(f"{k}_"):
             pv = {**purchases, **btyd_value_m}
         else:
             pv = {**nan_purchases, **nan_value}
@@ -248,12 +262,12 @@ def evaluation_figures(scores: pd.DataFrame) -> dict:
     churn = {c.removeprefix("churn_score_"): scores[c].to_numpy()
              for c in scores.columns if c.startswith("churn_score_")}
     probs = {k: v for k, v in churn.items()
-             if k in ("cxml", "bgnbd_p_zero", "rfm_logistic")}
+             if k == "cxml" or k.endswith("_p_zero") or k == "rfm_logistic"}
     return {
         "plots/churn_calibration.png": plot_calibration(y, probs),
         "plots/churn_gain.png": plot_gain(y, churn),
-        "plots/churn_lift.png": plot_lift(y, {k: churn[k] for k in ("cxml", "bgnbd_expected")
-                                              if k in churn}),
+        "plots/churn_lift.png": plot_lift(y, {k: v for k, v in churn.items()
+                                              if k == "cxml" or k.endswith("_expected")}),
         "plots/value_deciles.png": plot_decile_value(
             scores["holdout_spend"].to_numpy(),
             {"cxml": scores["value_cxml"].to_numpy(),
@@ -300,7 +314,9 @@ def evaluate_config(config=None, *, tracking_uri: str | None = None, on_step=lam
     table, scores = evaluate(
         tx, calibration_end=cfg.time.calibration_end, observation_end=cfg.time.observation_end,
         time_unit=cfg.time.time_unit, events=events, windows_days=tuple(cfg.churn.windows_days),
-        folds=cfg.churn.cv_folds, random_state=cfg.churn.random_state, return_scores=True)
+        folds=cfg.churn.cv_folds, random_state=cfg.churn.random_state, return_scores=True,
+        purchase_model=cfg.btyd.purchase_model, penalizer=cfg.btyd.penalizer,
+        spend_penalizer=cfg.btyd.spend_penalizer)
     on_step("logging the comparison to MLflow")
     with tracking.TrackedRun(uri, cfg.tracking.experiment, run_name=f"{cfg.name}-evaluate",
                              tags={"cxml.version": __version__, "cxml.pipeline": "evaluate",

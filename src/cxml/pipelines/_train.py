@@ -32,7 +32,7 @@ from cxml.pipelines._data import check_time_config, load_events, load_transactio
 from cxml.pipelines._data_report import report_metrics
 from cxml.pipelines._segmenting import assign_segments, segment_thresholds
 
-__all__ = ["TrainResult", "run_params", "train"]
+__all__ = ["TrainResult", "bound_parameter_warnings", "holdout_metrics", "run_params", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,9 @@ class TrainResult:
         What the read and feature policies did to the input (rows, guest rows dropped,
         duplicates, returns netted, zero-value days, customers excluded, the policies);
         see :func:`cxml.features.calibration_holdout`. Also logged to the run.
+    warnings : list of str
+        Problems the user should act on, e.g. BTYD parameters at the optimiser's bound
+        with the penalizer that fixes them (also the run's ``cxml.warnings`` tag).
     """
 
     bundle: ModelBundle
@@ -77,6 +80,7 @@ class TrainResult:
     tracking_uri: str
     logging_failures: list[str] = field(default_factory=list)
     data_report: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _noop(step: str) -> None:
@@ -124,7 +128,10 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
         time_unit=t.time_unit, windows_days=cfg.churn.windows_days,
         penalizer=cfg.btyd.penalizer, spend_penalizer=cfg.btyd.spend_penalizer,
         clv=cfg.clv.model_dump(), columns=columns, event_columns=event_columns, events=events,
-        on_step=on_step)
+        purchase_model=cfg.btyd.purchase_model, on_step=on_step)
+    bound_warnings = bound_parameter_warnings(fit.bg, fit.gg)
+    for w in bound_warnings:
+        logger.warning(w)
     ch, bg, gg, X, spec, clv_cfg = fit.ch, fit.bg, fit.gg, fit.X, fit.spec, fit.clv
     churned, holdout_purchases, holdout_spend = fit.churned, fit.holdout_purchases, fit.holdout_spend
 
@@ -144,7 +151,7 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
             tx, cutoffs=cutoffs, horizon_days=spec.horizon_days, time_unit=t.time_unit,
             windows_days=cfg.churn.windows_days, penalizer=cfg.btyd.penalizer,
             spend_penalizer=cfg.btyd.spend_penalizer, clv=clv_cfg, columns=columns,
-            event_columns=event_columns, events=events)
+            event_columns=event_columns, events=events, purchase_model=cfg.btyd.purchase_model)
         if len(snaps.y) == 0:
             snaps = None
 
@@ -170,8 +177,8 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
                 "null_customer_id": cfg.data.null_customer_id})
 
     on_step("evaluating on the holdout")
-    metrics = _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend,
-                               bg=bg, gg=gg)
+    metrics = holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend,
+                               bg=bg, gg=gg, prefix=cfg.btyd.purchase_model)
 
     on_step("assigning segments")
     scores = X[["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
@@ -202,30 +209,56 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     # explanations are of the training customers as the model sees them at the cut-off
     X_model = X if snaps is None else at_latest_cutoff(X)
     result = _save_and_log(cfg, bundle, X_model, uri, out_dir, lineage, metrics, scores,
-                           summary, figures, data_report=ch.attrs.get("report", {}))
+                           summary, figures, data_report=ch.attrs.get("report", {}),
+                           warnings=bound_warnings)
     return result
 
 
-def _holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend, *, bg, gg) -> dict:
+def bound_parameter_warnings(purchase_model, spend_model) -> list[str]:
+    """One line per fitted BTYD model with parameters at the optimiser's bound.
+
+    Such a parameter is not identified by the data (``params_at_bound_``); the remedy is
+    a penalizer (``btyd.penalizer`` / ``btyd.spend_penalizer``) or more history.
+
+    Returns
+    -------
+    list of str
+        Empty when every parameter is interior.
+    """
+    out = []
+    for model, key in ((purchase_model, "btyd.penalizer"), (spend_model, "btyd.spend_penalizer")):
+        bound = tuple(getattr(model, "params_at_bound_", ()))
+        if bound:
+            out.append(f"{type(model).__name__}: parameter(s) {', '.join(bound)} at the "
+                       f"optimiser's bound (not identified by the data); set {key}: 0.01 "
+                       "(or more) in the configuration, or use more history")
+    return out
+
+
+def holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend, *, bg, gg,
+                    prefix: str = "bgnbd") -> dict:
+    """The holdout metric suite of a training run (churn, purchases, value, BTYD fits).
+
+    Purchase-model quantities are named after its family (``bgnbd_r``,
+    ``pnbd_log_likelihood``, ``pnbd_expected_churn_auc``).
+    """
     m: dict[str, float] = {}
     for k, v in churn_metrics(churned, oof).items():
         m[f"churn_{k}"] = v
     # BTYD baselines: a customer who is alive / expected to buy is less likely to churn.
-    m["bgnbd_p_alive_churn_auc"] = churn_metrics(churned, 1 - X["p_alive"])["auc"]
-    m["bgnbd_expected_churn_auc"] = churn_metrics(churned, -X["expected_purchases"])["auc"]
+    m[f"{prefix}_p_alive_churn_auc"] = churn_metrics(churned, 1 - X["p_alive"])["auc"]
+    m[f"{prefix}_expected_churn_auc"] = churn_metrics(churned, -X["expected_purchases"])["auc"]
     m.update(value_metrics(holdout_purchases, X["expected_purchases"], prefix="purchases_"))
     # 12-month CLV is compared with spend over the holdout, so the aggregate error is of
     # E[Y(holdout)] x E[M] (same horizon) rather than of the discounted CLV.
     exp_spend = X["expected_purchases"] * X["expected_average_value"]
     m.update(value_metrics(holdout_spend, exp_spend, prefix="value_"))
-    m["bgnbd_r"], m["bgnbd_alpha"], m["bgnbd_a"], m["bgnbd_b"] = (
-        bg.params_["r"], bg.params_["alpha"], bg.params_["a"], bg.params_["b"])
-    m["bgnbd_log_likelihood"] = bg.log_likelihood_
-    m["gg_p"], m["gg_q"], m["gg_v"] = gg.params_["p"], gg.params_["q"], gg.params_["v"]
-    m["gg_log_likelihood"] = gg.log_likelihood_
-    for prefix, model in (("bgnbd", bg), ("gg", gg)):
+    for name, model in ((prefix, bg), ("gg", gg)):
+        m.update({f"{name}_{k}": v for k, v in model.params_.items()})
+        m[f"{name}_log_likelihood"] = model.log_likelihood_
+        m[f"{name}_params_at_bound"] = float(len(getattr(model, "params_at_bound_", ())))
         for k, v in model.standard_errors_.items():
-            m[f"{prefix}_{k}_se"] = v
+            m[f"{name}_{k}_se"] = v
     m["n_customers"] = float(len(churned))
     m["clv_total"] = float(X["clv"].sum())
     return m
@@ -240,7 +273,7 @@ def _segment_summary(scores: pd.DataFrame, events: pd.DataFrame | None) -> pd.Da
 
 
 def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summary,
-                  figures, *, data_report: dict) -> TrainResult:
+                  figures, *, data_report: dict, warnings: list[str] = ()) -> TrainResult:
     from cxml import tracking
 
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -262,6 +295,8 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
             run.log_metrics(metrics)
             run.log_metrics(report_metrics(data_report))
             run.log_dict(data_report, "data_report.json")
+            if warnings:  # e.g. parameters at the optimiser's bound, with the remedy
+                run.set_tags({"cxml.warnings": " | ".join(warnings)})
             if cfg.source_path:
                 run.log_artifact(cfg.source_path, "config")
             run.log_table(summary, "segment_summary")
@@ -275,7 +310,8 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
             _log_figures(run, summary, scores, figures)
     return TrainResult(bundle=bundle, metrics=metrics, scores=scores, segment_summary=summary,
                        model_dir=out_dir, run_id=run.run_id, tracking_uri=uri,
-                       logging_failures=run.failures, data_report=data_report)
+                       logging_failures=run.failures, data_report=data_report,
+                       warnings=list(warnings))
 
 
 def _pyfunc_entry() -> Path:

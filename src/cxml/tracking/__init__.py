@@ -12,6 +12,7 @@ from cxml.tracking._mlflow import (
     library_versions,
     resolve_tracking_uri,
     save_pyfunc_model,
+    tag_run,
 )
 from cxml.tracking._runs import (
     KEY_METRICS,
@@ -34,4 +35,5 @@ __all__ = [
     "register_model",
     "resolve_tracking_uri",
     "save_pyfunc_model",
+    "tag_run",
 ]

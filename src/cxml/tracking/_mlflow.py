@@ -26,6 +26,7 @@ __all__ = [
     "save_pyfunc_model",
     "TrackedRun",
     "flatten_params",
+    "tag_run",
     "library_versions",
 ]
 
@@ -179,6 +180,9 @@ class TrackedRun:
         Name of the run shown in the MLflow UI.
     tags : dict, optional
         Tags set when the run starts.
+    nested : bool, default False
+        Start the run as a child of the active run (entered inside another
+        ``TrackedRun``): MLflow records the parent in the tag ``mlflow.parentRunId``.
 
     Raises
     ------
@@ -188,7 +192,8 @@ class TrackedRun:
     """
 
     def __init__(self, tracking_uri: str, experiment: str, *, run_name: str,
-                 tags: dict | None = None):
+                 tags: dict | None = None, nested: bool = False):
+        self.nested = nested
         self.tracking_uri = tracking_uri
         self.experiment = experiment
         self.run_name = run_name
@@ -202,7 +207,8 @@ class TrackedRun:
         mlflow.set_tracking_uri(self.tracking_uri)
         try:
             mlflow.set_experiment(self.experiment)
-            self._run = mlflow.start_run(run_name=self.run_name, tags=self.tags)
+            self._run = mlflow.start_run(run_name=self.run_name, tags=self.tags,
+                                         nested=self.nested)
         except Exception as exc:  # noqa: BLE001 - any store failure is a user-facing problem
             raise CxmlUserError(
                 f"cannot start an MLflow run at {self.tracking_uri}: {str(exc).splitlines()[0]}"
@@ -387,6 +393,30 @@ class TrackedRun:
 
         with self._guard("model"):
             mlflow.log_artifacts(str(model_dir), artifact_path="model")
+
+
+def tag_run(tracking_uri: str, run_id: str, tags: dict) -> None:
+    """Set tags on a finished run (e.g. why ``cxml compare --select`` chose its model).
+
+    A failure is logged as a warning: the run and its model are complete without them.
+
+    Parameters
+    ----------
+    tracking_uri : str
+        MLflow tracking URI of the run.
+    run_id : str
+        The run to tag.
+    tags : dict
+        Tag names to values (converted to text).
+    """
+    import mlflow
+
+    try:
+        client = mlflow.tracking.MlflowClient(tracking_uri)
+        for k, v in tags.items():
+            client.set_tag(run_id, k, str(v))
+    except Exception as exc:  # noqa: BLE001 - tags are informative only
+        logger.warning("MLflow: could not tag run %s: %s", run_id, exc)
 
 
 def flatten_params(params: dict, prefix: str = "") -> dict:

@@ -9,19 +9,28 @@ import pandas as pd
 
 from cxml.exceptions import CxmlUserError, ModelLoadError
 
-__all__ = ["compare_runs", "register_model", "local_model_path", "KEY_METRICS", "KEY_PARAMS"]
+__all__ = ["COMPARE_METRICS", "COMPARE_PARAMS", "compare_runs", "register_model", "local_model_path", "KEY_METRICS", "KEY_PARAMS"]
 
 logger = logging.getLogger(__name__)
 
 KEY_PARAMS = ["data.source", "data.customers", "time.calibration_end", "time.observation_end",
               "time.time_unit", "churn.learning_rate", "churn.num_leaves"]
 KEY_METRICS = ["churn_auc", "churn_pr_auc", "churn_brier", "bgnbd_expected_churn_auc",
-               "purchases_spearman", "value_gini", "bgnbd_log_likelihood", "n_customers"]
+               "purchases_spearman", "value_gini", "bgnbd_log_likelihood",
+               "mbgnbd_log_likelihood", "pnbd_log_likelihood", "n_customers"]
+
+
+#: Rows shown for the child runs of a ``cxml compare`` run (one per candidate).
+COMPARE_PARAMS = ["btyd.purchase_model", "btyd.penalizer", "churn.num_leaves",
+                  "churn.learning_rate"]
+COMPARE_METRICS = ["log_likelihood", "aic", "bic", "holdout_purchases_predicted",
+                   "churn_auc", "churn_auc_diff_low", "churn_auc_diff_high", "value_gini",
+                   "value_gini_diff_low", "value_gini_diff_high", "n_cutoffs"]
 
 
 def compare_runs(tracking_uri: str, *, experiment: str = "cxml", max_runs: int = 10,
-                 metrics: list[str] | None = None, params: list[str] | None = None
-                 ) -> pd.DataFrame:
+                 metrics: list[str] | None = None, params: list[str] | None = None,
+                 parent: str | None = None) -> pd.DataFrame:
     """Key parameters and metrics of the latest runs, one column per run.
 
     Parameters
@@ -35,6 +44,9 @@ def compare_runs(tracking_uri: str, *, experiment: str = "cxml", max_runs: int =
     metrics, params : list of str, optional
         Rows to show (default :data:`KEY_METRICS`, :data:`KEY_PARAMS`). Evaluate runs log
         ``<model>.<metric>`` keys; those are shown when present.
+    parent : str, optional
+        Run id (or its first 8 characters) of a ``cxml compare`` run: show its nested
+        candidate runs (default rows :data:`COMPARE_METRICS`, :data:`COMPARE_PARAMS`).
 
     Returns
     -------
@@ -45,7 +57,7 @@ def compare_runs(tracking_uri: str, *, experiment: str = "cxml", max_runs: int =
     Raises
     ------
     CxmlUserError
-        The experiment does not exist.
+        The experiment does not exist, or ``parent`` matches no run of it.
     """
     import mlflow
 
@@ -53,8 +65,19 @@ def compare_runs(tracking_uri: str, *, experiment: str = "cxml", max_runs: int =
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
         raise CxmlUserError(f"experiment {experiment!r} not found at {tracking_uri}")
-    runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"],
-                              max_results=max_runs)
+    query = ""
+    if parent:
+        found = [r for r in client.search_runs([exp.experiment_id], max_results=1000)
+                 if r.info.run_id.startswith(parent)]
+        if len(found) != 1:
+            what = "no run" if not found else f"{len(found)} runs"
+            raise CxmlUserError(f"--children {parent}: {what} of experiment {experiment!r} "
+                                "has this id; pass the run id printed by `cxml compare`")
+        query = f"tags.mlflow.parentRunId = '{found[0].info.run_id}'"
+        metrics = metrics or COMPARE_METRICS
+        params = params or COMPARE_PARAMS
+    runs = client.search_runs([exp.experiment_id], filter_string=query,
+                              order_by=["attributes.start_time DESC"], max_results=max_runs)
     metrics = metrics or KEY_METRICS
     params = params or KEY_PARAMS
     cols = {}
