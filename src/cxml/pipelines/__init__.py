@@ -8,10 +8,11 @@ from cxml.pipelines._bundle import (
     load_model,
     resolve_bundle_dir,
 )
-from cxml.pipelines._config import Config, default_config_path, load_config
+from cxml.pipelines._config import Config, SourceConfig, default_config_path, load_config
 from cxml.pipelines._data_report import report_lines, report_metrics
 from cxml.pipelines._evaluate import EVALUATION_COLUMNS, evaluate, evaluate_config
 from cxml.pipelines._output import TableWriter, check_output_path, write_table
+from cxml.pipelines._output_table import DatabaseTableWriter, OutputTable
 from cxml.pipelines._score import ScoreSummary, iter_scores, score, score_to_file
 from cxml.pipelines._score_schema import SCORE_COLUMNS, SCORE_DTYPES
 from cxml.pipelines._segmenting import segment_scores
@@ -20,13 +21,16 @@ from cxml.pipelines._train import TrainResult, train
 __all__ = [
     "BundleManifest",
     "Config",
+    "DatabaseTableWriter",
     "EVALUATION_COLUMNS",
     "FeatureColumn",
     "FeatureSpec",
     "ModelBundle",
+    "OutputTable",
     "SCORE_COLUMNS",
     "SCORE_DTYPES",
     "ScoreSummary",
+    "SourceConfig",
     "TableWriter",
     "TrainResult",
     "check_output_path",

@@ -28,7 +28,12 @@ from cxml.pipelines._core import (
     stacked_snapshots,
 )
 from cxml.pipelines._customer_features import feature_contract
-from cxml.pipelines._data import check_time_config, load_events, load_transactions
+from cxml.pipelines._data import (
+    check_time_config,
+    config_artifact,
+    load_events,
+    load_transactions,
+)
 from cxml.pipelines._data_report import report_metrics
 from cxml.pipelines._segmenting import assign_segments, segment_thresholds
 
@@ -245,11 +250,12 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         bundle_dir = bundle.save(tmp / "bundle")
+        config_path = config_artifact(cfg, tmp)  # passwords masked
         example_in, example_out, as_of = _signature_example(cfg.data, bundle)
         tracking.save_pyfunc_model(bundle_dir, out_dir, python_model=_pyfunc_entry(),
                                    input_example=example_in,
                                    output_example=example_out, as_of=as_of,
-                                   config_path=cfg.source_path)
+                                   config_path=config_path)
         scores_path = tmp / "segments.parquet"
         scores.to_parquet(scores_path)
         with tracking.TrackedRun(uri, cfg.tracking.experiment, run_name=cfg.name,
@@ -261,8 +267,8 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
             run.log_metrics(metrics)
             run.log_metrics(report_metrics(data_report))
             run.log_dict(data_report, "data_report.json")
-            if cfg.source_path:
-                run.log_artifact(cfg.source_path, "config")
+            if config_path:
+                run.log_artifact(config_path, "config")
             run.log_table(summary, "segment_summary")
             run.log_artifact(scores_path, "segments")
             run.log_model_dir(out_dir)
