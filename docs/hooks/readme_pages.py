@@ -24,6 +24,7 @@ PAGES = {
     "Quick start": "index.md",
     "Python API": "guide/python-api.md",
     "Data contract and policies": "guide/data-contract.md",
+    "Where your data lives": "guide/data-sources.md",
     "Campaign targeting": "guide/targeting.md",
     "Notebooks": "guide/notebooks.md",
     "Command line": "guide/cli.md",

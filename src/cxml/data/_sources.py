@@ -48,6 +48,7 @@ def expand_env(value: str, *, name: str = "value") -> str:
     Returns
     -------
     str
+        The expanded text.
 
     Raises
     ------
@@ -83,6 +84,7 @@ def masked(url: str) -> str:
     Returns
     -------
     str
+        The same text, every password masked.
 
     Examples
     --------
@@ -106,7 +108,18 @@ def masked(url: str) -> str:
 
 
 def source_secrets(url: str) -> list[str]:
-    """The passwords in ``url`` (as written and URL-decoded), to scrub from messages."""
+    """The passwords in ``url`` (as written and URL-decoded), to scrub from messages.
+
+    Parameters
+    ----------
+    url : str
+        A connection URL.
+
+    Returns
+    -------
+    list of str
+        Longest first (so that no part of a longer one is left after replacing).
+    """
     out = []
     try:
         pw = urlsplit(url).password
@@ -132,13 +145,23 @@ def _get(spec, key: str):
 
 
 def is_table_source(spec) -> bool:
-    """Whether ``spec`` is a ``{connection, table | query}`` mapping (or a SourceConfig)."""
+    """Whether ``spec`` is a ``{connection, table | query}`` mapping (or a SourceConfig).
+
+    Parameters
+    ----------
+    spec : object
+        A source as accepted by :func:`open_source`.
+
+    Returns
+    -------
+    bool
+        True for a database table or query, False for a path or an in-memory table.
+    """
     return _get(spec, "connection") is not None and not isinstance(spec, (str, os.PathLike))
 
 
 def source_label(spec) -> str:
-    """How a source is shown (errors, logs, lineage): a path, or the masked URL with its
-    table or ``query``.
+    """How a source is shown (errors, logs, lineage): a path, or the masked URL and table.
 
     Parameters
     ----------
@@ -148,6 +171,7 @@ def source_label(spec) -> str:
     Returns
     -------
     str
+        The label.
     """
     if not is_table_source(spec):
         return str(os.fspath(spec)) if isinstance(spec, (str, os.PathLike)) else type(spec).__name__
@@ -267,6 +291,7 @@ def connect(url: str, *, name: str = "connection", writable: bool = False):
     Returns
     -------
     ibis.BaseBackend
+        The connected backend (DuckDB sessions in UTC, as cxml's own connection).
 
     Raises
     ------

@@ -69,10 +69,22 @@ class EventColumnsConfig(_Strict):
 
 
 class SourceConfig(_Strict):
-    """A table where it lives: ``connection`` (a URL ``ibis.connect`` understands, or
-    ``spark``) and exactly one of ``table`` or ``query``. ``${NAME}`` in any value is read
-    from the environment when the source is opened (keep passwords out of the file); the
-    URL is dumped with its password masked, so it never reaches MLflow or a bundle."""
+    """A table where it lives: a connection URL and exactly one of a table or a query.
+
+    ``${NAME}`` in any value is read from the environment when the source is opened (keep
+    passwords out of the file); the URL is dumped with its password masked, so it never
+    reaches MLflow or a bundle.
+
+    Parameters
+    ----------
+    connection : str
+        A URL :func:`ibis.connect` understands (``postgres://user:${PW}@host:port/db``,
+        ``duckdb://PATH``, ``sqlite://PATH``, ...) or ``spark``.
+    table : str, optional
+        The table (or view) to read.
+    query : str, optional
+        A SQL query to read instead, run by that engine.
+    """
 
     connection: str
     table: str | None = None
