@@ -46,3 +46,6 @@ def sample_csv(tmp_path_factory) -> Path:
     p = tmp_path_factory.mktemp("data") / "cdnow_sample.csv"
     load_cdnow("sample").to_csv(p, index=False)
     return p
+
+
+from tests._postgres import postgres_server  # noqa: E402,F401  (a real server, issue 18)

@@ -25,6 +25,7 @@ PAGES = {
     "Python API": "guide/python-api.md",
     "Data contract and policies": "guide/data-contract.md",
     "Customer covariates in BTYD models": "guide/covariates.md",
+    "Where your data lives": "guide/data-sources.md",
     "Campaign targeting": "guide/targeting.md",
     "Notebooks": "guide/notebooks.md",
     "Command line": "guide/cli.md",

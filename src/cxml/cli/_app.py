@@ -100,11 +100,25 @@ def score(
         ..., "--model", "-m",
         help="Model directory (from cxml train), or models:/NAME@alias, models:/NAME/VERSION, "
         "runs:/RUN_ID/model."),
-    transactions: Path = typer.Option(..., "--transactions", "-t",
-                                      help="Transactions, CSV or Parquet."),
+    transactions: str = typer.Option(
+        ..., "--transactions", "-t",
+        help="Transactions: a CSV/Parquet path, or a connection URL with --table/--query "
+        "(duckdb://PATH, postgres://user:${PASSWORD}@host:port/db, sqlite://PATH, spark)."),
     as_of: str = typer.Option(..., "--as-of", help="Cut-off date YYYY-MM-DD (inclusive)."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output .parquet or .csv."),
-    events: Optional[Path] = typer.Option(None, "--events", help="Engagement events file."),
+    output: str = typer.Option(
+        ..., "--output", "-o",
+        help="Output .parquet or .csv, or a connection URL with --output-table."),
+    events: Optional[str] = typer.Option(
+        None, "--events", help="Engagement events: a file, or a URL with --events-table."),
+    table: Optional[str] = typer.Option(None, "--table", help="With a URL: the table."),
+    query: Optional[str] = typer.Option(None, "--query", help="With a URL: a SQL query."),
+    events_table: Optional[str] = typer.Option(
+        None, "--events-table", help="With an --events URL: the table."),
+    events_query: Optional[str] = typer.Option(
+        None, "--events-query", help="With an --events URL: a SQL query."),
+    output_table: Optional[str] = typer.Option(
+        None, "--output-table",
+        help="With an --output URL: the table, replaced atomically (staging table + swap)."),
     tracking_uri: Optional[str] = typer.Option(
         None, "--tracking-uri", help="MLflow tracking URI for models:/ and runs:/ references."),
     chunk_size: int = typer.Option(
@@ -130,10 +144,12 @@ def score(
     file). A progress bar is shown when stderr is a terminal.
     """
     from cxml.data import to_date
-    from cxml.pipelines import check_output_path, load_model, score_to_file
+    from cxml.pipelines import load_model, score_to_file
     from cxml.tracking import local_model_path
 
-    check_output_path(output)  # before downloading a model or reading any data
+    transactions, events, output = _score_sources(transactions, table, query, events,
+                                                  events_table, events_query, output,
+                                                  output_table)
     to_date(as_of, "--as-of")  # YYYY-MM-DD only, named as the user typed it
     bundle = load_model(local_model_path(model, tracking_uri=tracking_uri))
     progress = None
@@ -164,10 +180,34 @@ def score(
             progress.stop()
     prior = (f" ({summary.n_insufficient_history:,} from the prior: insufficient history)"
              if summary.n_insufficient_history else "")
-    _print_data_report(summary.data_report, f"data report ({output.name})")
+    _print_data_report(summary.data_report, f"data report ({getattr(output, 'name', output)})")
     _err.print(f"scored {summary.n_customers:,} customers{prior} as of {summary.as_of} "
                f"with model {summary.model_version} -> {output}", highlight=False,
                soft_wrap=True)
+
+
+def _score_sources(transactions, table, query, events, events_table, events_query, output,
+                   output_table):
+    """``cxml score``'s inputs and output: paths, or database sources (opened now, so a bad
+    URL, password or table fails before the model is loaded) and an output table."""
+    from cxml.data import open_source
+    from cxml.pipelines import OutputTable, check_output_path
+
+    def source(value, tbl, qry, flags, name):
+        if value is None or not (tbl or qry):
+            return value
+        if tbl and qry:
+            raise CxmlUserError(f"give one of {flags}, not both")
+        return open_source({"connection": value, "table": tbl, "query": qry}, name=name)
+
+    if output_table:
+        out = OutputTable(output, output_table)
+    else:
+        out = check_output_path(Path(output))  # before downloading a model or reading data
+    return (source(transactions, table, query, "--table or --query", "transactions"),
+            source(events, events_table, events_query, "--events-table or --events-query",
+                   "events"),
+            out)
 
 
 @app.command()

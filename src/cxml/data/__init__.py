@@ -1,6 +1,6 @@
 """Loading and boundary validation of transactions and engagement events.
 
-The only subpackage that reads files. Everything becomes an Ibis table with cxml's
+The only subpackage that reads data (files, database tables and queries). Everything becomes an Ibis table with cxml's
 canonical column names, checked once so that the feature engine can trust it. The one date
 policy of cxml (boundary dates and timestamp columns) lives here too.
 """
@@ -14,6 +14,15 @@ from cxml.data._dates import (
 )
 from cxml.data._horizon import check_horizon, max_gap_days
 from cxml.data._io import duckdb_connection, execute_arrow, read_table
+from cxml.data._sources import (
+    connect,
+    expand_env,
+    is_table_source,
+    masked,
+    open_source,
+    source_label,
+    source_secrets,
+)
 from cxml.data._validate import (
     is_validated,
     validate_events,
@@ -24,9 +33,16 @@ from cxml.data._validate import (
 __all__ = [
     "check_horizon",
     "check_timestamp_format",
+    "connect",
     "duckdb_connection",
     "epoch_day",
     "execute_arrow",
+    "expand_env",
+    "is_table_source",
+    "masked",
+    "open_source",
+    "source_label",
+    "source_secrets",
     "is_validated",
     "max_gap_days",
     "read_table",

@@ -78,7 +78,7 @@ def _aggregate(t: ibis.Table, c: int, windows, *, returns: str, duplicates: str,
     aggs: dict = {
         "_first": d.day.min(where=p),
         "_last": d.day.max(where=p),
-        "transactions_total": p.cast("int64").sum(),
+        "transactions_total": p.cast("int32").cast("int64").sum(),
         "value_total": d.value.sum(),
         "_gross": d.gross.sum(),
         "_returned": d.returned.sum(),
@@ -93,9 +93,9 @@ def _aggregate(t: ibis.Table, c: int, windows, *, returns: str, duplicates: str,
     for w in windows:
         last = d.day > c - w
         prev_w = (d.day > c - 2 * w) & ~last
-        aggs[f"transactions_{w}d"] = (p & last).cast("int64").sum()
+        aggs[f"transactions_{w}d"] = (p & last).cast("int32").cast("int64").sum()
         aggs[f"value_{w}d"] = d.value.sum(where=last).fill_null(0.0)
-        aggs[f"_prev_transactions_{w}d"] = (p & prev_w).cast("int64").sum()
+        aggs[f"_prev_transactions_{w}d"] = (p & prev_w).cast("int32").cast("int64").sum()
         aggs[f"_prev_value_{w}d"] = d.value.sum(where=prev_w).fill_null(0.0)
     aggs.update(customer_counters(d))
     g = d.group_by("customer_id").aggregate(**aggs)

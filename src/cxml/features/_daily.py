@@ -119,7 +119,7 @@ def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
     check_policies(duplicates, returns, zero_value)
     drop_dups = drops_duplicates(duplicates, t.columns)
     if returns == "error":
-        counts = execute_arrow(t.aggregate(neg=(t.amount < 0).cast("int64").sum(),
+        counts = execute_arrow(t.aggregate(neg=(t.amount < 0).cast("int32").cast("int64").sum(),
                                            n=t.count())).to_pylist()[0]
         n_neg, n = int(counts["neg"] or 0), int(counts["n"])
         if n_neg:
@@ -171,8 +171,8 @@ def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
 def customer_counters(d: ibis.Table, where=None) -> dict:
     """Per-customer sums of the day counters (to aggregate next to the features)."""
     out = dict(
-        _n_zero=d._is_zero.cast("int64").sum(where=where),
-        _n_negday=d._is_negday.cast("int64").sum(where=where),
+        _n_zero=d._is_zero.cast("int32").cast("int64").sum(where=where),
+        _n_negday=d._is_negday.cast("int32").cast("int64").sum(where=where),
     )
     if "_n_dup" in d.columns:
         out["_n_dup"] = d._n_dup.sum(where=where)
@@ -191,7 +191,7 @@ def raw_counts(t: ibis.Table) -> dict:
     """Rows and negative-amount rows of a (filtered) validated table: one global query; plus
     the rows validation dropped for a null customer id, when ``t`` is the validated table."""
     row = execute_arrow(t.aggregate(
-        _n_rows=t.count(), _n_neg=(t.amount < 0).cast("int64").sum()
+        _n_rows=t.count(), _n_neg=(t.amount < 0).cast("int32").cast("int64").sum()
     )).to_pylist()[0]
     out = {k: int(v or 0) for k, v in row.items()}
     out["_n_null_id"] = int((validation_info(t) or {}).get("dropped_null_customer_id") or 0)

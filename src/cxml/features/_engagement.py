@@ -150,8 +150,8 @@ def engagement(
     for w in windows:
         last = t.day > c - w
         prev = (t.day > c - 2 * w) & ~last
-        aggs[f"events_{w}d"] = last.cast("int64").sum()
-        aggs[f"_prev_events_{w}d"] = prev.cast("int64").sum()
+        aggs[f"events_{w}d"] = last.cast("int32").cast("int64").sum()
+        aggs[f"_prev_events_{w}d"] = prev.cast("int32").cast("int64").sum()
         trends.append((f"events_trend_{w}d", f"events_{w}d", f"_prev_events_{w}d"))
     for name, raw in groups.items():
         is_type = t.event_type.isin(list(raw))
@@ -159,8 +159,8 @@ def engagement(
         for w in windows:
             last = is_type & (t.day > c - w)
             prev = is_type & (t.day > c - 2 * w) & (t.day <= c - w)
-            aggs[f"{name}_{w}d"] = last.cast("int64").sum()
-            aggs[f"_prev_{name}_{w}d"] = prev.cast("int64").sum()
+            aggs[f"{name}_{w}d"] = last.cast("int32").cast("int64").sum()
+            aggs[f"_prev_{name}_{w}d"] = prev.cast("int32").cast("int64").sum()
             trends.append((f"{name}_trend_{w}d", f"{name}_{w}d", f"_prev_{name}_{w}d"))
     if nps is not None:
         is_nps = (t.event_type == nps) & t.value.notnull()
@@ -174,7 +174,7 @@ def engagement(
         aggs["ces_mean"] = t.value.mean(where=(t.event_type == ces) & t.value.notnull())
     if web_session is not None:
         is_web = t.event_type == web_session
-        aggs["web_session_count"] = is_web.cast("int64").sum()
+        aggs["web_session_count"] = is_web.cast("int32").cast("int64").sum()
         aggs["web_session_duration"] = t.value.sum(where=is_web).fill_null(0.0)
     g = t.group_by("customer_id").aggregate(**aggs)
 

@@ -49,7 +49,7 @@ def _rfm_aggs(d: ibis.Table, where, suffix: str = "") -> dict:
     """Per-customer RFM aggregates over the purchase days selected by ``where``."""
     first = d.day.min(where=where)
     last = d.day.max(where=where)
-    n_days = where.cast("int64").sum()
+    n_days = where.cast("int32").cast("int64").sum()
     total = d.value.sum(where=where)
     first_value = d.value.argmin(d.day, where=where)
     return {
@@ -262,7 +262,7 @@ def calibration_holdout(
         in_hold = d.is_purchase & (d.day > cal_day)
         g = d.group_by("customer_id").aggregate(
             **_rfm_aggs(d, in_cal, "_cal"),
-            _ndays_holdout=in_hold.cast("int64").sum(),
+            _ndays_holdout=in_hold.cast("int32").cast("int64").sum(),
             _total_holdout=d.value.sum(where=in_hold),
             **customer_counters(d),
         )
@@ -273,7 +273,9 @@ def calibration_holdout(
             monetary_value_holdout=ibis.ifelse(
                 nh > 0, g._total_holdout / nh.cast("float64"), ibis.literal(0.0)
             ),
-            duration_holdout=ibis.literal((end_day - cal_day) / unit, type="float64"),
+            # cast from text: PostgreSQL reads a bare 39.0 literal as NUMERIC (Decimal)
+            duration_holdout=ibis.literal(repr(float((end_day - cal_day) / unit))).cast(
+                "float64"),
         )
 
     g = build(t)

@@ -20,6 +20,7 @@ from cxml.pipelines._compare import (
 from cxml.pipelines._config import (
     CompareConfig,
     Config,
+    SourceConfig,
     candidate_configs,
     default_config_path,
     load_config,
@@ -27,6 +28,7 @@ from cxml.pipelines._config import (
 from cxml.pipelines._data_report import report_lines, report_metrics
 from cxml.pipelines._evaluate import EVALUATION_COLUMNS, evaluate, evaluate_config
 from cxml.pipelines._output import TableWriter, check_output_path, write_table
+from cxml.pipelines._output_table import DatabaseTableWriter, OutputTable
 from cxml.pipelines._score import ScoreSummary, iter_scores, score, score_to_file
 from cxml.pipelines._score_schema import SCORE_COLUMNS, SCORE_DTYPES
 from cxml.pipelines._segmenting import segment_scores
@@ -37,16 +39,19 @@ __all__ = [
     "CompareConfig",
     "CompareResult",
     "Config",
+    "DatabaseTableWriter",
     "EVALUATION_COLUMNS",
     "PURCHASE_MODELS",
     "FeatureColumn",
     "FeatureSpec",
     "LEADERBOARD_COLUMNS",
     "ModelBundle",
+    "OutputTable",
     "SCORE_COLUMNS",
     "SCORE_DTYPES",
     "SELECT_METRICS",
     "ScoreSummary",
+    "SourceConfig",
     "TableWriter",
     "TrainResult",
     "candidate_configs",

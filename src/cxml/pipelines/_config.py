@@ -15,14 +15,16 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_serializer,
     model_validator,
 )
 
 
-from cxml.data import check_timestamp_format, to_date
+from cxml.data import check_timestamp_format, masked, to_date
 from cxml.exceptions import ConfigError, CxmlUserError
 
-__all__ = ["CompareConfig", "Config", "candidate_configs", "load_config", "default_config_path"]
+__all__ = ["CompareConfig", "Config", "SourceConfig", "candidate_configs", "load_config",
+           "default_config_path"]
 
 
 class _Strict(BaseModel):
@@ -67,14 +69,67 @@ class EventColumnsConfig(_Strict):
     value: str = "value"
 
 
+class SourceConfig(_Strict):
+    """A table where it lives: a connection URL and exactly one of a table or a query.
+
+    ``${NAME}`` in any value is read from the environment when the source is opened (keep
+    passwords out of the file); the URL is dumped with its password masked, so it never
+    reaches MLflow or a bundle.
+
+    Parameters
+    ----------
+    connection : str
+        A URL :func:`ibis.connect` understands (``postgres://user:${PW}@host:port/db``,
+        ``duckdb://PATH``, ``sqlite://PATH``, ...) or ``spark``.
+    table : str, optional
+        The table (or view) to read.
+    query : str, optional
+        A SQL query to read instead, run by that engine.
+    """
+
+    connection: str
+    table: str | None = None
+    query: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if bool(self.table) == bool(self.query):
+            raise ValueError("give exactly one of 'table' or 'query'")
+        return self
+
+    @field_serializer("connection")
+    def _masked(self, value: str) -> str:
+        return masked(value)
+
+
+def _source(value):
+    # A mapping is a SourceConfig; its own error is reported (not the union's "should be a
+    # valid string" for the path alternative).
+    if isinstance(value, dict):
+        try:
+            return SourceConfig.model_validate(value)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key; valid keys: connection, table, query"
+            raise ValueError(f"{where}: {msg}" if where else msg) from None
+    return value
+
+
+Source = Annotated[str | SourceConfig, BeforeValidator(_source)]
+
+
 class DataConfig(_Strict):
-    transactions: str = Field(
+    transactions: Source = Field(
         "cdnow:master",
-        description="A CSV/Parquet path, or 'cdnow:master' / 'cdnow:sample' for the CDNOW "
-        "data shipped inside lifetimes.",
+        description="A CSV/Parquet path, 'cdnow:master' / 'cdnow:sample' for the CDNOW "
+        "data shipped inside lifetimes, or {connection: URL, table: NAME} / "
+        "{connection: URL, query: SQL}.",
     )
     columns: ColumnsConfig = ColumnsConfig()
-    events: str | None = None
+    events: Source | None = None
     event_columns: EventColumnsConfig = EventColumnsConfig()
     timestamp_format: Annotated[str | None, BeforeValidator(_strptime_format)] = Field(
         None,
@@ -144,6 +199,9 @@ class ChurnConfig(_Strict):
     min_child_samples: int = 100
     calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
     random_state: int = 0
+    max_training_customers: int | None = Field(
+        None, gt=0, description="Train the churn model on at most this many customers, "
+        "sampled with random_state (None: all); for very large sources such as Spark tables.")
 
 
 class SegmentsConfig(_Strict):

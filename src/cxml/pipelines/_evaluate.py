@@ -301,7 +301,14 @@ def evaluate_config(config=None, *, tracking_uri: str | None = None, on_step=lam
     from cxml import tracking
     from cxml._version import __version__
     from cxml.pipelines._config import Config, load_config
-    from cxml.pipelines._data import check_time_config, load_events, load_transactions
+    import tempfile
+
+    from cxml.pipelines._data import (
+        check_time_config,
+        config_artifact,
+        load_events,
+        load_transactions,
+    )
 
     cfg = config if isinstance(config, Config) else load_config(config)
     uri = tracking.resolve_tracking_uri(tracking_uri, cfg.tracking.tracking_uri)
@@ -326,8 +333,10 @@ def evaluate_config(config=None, *, tracking_uri: str | None = None, on_step=lam
         run.log_params(run_params(cfg, lineage))
         run.set_tags(tracking.library_versions())
         run.log_dataset(lineage, name=f"{cfg.name}-transactions", context="evaluation")
-        if cfg.source_path:
-            run.log_artifact(cfg.source_path, "config")
+        with tempfile.TemporaryDirectory() as tmp:  # the config, passwords masked
+            config_path = config_artifact(cfg, tmp)
+            if config_path:
+                run.log_artifact(config_path, "config")
         run.log_params({"time.calibration_end": str(cfg.time.calibration_end),
                         "time.observation_end": str(cfg.time.observation_end),
                         "time.time_unit": cfg.time.time_unit,

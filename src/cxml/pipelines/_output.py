@@ -15,7 +15,7 @@ import pandas as pd
 from cxml._atomic import AtomicFile
 from cxml.exceptions import CxmlUserError
 
-__all__ = ["TableWriter", "check_output_path", "write_table"]
+__all__ = ["TableWriter", "check_output_path", "open_writer", "write_table"]
 
 _FORMATS = (".parquet", ".csv")
 
@@ -185,3 +185,13 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     with TableWriter(path) as w:
         w.write(df)
     return w.path
+
+
+def open_writer(output):
+    """A writer for ``output``: a :class:`TableWriter` for a path, a
+    :class:`cxml.pipelines.DatabaseTableWriter` for an :class:`cxml.pipelines.OutputTable`."""
+    from cxml.pipelines._output_table import DatabaseTableWriter, OutputTable
+
+    if isinstance(output, OutputTable):
+        return DatabaseTableWriter(output)
+    return TableWriter(output)

@@ -86,7 +86,7 @@ from cxml.pipelines._bundle import ModelBundle, load_model
 from cxml.pipelines._chunks import duckdb_threads, is_duckdb, reading, run_chunked, sorted_ids
 from cxml.pipelines._customer_features import btyd_outputs, customer_features
 from cxml.pipelines._model_matrix import model_matrix
-from cxml.pipelines._output import TableWriter
+from cxml.pipelines._output import open_writer
 from cxml.pipelines._score_schema import conform_scores
 from cxml.pipelines._segmenting import assign_segments
 
@@ -151,7 +151,7 @@ def _input_stats(tx) -> tuple[int, int, dt.date | None]:
     amt = tx.amount
     row = tx.aggregate(
         n=tx.count(),
-        nonfinite=(amt.isnan() | amt.isinf()).fill_null(False).cast("int64").sum(),
+        nonfinite=(amt.isnan() | amt.isinf()).fill_null(False).cast("int32").cast("int64").sum(),
         last=tx.timestamp.max(),
     ).to_pyarrow().to_pylist()[0]
     last = row["last"].date() if row["last"] is not None else None
@@ -512,7 +512,7 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
     n = n_prior = n_chunks = 0
     unknown: dict = {}
     report: dict = {}
-    with TableWriter(output) as writer:
+    with open_writer(output) as writer:  # a file or a database table
         for chunk in iter_scores(transactions, model=bundle, as_of=as_of, events=events,
                                  chunk_size=chunk_size, on_progress=on_progress,
                                  work_dir=work_dir, deterministic=deterministic,

@@ -28,7 +28,12 @@ from cxml.pipelines._core import (
     stacked_snapshots,
 )
 from cxml.pipelines._customer_features import feature_contract
-from cxml.pipelines._data import check_time_config, load_events, load_transactions
+from cxml.pipelines._data import (
+    check_time_config,
+    config_artifact,
+    load_events,
+    load_transactions,
+)
 from cxml.pipelines._data_report import report_metrics
 from cxml.pipelines._segmenting import assign_segments, segment_thresholds
 
@@ -161,15 +166,26 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     params = dict(n_estimators=cfg.churn.n_estimators, learning_rate=cfg.churn.learning_rate,
                   num_leaves=cfg.churn.num_leaves, min_child_samples=cfg.churn.min_child_samples,
                   calibration=cfg.churn.calibration, random_state=cfg.churn.random_state)
-    oof = cross_fit_proba(lambda: ChurnClassifier(**params), X, churned,
+    # churn.max_training_customers: the churn model trains on a fixed-seed customer sample
+    # (BTYD already fitted every customer from compressed sufficient statistics)
+    sample = churn_sample(len(X), cfg.churn.max_training_customers, cfg.churn.random_state)
+    X_fit, y_fit = (X, churned) if sample is None else (X.iloc[sample], np.asarray(churned)[sample])
+    oof = cross_fit_proba(lambda: ChurnClassifier(**params), X_fit, y_fit,
                           folds=cfg.churn.cv_folds, seed=cfg.churn.random_state,
                           extra=snaps, cutoff=t.calibration_end if snaps is not None else None)
     if snaps is None:
-        churn_model = ChurnClassifier(**params).fit(X, churned)
+        churn_model = ChurnClassifier(**params).fit(X_fit, y_fit)
     else:
-        X_all, groups = stack_training(snaps, X, t.calibration_end)
-        churn_model = ChurnClassifier(**params).fit(X_all, np.r_[snaps.y, churned],
+        X_all, groups = stack_training(snaps, X_fit, t.calibration_end)
+        churn_model = ChurnClassifier(**params).fit(X_all, np.r_[snaps.y, y_fit],
                                                     groups=groups)
+    if sample is not None:  # customers outside the sample: the final model never saw them
+        rest = np.setdiff1d(np.arange(len(X)), sample)
+        full = np.empty(len(X))
+        full[sample] = oof
+        X_rest = X.iloc[rest] if snaps is None else at_latest_cutoff(X.iloc[rest])
+        full[rest] = churn_model.predict_proba(X_rest)[:, 1]
+        oof = full
 
     # the trained contract: every column of the churn model, its dtype, levels and fill
     spec = feature_contract(spec, X, churn_model.feature_names_in_, events=events).model_copy(
@@ -200,7 +216,8 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
         segments=thresholds,
         info={"name": cfg.name, "calibration_end": str(t.calibration_end),
               "observation_end": str(t.observation_end), "trained_with": __version__,
-              "n_customers": int(len(ch)), "metrics": metrics},
+              "n_customers": int(len(ch)), "metrics": metrics,
+              "churn_training_customers": int(len(X) if sample is None else len(sample))},
     )
 
     on_step("saving the model and logging the MLflow run")
@@ -212,6 +229,22 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
                            summary, figures, data_report=ch.attrs.get("report", {}),
                            warnings=bound_warnings)
     return result
+
+
+def churn_sample(n: int, max_customers: int | None, seed: int) -> np.ndarray | None:
+    """Sorted positions of the churn model's training customers: ``max_customers`` of the
+    ``n`` drawn without replacement with ``seed``, or None (all) when not fewer than ``n``.
+
+    Examples
+    --------
+    >>> churn_sample(5, 3, 0).tolist() == sorted(churn_sample(5, 3, 0).tolist())
+    True
+    >>> churn_sample(5, None, 0) is None, churn_sample(5, 9, 0) is None
+    (True, True)
+    """
+    if max_customers is None or max_customers >= n:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_customers, replace=False))
 
 
 def bound_parameter_warnings(purchase_model, spend_model) -> list[str]:
@@ -279,17 +312,21 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         bundle_dir = bundle.save(tmp / "bundle")
+        config_path = config_artifact(cfg, tmp)  # passwords masked
         example_in, example_out, as_of = _signature_example(cfg.data, bundle)
         tracking.save_pyfunc_model(bundle_dir, out_dir, python_model=_pyfunc_entry(),
                                    input_example=example_in,
                                    output_example=example_out, as_of=as_of,
-                                   config_path=cfg.source_path)
+                                   config_path=config_path)
         scores_path = tmp / "segments.parquet"
         scores.to_parquet(scores_path)
         with tracking.TrackedRun(uri, cfg.tracking.experiment, run_name=cfg.name,
                                  tags={"cxml.version": __version__, "cxml.pipeline": "train",
                                        "cxml.config": cfg.name}) as run:
             run.log_params(run_params(cfg, lineage))
+            # the churn model's customer sample (churn.max_training_customers), stated
+            run.log_params({"churn.training_customers":
+                            bundle.info.get("churn_training_customers")})
             run.set_tags(tracking.library_versions())
             run.log_dataset(lineage, name=f"{cfg.name}-transactions")
             run.log_metrics(metrics)
@@ -297,8 +334,8 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
             run.log_dict(data_report, "data_report.json")
             if warnings:  # e.g. parameters at the optimiser's bound, with the remedy
                 run.set_tags({"cxml.warnings": " | ".join(warnings)})
-            if cfg.source_path:
-                run.log_artifact(cfg.source_path, "config")
+            if config_path:
+                run.log_artifact(config_path, "config")
             run.log_table(summary, "segment_summary")
             run.log_artifact(scores_path, "segments")
             run.log_model_dir(out_dir)

@@ -371,13 +371,19 @@ class TrackedRun:
             with warnings.catch_warnings():
                 # A local path matches two equivalent local source types; either is right.
                 warnings.simplefilter("ignore", UserWarning)
-                source = resolve_dataset_source(lineage["path"])
+                if lineage.get("path"):
+                    source = resolve_dataset_source(lineage["path"])
+                else:  # a database table or query (cxml.data.open_source): no file
+                    from mlflow.data.code_dataset_source import CodeDatasetSource
+
+                    source = CodeDatasetSource({"source": str(lineage.get("source"))})
             # MetaDataset leaves Dataset.profile abstract, but Dataset is no ABC, so it
             # instantiates (mlflow's own API for a dataset known by its metadata only).
             ds = MetaDataset(source, name=name,  # type: ignore[abstract]
                              digest=(lineage.get("sha256") or "")[:16] or None)
             tags = {k: str(lineage[k]) for k in ("rows", "customers", "first_date", "last_date",
-                                                  "sha256") if lineage.get(k) is not None}
+                                                  "sha256", "connection", "table", "query")
+                    if lineage.get(k) is not None}
             mlflow.log_input(ds, context=context, tags=tags)
 
     def log_model_dir(self, model_dir: Path) -> None:
