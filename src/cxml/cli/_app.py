@@ -401,3 +401,5 @@ def _run(argv: list[str] | None) -> int:
 
 from cxml.cli._target import register as _register_targeting  # noqa: E402  (issue 19)
 _register_targeting(app)
+from cxml.cli._report import register as _register_report  # noqa: E402  (issue 20)
+_register_report(app)
