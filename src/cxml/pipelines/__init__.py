@@ -13,7 +13,12 @@ from cxml.pipelines._data_report import report_lines, report_metrics
 from cxml.pipelines._evaluate import EVALUATION_COLUMNS, evaluate, evaluate_config
 from cxml.pipelines._output import TableWriter, check_output_path, write_table
 from cxml.pipelines._score import ScoreSummary, iter_scores, score, score_to_file
-from cxml.pipelines._score_schema import SCORE_COLUMNS, SCORE_DTYPES
+from cxml.pipelines._score_schema import (
+    SCORE_COLUMNS,
+    SCORE_DTYPES,
+    reason_columns,
+    reason_dtypes,
+)
 from cxml.pipelines._segmenting import segment_scores
 from cxml.pipelines._train import TrainResult, train
 
@@ -36,6 +41,8 @@ __all__ = [
     "iter_scores",
     "load_config",
     "load_model",
+    "reason_columns",
+    "reason_dtypes",
     "report_lines",
     "report_metrics",
     "resolve_bundle_dir",
