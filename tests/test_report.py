@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -233,3 +234,24 @@ def test_cli_report_bad_input_exits_2_and_writes_nothing(scored, tmp_path, capsy
     assert code == 2
     assert err.count("\n") == 1 and re.search(message, err), err
     assert not out.exists()
+
+
+def test_training_run_logs_the_report(sample_training, tmp_path):
+    import mlflow
+
+    result, _ = sample_training
+    client = mlflow.MlflowClient(tracking_uri=result.tracking_uri)
+    assert [a.path for a in client.list_artifacts(result.run_id, "report")] == [
+        "report/report.html"]
+    local = client.download_artifacts(result.run_id, "report/report.html", str(tmp_path))
+    html = Path(local).read_text(encoding="utf-8")
+    info = result.bundle.info
+    assert f"Scores as of <strong id=\"as-of\">{info['calibration_end']}</strong>" in html
+    assert f">{len(result.scores):,}<" in html  # the training customers
+    # actual churn is the holdout's, probabilities cross-fitted: the segment table shows both
+    summary = result.segment_summary.set_index("segment")
+    cells = _row(html, "let go")
+    assert cells[4] == f"{summary.loc['let go', 'churn_probability_mean']:.1%}"
+    assert cells[5] == f"{summary.loc['let go', 'churn_actual']:.1%}"
+    assert "mean |SHAP| (log-odds) over 2,000 sampled customers" in html
+    assert "Calibration on the customers whose churn is known" in html

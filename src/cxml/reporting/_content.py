@@ -26,6 +26,7 @@ _SCORE_DRIFT = ("clv", "churn_probability", "p_alive")
 
 def report_context(scores: pd.DataFrame, bundle, *, previous: pd.DataFrame | None = None,
                    events: pd.DataFrame | None = None, churned=None,
+                   features: pd.DataFrame | None = None,
                    title: str = "Customer value and churn report", seed: int = 0) -> dict:
     """Everything the template shows, as plain values and ready HTML fragments.
 
@@ -40,6 +41,10 @@ def report_context(scores: pd.DataFrame, bundle, *, previous: pd.DataFrame | Non
         Engagement events with survey answers (``customer_id``, ``event_type``, ``value``).
     churned : str or array-like of bool, optional
         Actual churn of the scored customers when known (a training holdout).
+    features : DataFrame, optional
+        The churn model's features of the customers (training: the model matrix), for the
+        SHAP values of the drivers; without it they come from the scores when these carry
+        every model feature, else from the model's gain importances.
     title : str
     seed : int
         Seed of the SHAP sample.
@@ -85,7 +90,8 @@ def report_context(scores: pd.DataFrame, bundle, *, previous: pd.DataFrame | Non
         alt="Histogram of the churn probability per customer",
         caption="Churn probability of every customer.")
     charts["heatmap"] = _heatmap(scores)
-    ctx["drivers"], charts["drivers"] = _drivers(scores, bundle, seed=seed)
+    ctx["drivers"], charts["drivers"] = _drivers(scores if features is None else features,
+                                                 bundle, seed=seed)
     ctx["quality"], charts["calibration"] = _quality(scores, bundle, churned)
     ctx["previous"] = None if previous is None else _comparison(previous, scores, ctx["drivers"])
     return ctx

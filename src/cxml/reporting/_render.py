@@ -38,6 +38,7 @@ def _markup(ctx: dict) -> dict:
 
 def build_report(scores: pd.DataFrame, model, *, previous: pd.DataFrame | None = None,
                  events: pd.DataFrame | None = None, churned=None,
+                 features: pd.DataFrame | None = None,
                  title: str = "Customer value and churn report") -> str:
     """One self-contained HTML page on a scoring: segments, distributions, drivers, drift.
 
@@ -59,6 +60,10 @@ def build_report(scores: pd.DataFrame, model, *, previous: pd.DataFrame | None =
     churned : str or array-like of bool, optional
         Actual churn of the scored customers when known (a column name or values aligned
         with ``scores``): the segment table's actual churn and a calibration plot.
+    features : DataFrame, optional
+        The churn model's features of (a sample of) the customers: the churn drivers are
+        then their mean |SHAP|. Without it, SHAP values are computed from ``scores`` when
+        these carry every model feature, else the drivers are the model's gain shares.
     title : str
 
     Returns
@@ -78,7 +83,7 @@ def build_report(scores: pd.DataFrame, model, *, previous: pd.DataFrame | None =
     if previous is not None:
         check_scores(previous, model_version=None, name="previous scores")
     ctx = report_context(scores, bundle, previous=previous, events=events, churned=churned,
-                         title=title)
+                         features=features, title=title)
     ctx["cxml_version"] = __version__
     return _template().render(**_markup(ctx))
 
@@ -93,7 +98,7 @@ def write_report(scores: pd.DataFrame, model, path: str | Path, **kwargs) -> Pat
     path : str or Path
         The HTML file; replaced only once the whole page is written.
     **kwargs
-        ``previous``, ``events``, ``churned``, ``title``.
+        ``previous``, ``events``, ``churned``, ``features``, ``title``.
 
     Returns
     -------
