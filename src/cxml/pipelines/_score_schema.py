@@ -32,7 +32,9 @@ SCORE_DTYPES: dict[str, str] = {
 
 
 def reason_columns(top: int) -> list[str]:
-    """Columns added by ``explain=top`` (``cxml score --explain``), after :data:`SCORE_COLUMNS`.
+    """Name the columns added by ``explain=top`` (``cxml score --explain``).
+
+    They follow :data:`SCORE_COLUMNS`.
 
     Reason ``k`` (1 = strongest) is the feature with the ``k``-th largest positive SHAP
     contribution to the customer's churn score: ``reason_k`` its name (None when fewer
@@ -47,6 +49,7 @@ def reason_columns(top: int) -> list[str]:
     Returns
     -------
     list of str
+        ``3 * top`` names, reason by reason.
 
     Examples
     --------
@@ -58,15 +61,17 @@ def reason_columns(top: int) -> list[str]:
 
 
 def reason_dtypes(top: int) -> dict[str, str]:
-    """pandas dtype of each of :func:`reason_columns` (``object`` names, ``float64`` numbers).
+    """Give the pandas dtype of each of :func:`reason_columns`.
 
     Parameters
     ----------
     top : int
+        Number of reasons.
 
     Returns
     -------
     dict
+        Column name -> ``"object"`` (feature names) or ``"float64"`` (values, SHAP).
     """
     return {c: "object" if c.count("_") == 1 else "float64" for c in reason_columns(top)}
 
