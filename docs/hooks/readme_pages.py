@@ -25,6 +25,7 @@ PAGES = {
     "Python API": "guide/python-api.md",
     "Data contract and policies": "guide/data-contract.md",
     "Campaign targeting": "guide/targeting.md",
+    "Reports": "guide/reports.md",
     "Notebooks": "guide/notebooks.md",
     "Command line": "guide/cli.md",
     "Scoring at scale and reliability": "guide/scoring-at-scale.md",
