@@ -255,3 +255,14 @@ def test_training_run_logs_the_report(sample_training, tmp_path):
     assert cells[5] == f"{summary.loc['let go', 'churn_actual']:.1%}"
     assert "mean |SHAP| (log-odds) over 2,000 sampled customers" in html
     assert "Calibration on the customers whose churn is known" in html
+
+
+def test_explained_scores_show_first_reasons_of_the_high_risk_tier(scored):
+    bundle, _, _, _, tx, _, _ = scored
+    s = score(tx, model=bundle, as_of=NEW, explain=1)
+    html = build_report(s, bundle)
+    first = s.loc[s["risk_tier"] == "high", "reason_1"].dropna()
+    top, n = first.value_counts().index[0], int(first.value_counts().iloc[0])
+    section = html[html.index('<table id="reasons">'):]
+    assert _row(section, top) == [f"{n:,}", f"{n / len(first):.1%}"]
+    assert 'id="reasons"' not in build_report(s.drop(columns=list(s.columns[-3:])), bundle)

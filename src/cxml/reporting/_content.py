@@ -92,6 +92,7 @@ def report_context(scores: pd.DataFrame, bundle, *, previous: pd.DataFrame | Non
     charts["heatmap"] = _heatmap(scores)
     ctx["drivers"], charts["drivers"] = _drivers(scores if features is None else features,
                                                  bundle, seed=seed)
+    ctx["reasons"] = _reasons(scores)
     ctx["quality"], charts["calibration"] = _quality(scores, bundle, churned)
     ctx["previous"] = None if previous is None else _comparison(previous, scores, ctx["drivers"])
     return ctx
@@ -169,6 +170,18 @@ def _drivers(scores: pd.DataFrame, bundle, *, seed: int):
     chart = figure_html(fig, alt=f"Bar chart of the {len(imp)} most important churn features",
                         caption=f"Top churn drivers: {how}.")
     return [str(i) for i in imp.index], chart
+
+
+def _reasons(scores: pd.DataFrame) -> list[tuple[str, str, str]] | None:
+    """How often each feature is the first reason (``cxml score --explain``) of a customer
+    in the high churn-risk tier: (feature, customers, share of the tier)."""
+    if "reason_1" not in scores.columns:
+        return None
+    high = scores.loc[scores["risk_tier"] == "high", "reason_1"].dropna()
+    if not len(high):
+        return None
+    counts = high.value_counts().head(TOP_DRIVERS)
+    return [(str(f), f"{n:,}", f"{n / len(high):.1%}") for f, n in counts.items()]
 
 
 def _quality(scores: pd.DataFrame, bundle, churned):
