@@ -7,7 +7,6 @@ import sys
 
 import pandas as pd
 import pytest
-
 from tests.conftest_features import spark_session  # noqa: F401  (session fixture)
 
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # before the SparkContext starts

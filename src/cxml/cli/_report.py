@@ -8,7 +8,6 @@ atomically, so a refused or failed report leaves no file behind.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -33,12 +32,12 @@ def report(
     model: str = typer.Option(..., "--model", "-m",
                               help="The model that scored them (directory or models:/ URI)."),
     output: Path = typer.Option(..., "--output", "-o", help="The report, .html."),
-    previous: Optional[Path] = typer.Option(
+    previous: Path | None = typer.Option(
         None, "--previous", help="Earlier scores: segment migration, drift and a backtest."),
-    events: Optional[Path] = typer.Option(
+    events: Path | None = typer.Option(
         None, "--events", help="Engagement events (customer_id, event_type, value): NPS, "
         "CSAT, CES per segment."),
-    tracking_uri: Optional[str] = typer.Option(
+    tracking_uri: str | None = typer.Option(
         None, "--tracking-uri", help="MLflow tracking URI for models:/ and runs:/ references."),
 ) -> None:
     """Write one self-contained HTML report (opens offline) on a scoring."""

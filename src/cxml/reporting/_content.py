@@ -59,7 +59,7 @@ def report_context(scores: pd.DataFrame, bundle, *, previous: pd.DataFrame | Non
     versions = sorted(pd.unique(scores["model_version"].astype(str)))
     ctx: dict = {
         "title": title,
-        "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "as_of": ", ".join(as_of),
         "model_version": ", ".join(versions),
         "policies": _policies(bundle),
@@ -216,7 +216,8 @@ def _comparison(previous: pd.DataFrame, scores: pd.DataFrame, drivers: list[str]
     out["n_previous"] = len(previous)
     out["migration_counts"] = {"columns": [str(c) for c in counts.columns],
                                "rows": [(str(i), [f"{v:,}" for v in r])
-                                        for i, r in zip(counts.index, counts.to_numpy())]}
+                                        for i, r in zip(counts.index, counts.to_numpy(),
+                                                        strict=True)]}
     out["migration_chart"] = figure_html(
         matrix_chart(shares, title="Segment migration", xlabel="new segment",
                      ylabel="previous segment"),
