@@ -72,11 +72,11 @@ def train_model(work: Path) -> Path:
     return work / "model"
 
 
-def run_score(model: Path, data: Path, out: Path, chunk_size: int) -> dict:
+def run_score(model: Path, data: Path, out: Path, chunk_size: int, extra=()) -> dict:
     """``cxml score`` as a child process: wall / CPU seconds and peak RSS (VmHWM)."""
     exe = Path(sys.executable).with_name("cxml")
     cmd = [str(exe), "score", "-m", str(model), "-t", str(data), "--as-of", AS_OF, "-o",
-           str(out), "--chunk-size", str(chunk_size)]
+           str(out), "--chunk-size", str(chunk_size), *extra]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     # Peak RSS is the child's VmHWM, polled: wait4's ru_maxrss would include this parent's
@@ -149,6 +149,8 @@ def main(argv=None) -> None:
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "cxml-bench")
     ap.add_argument("--model", type=Path, default=None, help="skip training; use this model")
     ap.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    ap.add_argument("--explain", type=int, default=0, metavar="K",
+                    help="also time `cxml score --explain --top-reasons K` (issue 20)")
     args = ap.parse_args(argv)
 
     args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -165,6 +167,12 @@ def main(argv=None) -> None:
           f"{'met' if ok_time and ok_rss else 'MISSED'} (<60 s, <3 GB) |")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(r["message"])
+    if args.explain:  # the cost of the per-customer churn reasons (TreeSHAP)
+        e = run_score(model, data, out.with_name(f"explained_{out.name}"), args.chunk_size,
+                      ("--explain", "--top-reasons", str(args.explain)))
+        print(f"--explain --top-reasons {args.explain}: wall {e['wall_s']:.1f} s "
+              f"({e['wall_s'] / r['wall_s']:.2f}x), CPU {e['cpu_s']:.1f} s, peak RSS "
+              f"{e['peak_rss_gb']:.2f} GB")
     btyd_vs_lifetimes(model)
 
 

@@ -27,6 +27,7 @@ PAGES = {
     "Customer covariates in BTYD models": "guide/covariates.md",
     "Where your data lives": "guide/data-sources.md",
     "Campaign targeting": "guide/targeting.md",
+    "Reports": "guide/reports.md",
     "Notebooks": "guide/notebooks.md",
     "Command line": "guide/cli.md",
     "Scoring at scale and reliability": "guide/scoring-at-scale.md",

@@ -136,6 +136,9 @@ def score(
         False, "--allow-stale-as-of",
         help="Accept an --as-of more than max(7 days, horizon/4) after the latest "
         "transaction (refused by default: every customer would look lapsed)."),
+    explain: bool = typer.Option(False, "--explain", help="Add per-customer churn reasons "
+                                 "(reason_k, reason_k_value, reason_k_shap; TreeSHAP)."),
+    top_reasons: int = typer.Option(3, "--top-reasons", min=1, help="Reasons with --explain."),
 ) -> None:
     """Score every customer in a transaction file as of a date.
 
@@ -174,7 +177,8 @@ def score(
                                 chunk_size=chunk_size, on_progress=on_progress,
                                 timestamp_format=timestamp_format,
                                 null_customer_id=null_customer_id,
-                                allow_stale_as_of=allow_stale_as_of)
+                                allow_stale_as_of=allow_stale_as_of,
+                                explain=top_reasons if explain else 0)
     finally:
         if progress is not None:
             progress.stop()
@@ -455,3 +459,5 @@ _register_targeting(app)
 
 from cxml.cli._compare import register as _register_compare  # noqa: E402  (issue 17)
 _register_compare(app)
+from cxml.cli._report import register as _register_report  # noqa: E402  (issue 20)
+_register_report(app)

@@ -30,7 +30,12 @@ from cxml.pipelines._evaluate import EVALUATION_COLUMNS, evaluate, evaluate_conf
 from cxml.pipelines._output import TableWriter, check_output_path, write_table
 from cxml.pipelines._output_table import DatabaseTableWriter, OutputTable
 from cxml.pipelines._score import ScoreSummary, iter_scores, score, score_to_file
-from cxml.pipelines._score_schema import SCORE_COLUMNS, SCORE_DTYPES
+from cxml.pipelines._score_schema import (
+    SCORE_COLUMNS,
+    SCORE_DTYPES,
+    reason_columns,
+    reason_dtypes,
+)
 from cxml.pipelines._segmenting import segment_scores
 from cxml.pipelines._train import TrainResult, train
 
@@ -65,6 +70,8 @@ __all__ = [
     "load_model",
     "paired_bootstrap",
     "purchase_model_name",
+    "reason_columns",
+    "reason_dtypes",
     "report_lines",
     "report_metrics",
     "resolve_bundle_dir",

@@ -87,7 +87,8 @@ from cxml.pipelines._chunks import duckdb_threads, is_duckdb, reading, run_chunk
 from cxml.pipelines._customer_features import btyd_outputs, customer_features
 from cxml.pipelines._model_matrix import model_matrix
 from cxml.pipelines._output import open_writer
-from cxml.pipelines._score_schema import conform_scores
+from cxml.pipelines._reasons import churn_reasons
+from cxml.pipelines._score_schema import conform_scores, reason_dtypes
 from cxml.pipelines._segmenting import assign_segments
 
 __all__ = ["score", "score_to_file", "iter_scores", "read_policies", "ScoreSummary",
@@ -189,7 +190,7 @@ def iter_scores(transactions, *, model, as_of, events=None,
                 work_dir: str | Path | None = None,
                 deterministic: bool = True, timestamp_format: str | None = None,
                 null_customer_id: str | None = None, allow_stale_as_of: bool = False,
-                report: dict | None = None) -> Iterator[pd.DataFrame]:
+                report: dict | None = None, explain: int = 0) -> Iterator[pd.DataFrame]:
     """Score customers chunk by chunk; yields DataFrames in ``customer_id`` order.
 
     Validation errors are raised before the first chunk is yielded. The features of the
@@ -222,14 +223,20 @@ def iter_scores(transactions, *, model, as_of, events=None,
         :func:`cxml.data.check_horizon`); refused otherwise.
     report : dict, optional
         Filled with the data report (see :attr:`ScoreSummary.data_report`).
+    explain : int, default 0
+        Add this many churn reasons per customer (see :func:`score`).
 
     Yields
     ------
     pandas.DataFrame
-        Up to ``chunk_size`` customers each, columns :data:`SCORE_COLUMNS`.
+        Up to ``chunk_size`` customers each, columns :data:`SCORE_COLUMNS` (and the
+        reason columns with ``explain``).
     """
     if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise DataValidationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if isinstance(explain, bool) or not isinstance(explain, (int, np.integer)) or explain < 0:
+        raise DataValidationError(
+            f"explain must be the number of reasons (an integer >= 0), got {explain!r}")
     bundle = load_model(model)
     as_of = to_date(as_of, "as_of")
     spec = bundle.spec
@@ -281,7 +288,8 @@ def iter_scores(transactions, *, model, as_of, events=None,
         if n_chunks == 1 or not is_duckdb(tx) or (ev is not None and not is_duckdb(ev)):
             with reading("transactions", transactions):
                 ids_1, X_1 = _chunk_features(tx, ev, bundle, as_of)
-                out = _chunk_scores(ids_1, X_1, bundle, as_of, events_given=ev is not None)
+                out = _chunk_scores(ids_1, X_1, bundle, as_of, events_given=ev is not None,
+                                    explain=explain)
             _check_count(len(out), n_customers)
             if on_progress:
                 on_progress(len(out), n_customers)
@@ -300,7 +308,8 @@ def iter_scores(transactions, *, model, as_of, events=None,
         for ids_k, X in run_chunked(tx, ev, ids, chunk_size=chunk_size, build=features_of,
                                     work_dir=work_dir, deterministic=deterministic,
                                     source=transactions):
-            out = _chunk_scores(ids_k, X, bundle, as_of, events_given=ev is not None)
+            out = _chunk_scores(ids_k, X, bundle, as_of, events_given=ev is not None,
+                                explain=explain)
             del X
             done += len(out)
             if on_progress:
@@ -331,7 +340,7 @@ def _chunk_features(tx, ev, bundle: ModelBundle, as_of: dt.date):
 
 
 def _chunk_scores(ids: pd.Index, X: pd.DataFrame, bundle: ModelBundle,
-                  as_of: dt.date, events_given: bool) -> pd.DataFrame:
+                  as_of: dt.date, events_given: bool, explain: int = 0) -> pd.DataFrame:
     """Scores of the customers ``ids`` from their features (pandas and LightGBM only);
     ``attrs["unknown_levels"]`` counts the categorical levels not seen in training."""
     spec = bundle.spec
@@ -349,8 +358,10 @@ def _chunk_scores(ids: pd.Index, X: pd.DataFrame, bundle: ModelBundle,
                              time_unit=spec.time_unit, horizon_days=spec.horizon_days,
                              clv=bundle.clv)
         X.loc[idx, prior.columns] = prior
-    churn_p = bundle.churn_model.predict_proba(
-        model_matrix(X, spec, events_given=events_given))[:, 1]
+    Xm = model_matrix(X, spec, events_given=events_given)
+    churn_p = bundle.churn_model.predict_proba(Xm)[:, 1]
+    reasons = churn_reasons(bundle.churn_model, Xm, explain) if explain else None
+    del Xm
 
     out = X[["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
              "expected_average_value", "clv"]].astype("float64")
@@ -360,6 +371,9 @@ def _chunk_scores(ids: pd.Index, X: pd.DataFrame, bundle: ModelBundle,
     out["as_of"] = as_of.isoformat()
     out["model_version"] = bundle.model_version
     out = conform_scores(out.reset_index())
+    if reasons is not None:  # after the score columns, in the order of reason_columns
+        for c, dtype in reason_dtypes(explain).items():
+            out[c] = pd.Series(reasons[c].to_numpy(), index=out.index, dtype=dtype)
     out.attrs["unknown_levels"] = unknown
     return out
 
@@ -368,7 +382,7 @@ def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
           chunk_size: int = DEFAULT_CHUNK_SIZE, on_progress: ProgressCallback | None = None,
           work_dir: str | Path | None = None, deterministic: bool = True,
           timestamp_format: str | None = None, null_customer_id: str | None = None,
-          allow_stale_as_of: bool = False) -> pd.DataFrame:
+          allow_stale_as_of: bool = False, explain: int = 0) -> pd.DataFrame:
     """Score every customer of a transaction table as of a date.
 
     Parameters
@@ -401,6 +415,12 @@ def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
     allow_stale_as_of : bool, default False
         Accept an ``as_of`` more than ``max(7, horizon / 4)`` days after the latest
         transaction (:func:`cxml.data.check_horizon`); refused otherwise.
+    explain : int, default 0
+        Add the top ``explain`` reasons of each churn score: for ``k`` in 1..explain,
+        ``reason_k`` (the feature with the k-th largest positive SHAP contribution, from
+        LightGBM's ``pred_contrib``; None if fewer push the score up), ``reason_k_value``
+        (the customer's value of it) and ``reason_k_shap`` (its log-odds contribution),
+        after the score columns.
 
     Returns
     -------
@@ -434,7 +454,8 @@ def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
                               work_dir=work_dir, deterministic=deterministic,
                               timestamp_format=timestamp_format,
                               null_customer_id=null_customer_id,
-                              allow_stale_as_of=allow_stale_as_of, report=report))
+                              allow_stale_as_of=allow_stale_as_of, report=report,
+                              explain=explain))
     unknown = _unknown_levels(frames)
     out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     out.attrs["unknown_levels"] = unknown
@@ -466,7 +487,7 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
                   work_dir: str | Path | None = None,
                   deterministic: bool = True, timestamp_format: str | None = None,
                   null_customer_id: str | None = None,
-                  allow_stale_as_of: bool = False) -> ScoreSummary:
+                  allow_stale_as_of: bool = False, explain: int = 0) -> ScoreSummary:
     """Score every customer and stream the result to a Parquet or CSV file, atomically.
 
     Memory is bounded by ``chunk_size`` customers, not by the input: a path is read by
@@ -497,6 +518,8 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
         One DuckDB thread per connection, so reruns give bit-identical output.
     timestamp_format, null_customer_id, allow_stale_as_of : optional
         Read policies and the stale-horizon switch, as in :func:`score`.
+    explain : int, default 0
+        Number of churn reasons per customer, as in :func:`score`.
 
     Returns
     -------
@@ -518,7 +541,8 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
                                  work_dir=work_dir, deterministic=deterministic,
                                  timestamp_format=timestamp_format,
                                  null_customer_id=null_customer_id,
-                                 allow_stale_as_of=allow_stale_as_of, report=report):
+                                 allow_stale_as_of=allow_stale_as_of, report=report,
+                                 explain=explain):
             writer.write(chunk)
             n += len(chunk)
             n_prior += int(chunk["insufficient_history"].sum())

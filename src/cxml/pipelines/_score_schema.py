@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["SCORE_COLUMNS", "SCORE_DTYPES", "conform_scores"]
+__all__ = ["SCORE_COLUMNS", "SCORE_DTYPES", "conform_scores", "reason_columns", "reason_dtypes"]
 
 #: Columns of a scores table, in order.
 SCORE_COLUMNS = [
@@ -29,6 +29,51 @@ SCORE_DTYPES: dict[str, str] = {
                              "model_version")},
     "insufficient_history": "bool",
 }
+
+
+def reason_columns(top: int) -> list[str]:
+    """Name the columns added by ``explain=top`` (``cxml score --explain``).
+
+    They follow :data:`SCORE_COLUMNS`.
+
+    Reason ``k`` (1 = strongest) is the feature with the ``k``-th largest positive SHAP
+    contribution to the customer's churn score: ``reason_k`` its name (None when fewer
+    than ``k`` features push the score up), ``reason_k_value`` the customer's value of it,
+    ``reason_k_shap`` its contribution (log-odds).
+
+    Parameters
+    ----------
+    top : int
+        Number of reasons.
+
+    Returns
+    -------
+    list of str
+        ``3 * top`` names, reason by reason.
+
+    Examples
+    --------
+    >>> reason_columns(1)
+    ['reason_1', 'reason_1_value', 'reason_1_shap']
+    """
+    return [c for k in range(1, top + 1)
+            for c in (f"reason_{k}", f"reason_{k}_value", f"reason_{k}_shap")]
+
+
+def reason_dtypes(top: int) -> dict[str, str]:
+    """Give the pandas dtype of each of :func:`reason_columns`.
+
+    Parameters
+    ----------
+    top : int
+        Number of reasons.
+
+    Returns
+    -------
+    dict
+        Column name -> ``"object"`` (feature names) or ``"float64"`` (values, SHAP).
+    """
+    return {c: "object" if c.count("_") == 1 else "float64" for c in reason_columns(top)}
 
 
 def conform_scores(scores: pd.DataFrame) -> pd.DataFrame:

@@ -320,6 +320,7 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
                                    config_path=config_path)
         scores_path = tmp / "segments.parquet"
         scores.to_parquet(scores_path)
+        report_path = _training_report(bundle, scores, X, tmp / "report.html")
         with tracking.TrackedRun(uri, cfg.tracking.experiment, run_name=cfg.name,
                                  tags={"cxml.version": __version__, "cxml.pipeline": "train",
                                        "cxml.config": cfg.name}) as run:
@@ -345,10 +346,22 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
             for f in sorted(explain_dir.iterdir()):
                 run.log_artifact(f, "explanations")
             _log_figures(run, summary, scores, figures)
+            run.log_artifact(report_path, "report")
     return TrainResult(bundle=bundle, metrics=metrics, scores=scores, segment_summary=summary,
                        model_dir=out_dir, run_id=run.run_id, tracking_uri=uri,
                        logging_failures=run.failures, data_report=data_report,
                        warnings=list(warnings))
+
+
+def _training_report(bundle, scores: pd.DataFrame, X: pd.DataFrame, path: Path) -> Path:
+    """The HTML report (:mod:`cxml.reporting`) of the training customers as of the cut-off:
+    cross-fitted churn probabilities, holdout churn as the actual, SHAP drivers of ``X``."""
+    from cxml.reporting import write_report
+
+    rows = scores.rename_axis("customer_id").reset_index().assign(
+        as_of=bundle.info["calibration_end"], model_version=bundle.model_version)
+    return write_report(rows, bundle, path, churned="churned_holdout", features=X,
+                        title=f"Training report: {bundle.info.get('name', '')} (holdout)")
 
 
 def _pyfunc_entry() -> Path:

@@ -20,13 +20,16 @@ logger = logging.getLogger(__name__)
 _WORKER_BUNDLES: dict = {}
 
 
-def score_schema(customer_id_type=None):
+def score_schema(customer_id_type=None, explain: int = 0):
     """The Spark schema of the scores (the columns of :data:`cxml.pipelines.SCORE_COLUMNS`).
 
     Parameters
     ----------
     customer_id_type : pyspark.sql.types.DataType, optional
         Type of ``customer_id`` (that of the input; default ``LongType``).
+    explain : int, default 0
+        Number of churn reasons (:func:`cxml.pipelines.score`'s ``explain``): their
+        columns follow the score columns.
 
     Returns
     -------
@@ -37,7 +40,7 @@ def score_schema(customer_id_type=None):
     """
     from pyspark.sql import types as T
 
-    from cxml.pipelines import SCORE_COLUMNS, SCORE_DTYPES
+    from cxml.pipelines import SCORE_COLUMNS, SCORE_DTYPES, reason_dtypes
 
     spark_types = {"float64": T.DoubleType, "object": T.StringType, "bool": T.BooleanType}
     fields = []
@@ -47,6 +50,8 @@ def score_schema(customer_id_type=None):
         else:
             typ = spark_types[SCORE_DTYPES[c]]()
         fields.append(T.StructField(c, typ, nullable=c != "customer_id"))
+    for c, dtype in reason_dtypes(explain).items():
+        fields.append(T.StructField(c, spark_types[dtype](), nullable=True))
     return T.StructType(fields)
 
 
@@ -86,7 +91,7 @@ def _worker_bundle(key: str, files: dict, registered: str | None):
 
 
 def score(spark_df, model_uri, *, as_of, events=None, tracking_uri: str | None = None,
-          num_partitions: int | None = None):
+          num_partitions: int | None = None, explain: int = 0):
     """Score every customer of a Spark DataFrame of transactions as of a date.
 
     Parameters
@@ -110,6 +115,8 @@ def score(spark_df, model_uri, *, as_of, events=None, tracking_uri: str | None =
         MLflow tracking URI for ``models:/`` and ``runs:/`` references.
     num_partitions : int, optional
         Partitions to hash customers into (default: ``spark.sql.shuffle.partitions``).
+    explain : int, default 0
+        Add this many per-customer churn reasons, as :func:`cxml.pipelines.score` does.
 
     Returns
     -------
@@ -147,7 +154,7 @@ def score(spark_df, model_uri, *, as_of, events=None, tracking_uri: str | None =
             f"{spark_df.columns[:20]}")
     cid = columns["customer_id"]
     tx = spark_df.select(*dict.fromkeys(columns.values()))
-    schema = score_schema(spark_df.schema[cid].dataType)
+    schema = score_schema(spark_df.schema[cid].dataType, explain=explain)
     n = num_partitions or int(spark_df.sparkSession.conf.get("spark.sql.shuffle.partitions"))
 
     if events is None:
@@ -157,7 +164,7 @@ def score(spark_df, model_uri, *, as_of, events=None, tracking_uri: str | None =
                 return
             b = _worker_bundle(key, files, registered)
             yield score_pandas(pd.concat(frames, ignore_index=True), model=b,
-                               as_of=as_of_day)
+                               as_of=as_of_day, explain=explain)
 
         return tx.repartition(n, F.col(cid)).mapInPandas(score_partitions, schema)
 
@@ -175,7 +182,7 @@ def score(spark_df, model_uri, *, as_of, events=None, tracking_uri: str | None =
             return pd.DataFrame({c: pd.Series(dtype=object) for c in schema.fieldNames()})
         b = _worker_bundle(key, files, registered)
         return score_pandas(tx_pdf.drop(columns="_cxml_bucket"), model=b, as_of=as_of_day,
-                            events=ev_pdf.drop(columns="_cxml_bucket"))
+                            events=ev_pdf.drop(columns="_cxml_bucket"), explain=explain)
 
     return (tx.withColumn("_cxml_bucket", bucket(cid)).groupBy("_cxml_bucket")
             .cogroup(events.withColumn("_cxml_bucket", bucket(ev_cid)).groupBy("_cxml_bucket"))
