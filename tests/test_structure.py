@@ -123,6 +123,7 @@ def test_bundle_json_is_written_by_the_atomic_writer(sample_training, tmp_path,
     before = (d / "bundle.json").read_bytes()
 
     def crash(self):
+        self.abort()  # as the real commit does when it fails
         raise OSError("disk full")
 
     monkeypatch.setattr(atomic.AtomicFile, "commit", crash)

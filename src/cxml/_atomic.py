@@ -96,7 +96,8 @@ class AtomicFile:
     >>> d = tempfile.mkdtemp()
     >>> with AtomicFile(os.path.join(d, "a.txt")) as f:
     ...     _ = f.file.write(b"hello")
-    >>> open(os.path.join(d, "a.txt")).read()
+    >>> with open(os.path.join(d, "a.txt")) as g:
+    ...     g.read()
     'hello'
     """
 
