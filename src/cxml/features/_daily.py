@@ -162,23 +162,26 @@ def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
     day = lines.timestamp.date().epoch_days().name("day")
     d = lines.group_by([lines.customer_id, day]).aggregate(**aggs)
     # a net-negative day, or under "ignore" a day with only returns, is no purchase
-    has_kept = d._n_kept > 0 if returns == "ignore" else ibis.literal(True)
-    zero = (d.value == 0) & has_kept
-    is_purchase = (d.value > 0) | zero if zero_value == "keep" else d.value > 0
-    return d.mutate(is_purchase=is_purchase, _is_zero=zero, _is_negday=~((d.value > 0) | zero))
+    # (without "ignore" every day has a kept row: the simplest predicates, value >= 0)
+    zero = (d.value == 0) & (d._n_kept > 0) if returns == "ignore" else d.value == 0
+    kept = (d.value > 0) | zero if returns == "ignore" else d.value >= 0
+    is_purchase = kept if zero_value == "keep" else d.value > 0
+    return d.mutate(is_purchase=is_purchase, _is_zero=zero, _is_negday=~kept)
 
 
 def customer_counters(d: ibis.Table, where=None) -> dict:
     """Per-customer sums of the day counters (to aggregate next to the features)."""
+    # negative-value days are not aggregated: every customer-day is a purchase, a dropped
+    # zero-value day or a negative one, so finish_report gets them from _n_cdays (one
+    # aggregate state fewer per customer)
     out = dict(
-        _n_zero=d._is_zero.cast("int32").cast("int64").sum(where=where),
-        _n_negday=d._is_negday.cast("int32").cast("int64").sum(where=where),
+        _n_zero=d._is_zero.cast("int32").cast("int64").sum(where=where),  # PostgreSQL: no bool->bigint
+        _n_cdays=d.count(where=where),
     )
     if "_n_dup" in d.columns:
         out["_n_dup"] = d._n_dup.sum(where=where)
     if "_n_lines" in d.columns:  # rows and days: more rows than days -> maybe duplicates
         out["_n_lines"] = d._n_lines.sum(where=where)
-        out["_n_cdays"] = d.count(where=where)
     return out
 
 
@@ -270,6 +273,9 @@ def finish_report(tbl: pa.Table, *, raw: dict, purchase_days: int, policies: dic
          if c in tbl.column_names}
     s.update(raw)
     s["_n_days"] = int(purchase_days)
+    if "_n_negday" not in s and "_n_cdays" in s:  # see customer_counters
+        dropped_zero = s.get("_n_zero", 0) if policies["zero_value"] == "drop" else 0
+        s["_n_negday"] = s["_n_cdays"] - s["_n_days"] - dropped_zero
     if "_n_dup" not in s:
         s["_n_dup"] = None  # duplicates="keep": not counted
     drop_dups = policies["duplicates"] == "drop" or (
