@@ -42,8 +42,10 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if cxml.datasets.online_retail_path() is None:
-        print("SKIP: Online Retail II not found (put online_retail_ii.parquet under "
-              "../shared/data/online_retail_ii/ or set $CXML_DATA_DIR)")
+        print(
+            "SKIP: Online Retail II not found (put online_retail_ii.parquet under "
+            "../shared/data/online_retail_ii/ or set $CXML_DATA_DIR)"
+        )
         return
     tmp = Path(tempfile.mkdtemp(prefix="cxml-bench-compare-"))
     data = tmp / "online_retail.parquet"
@@ -52,37 +54,71 @@ def main() -> None:
     ends = [dt.date(2011, 12, 9) - dt.timedelta(days=k * H) for k in range(3)]
     base = {
         "name": "online-retail",
-        "data": {"transactions": str(data),
-                 "columns": {"customer_id": "customer_id", "timestamp": "timestamp",
-                             "amount": "amount", "quantity": "quantity",
-                             "order_id": "order_id"}},
-        "time": {"calibration_end": str(ends[0] - dt.timedelta(days=H)),
-                 "observation_end": str(ends[0]), "time_unit": "W"},
+        "data": {
+            "transactions": str(data),
+            "columns": {
+                "customer_id": "customer_id",
+                "timestamp": "timestamp",
+                "amount": "amount",
+                "quantity": "quantity",
+                "order_id": "order_id",
+            },
+        },
+        "time": {
+            "calibration_end": str(ends[0] - dt.timedelta(days=H)),
+            "observation_end": str(ends[0]),
+            "time_unit": "W",
+        },
         "churn": {"n_estimators": args.n_estimators},
         "tracking": {"tracking_uri": f"sqlite:///{tmp / 'mlflow.db'}"},
         "output": {"model_dir": str(tmp / "model")},
     }
     cfg_path = tmp / "compare.yaml"
-    cfg_path.write_text(yaml.safe_dump({**base, "compare": {
-        "cutoffs": 3, "candidates": [{"name": f, "btyd": {"purchase_model": f}}
-                                     for f in FAMILIES]}}))
+    cfg_path.write_text(
+        yaml.safe_dump(
+            {
+                **base,
+                "compare": {
+                    "cutoffs": 3,
+                    "candidates": [{"name": f, "btyd": {"purchase_model": f}} for f in FAMILIES],
+                },
+            }
+        )
+    )
 
     t0 = time.perf_counter()
     result = compare(load_config(cfg_path))
     t_compare = time.perf_counter() - t0
-    print(result.leaderboard[["candidate", "cutoff", "log_likelihood", "bic",
-                              "holdout_purchases_actual", "holdout_purchases_predicted",
-                              "churn_auc", "value_gini"]].to_string(index=False))
+    print(
+        result.leaderboard[
+            [
+                "candidate",
+                "cutoff",
+                "log_likelihood",
+                "bic",
+                "holdout_purchases_actual",
+                "holdout_purchases_predicted",
+                "churn_auc",
+                "value_gini",
+            ]
+        ].to_string(index=False)
+    )
     if result.skipped:
         print("skipped:", "; ".join(result.skipped))
 
     runs = [(f, end) for end in ends for f in FAMILIES][: args.trains]
     t_train = 0.0
     for i, (family, end) in enumerate(runs):
-        cfg = {**base, "btyd": {"purchase_model": family},
-               "time": {**base["time"], "calibration_end": str(end - dt.timedelta(days=H)),
-                        "observation_end": str(end)},
-               "output": {"model_dir": str(tmp / f"model_{i}")}}
+        cfg = {
+            **base,
+            "btyd": {"purchase_model": family},
+            "time": {
+                **base["time"],
+                "calibration_end": str(end - dt.timedelta(days=H)),
+                "observation_end": str(end),
+            },
+            "output": {"model_dir": str(tmp / f"model_{i}")},
+        }
         p = tmp / f"train_{i}.yaml"
         p.write_text(yaml.safe_dump(cfg))
         t0 = time.perf_counter()

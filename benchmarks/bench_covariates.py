@@ -22,21 +22,29 @@ import pandas as pd
 from cxml.datasets._simulate import DEFAULT_PARAMS, _simulate_summary
 from cxml.models import BetaGeoModel
 
-TRUE = {"alpha": {"web": 0.5, "age": -0.2}, "a": {"web": -0.4, "region=south": 0.3},
-        "b": {"web": 0.2, "region=west": -0.3}}
+TRUE = {
+    "alpha": {"web": 0.5, "age": -0.2},
+    "a": {"web": -0.4, "region=south": 0.3},
+    "b": {"web": 0.2, "region=west": -0.3},
+}
 
 
 def make_data(n, seed=0):
     rng = np.random.default_rng(seed)
     region = rng.choice(["north", "south", "west"], n)
-    design = pd.DataFrame({"web": (rng.uniform(size=n) < 0.4).astype(float),
-                           "age": rng.standard_normal(n),
-                           "region=south": (region == "south").astype(float),
-                           "region=west": (region == "west").astype(float)})
+    design = pd.DataFrame(
+        {
+            "web": (rng.uniform(size=n) < 0.4).astype(float),
+            "age": rng.standard_normal(n),
+            "region=south": (region == "south").astype(float),
+            "region=west": (region == "west").astype(float),
+        }
+    )
     birth_days = rng.integers(0, 84, n)
     T = (78 * 7 - birth_days) / 7.0
-    x, tx, T, _ = _simulate_summary(n, params=DEFAULT_PARAMS, T=T, seed=seed + 1,
-                                    coefficients=TRUE, covariates=design)
+    x, tx, T, _ = _simulate_summary(
+        n, params=DEFAULT_PARAMS, T=T, seed=seed + 1, coefficients=TRUE, covariates=design
+    )
     tx = np.minimum(np.floor(tx * 7.0) / 7.0, T)
     cov = pd.DataFrame({"web": design["web"], "age": design["age"], "region": region})
     return x, tx, T, cov
@@ -62,17 +70,17 @@ def main():
     x, tx, T, cov = make_data(args.n)
     print(f"{args.n:,} customers, mean frequency {x.mean():.3f}")
     plain, t_plain = timed(lambda: BetaGeoModel().fit(x, tx, T), args.repeat)
-    model = BetaGeoModel(purchase_covariates=["web", "age"],
-                         dropout_covariates=["web", "region"])
+    model = BetaGeoModel(purchase_covariates=["web", "age"], dropout_covariates=["web", "region"])
     fitted, t_cov = timed(lambda: clone_fit(model, x, tx, T, cov), args.repeat)
     for name, (t, c) in (("plain BG/NBD", t_plain), ("BG/NBD + 3 covariates", t_cov)):
-        print(f"{name:24s} wall min {min(t):7.2f} s  median {statistics.median(t):7.2f} s"
-              f"   CPU min {min(c):7.2f} s  median {statistics.median(c):7.2f} s")
+        print(
+            f"{name:24s} wall min {min(t):7.2f} s  median {statistics.median(t):7.2f} s"
+            f"   CPU min {min(c):7.2f} s  median {statistics.median(c):7.2f} s"
+        )
     for i, what in enumerate(("wall", "CPU")):
         ratio = statistics.median(t_cov[i]) / statistics.median(t_plain[i])
         print(f"ratio covariates / plain (median {what}): {ratio:.1f}x")
-    print("baseline:", {k: round(v, 4) for k, v in fitted.params_.items()},
-          "true:", DEFAULT_PARAMS)
+    print("baseline:", {k: round(v, 4) for k, v in fitted.params_.items()}, "true:", DEFAULT_PARAMS)
     table = fitted.summary()
     print(table[["estimate", "se", "multiplier"]].round(4).to_string())
     print("true coefficients:", TRUE)

@@ -37,11 +37,14 @@ from cxml.datasets._simulate import _simulate_summary
 from cxml.models import BetaGeoModel
 
 PARAMS = {"r": 0.8, "alpha": 6.0, "a": 0.9, "b": 3.0}
-TRUE = {"alpha": {"web": 0.5, "age": -0.3}, "a": {"web": -0.6, "age": 0.2},
-        "b": {"web": 0.3, "age": 0.4}}
+TRUE = {
+    "alpha": {"web": 0.5, "age": -0.3},
+    "a": {"web": -0.6, "age": 0.2},
+    "b": {"web": 0.3, "age": 0.4},
+}
 COLS = ["web", "age"]
 
-CHILD = r'''
+CHILD = r"""
 import json, sys, time, warnings
 import pandas as pd
 from pymc_marketing import clv
@@ -66,7 +69,7 @@ for name in post.data_vars:
     if v.ndim <= 1 and v.size <= 10:
         out["vars"][name] = [float(x) for x in v.reshape(-1)]
 print(json.dumps(out))
-'''
+"""
 
 
 def make_venv(venv):
@@ -82,20 +85,26 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--venv", default="/tmp/pymc312")
-    ap.add_argument("--make-venv", action="store_true",
-                    help="create the venv with Python 3.12 and install pymc-marketing 1.x")
+    ap.add_argument(
+        "--make-venv",
+        action="store_true",
+        help="create the venv with Python 3.12 and install pymc-marketing 1.x",
+    )
     args = ap.parse_args()
     if args.make_venv:
         make_venv(args.venv)
     rng = np.random.default_rng(3)
-    cov = pd.DataFrame({"web": (rng.uniform(size=args.n) < 0.4).astype(float),
-                        "age": rng.standard_normal(args.n)})
+    cov = pd.DataFrame(
+        {"web": (rng.uniform(size=args.n) < 0.4).astype(float), "age": rng.standard_normal(args.n)}
+    )
     T = 52.0 + rng.integers(0, 26, args.n).astype(float)
-    x, tx, T, _ = _simulate_summary(args.n, params=PARAMS, T=T, seed=4, coefficients=TRUE,
-                                    covariates=cov)
+    x, tx, T, _ = _simulate_summary(
+        args.n, params=PARAMS, T=T, seed=4, coefficients=TRUE, covariates=cov
+    )
     t0 = time.perf_counter()
     m = BetaGeoModel(purchase_covariates=COLS, dropout_covariates=COLS).fit(
-        x, tx, T, covariates=cov)
+        x, tx, T, covariates=cov
+    )
     t_cxml = time.perf_counter() - t0
     print(f"{args.n:,} simulated customers; cxml fit {t_cxml:.2f} s")
     print(m.summary()[["estimate", "se", "multiplier"]].round(4).to_string())
@@ -106,11 +115,23 @@ def main():
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "rfm.csv"
-        pd.DataFrame({"customer_id": np.arange(args.n), "frequency": x, "recency": tx,
-                      "T": T, **{c: cov[c] for c in COLS}}).to_csv(path, index=False)
+        pd.DataFrame(
+            {
+                "customer_id": np.arange(args.n),
+                "frequency": x,
+                "recency": tx,
+                "T": T,
+                **{c: cov[c] for c in COLS},
+            }
+        ).to_csv(path, index=False)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        res = subprocess.run([str(python), "-c", CHILD, str(path), json.dumps(COLS)],
-                             capture_output=True, text=True, env=env, timeout=3600)
+        res = subprocess.run(
+            [str(python), "-c", CHILD, str(path), json.dumps(COLS)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=3600,
+        )
     if res.returncode != 0:
         sys.exit(f"pymc-marketing fit failed:\n{res.stderr[-3000:]}")
     pm = json.loads(res.stdout.strip().splitlines()[-1])
@@ -120,15 +141,24 @@ def main():
     print("\ncoefficients side by side (columns in order", COLS, "):")
     rows = []
     # pymc-marketing 1.3 names; older releases dropped the "_alpha" suffix.
-    names = {"alpha": ("purchase_coefficient_alpha", "purchase_coefficient"),
-             "a": ("dropout_coefficient_a",), "b": ("dropout_coefficient_b",)}
+    names = {
+        "alpha": ("purchase_coefficient_alpha", "purchase_coefficient"),
+        "a": ("dropout_coefficient_a",),
+        "b": ("dropout_coefficient_b",),
+    }
     for p, candidates in names.items():
         got = next((pm["vars"][n] for n in candidates if n in pm["vars"]), None)
         for i, c in enumerate(COLS):
-            rows.append({"parameter": p, "column": c, "true": TRUE[p][c],
-                         "cxml": m.coefficients_[p][c],
-                         "cxml_se": m.coefficient_standard_errors_[p][c],
-                         "pymc_marketing_map": got[i] if got else float("nan")})
+            rows.append(
+                {
+                    "parameter": p,
+                    "column": c,
+                    "true": TRUE[p][c],
+                    "cxml": m.coefficients_[p][c],
+                    "cxml_se": m.coefficient_standard_errors_[p][c],
+                    "pymc_marketing_map": got[i] if got else float("nan"),
+                }
+            )
     table = pd.DataFrame(rows)
     table["diff_in_se"] = (table["pymc_marketing_map"] - table["cxml"]) / table["cxml_se"]
     print(table.round(4).to_string(index=False))

@@ -64,8 +64,9 @@ START = "2020-01-01"
 PARAMS = {"r": 0.55, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
 TOOLS = ("cxml", "floor", "lifetimes", "pymc")
 KINDS = ("day", "tod")
-PYMC_VENV = Path(os.environ.get("CXML_BENCH_PYMC_VENV",
-                                Path.home() / ".cache" / "cxml-bench" / "pymc-venv"))
+PYMC_VENV = Path(
+    os.environ.get("CXML_BENCH_PYMC_VENV", Path.home() / ".cache" / "cxml-bench" / "pymc-venv")
+)
 PYMC_VERSION = "1.3.0"
 
 # The floor: the same RFM as one bare DuckDB query over the registered DataFrame ``tx``.
@@ -92,8 +93,9 @@ def simulate_transactions(n_customers: int, seed: int, kind: str):
     """Transactions of ``n_customers`` simulated by cxml.datasets.simulate."""
     import cxml
 
-    tx = cxml.datasets.simulate(n_customers, params=PARAMS, seed=seed, start=START,
-                                observation_end=OBS_END)
+    tx = cxml.datasets.simulate(
+        n_customers, params=PARAMS, seed=seed, start=START, observation_end=OBS_END
+    )
     tx = tx[["customer_id", "timestamp", "amount"]].reset_index(drop=True)
     if kind == "day":
         tx["timestamp"] = tx["timestamp"].dt.floor("D")
@@ -132,12 +134,22 @@ def child(tool: str, parquet: str, out: str) -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     if tool == "lifetimes":
         res = summary_data_from_transaction_data(
-            tx, "customer_id", "timestamp", monetary_value_col="amount",
-            observation_period_end=OBS_END, freq="D",
+            tx,
+            "customer_id",
+            "timestamp",
+            monetary_value_col="amount",
+            observation_period_end=OBS_END,
+            freq="D",
         )
     elif tool == "pymc":
-        res = rfm_summary(tx, "customer_id", "timestamp", monetary_value_col="amount",
-                          observation_period_end=OBS_END, time_unit="D")
+        res = rfm_summary(
+            tx,
+            "customer_id",
+            "timestamp",
+            monetary_value_col="amount",
+            observation_period_end=OBS_END,
+            time_unit="D",
+        )
         res = res.set_index("customer_id")
     elif tool == "floor":
         con.register("tx", tx)
@@ -149,8 +161,16 @@ def child(tool: str, parquet: str, out: str) -> None:
     res = res[["frequency", "recency", "T", "monetary_value"]].astype("float64")
     res.index = res.index.astype("int64")
     res.sort_index().to_parquet(out)
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": peak,
-                      "input_peak_rss_mb": input_rss}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu_seconds": cpu,
+                "peak_rss_mb": peak,
+                "input_peak_rss_mb": input_rss,
+            }
+        )
+    )
 
 
 def pymc_python() -> Path | None:
@@ -163,14 +183,17 @@ def make_pymc_venv() -> Path:
     """Create the Python >= 3.12 venv with pymc-marketing (once; reused afterwards)."""
     if (py := pymc_python()) is not None:
         return py
-    found = sorted(glob.glob(str(Path.home() / ".pyenv" / "versions" / "3.1[2-9].*" / "bin"
-                                 / "python")))
+    found = sorted(
+        glob.glob(str(Path.home() / ".pyenv" / "versions" / "3.1[2-9].*" / "bin" / "python"))
+    )
     if not found:
         raise SystemExit("no ~/.pyenv/versions/3.12+ python to create the pymc-marketing venv")
     subprocess.run([found[0], "-m", "venv", str(PYMC_VENV)], check=True)
     py = PYMC_VENV / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "-q", f"pymc-marketing=={PYMC_VERSION}",
-                    "pyarrow"], check=True)
+    subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", f"pymc-marketing=={PYMC_VERSION}", "pyarrow"],
+        check=True,
+    )
     return py
 
 
@@ -181,7 +204,10 @@ def run_child(tool: str, parquet: Path, out: Path) -> dict:
         env.pop("PYTHONPATH", None)
     proc = subprocess.run(
         [python, __file__, "--child", tool, str(parquet), str(out)],
-        check=True, capture_output=True, text=True, env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -198,22 +224,27 @@ def check_agree(outs: dict[str, Path]) -> None:
         other = pd.read_parquet(path)
         assert ref.index.equals(other.index), f"{tool}: other customers than cxml"
         assert np.array_equal(ref["frequency"].to_numpy(), other["frequency"].to_numpy()), (
-            f"{tool}: frequency differs from cxml's")
+            f"{tool}: frequency differs from cxml's"
+        )
         for c in ("recency", "T", "monetary_value"):
             assert np.allclose(ref[c], other[c], rtol=1e-9, atol=1e-9), (
-                f"{tool}: {c} differs from cxml's")
+                f"{tool}: {c} differs from cxml's"
+            )
 
 
-def bench(n_customers: int, kind: str, seed: int, workdir: Path, tools, repeats: int,
-          peer_repeats: int) -> dict:
+def bench(
+    n_customers: int, kind: str, seed: int, workdir: Path, tools, repeats: int, peer_repeats: int
+) -> dict:
     tx = simulate_transactions(n_customers, seed, kind)
     parquet = workdir / f"tx_{n_customers}_{kind}.parquet"
     tx.to_parquet(parquet)
     n_tx = len(tx)
     del tx
     if "pymc" in tools and pymc_python() is None:
-        print(f"pymc-marketing skipped: no venv at {PYMC_VENV} (run with --make-pymc-venv)",
-              file=sys.stderr)
+        print(
+            f"pymc-marketing skipped: no venv at {PYMC_VENV} (run with --make-pymc-venv)",
+            file=sys.stderr,
+        )
         tools = [t for t in tools if t != "pymc"]
     outs = {tool: workdir / f"{tool}_{n_customers}_{kind}.parquet" for tool in tools}
     runs: dict[str, list[dict]] = {tool: [] for tool in tools}
@@ -274,8 +305,11 @@ def profile(n_customers: int, kind: str, seed: int) -> None:
     t0 = time.perf_counter()
     execute_arrow(ibis.memtable(tx).count().as_table())
     steps["count_rows"] = time.perf_counter() - t0
-    print(json.dumps({"n_customers": n_customers, "kind": kind,
-                      **{k: round(v, 3) for k, v in steps.items()}}))
+    print(
+        json.dumps(
+            {"n_customers": n_customers, "kind": kind, **{k: round(v, 3) for k, v in steps.items()}}
+        )
+    )
 
 
 def main(argv=None) -> int:
@@ -284,15 +318,21 @@ def main(argv=None) -> int:
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS))
     parser.add_argument("--repeats", type=int, default=3, help="runs of cxml and the floor")
-    parser.add_argument("--peer-repeats", type=int, default=1,
-                        help="runs of lifetimes and pymc-marketing")
+    parser.add_argument(
+        "--peer-repeats", type=int, default=1, help="runs of lifetimes and pymc-marketing"
+    )
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--make-pymc-venv", action="store_true",
-                        help=f"create {PYMC_VENV} with pymc-marketing {PYMC_VERSION}")
-    parser.add_argument("--profile", action="store_true",
-                        help="time cxml's steps in this process instead")
-    parser.add_argument("--child", nargs=3, metavar=("TOOL", "PARQUET", "OUT"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--make-pymc-venv",
+        action="store_true",
+        help=f"create {PYMC_VENV} with pymc-marketing {PYMC_VERSION}",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="time cxml's steps in this process instead"
+    )
+    parser.add_argument(
+        "--child", nargs=3, metavar=("TOOL", "PARQUET", "OUT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.child:
         child(*args.child)
@@ -307,8 +347,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="cxml-bench-") as tmp:
         for n in args.sizes:
             for kind in args.kinds:
-                row = bench(n, kind, args.seed, Path(tmp), args.tools, args.repeats,
-                            args.peer_repeats)
+                row = bench(
+                    n, kind, args.seed, Path(tmp), args.tools, args.repeats, args.peer_repeats
+                )
                 print(json.dumps(row), flush=True)
     return 0
 

@@ -23,12 +23,11 @@ import warnings
 
 import numpy as np
 
+from _rss import peak_rss_mb  # benchmarks/_rss.py (this script's directory)
 from cxml.clv import customer_lifetime_value
 from cxml.datasets._simulate import DEFAULT_PARAMS, DEFAULT_SPEND_PARAMS, _simulate_summary
 from cxml.models import BetaGeoModel, GammaGammaModel, ParetoNBDModel
 from cxml.models._bgnbd import bgnbd_log_likelihood
-
-from _rss import peak_rss_mb  # benchmarks/_rss.py (this script's directory)
 
 _DATA = {}
 
@@ -43,8 +42,7 @@ def make_data(n, seed, continuous):
     # Gamma-Gamma mean spend of the x repeat purchases: sum of x Gamma(p, nu) / x.
     sp = DEFAULT_SPEND_PARAMS
     nu = rng.gamma(sp["q"], 1.0 / sp["v"], n)
-    m = np.where(x > 0, rng.gamma(sp["p"] * np.maximum(x, 1), 1.0) / (nu * np.maximum(x, 1)),
-                 0.0)
+    m = np.where(x > 0, rng.gamma(sp["p"] * np.maximum(x, 1), 1.0) / (nu * np.maximum(x, 1)), 0.0)
     return x, tx, T, m
 
 
@@ -106,8 +104,15 @@ def gg_ll(params, x, m):
     from scipy.special import gammaln
 
     p, q, v = params["p"], params["q"], params["v"]
-    return np.sum(gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(v)
-                  + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(v + x * m))
+    return np.sum(
+        gammaln(p * x + q)
+        - gammaln(p * x)
+        - gammaln(q)
+        + q * np.log(v)
+        + (p * x - 1) * np.log(m)
+        + p * x * np.log(x)
+        - (p * x + q) * np.log(v + x * m)
+    )
 
 
 PARETO_PARAMS = {"r": 0.5533, "alpha": 10.5776, "s": 0.6062, "beta": 11.6679}
@@ -117,8 +122,7 @@ def make_pareto_data(n, seed, continuous):
     rng = np.random.default_rng(seed)
     birth_days = rng.integers(0, 84, n)
     T = (78 * 7 - birth_days) / 7.0
-    x, tx, T = _simulate_summary(n, params=PARETO_PARAMS, model="paretonbd", T=T,
-                                 seed=seed + 1)
+    x, tx, T = _simulate_summary(n, params=PARETO_PARAMS, model="paretonbd", T=T, seed=seed + 1)
     if not continuous:
         tx = np.minimum(np.floor(tx * 7.0) / 7.0, T)
     return x, tx, T
@@ -137,8 +141,11 @@ class _CentralDifferenceParetoNBD(ParetoNBDModel):
             up, dn = params.copy(), params.copy()
             up[j] *= np.exp(1e-6)
             dn[j] *= np.exp(-1e-6)
-            g[j] = ((_pareto_loglik(up, data, False)[0] - _pareto_loglik(dn, data, False)[0])
-                    / 2e-6 / params[j])
+            g[j] = (
+                (_pareto_loglik(up, data, False)[0] - _pareto_loglik(dn, data, False)[0])
+                / 2e-6
+                / params[j]
+            )
         return ll, g
 
 
@@ -166,29 +173,44 @@ def main_pareto(args):
         x, tx, T = _DATA["p"]
         print(f"\n== Pareto/NBD, {n:,} customers ({(x > 0).sum():,} repeat buyers)")
         t_c, (p_c, ll_c, it_c), rss_c = run_isolated(fit_cxml_pareto)
-        print(f"cxml exact gradient       {t_c:8.2f} s  {it_c} iterations  peak RSS "
-              f"{rss_c:6.0f} MiB  {_fmt(p_c)}  LL {ll_c:.4f}")
+        print(
+            f"cxml exact gradient       {t_c:8.2f} s  {it_c} iterations  peak RSS "
+            f"{rss_c:6.0f} MiB  {_fmt(p_c)}  LL {ll_c:.4f}"
+        )
         t_f, (p_f, ll_f, it_f), rss_f = run_isolated(
-            lambda: fit_cxml_pareto(_CentralDifferenceParetoNBD))
-        print(f"cxml central differences  {t_f:8.2f} s  {it_f} iterations  peak RSS "
-              f"{rss_f:6.0f} MiB  {_fmt(p_f)}  LL {ll_f:.4f}")
+            lambda: fit_cxml_pareto(_CentralDifferenceParetoNBD)
+        )
+        print(
+            f"cxml central differences  {t_f:8.2f} s  {it_f} iterations  peak RSS "
+            f"{rss_f:6.0f} MiB  {_fmt(p_f)}  LL {ll_f:.4f}"
+        )
         print(f"  exact gradient speed-up x{t_f / t_c:.1f}")
         if not args.skip_lifetimes:
             t_l, p_l, rss_l = run_isolated(fit_lt_pareto)
             ll_l = _pareto_rows(np.array([p_l[k] for k in PARETO_PARAMS]), x, tx, T).sum()
-            print(f"lifetimes                 {t_l:8.2f} s  peak RSS {rss_l:6.0f} MiB  "
-                  f"{_fmt(p_l)}  LL {ll_l:.4f}")
+            print(
+                f"lifetimes                 {t_l:8.2f} s  peak RSS {rss_l:6.0f} MiB  "
+                f"{_fmt(p_l)}  LL {ll_l:.4f}"
+            )
             print(f"  speed-up x{t_l / t_c:.1f}; LL cxml - lifetimes = {ll_c - ll_l:+.4f}")
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=None,
-                    help="customers (default 1,000,000 and 5,000,000; 200,000 with --pareto)")
+    ap.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=None,
+        help="customers (default 1,000,000 and 5,000,000; 200,000 with --pareto)",
+    )
     ap.add_argument("--pareto", action="store_true", help="benchmark Pareto/NBD fitting")
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--continuous", action="store_true",
-                    help="keep recency in continuous time (no day rounding, no row merging)")
+    ap.add_argument(
+        "--continuous",
+        action="store_true",
+        help="keep recency in continuous time (no day rounding, no row merging)",
+    )
     ap.add_argument("--skip-lifetimes", action="store_true")
     args = ap.parse_args()
     if args.pareto:
@@ -199,14 +221,15 @@ def main():
         t0 = time.perf_counter()
         _DATA["d"] = make_data(n, args.seed, args.continuous)
         x, tx, T, m = _DATA["d"]
-        print(f"\n== {n:,} customers (simulated in {time.perf_counter() - t0:.1f} s; "
-              f"{(x > 0).sum():,} repeat buyers)")
+        print(
+            f"\n== {n:,} customers (simulated in {time.perf_counter() - t0:.1f} s; "
+            f"{(x > 0).sum():,} repeat buyers)"
+        )
         t_c, p_c, rss_c = run_isolated(fit_cxml_bg)
         print(f"BG/NBD cxml       {t_c:8.2f} s  peak RSS {rss_c:7.0f} MiB  {_fmt(p_c)}")
         t_gc, g_c, rss_gc = run_isolated(fit_cxml_gg)
         print(f"Gamma-Gamma cxml  {t_gc:8.2f} s  peak RSS {rss_gc:7.0f} MiB  {_fmt(g_c)}")
-        row = {"n": n, "bg_cxml": t_c, "bg_cxml_rss": rss_c, "gg_cxml": t_gc,
-               "gg_cxml_rss": rss_gc}
+        row = {"n": n, "bg_cxml": t_c, "bg_cxml_rss": rss_c, "gg_cxml": t_gc, "gg_cxml_rss": rss_gc}
         ll_c = bgnbd_log_likelihood(p_c, x, tx, T).sum()
         rb = x > 0
         gl_c = gg_ll(g_c, x[rb], m[rb])
@@ -214,33 +237,58 @@ def main():
             t_l, p_l, rss_l = run_isolated(fit_lt_bg)
             ll_l = bgnbd_log_likelihood(p_l, x, tx, T).sum()
             print(f"BG/NBD lifetimes  {t_l:8.2f} s  peak RSS {rss_l:7.0f} MiB  {_fmt(p_l)}")
-            print(f"  speed-up x{t_l / t_c:.1f}; LL cxml - lifetimes = {ll_c - ll_l:+.4f} "
-                  f"({(ll_c - ll_l) / n:+.2e} per customer)")
+            print(
+                f"  speed-up x{t_l / t_c:.1f}; LL cxml - lifetimes = {ll_c - ll_l:+.4f} "
+                f"({(ll_c - ll_l) / n:+.2e} per customer)"
+            )
             t_gl, g_l, rss_gl = run_isolated(fit_lt_gg)
             gl_l = gg_ll(g_l, x[rb], m[rb])
             print(f"Gamma-Gamma lifetimes {t_gl:8.2f} s  peak RSS {rss_gl:7.0f} MiB  {_fmt(g_l)}")
-            print(f"  speed-up x{t_gl / t_gc:.1f}; LL cxml - lifetimes = {gl_c - gl_l:+.4f} "
-                  f"({(gl_c - gl_l) / rb.sum():+.2e} per repeat buyer)")
-            row.update(bg_lt=t_l, bg_lt_rss=rss_l, gg_lt=t_gl, gg_lt_rss=rss_gl,
-                       bg_ll_diff=(ll_c - ll_l) / n, gg_ll_diff=(gl_c - gl_l) / rb.sum())
+            print(
+                f"  speed-up x{t_gl / t_gc:.1f}; LL cxml - lifetimes = {gl_c - gl_l:+.4f} "
+                f"({(gl_c - gl_l) / rb.sum():+.2e} per repeat buyer)"
+            )
+            row.update(
+                bg_lt=t_l,
+                bg_lt_rss=rss_l,
+                gg_lt=t_gl,
+                gg_lt_rss=rss_gl,
+                bg_ll_diff=(ll_c - ll_l) / n,
+                gg_ll_diff=(gl_c - gl_l) / rb.sum(),
+            )
         # Predictions for everyone.
-        bg = BetaGeoModel.from_dict({
-            "model": "BetaGeoModel", "params": p_c, "standard_errors": dict.fromkeys(p_c),
-            "log_params_covariance": [[0.0] * 4] * 4, "log_likelihood": float(ll_c)})
-        gg = GammaGammaModel.from_dict({
-            "model": "GammaGammaModel", "params": g_c, "standard_errors": dict.fromkeys(g_c),
-            "log_params_covariance": [[0.0] * 3] * 3, "log_likelihood": float(gl_c)})
+        bg = BetaGeoModel.from_dict(
+            {
+                "model": "BetaGeoModel",
+                "params": p_c,
+                "standard_errors": dict.fromkeys(p_c),
+                "log_params_covariance": [[0.0] * 4] * 4,
+                "log_likelihood": float(ll_c),
+            }
+        )
+        gg = GammaGammaModel.from_dict(
+            {
+                "model": "GammaGammaModel",
+                "params": g_c,
+                "standard_errors": dict.fromkeys(g_c),
+                "log_params_covariance": [[0.0] * 3] * 3,
+                "log_likelihood": float(gl_c),
+            }
+        )
         t1 = time.perf_counter()
         pa = bg.probability_alive(x, tx, T)
         t2 = time.perf_counter()
         ey = bg.expected_purchases(52.0, x, tx, T)
         t3 = time.perf_counter()
-        clv = customer_lifetime_value(bg, gg, x, tx, T, m, time_unit="W", horizon_months=12,
-                                      annual_discount_rate=0.10)
+        clv = customer_lifetime_value(
+            bg, gg, x, tx, T, m, time_unit="W", horizon_months=12, annual_discount_rate=0.10
+        )
         t4 = time.perf_counter()
         assert np.isfinite(pa).all() and np.isfinite(ey).all() and np.isfinite(clv).all()
-        print(f"predict cxml: P(alive) {t2 - t1:.2f} s, E[Y(52)] {t3 - t2:.2f} s, "
-              f"12-month CLV {t4 - t3:.2f} s (total {t4 - t1:.2f} s)")
+        print(
+            f"predict cxml: P(alive) {t2 - t1:.2f} s, E[Y(52)] {t3 - t2:.2f} s, "
+            f"12-month CLV {t4 - t3:.2f} s (total {t4 - t1:.2f} s)"
+        )
         row.update(pred_palive=t2 - t1, pred_ey=t3 - t2, pred_clv=t4 - t3)
         if not args.skip_lifetimes:
             lt = bg.to_lifetimes()
@@ -251,22 +299,28 @@ def main():
                 t6 = time.perf_counter()
             ok = np.isfinite(ey_l)
             rel = np.max(np.abs(ey[ok] / ey_l[ok] - 1)) if ok.any() else float("nan")
-            print(f"predict lifetimes: E[Y(52)] {t6 - t5:.2f} s; max rel. diff {rel:.1e}; "
-                  f"lifetimes non-finite for {(~ok).sum():,}")
+            print(
+                f"predict lifetimes: E[Y(52)] {t6 - t5:.2f} s; max rel. diff {rel:.1e}; "
+                f"lifetimes non-finite for {(~ok).sum():,}"
+            )
             row.update(pred_ey_lt=t6 - t5)
         rows.append(row)
 
-    print("\n| customers | BG/NBD cxml (s) | BG/NBD lifetimes (s) | speed-up | GG cxml (s) | "
-          "GG lifetimes (s) | speed-up | LL diff/customer (BG) | P(alive)+E[Y]+CLV (s) | "
-          "peak RSS cxml / lifetimes BG (MiB) |")
+    print(
+        "\n| customers | BG/NBD cxml (s) | BG/NBD lifetimes (s) | speed-up | GG cxml (s) | "
+        "GG lifetimes (s) | speed-up | LL diff/customer (BG) | P(alive)+E[Y]+CLV (s) | "
+        "peak RSS cxml / lifetimes BG (MiB) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         bl, gl = r.get("bg_lt", float("nan")), r.get("gg_lt", float("nan"))
-        print(f"| {r['n']:,} | {r['bg_cxml']:.2f} | {bl:.1f} | x{bl / r['bg_cxml']:.0f} | "
-              f"{r['gg_cxml']:.2f} | {gl:.1f} | x{gl / r['gg_cxml']:.0f} | "
-              f"{r.get('bg_ll_diff', float('nan')):+.1e} | "
-              f"{r['pred_palive'] + r['pred_ey'] + r['pred_clv']:.2f} | "
-              f"{r['bg_cxml_rss']:.0f} / {r.get('bg_lt_rss', float('nan')):.0f} |")
+        print(
+            f"| {r['n']:,} | {r['bg_cxml']:.2f} | {bl:.1f} | x{bl / r['bg_cxml']:.0f} | "
+            f"{r['gg_cxml']:.2f} | {gl:.1f} | x{gl / r['gg_cxml']:.0f} | "
+            f"{r.get('bg_ll_diff', float('nan')):+.1e} | "
+            f"{r['pred_palive'] + r['pred_ey'] + r['pred_clv']:.2f} | "
+            f"{r['bg_cxml_rss']:.0f} / {r.get('bg_lt_rss', float('nan')):.0f} |"
+        )
 
 
 def _fmt(p):

@@ -50,9 +50,20 @@ def train_model(work: Path) -> Path:
     cfg["output"]["model_dir"] = str(work / "model")
     (work / "train.yaml").write_text(yaml.safe_dump(cfg))
     exe = Path(sys.executable).with_name("cxml")
-    subprocess.run([str(exe), "train", "--config", str(work / "train.yaml"), "--tracking-uri",
-                    f"sqlite:///{work / 'mlflow.db'}"], check=True, cwd=work,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            str(exe),
+            "train",
+            "--config",
+            str(work / "train.yaml"),
+            "--tracking-uri",
+            f"sqlite:///{work / 'mlflow.db'}",
+        ],
+        check=True,
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return work / "model"
 
 
@@ -63,8 +74,16 @@ def make_scores(model: Path, n: int, work: Path) -> tuple[Path, Path]:
 
     tx = load_cdnow("sample")
     new = score(tx, model=model, as_of="1998-06-30")
-    old = score(tx[tx["timestamp"] <= "1998-03-31"], model=model, as_of="1998-03-31",
-                allow_stale_as_of=True).set_index("customer_id").loc[new["customer_id"]]
+    old = (
+        score(
+            tx[tx["timestamp"] <= "1998-03-31"],
+            model=model,
+            as_of="1998-03-31",
+            allow_stale_as_of=True,
+        )
+        .set_index("customer_id")
+        .loc[new["customer_id"]]
+    )
     rng = np.random.default_rng(20)
     pick = rng.integers(0, len(new), n)
     paths = []
@@ -80,8 +99,9 @@ def run_report(args: list[str]) -> dict:
     """``cxml report`` as a child process: wall / CPU seconds, peak RSS (VmHWM)."""
     exe = Path(sys.executable).with_name("cxml")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(exe), "report", *args], stderr=subprocess.PIPE, text=True,
-                            stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(exe), "report", *args], stderr=subprocess.PIPE, text=True, stdout=subprocess.DEVNULL
+    )
     peak_kb, status = 0, None
     while status is None:
         peak_kb = max(peak_kb, _vm_hwm_kb(proc.pid))
@@ -93,8 +113,11 @@ def run_report(args: list[str]) -> dict:
     wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"cxml report failed: {proc.stderr.read()}")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
-            "peak_rss_gb": peak_kb / 1024**2}
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_gb": peak_kb / 1024**2,
+    }
 
 
 def main(argv=None) -> None:
@@ -110,10 +133,11 @@ def main(argv=None) -> None:
     print("|---:|---|---:|---:|---:|---:|")
     for name, extra in (("scores", []), ("with --previous", ["--previous", str(old)])):
         out = work / f"report_{len(extra)}.html"
-        r = run_report(["--scores", str(new), "--model", str(model), "--output", str(out),
-                        *extra])
-        print(f"| {args.customers:,} | {name} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
-              f"{r['peak_rss_gb']:.2f} | {out.stat().st_size / 1e3:,.0f} |")
+        r = run_report(["--scores", str(new), "--model", str(model), "--output", str(out), *extra])
+        print(
+            f"| {args.customers:,} | {name} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
+            f"{r['peak_rss_gb']:.2f} | {out.stat().st_size / 1e3:,.0f} |"
+        )
     print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; files in {work}")
 
 

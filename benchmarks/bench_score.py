@@ -43,11 +43,14 @@ def make_data(n: int, path: Path, seed: int) -> int:
         t0 = time.perf_counter()
         tx = simulate(n, params=PARAMS, seed=seed, observation_end=AS_OF)
         tmp = path.with_suffix(".tmp")
-        pq.write_table(pa.Table.from_pandas(tx, preserve_index=False), tmp,
-                       row_group_size=1_000_000)
+        pq.write_table(
+            pa.Table.from_pandas(tx, preserve_index=False), tmp, row_group_size=1_000_000
+        )
         os.replace(tmp, path)
-        print(f"simulated {n:,} customers / {len(tx):,} transactions in "
-              f"{time.perf_counter() - t0:.1f} s -> {path}")
+        print(
+            f"simulated {n:,} customers / {len(tx):,} transactions in "
+            f"{time.perf_counter() - t0:.1f} s -> {path}"
+        )
         del tx
     return pq.ParquetFile(path).metadata.num_rows
 
@@ -58,25 +61,50 @@ def train_model(work: Path) -> Path:
     make_data(20_000, train_path, seed=1)
     cfg = yaml.safe_load((ROOT / "configs" / "cdnow.yaml").read_text())
     cfg["name"] = "bench_sim"
-    cfg["data"] = {"transactions": str(train_path), "events": None,
-                   "columns": {"customer_id": "customer_id", "timestamp": "timestamp",
-                               "amount": "amount"}}
+    cfg["data"] = {
+        "transactions": str(train_path),
+        "events": None,
+        "columns": {"customer_id": "customer_id", "timestamp": "timestamp", "amount": "amount"},
+    }
     cfg["time"].update(calibration_end="2021-01-31", observation_end=AS_OF)
     cfg["churn"]["cv_folds"] = 3
     cfg["output"]["model_dir"] = str(work / "model")
     (work / "train.yaml").write_text(yaml.safe_dump(cfg))
     exe = Path(sys.executable).with_name("cxml")
-    subprocess.run([str(exe), "train", "--config", str(work / "train.yaml"), "--tracking-uri",
-                    f"sqlite:///{work / 'mlflow.db'}"], check=True, cwd=work,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            str(exe),
+            "train",
+            "--config",
+            str(work / "train.yaml"),
+            "--tracking-uri",
+            f"sqlite:///{work / 'mlflow.db'}",
+        ],
+        check=True,
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+    )
     return work / "model"
 
 
 def run_score(model: Path, data: Path, out: Path, chunk_size: int, extra=()) -> dict:
     """``cxml score`` as a child process: wall / CPU seconds and peak RSS (VmHWM)."""
     exe = Path(sys.executable).with_name("cxml")
-    cmd = [str(exe), "score", "-m", str(model), "-t", str(data), "--as-of", AS_OF, "-o",
-           str(out), "--chunk-size", str(chunk_size), *extra]
+    cmd = [
+        str(exe),
+        "score",
+        "-m",
+        str(model),
+        "-t",
+        str(data),
+        "--as-of",
+        AS_OF,
+        "-o",
+        str(out),
+        "--chunk-size",
+        str(chunk_size),
+        *extra,
+    ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     # Peak RSS is the child's VmHWM, polled: wait4's ru_maxrss would include this parent's
@@ -93,8 +121,12 @@ def run_score(model: Path, data: Path, out: Path, chunk_size: int, extra=()) -> 
     err = proc.stderr.read()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"cxml score failed: {err}")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
-            "peak_rss_gb": peak_kb / 1024**2, "message": err.strip()}
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_gb": peak_kb / 1024**2,
+        "message": err.strip(),
+    }
 
 
 def _vm_hwm_kb(pid: int) -> int:
@@ -127,19 +159,27 @@ def btyd_vs_lifetimes(model: Path, n: int = 200_000) -> None:
     gg.params_ = __import__("pandas").Series(b.spend_model.params_)
     pos = x > 0
     t0 = time.perf_counter()
-    ours = (b.purchase_model.probability_alive(x, t_x, T),
-            b.purchase_model.expected_purchases(39.0, x, t_x, T),
-            b.spend_model.expected_average_value(x[pos], m[pos]))
+    ours = (
+        b.purchase_model.probability_alive(x, t_x, T),
+        b.purchase_model.expected_purchases(39.0, x, t_x, T),
+        b.spend_model.expected_average_value(x[pos], m[pos]),
+    )
     t_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
-    theirs = (bg.conditional_probability_alive(x, t_x, T),
-              bg.conditional_expected_number_of_purchases_up_to_time(39.0, x, t_x, T),
-              gg.conditional_expected_average_profit(x[pos], m[pos]))
+    theirs = (
+        bg.conditional_probability_alive(x, t_x, T),
+        bg.conditional_expected_number_of_purchases_up_to_time(39.0, x, t_x, T),
+        gg.conditional_expected_average_profit(x[pos], m[pos]),
+    )
     t_theirs = time.perf_counter() - t0
-    diff = max(float(np.nanmax(np.abs(np.asarray(a) - np.asarray(c)) / (1 + np.abs(c))))
-               for a, c in zip(ours, theirs, strict=True))
-    print(f"\nBTYD scoring of {n:,} customers: cxml {t_ours:.2f} s, lifetimes "
-          f"{t_theirs:.2f} s, ratio {t_theirs / t_ours:.1f}x (max rel. difference {diff:.1e})")
+    diff = max(
+        float(np.nanmax(np.abs(np.asarray(a) - np.asarray(c)) / (1 + np.abs(c))))
+        for a, c in zip(ours, theirs, strict=True)
+    )
+    print(
+        f"\nBTYD scoring of {n:,} customers: cxml {t_ours:.2f} s, lifetimes "
+        f"{t_theirs:.2f} s, ratio {t_theirs / t_ours:.1f}x (max rel. difference {diff:.1e})"
+    )
 
 
 def main(argv=None) -> None:
@@ -149,8 +189,13 @@ def main(argv=None) -> None:
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "cxml-bench")
     ap.add_argument("--model", type=Path, default=None, help="skip training; use this model")
     ap.add_argument("--format", choices=["parquet", "csv"], default="parquet")
-    ap.add_argument("--explain", type=int, default=0, metavar="K",
-                    help="also time `cxml score --explain --top-reasons K` (issue 20)")
+    ap.add_argument(
+        "--explain",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also time `cxml score --explain --top-reasons K` (issue 20)",
+    )
     args = ap.parse_args(argv)
 
     args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -162,17 +207,26 @@ def main(argv=None) -> None:
     ok_time, ok_rss = r["wall_s"] < 60, r["peak_rss_gb"] < 3
     print("\n| customers | transactions | chunk | wall s | CPU s | peak RSS GB | target |")
     print("|---:|---:|---:|---:|---:|---:|---|")
-    print(f"| {args.customers:,} | {n_rows:,} | {args.chunk_size:,} | {r['wall_s']:.1f} | "
-          f"{r['cpu_s']:.1f} | {r['peak_rss_gb']:.2f} | "
-          f"{'met' if ok_time and ok_rss else 'MISSED'} (<60 s, <3 GB) |")
+    print(
+        f"| {args.customers:,} | {n_rows:,} | {args.chunk_size:,} | {r['wall_s']:.1f} | "
+        f"{r['cpu_s']:.1f} | {r['peak_rss_gb']:.2f} | "
+        f"{'met' if ok_time and ok_rss else 'MISSED'} (<60 s, <3 GB) |"
+    )
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(r["message"])
     if args.explain:  # the cost of the per-customer churn reasons (TreeSHAP)
-        e = run_score(model, data, out.with_name(f"explained_{out.name}"), args.chunk_size,
-                      ("--explain", "--top-reasons", str(args.explain)))
-        print(f"--explain --top-reasons {args.explain}: wall {e['wall_s']:.1f} s "
-              f"({e['wall_s'] / r['wall_s']:.2f}x), CPU {e['cpu_s']:.1f} s, peak RSS "
-              f"{e['peak_rss_gb']:.2f} GB")
+        e = run_score(
+            model,
+            data,
+            out.with_name(f"explained_{out.name}"),
+            args.chunk_size,
+            ("--explain", "--top-reasons", str(args.explain)),
+        )
+        print(
+            f"--explain --top-reasons {args.explain}: wall {e['wall_s']:.1f} s "
+            f"({e['wall_s'] / r['wall_s']:.2f}x), CPU {e['cpu_s']:.1f} s, peak RSS "
+            f"{e['peak_rss_gb']:.2f} GB"
+        )
     btyd_vs_lifetimes(model)
 
 

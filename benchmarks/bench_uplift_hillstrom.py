@@ -45,8 +45,16 @@ from cxml.targeting import (
     uplift_table,
 )
 
-FEATURES = ["recency", "history_segment", "history", "mens", "womens", "zip_code", "newbie",
-            "channel"]
+FEATURES = [
+    "recency",
+    "history_segment",
+    "history",
+    "mens",
+    "womens",
+    "zip_code",
+    "newbie",
+    "channel",
+]
 CONTROL = "No E-Mail"
 ARMS = {"womens_vs_none": "Womens E-Mail", "mens_vs_none": "Mens E-Mail"}
 OUTCOMES = ["visit", "conversion", "spend"]
@@ -83,30 +91,52 @@ def run(df: pd.DataFrame, seeds, learners, n_boot: int):
                     m = model_for(outcome, learner).fit(tr[FEATURES], tr["segment"], tr[outcome])
                     u = m.predict_uplift(va[FEATURES])[arm]
                     t = (va["segment"] == arm).astype(int)
-                    rows.append({"seed": seed, "outcome": outcome, "learner": learner,
-                                 "comparison": name, "n_eval": len(va),
-                                 "uplift_at_30": uplift_at_k(va[outcome], u, t, k=0.3),
-                                 "qini": qini_coefficient(va[outcome], u, t)})
+                    rows.append(
+                        {
+                            "seed": seed,
+                            "outcome": outcome,
+                            "learner": learner,
+                            "comparison": name,
+                            "n_eval": len(va),
+                            "uplift_at_30": uplift_at_k(va[outcome], u, t, k=0.3),
+                            "qini": qini_coefficient(va[outcome], u, t),
+                        }
+                    )
                 tr, va = split(df, outcome, seed)
                 m = model_for(outcome, learner).fit(tr[FEATURES], tr["segment"], tr[outcome])
                 up = m.predict_uplift(va[FEATURES])
                 table = uplift_table(va[outcome], up, va["segment"], control=CONTROL, k=0.3)
                 for arm_name, r in table.iterrows():
-                    rows.append({"seed": seed, "outcome": outcome, "learner": learner,
-                                 "comparison": f"3arm:{arm_name}", "n_eval": int(r["n"]),
-                                 "uplift_at_30": r["uplift_at_k"], "qini": r["qini"]})
+                    rows.append(
+                        {
+                            "seed": seed,
+                            "outcome": outcome,
+                            "learner": learner,
+                            "comparison": f"3arm:{arm_name}",
+                            "n_eval": int(r["n"]),
+                            "uplift_at_30": r["uplift_at_k"],
+                            "qini": r["qini"],
+                        }
+                    )
                 best_single = tr.groupby("segment")[outcome].mean().idxmax()
                 pi = policy_arm(up, CONTROL)
-                res = policy_value_ci(va[outcome], va["segment"], pi, best_single,
-                                      n_boot=n_boot, random_state=seed)
-                policies.append({"seed": seed, "outcome": outcome, "learner": learner,
-                                 "best_single_arm": best_single,
-                                 "share_none": float((pi == CONTROL).mean()),
-                                 "policy_value": res["value"],
-                                 "single_arm_value": res["baseline_value"],
-                                 "difference": res["difference"],
-                                 "ci_low": res["difference_ci"][0],
-                                 "ci_high": res["difference_ci"][1]})
+                res = policy_value_ci(
+                    va[outcome], va["segment"], pi, best_single, n_boot=n_boot, random_state=seed
+                )
+                policies.append(
+                    {
+                        "seed": seed,
+                        "outcome": outcome,
+                        "learner": learner,
+                        "best_single_arm": best_single,
+                        "share_none": float((pi == CONTROL).mean()),
+                        "policy_value": res["value"],
+                        "single_arm_value": res["baseline_value"],
+                        "difference": res["difference"],
+                        "ci_low": res["difference_ci"][0],
+                        "ci_high": res["difference_ci"][1],
+                    }
+                )
             print(f"seed {seed} {outcome}: done", flush=True)
     return pd.DataFrame(rows), pd.DataFrame(policies)
 
@@ -125,22 +155,31 @@ def main(argv=None) -> None:
     elapsed = time.perf_counter() - start
 
     pd.set_option("display.width", 160)
-    summary = (metrics.groupby(["outcome", "comparison", "learner"])[["uplift_at_30", "qini"]]
-               .agg(["min", "median"]).round(4))
-    print(f"\nHillstrom, 50/50 splits stratified by arm x outcome, seeds {args.seeds}; "
-          f"min / median over seeds ({elapsed:.0f} s)\n")
+    summary = (
+        metrics.groupby(["outcome", "comparison", "learner"])[["uplift_at_30", "qini"]]
+        .agg(["min", "median"])
+        .round(4)
+    )
+    print(
+        f"\nHillstrom, 50/50 splits stratified by arm x outcome, seeds {args.seeds}; "
+        f"min / median over seeds ({elapsed:.0f} s)\n"
+    )
     print(summary.to_string())
     anchor = metrics[(metrics["outcome"] == "visit") & (metrics["comparison"] == "womens_vs_none")]
     print(f"\nAnchor (scikit-uplift notebook): uplift@30 % = {ANCHOR} for women's vs none, visits")
     for learner, g in anchor.groupby("learner"):
         seed42 = g.loc[g["seed"] == 42, "uplift_at_30"]
         s42 = f"{seed42.iloc[0]:.4f}" if len(seed42) else "n/a"
-        print(f"  {learner}-learner: seed 42 {s42}, min {g['uplift_at_30'].min():.4f}, "
-              f"median {g['uplift_at_30'].median():.4f}, ratio median/anchor "
-              f"{g['uplift_at_30'].median() / ANCHOR:.2f}; beats the anchor on "
-              f"{int((g['uplift_at_30'] > ANCHOR).sum())} of {len(g)} seeds")
-    print("\nPolicy value (IPW, evaluation half): per-customer arm vs everyone the best single"
-          " arm; difference with 95 % bootstrap CI")
+        print(
+            f"  {learner}-learner: seed 42 {s42}, min {g['uplift_at_30'].min():.4f}, "
+            f"median {g['uplift_at_30'].median():.4f}, ratio median/anchor "
+            f"{g['uplift_at_30'].median() / ANCHOR:.2f}; beats the anchor on "
+            f"{int((g['uplift_at_30'] > ANCHOR).sum())} of {len(g)} seeds"
+        )
+    print(
+        "\nPolicy value (IPW, evaluation half): per-customer arm vs everyone the best single"
+        " arm; difference with 95 % bootstrap CI"
+    )
     print(policies.round(4).to_string(index=False))
     if args.output is not None:
         metrics.to_csv(args.output, index=False)

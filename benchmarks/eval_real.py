@@ -46,8 +46,15 @@ OR_PATH = DATA / "online_retail_ii" / "online_retail_ii.parquet"
 # that the feature builders can drop exact duplicate lines.
 OR_COLUMNS = dict(order_id="order_id", product="product", quantity="quantity")
 
-HEADLINE = ["churn_auc", "churn_pr_auc", "churn_brier", "value_spearman", "value_gini",
-            "value_decile_mape", "value_aggregate_error"]
+HEADLINE = [
+    "churn_auc",
+    "churn_pr_auc",
+    "churn_brier",
+    "value_spearman",
+    "value_gini",
+    "value_decile_mape",
+    "value_aggregate_error",
+]
 
 # (dataset, calibration_end, observation_end, public protocol?)
 SPLITS = [
@@ -77,8 +84,7 @@ def run_split(name: str, cal: str, obs: str, *, folds: int = 5, **options):
         # a robustness split may end before the data do
         tx = tx[tx["timestamp"] < pd.Timestamp(obs) + pd.Timedelta(days=1)]
     t0 = time.perf_counter()
-    table = evaluate(tx, calibration_end=cal, observation_end=obs, folds=folds, **options,
-                     **cols)
+    table = evaluate(tx, calibration_end=cal, observation_end=obs, folds=folds, **options, **cols)
     table.attrs["seconds"] = time.perf_counter() - t0
     return table
 
@@ -87,12 +93,15 @@ def summary_rows(name, cal, obs, public, table) -> dict:
     baselines = table.drop(index="cxml")
     best = baselines["churn_auc"].idxmax()
     return {
-        "dataset": name, "calibration_end": cal, "observation_end": obs,
+        "dataset": name,
+        "calibration_end": cal,
+        "observation_end": obs,
         "protocol": "public" if public else "robustness",
         "training": table.attrs.get("training"),
         "customers": int(table.loc["cxml", "n_customers"]),
         "cxml_auc": table.loc["cxml", "churn_auc"],
-        "best_baseline": best, "best_baseline_auc": baselines.loc[best, "churn_auc"],
+        "best_baseline": best,
+        "best_baseline_auc": baselines.loc[best, "churn_auc"],
         "cxml_value_spearman": table.loc["cxml", "value_spearman"],
         "bgnbd_gg_value_spearman": table.loc["bgnbd_expected", "value_spearman"],
         "cxml_value_gini": table.loc["cxml", "value_gini"],
@@ -106,24 +115,33 @@ def summary_rows(name, cal, obs, public, table) -> dict:
 def to_markdown(df: pd.DataFrame, *, index: bool = True) -> str:
     """A pipe table (no tabulate dependency)."""
     d = df.reset_index() if index else df
-    fmt = [[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row]
-           for row in d.itertuples(index=False)]
-    lines = ["| " + " | ".join(map(str, d.columns)) + " |",
-             "|" + "|".join("---" for _ in d.columns) + "|"]
+    fmt = [
+        [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row]
+        for row in d.itertuples(index=False)
+    ]
+    lines = [
+        "| " + " | ".join(map(str, d.columns)) + " |",
+        "|" + "|".join("---" for _ in d.columns) + "|",
+    ]
     lines += ["| " + " | ".join(r) + " |" for r in fmt]
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--datasets", nargs="+", default=["cdnow", "online_retail"],
-                    choices=["cdnow", "online_retail"])
+    ap.add_argument(
+        "--datasets",
+        nargs="+",
+        default=["cdnow", "online_retail"],
+        choices=["cdnow", "online_retail"],
+    )
     ap.add_argument("--robustness", action="store_true", help="also run other cut-offs")
     ap.add_argument("--only-robustness", action="store_true", help="only the other cut-offs")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--markdown", type=Path, help="write the tables as Markdown here")
-    ap.add_argument("--training", default="auto",
-                    choices=["auto", "cross_fit", "out_of_time", "both"])
+    ap.add_argument(
+        "--training", default="auto", choices=["auto", "cross_fit", "out_of_time", "both"]
+    )
     ap.add_argument("--snapshot-step-days", type=int, default=None)
     ap.add_argument("--max-snapshots", type=int, default=None)
     args = ap.parse_args(argv)
@@ -131,7 +149,8 @@ def main(argv=None) -> int:
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     splits = ([] if args.only_robustness else SPLITS) + (
-        ROBUSTNESS if args.robustness or args.only_robustness else [])
+        ROBUSTNESS if args.robustness or args.only_robustness else []
+    )
     md, summary = [], []
     for name, cal, obs, public in splits:
         if name not in args.datasets:
@@ -145,10 +164,12 @@ def main(argv=None) -> int:
         if table is None:
             continue
         head = table[HEADLINE].round(3)
-        title = (f"{name}: calibration to {cal}, holdout to {obs} "
-                 f"({'public protocol' if public else 'robustness'}; "
-                 f"training: {table.attrs.get('training')}, "
-                 f"past cut-offs: {', '.join(table.attrs.get('snapshots', [])) or 'none'})")
+        title = (
+            f"{name}: calibration to {cal}, holdout to {obs} "
+            f"({'public protocol' if public else 'robustness'}; "
+            f"training: {table.attrs.get('training')}, "
+            f"past cut-offs: {', '.join(table.attrs.get('snapshots', [])) or 'none'})"
+        )
         print(f"\n{title}\n{head.to_string()}", flush=True)
         md.append(f"**{title}**\n\n{to_markdown(head)}\n")
         summary.append(summary_rows(name, cal, obs, public, table))

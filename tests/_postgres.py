@@ -82,11 +82,30 @@ def postgres_server():
         if done.returncode:
             raise RuntimeError(f"{' '.join(cmd[:1])} failed: {done.stderr.strip()}")
 
-    run(f"{bin_dir}/initdb", "-D", str(data), "-U", "admin", "--auth=scram-sha-256",
-        f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C")
+    run(
+        f"{bin_dir}/initdb",
+        "-D",
+        str(data),
+        "-U",
+        "admin",
+        "--auth=scram-sha-256",
+        f"--pwfile={pwfile}",
+        "-E",
+        "UTF8",
+        "--locale=C",
+    )
     port = _free_port()
-    run(f"{bin_dir}/pg_ctl", "-D", str(data), "-w", "-l", str(root / "log"), "-o",
-        f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off", "start")
+    run(
+        f"{bin_dir}/pg_ctl",
+        "-D",
+        str(data),
+        "-w",
+        "-l",
+        str(root / "log"),
+        "-o",
+        f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off",
+        "start",
+    )
     try:
         admin = f"postgresql://admin:bootstrap@127.0.0.1:{port}/postgres"
         with psycopg.connect(admin, autocommit=True) as con:
@@ -94,6 +113,9 @@ def postgres_server():
             con.execute("CREATE DATABASE cxml OWNER cxml")
         yield PostgresServer("127.0.0.1", port, "cxml", PASSWORD, "cxml")
     finally:
-        subprocess.run([*prefix, f"{bin_dir}/pg_ctl", "-D", str(data), "-m", "fast", "-w",
-                        "stop"], capture_output=True, timeout=120)
+        subprocess.run(
+            [*prefix, f"{bin_dir}/pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop"],
+            capture_output=True,
+            timeout=120,
+        )
         shutil.rmtree(root, ignore_errors=True)

@@ -31,9 +31,14 @@ def sample_training(tmp_path_factory):
     from cxml.pipelines import train
 
     tmp = tmp_path_factory.mktemp("train_sample")
-    cfg = write_config(tmp, **{"data.transactions": "cdnow:sample",
-                               "output.model_dir": str(tmp / "models" / "cdnow_sample"),
-                               "churn.cv_folds": 3})
+    cfg = write_config(
+        tmp,
+        **{
+            "data.transactions": "cdnow:sample",
+            "output.model_dir": str(tmp / "models" / "cdnow_sample"),
+            "churn.cv_folds": 3,
+        },
+    )
     result = train(cfg, tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}")
     return result, tmp
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
 import pytest
 import yaml
 
@@ -30,11 +29,14 @@ def _config(d, tx_file="tx.csv", time=None, data=None, text=None, **top):
     if text is not None:
         path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
         return path
-    cfg = {"data": {"transactions": str(d / tx_file), **(data or {})},
-           "time": {**TIME, **(time or {})},
-           "output": {"model_dir": str(d / "model")},
-           "tracking": {"tracking_uri": f"sqlite:///{d / 'mlflow.db'}"},
-           "churn": {"cv_folds": 2}, **top}
+    cfg = {
+        "data": {"transactions": str(d / tx_file), **(data or {})},
+        "time": {**TIME, **(time or {})},
+        "output": {"model_dir": str(d / "model")},
+        "tracking": {"tracking_uri": f"sqlite:///{d / 'mlflow.db'}"},
+        "churn": {"cv_folds": 2},
+        **top,
+    }
     path.write_text(yaml.safe_dump(cfg))
     return path
 
@@ -54,59 +56,127 @@ def _with_guests(s):
 
 
 CASES = [
-    ("header_only_csv", lambda s, d: (_tx(d, s.head(0)), _config(d))[1],
-     r"transactions: .*tx\.csv has no rows"),
-    ("empty_csv", lambda s, d: ((d / "tx.csv").write_text(""), _config(d))[1],
-     r"transactions: .*tx\.csv is an empty file \(0 bytes\)"),
-    ("non_utf8_csv", lambda s, d: ((d / "tx.csv").write_bytes(
-        s.assign(note="caf\u00e9").to_csv(index=False).encode("latin-1")), _config(d))[1],
-     r"cannot read .*tx\.csv.*not utf-8"),
-    ("us_dates_two_digit_year", lambda s, d: (_tx(d, _us_dates(s)), _config(d))[1],
-     r"6,919 of 6,919 values are not ISO 8601 dates, e\.g\. '01/01/97 12:00 AM'.*"
-     r"data\.timestamp_format"),
-    ("us_dates_wrong_explicit_format",
-     lambda s, d: (_tx(d, _us_dates(s)), _config(d, data={"timestamp_format": "%d/%m/%Y"}))[1],
-     r"values do not match timestamp_format '%d/%m/%Y'"),
-    ("guest_rows_without_drop", lambda s, d: (_tx(d, _with_guests(s)), _config(d))[1],
-     r"3 of 6,919 rows have a null customer id.*data\.null_customer_id: drop"),
-    ("observation_end_years_after_data",
-     lambda s, d: (_tx(d, s), _config(d, time={"observation_end": "2002-06-30"}))[1],
-     r"time\.observation_end 2002-06-30 is 1,461 days after the latest transaction in the "
-     r"input \(1998-06-30\).*allow_stale_observation_end"),
-    ("all_returns", lambda s, d: (_tx(d, s.assign(amount=-s["amount"])),
-                                  _config(d, time={"allow_stale_observation_end": True}))[1],
-     r"calibration to 1997-09-30: 8 customers, 0 repeat buyers .*6,911 of 6,919 rows are "
-     r"returns"),
-    ("one_customer", lambda s, d: (_tx(d, s[s["customer_id"] == 2]),
-                                   _config(d, time={"allow_stale_observation_end": True}))[1],
-     r"calibration to 1997-09-30: 1 customer, 1 repeat buyer;"),
-    ("calibration_before_data",
-     lambda s, d: (_tx(d, s), _config(d, time={"calibration_end": "1996-06-30"}))[1],
-     r"no customer has a purchase on or before calibration_end 1996-06-30"),
-    ("impossible_unquoted_yaml_date", lambda s, d: (_tx(d, s), _config(
-        d, text="time:\n  calibration_end: 2011-06-31\n  observation_end: 2011-12-09\n"))[1],
-     r"time\.calibration_end: '2011-06-31' is not a day of the calendar"),
-    ("us_date_in_config", lambda s, d: (_tx(d, s), _config(d, time={
-        "calibration_end": "09/30/1997"}))[1],
-     r"time\.calibration_end: '09/30/1997' is not a date in YYYY-MM-DD form"),
-    ("integer_date_in_config", lambda s, d: (_tx(d, s), _config(
-        d, text="time:\n  calibration_end: 19970930\n  observation_end: 1998-06-30\n"))[1],
-     r"time\.calibration_end: must be a date in YYYY-MM-DD form"),
-    ("misspelled_key", lambda s, d: (_tx(d, s), _config(
-        d, text="time:\n  calibraton_end: 1997-09-30\n  observation_end: 1998-06-30\n"))[1],
-     r"time\.calibraton_end: unknown key; did you mean 'calibration_end'\?"),
-    ("config_is_a_list", lambda s, d: _config(d, text="- data\n- time\n"),
-     r"must hold a YAML mapping .*it is a YAML list"),
-    ("config_is_empty", lambda s, d: _config(d, text=""),
-     r"must hold a YAML mapping .*it is empty"),
+    (
+        "header_only_csv",
+        lambda s, d: (_tx(d, s.head(0)), _config(d))[1],
+        r"transactions: .*tx\.csv has no rows",
+    ),
+    (
+        "empty_csv",
+        lambda s, d: ((d / "tx.csv").write_text(""), _config(d))[1],
+        r"transactions: .*tx\.csv is an empty file \(0 bytes\)",
+    ),
+    (
+        "non_utf8_csv",
+        lambda s, d: (
+            (d / "tx.csv").write_bytes(
+                s.assign(note="caf\u00e9").to_csv(index=False).encode("latin-1")
+            ),
+            _config(d),
+        )[1],
+        r"cannot read .*tx\.csv.*not utf-8",
+    ),
+    (
+        "us_dates_two_digit_year",
+        lambda s, d: (_tx(d, _us_dates(s)), _config(d))[1],
+        r"6,919 of 6,919 values are not ISO 8601 dates, e\.g\. '01/01/97 12:00 AM'.*"
+        r"data\.timestamp_format",
+    ),
+    (
+        "us_dates_wrong_explicit_format",
+        lambda s, d: (_tx(d, _us_dates(s)), _config(d, data={"timestamp_format": "%d/%m/%Y"}))[1],
+        r"values do not match timestamp_format '%d/%m/%Y'",
+    ),
+    (
+        "guest_rows_without_drop",
+        lambda s, d: (_tx(d, _with_guests(s)), _config(d))[1],
+        r"3 of 6,919 rows have a null customer id.*data\.null_customer_id: drop",
+    ),
+    (
+        "observation_end_years_after_data",
+        lambda s, d: (_tx(d, s), _config(d, time={"observation_end": "2002-06-30"}))[1],
+        r"time\.observation_end 2002-06-30 is 1,461 days after the latest transaction in the "
+        r"input \(1998-06-30\).*allow_stale_observation_end",
+    ),
+    (
+        "all_returns",
+        lambda s, d: (
+            _tx(d, s.assign(amount=-s["amount"])),
+            _config(d, time={"allow_stale_observation_end": True}),
+        )[1],
+        r"calibration to 1997-09-30: 8 customers, 0 repeat buyers .*6,911 of 6,919 rows are "
+        r"returns",
+    ),
+    (
+        "one_customer",
+        lambda s, d: (
+            _tx(d, s[s["customer_id"] == 2]),
+            _config(d, time={"allow_stale_observation_end": True}),
+        )[1],
+        r"calibration to 1997-09-30: 1 customer, 1 repeat buyer;",
+    ),
+    (
+        "calibration_before_data",
+        lambda s, d: (_tx(d, s), _config(d, time={"calibration_end": "1996-06-30"}))[1],
+        r"no customer has a purchase on or before calibration_end 1996-06-30",
+    ),
+    (
+        "impossible_unquoted_yaml_date",
+        lambda s, d: (
+            _tx(d, s),
+            _config(
+                d, text="time:\n  calibration_end: 2011-06-31\n  observation_end: 2011-12-09\n"
+            ),
+        )[1],
+        r"time\.calibration_end: '2011-06-31' is not a day of the calendar",
+    ),
+    (
+        "us_date_in_config",
+        lambda s, d: (_tx(d, s), _config(d, time={"calibration_end": "09/30/1997"}))[1],
+        r"time\.calibration_end: '09/30/1997' is not a date in YYYY-MM-DD form",
+    ),
+    (
+        "integer_date_in_config",
+        lambda s, d: (
+            _tx(d, s),
+            _config(d, text="time:\n  calibration_end: 19970930\n  observation_end: 1998-06-30\n"),
+        )[1],
+        r"time\.calibration_end: must be a date in YYYY-MM-DD form",
+    ),
+    (
+        "misspelled_key",
+        lambda s, d: (
+            _tx(d, s),
+            _config(d, text="time:\n  calibraton_end: 1997-09-30\n  observation_end: 1998-06-30\n"),
+        )[1],
+        r"time\.calibraton_end: unknown key; did you mean 'calibration_end'\?",
+    ),
+    (
+        "config_is_a_list",
+        lambda s, d: _config(d, text="- data\n- time\n"),
+        r"must hold a YAML mapping .*it is a YAML list",
+    ),
+    (
+        "config_is_empty",
+        lambda s, d: _config(d, text=""),
+        r"must hold a YAML mapping .*it is empty",
+    ),
     ("config_is_a_directory", lambda s, d: d, r"config .* is a directory"),
-    ("config_not_utf8", lambda s, d: _config(d, text="name: caf\xe9\n".encode("latin-1")),
-     r"config\.yaml is not UTF-8 text"),
-    ("config_not_yaml", lambda s, d: _config(d, text="time: [unclosed\n"),
-     r"config\.yaml is not valid YAML"),
-    ("unknown_null_id_policy", lambda s, d: (_tx(d, s), _config(
-        d, data={"null_customer_id": "fill"}))[1],
-     r"data\.null_customer_id: Input should be 'error' or 'drop'"),
+    (
+        "config_not_utf8",
+        lambda s, d: _config(d, text="name: caf\xe9\n".encode("latin-1")),
+        r"config\.yaml is not UTF-8 text",
+    ),
+    (
+        "config_not_yaml",
+        lambda s, d: _config(d, text="time: [unclosed\n"),
+        r"config\.yaml is not valid YAML",
+    ),
+    (
+        "unknown_null_id_policy",
+        lambda s, d: (_tx(d, s), _config(d, data={"null_customer_id": "fill"}))[1],
+        r"data\.null_customer_id: Input should be 'error' or 'drop'",
+    ),
 ]
 
 
@@ -135,8 +205,8 @@ def test_guest_rows_dropped_and_counted(sample, tmp_path, capsys):
     line = next(ln for ln in captured.out.splitlines() if "without a customer id" in ln)
     assert line.split()[-2] == "3", line  # the table's count column
     report = __import__("json").loads(
-        __import__("mlflow").artifacts.load_text(
-            f"runs:/{_last_run(tmp_path)}/data_report.json"))
+        __import__("mlflow").artifacts.load_text(f"runs:/{_last_run(tmp_path)}/data_report.json")
+    )
     assert report["null_customer_id_rows_dropped"] == 3
     assert report["n_rows"] == 6919 - 3
 

@@ -18,11 +18,13 @@ from cxml.models import ChurnClassifier
 def data():
     rng = np.random.default_rng(7)
     n = 4000
-    X = pd.DataFrame({
-        "recency_days": rng.exponential(60, n),
-        "frequency": rng.poisson(3, n).astype(float),
-        "noise": rng.normal(size=n),
-    })
+    X = pd.DataFrame(
+        {
+            "recency_days": rng.exponential(60, n),
+            "frequency": rng.poisson(3, n).astype(float),
+            "noise": rng.normal(size=n),
+        }
+    )
     X.loc[rng.random(n) < 0.05, "noise"] = np.nan  # LightGBM handles missing values
     logit = 0.03 * X["recency_days"] - 0.6 * X["frequency"]
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
@@ -57,8 +59,7 @@ def test_shap_values_sum_to_raw_score(data, fitted):
     X, _ = data
     shap = fitted.shap_values(X.iloc[:50])
     assert list(shap.columns) == [*X.columns, "expected_value"]
-    raw = fitted.booster_.predict(X.iloc[:50], raw_score=True,
-                                  num_iteration=fitted.best_iteration_)
+    raw = fitted.booster_.predict(X.iloc[:50], raw_score=True, num_iteration=fitted.best_iteration_)
     np.testing.assert_allclose(shap.sum(axis=1), raw, rtol=1e-6, atol=1e-8)
 
 
@@ -70,8 +71,7 @@ def test_save_load_round_trip_without_pickle(data, tmp_path, calibration):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["churn.json", "churn_lgbm.txt"]
     json.loads((tmp_path / "churn.json").read_text())  # plain JSON
     loaded = ChurnClassifier.load(tmp_path)
-    np.testing.assert_allclose(loaded.predict_proba(X)[:, 1], m.predict_proba(X)[:, 1],
-                               rtol=1e-12)
+    np.testing.assert_allclose(loaded.predict_proba(X)[:, 1], m.predict_proba(X)[:, 1], rtol=1e-12)
     assert loaded.get_params() == m.get_params()
 
 

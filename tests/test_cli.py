@@ -31,12 +31,25 @@ def assert_user_error(code, err, match):
 
 
 @pytest.mark.parametrize("ext", [".parquet", ".csv"])
-def test_score_writes_one_row_per_input_customer(sample_training, sample_csv, tmp_path, capsys,
-                                                 ext):
+def test_score_writes_one_row_per_input_customer(
+    sample_training, sample_csv, tmp_path, capsys, ext
+):
     result, _ = sample_training
     out = tmp_path / f"scores{ext}"
-    code, _, err = run_cli(["score", "--model", result.model_dir, "--transactions", sample_csv,
-                            "--as-of", "1998-06-30", "--output", out], capsys)
+    code, _, err = run_cli(
+        [
+            "score",
+            "--model",
+            result.model_dir,
+            "--transactions",
+            sample_csv,
+            "--as-of",
+            "1998-06-30",
+            "--output",
+            out,
+        ],
+        capsys,
+    )
     assert code == 0, err
     scores = pd.read_parquet(out) if ext == ".parquet" else pd.read_csv(out)
     assert list(scores.columns) == SCORE_COLUMNS
@@ -62,26 +75,68 @@ def test_score_subset_and_future_rows(sample_training, tmp_path, capsys):
     subset.to_csv(path, index=False)
     out = tmp_path / "s.csv"
     # their last purchases are months before 1998-06-30: refused unless said explicitly
-    code, _, err = run_cli(["score", "-m", result.model_dir, "-t", path, "--as-of", "1998-06-30",
-                            "-o", out], capsys)
-    assert_user_error(code, err, r"as_of 1998-06-30 is \d+ days after the latest transaction "
-                                 r"in the input .*--allow-stale-as-of")
+    code, _, err = run_cli(
+        ["score", "-m", result.model_dir, "-t", path, "--as-of", "1998-06-30", "-o", out], capsys
+    )
+    assert_user_error(
+        code,
+        err,
+        r"as_of 1998-06-30 is \d+ days after the latest transaction "
+        r"in the input .*--allow-stale-as-of",
+    )
     assert not out.exists()
-    code, _, err = run_cli(["score", "-m", result.model_dir, "-t", path, "--as-of", "1998-06-30",
-                            "--allow-stale-as-of", "-o", out], capsys)
+    code, _, err = run_cli(
+        [
+            "score",
+            "-m",
+            result.model_dir,
+            "-t",
+            path,
+            "--as-of",
+            "1998-06-30",
+            "--allow-stale-as-of",
+            "-o",
+            out,
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert sorted(pd.read_csv(out)["customer_id"]) == [1, 2, 3, 500]
 
-    code, _, err = run_cli(["score", "-m", result.model_dir, "-t", path, "--as-of", "1997-03-01",
-                            "-o", tmp_path / "x.csv"], capsys)
+    code, _, err = run_cli(
+        [
+            "score",
+            "-m",
+            result.model_dir,
+            "-t",
+            path,
+            "--as-of",
+            "1997-03-01",
+            "-o",
+            tmp_path / "x.csv",
+        ],
+        capsys,
+    )
     assert_user_error(code, err, r"after")
     assert not (tmp_path / "x.csv").exists()
 
 
 def test_missing_transactions_file(sample_training, tmp_path, capsys):
     result, _ = sample_training
-    code, _, err = run_cli(["score", "-m", result.model_dir, "-t", tmp_path / "nope.csv",
-                            "--as-of", "1998-06-30", "-o", tmp_path / "o.csv"], capsys)
+    code, _, err = run_cli(
+        [
+            "score",
+            "-m",
+            result.model_dir,
+            "-t",
+            tmp_path / "nope.csv",
+            "--as-of",
+            "1998-06-30",
+            "-o",
+            tmp_path / "o.csv",
+        ],
+        capsys,
+    )
     assert_user_error(code, err, r"not found.*nope\.csv|nope\.csv.*not found")
 
 
@@ -89,8 +144,20 @@ def test_missing_column(sample_training, tmp_path, capsys):
     result, _ = sample_training
     p = tmp_path / "tx.csv"
     load_cdnow("sample").drop(columns=["amount"]).to_csv(p, index=False)
-    code, _, err = run_cli(["score", "-m", result.model_dir, "-t", p, "--as-of", "1998-06-30",
-                            "-o", tmp_path / "o.csv"], capsys)
+    code, _, err = run_cli(
+        [
+            "score",
+            "-m",
+            result.model_dir,
+            "-t",
+            p,
+            "--as-of",
+            "1998-06-30",
+            "-o",
+            tmp_path / "o.csv",
+        ],
+        capsys,
+    )
     assert_user_error(code, err, r"amount")
 
 
@@ -100,34 +167,94 @@ def test_unparseable_dates_in_file(sample_training, tmp_path, capsys):
     tx.loc[[3, 10, 11], "timestamp"] = "not a date"
     p = tmp_path / "tx.csv"
     tx.to_csv(p, index=False)
-    code, _, err = run_cli(["score", "-m", result.model_dir, "-t", p, "--as-of", "1998-06-30",
-                            "-o", tmp_path / "o.csv"], capsys)
+    code, _, err = run_cli(
+        [
+            "score",
+            "-m",
+            result.model_dir,
+            "-t",
+            p,
+            "--as-of",
+            "1998-06-30",
+            "-o",
+            tmp_path / "o.csv",
+        ],
+        capsys,
+    )
     assert_user_error(code, err, r"timestamp.*3")
 
 
 def test_unparseable_as_of(sample_training, sample_csv, tmp_path, capsys):
     result, _ = sample_training
-    code, _, err = run_cli(["score", "-m", result.model_dir, "-t", sample_csv, "--as-of",
-                            "30/06/banana", "-o", tmp_path / "o.csv"], capsys)
+    code, _, err = run_cli(
+        [
+            "score",
+            "-m",
+            result.model_dir,
+            "-t",
+            sample_csv,
+            "--as-of",
+            "30/06/banana",
+            "-o",
+            tmp_path / "o.csv",
+        ],
+        capsys,
+    )
     assert_user_error(code, err, r"--as-of='30/06/banana' is not a date in YYYY-MM-DD form")
 
 
 def test_as_of_before_the_data(sample_training, sample_csv, tmp_path, capsys):
     result, _ = sample_training
-    code, _, err = run_cli(["score", "-m", result.model_dir, "-t", sample_csv, "--as-of",
-                            "1990-01-01", "-o", tmp_path / "o.csv"], capsys)
+    code, _, err = run_cli(
+        [
+            "score",
+            "-m",
+            result.model_dir,
+            "-t",
+            sample_csv,
+            "--as-of",
+            "1990-01-01",
+            "-o",
+            tmp_path / "o.csv",
+        ],
+        capsys,
+    )
     assert_user_error(code, err, r"6,?919 of 6,?919")
 
 
 def test_unknown_model_path(sample_csv, tmp_path, capsys):
-    code, _, err = run_cli(["score", "-m", tmp_path / "no_such_model", "-t", sample_csv,
-                            "--as-of", "1998-06-30", "-o", tmp_path / "o.csv"], capsys)
+    code, _, err = run_cli(
+        [
+            "score",
+            "-m",
+            tmp_path / "no_such_model",
+            "-t",
+            sample_csv,
+            "--as-of",
+            "1998-06-30",
+            "-o",
+            tmp_path / "o.csv",
+        ],
+        capsys,
+    )
     assert_user_error(code, err, r"model not found.*no_such_model")
 
 
 def test_directory_that_is_not_a_model(sample_csv, tmp_path, capsys):
-    code, _, err = run_cli(["score", "-m", tmp_path, "-t", sample_csv,
-                            "--as-of", "1998-06-30", "-o", tmp_path / "o.csv"], capsys)
+    code, _, err = run_cli(
+        [
+            "score",
+            "-m",
+            tmp_path,
+            "-t",
+            sample_csv,
+            "--as-of",
+            "1998-06-30",
+            "-o",
+            tmp_path / "o.csv",
+        ],
+        capsys,
+    )
     assert_user_error(code, err, r"not a cxml model directory")
 
 
@@ -139,15 +266,29 @@ def test_tampered_model_is_refused(sample_training, sample_csv, tmp_path, capsys
     shutil.copytree(result.model_dir, copy)
     p = copy / "artifacts" / "bundle" / "bgnbd.json"
     p.write_text(p.read_text().replace('"r"', '"r" ', 1))
-    code, _, err = run_cli(["score", "-m", copy, "-t", sample_csv, "--as-of", "1998-06-30",
-                            "-o", tmp_path / "o.csv"], capsys)
+    code, _, err = run_cli(
+        ["score", "-m", copy, "-t", sample_csv, "--as-of", "1998-06-30", "-o", tmp_path / "o.csv"],
+        capsys,
+    )
     assert_user_error(code, err, r"changed after saving")
 
 
 def test_bad_output_extension(sample_training, sample_csv, tmp_path, capsys):
     result, _ = sample_training
-    code, _, err = run_cli(["score", "-m", result.model_dir, "-t", sample_csv, "--as-of",
-                            "1998-06-30", "-o", tmp_path / "o.xlsx"], capsys)
+    code, _, err = run_cli(
+        [
+            "score",
+            "-m",
+            result.model_dir,
+            "-t",
+            sample_csv,
+            "--as-of",
+            "1998-06-30",
+            "-o",
+            tmp_path / "o.xlsx",
+        ],
+        capsys,
+    )
     assert_user_error(code, err, r"\.xlsx")
 
 
@@ -172,10 +313,14 @@ def test_register_without_a_logged_run_is_refused(sample_training, monkeypatch, 
     import cxml.tracking
 
     result, _ = sample_training
-    monkeypatch.setattr(cxml.pipelines, "train",
-                        lambda *a, **k: dataclasses.replace(result, run_id=None))
-    monkeypatch.setattr(cxml.tracking, "register_model",
-                        lambda *a, **k: pytest.fail("register_model called without a run id"))
+    monkeypatch.setattr(
+        cxml.pipelines, "train", lambda *a, **k: dataclasses.replace(result, run_id=None)
+    )
+    monkeypatch.setattr(
+        cxml.tracking,
+        "register_model",
+        lambda *a, **k: pytest.fail("register_model called without a run id"),
+    )
     code, _, err = run_cli(["train", "--register", "cxml-no-run"], capsys)
     assert_user_error(code, err, r"the MLflow run was not logged: cannot register")
 
@@ -192,10 +337,24 @@ def test_unreachable_tracking_server_fails_fast(tmp_path, capsys):
 def test_console_script_user_error_has_no_traceback(tmp_path):
     """The installed entry point itself (not just main()) exits 2 with one line."""
     exe = Path(sys.executable).with_name("cxml")
-    proc = subprocess.run([str(exe), "score", "-m", str(tmp_path / "none"), "-t",
-                           str(tmp_path / "none.csv"), "--as-of", "1998-06-30", "-o",
-                           str(tmp_path / "o.csv")], capture_output=True, text=True,
-                          cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
+    proc = subprocess.run(
+        [
+            str(exe),
+            "score",
+            "-m",
+            str(tmp_path / "none"),
+            "-t",
+            str(tmp_path / "none.csv"),
+            "--as-of",
+            "1998-06-30",
+            "-o",
+            str(tmp_path / "o.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
 

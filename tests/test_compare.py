@@ -16,16 +16,26 @@ from conftest import write_config
 
 CXML = str(Path(sys.executable).with_name("cxml"))  # the installed script, as users run it
 
-CANDIDATES = [{"name": "bgnbd"}, {"name": "mbgnbd", "btyd": {"purchase_model": "mbgnbd"}},
-              {"name": "pnbd", "btyd": {"purchase_model": "pnbd"}}]
+CANDIDATES = [
+    {"name": "bgnbd"},
+    {"name": "mbgnbd", "btyd": {"purchase_model": "mbgnbd"}},
+    {"name": "pnbd", "btyd": {"purchase_model": "pnbd"}},
+]
 
 
 def compare_config(tmp, compare: dict, **overrides):
     """The CDNOW 1/10 sample config (calibration to 1997-09-30, holdout to 1998-06-30,
     weeks) with a ``compare:`` section."""
-    p = write_config(tmp, **{"data.transactions": "cdnow:sample", "churn.cv_folds": 2,
-                             "churn.n_estimators": 50,
-                             "output.model_dir": str(tmp / "model"), **overrides})
+    p = write_config(
+        tmp,
+        **{
+            "data.transactions": "cdnow:sample",
+            "churn.cv_folds": 2,
+            "churn.n_estimators": 50,
+            "output.model_dir": str(tmp / "model"),
+            **overrides,
+        },
+    )
     cfg = yaml.safe_load(p.read_text())
     cfg["compare"] = compare
     p.write_text(yaml.safe_dump(cfg))
@@ -50,7 +60,8 @@ def test_leaderboard_reproduces_published_cdnow_numbers(sample_comparison):
     assert set(board["cutoff"]) == {"1997-09-30"}
     # Fader, Hardie & Lee (2005); lifetimes for MBG/NBD and Pareto/NBD
     assert board["log_likelihood"].to_dict() == pytest.approx(
-        {"bgnbd": -9582.43, "mbgnbd": -9582.13, "pnbd": -9594.97}, abs=0.01)
+        {"bgnbd": -9582.43, "mbgnbd": -9582.13, "pnbd": -9594.97}, abs=0.01
+    )
     assert (board["holdout_purchases_actual"] == 1882).all()
     assert board.loc["bgnbd", "holdout_purchases_predicted"] == pytest.approx(1653.4, abs=0.1)
     assert board.loc["pnbd", "holdout_purchases_predicted"] == pytest.approx(1665.5, abs=0.1)
@@ -76,8 +87,9 @@ def test_bootstrap_columns_measure_the_difference_to_the_best(sample_comparison)
     for metric in ("churn_auc", "value_gini"):
         best = result.best[metric]
         assert best == board[metric].idxmax()
-        assert board.loc[best, [f"{metric}_diff", f"{metric}_diff_low",
-                                f"{metric}_diff_high"]].tolist() == [0.0, 0.0, 0.0]
+        assert board.loc[
+            best, [f"{metric}_diff", f"{metric}_diff_low", f"{metric}_diff_high"]
+        ].tolist() == [0.0, 0.0, 0.0]
         others = board.drop(index=best)
         assert (others[f"{metric}_diff"] == others[metric] - board.loc[best, metric]).all()
         assert (others[f"{metric}_diff_low"] <= others[f"{metric}_diff"]).all()
@@ -95,12 +107,18 @@ def test_mlflow_parent_run_with_one_nested_run_per_candidate(sample_comparison):
     parent = client.get_run(result.run_id)
     assert parent.data.tags["cxml.pipeline"] == "compare"
     assert parent.data.params["compare.candidates"] == "bgnbd,mbgnbd,pnbd"
-    artifacts = {a.path for d in ("plots", "tables")
-                 for a in client.list_artifacts(result.run_id, d)}
-    assert {"plots/cumulative_holdout_purchases.png", "plots/roc.png",
-            "tables/leaderboard.parquet", "tables/leaderboard_summary.parquet"} <= artifacts
-    children = client.search_runs([parent.info.experiment_id],
-                                  f"tags.mlflow.parentRunId = '{result.run_id}'")
+    artifacts = {
+        a.path for d in ("plots", "tables") for a in client.list_artifacts(result.run_id, d)
+    }
+    assert {
+        "plots/cumulative_holdout_purchases.png",
+        "plots/roc.png",
+        "tables/leaderboard.parquet",
+        "tables/leaderboard_summary.parquet",
+    } <= artifacts
+    children = client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{result.run_id}'"
+    )
     by_name = {r.info.run_name: r for r in children}
     assert set(by_name) == {"bgnbd", "mbgnbd", "pnbd"}
     assert by_name["pnbd"].data.params["btyd.purchase_model"] == "pnbd"
@@ -114,23 +132,36 @@ def test_candidate_override_typo_is_refused_naming_candidate_and_key(tmp_path):
     from cxml.exceptions import ConfigError
     from cxml.pipelines import load_config
 
-    cfg = compare_config(tmp_path, {"candidates": [
-        {"name": "bgnbd"}, {"name": "pnbd", "btyd": {"purchase_modle": "pnbd"}}]})
-    with pytest.raises(ConfigError, match=r"compare\.candidates\[1\] 'pnbd': "
-                                          r"btyd\.purchase_modle: unknown key; did you mean "
-                                          r"'purchase_model'\?"):
+    cfg = compare_config(
+        tmp_path,
+        {"candidates": [{"name": "bgnbd"}, {"name": "pnbd", "btyd": {"purchase_modle": "pnbd"}}]},
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"compare\.candidates\[1\] 'pnbd': "
+        r"btyd\.purchase_modle: unknown key; did you mean "
+        r"'purchase_model'\?",
+    ):
         load_config(cfg)
 
 
-@pytest.mark.parametrize("candidates, message", [
-    ([], r"compare\.candidates: List should have at least 1 item"),
-    ([{"btyd": {}}], r"compare\.candidates\[0\]: every candidate needs a 'name'"),
-    ([{"name": "a"}, {"name": "a"}], r"candidates\[1\] 'a': the name is used twice"),
-    ([{"name": "a", "time": {"time_unit": "D"}}],
-     r"candidates\[0\] 'a': cannot override 'time'.*btyd, churn, clv"),
-    ([{"name": "a", "btyd": {"purchase_model": "weibull"}}],
-     r"candidates\[0\] 'a': btyd\.purchase_model: Input should be 'bgnbd', 'mbgnbd' or 'pnbd'"),
-])
+@pytest.mark.parametrize(
+    "candidates, message",
+    [
+        ([], r"compare\.candidates: List should have at least 1 item"),
+        ([{"btyd": {}}], r"compare\.candidates\[0\]: every candidate needs a 'name'"),
+        ([{"name": "a"}, {"name": "a"}], r"candidates\[1\] 'a': the name is used twice"),
+        (
+            [{"name": "a", "time": {"time_unit": "D"}}],
+            r"candidates\[0\] 'a': cannot override 'time'.*btyd, churn, clv",
+        ),
+        (
+            [{"name": "a", "btyd": {"purchase_model": "weibull"}}],
+            r"candidates\[0\] 'a': btyd\.purchase_model: "
+            r"Input should be 'bgnbd', 'mbgnbd' or 'pnbd'",
+        ),
+    ],
+)
 def test_bad_compare_sections_are_refused(tmp_path, candidates, message):
     from cxml.exceptions import ConfigError
     from cxml.pipelines import load_config
@@ -146,8 +177,11 @@ def test_compare_needs_a_compare_section_and_a_known_metric(tmp_path):
     with pytest.raises(ConfigError, match="has no compare: section"):
         compare(write_config(tmp_path), log=False)
     cfg = compare_config(tmp_path, {"candidates": CANDIDATES})
-    with pytest.raises(CxmlUserError, match=r"--select 'auc' is not a leaderboard metric; "
-                                            r"use one of log_likelihood, aic, bic"):
+    with pytest.raises(
+        CxmlUserError,
+        match=r"--select 'auc' is not a leaderboard metric; "
+        r"use one of log_likelihood, aic, bic",
+    ):
         compare(cfg, select="auc", log=False)
 
 
@@ -169,11 +203,17 @@ def test_paired_bootstrap_matches_the_scalar_metric_on_each_resample(metric):
     rng = np.random.default_rng(3)
     n = 400
     signal = rng.normal(size=n)
-    y = ((signal + rng.normal(size=n)) > 0).astype(float) if metric == "auc" else \
-        np.where(rng.random(n) < 0.4, 0.0, np.exp(signal + rng.normal(size=n)))
-    preds = {"good": signal + 0.3 * rng.normal(size=n), "bad": signal + 2 * rng.normal(size=n),
-             # ties, as in real scores
-             "rounded": np.round(signal, 1)}
+    y = (
+        ((signal + rng.normal(size=n)) > 0).astype(float)
+        if metric == "auc"
+        else np.where(rng.random(n) < 0.4, 0.0, np.exp(signal + rng.normal(size=n)))
+    )
+    preds = {
+        "good": signal + 0.3 * rng.normal(size=n),
+        "bad": signal + 2 * rng.normal(size=n),
+        # ties, as in real scores
+        "rounded": np.round(signal, 1),
+    }
     out = paired_bootstrap(y, preds, reference="good", metric=metric, n_resamples=1, seed=7)
     expected = _oracle(y, preds, "good", metric, 7)
     for k in preds:
@@ -195,13 +235,27 @@ def test_cli_compare_writes_the_leaderboard_and_selects_the_best(tmp_path):
     out = tmp_path / "leaderboard.csv"
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     proc = subprocess.run(
-        [CXML, "compare", "-c", str(cfg), "--output", str(out),
-         "--tracking-uri", uri, "--select", "bic"],
-        capture_output=True, text=True, cwd=tmp_path)
+        [
+            CXML,
+            "compare",
+            "-c",
+            str(cfg),
+            "--output",
+            str(out),
+            "--tracking-uri",
+            uri,
+            "--select",
+            "bic",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     board = pd.read_csv(out).set_index("candidate")
     assert board["log_likelihood"].to_dict() == pytest.approx(
-        {"bgnbd": -9582.43, "mbgnbd": -9582.13, "pnbd": -9594.97}, abs=0.01)
+        {"bgnbd": -9582.43, "mbgnbd": -9582.13, "pnbd": -9594.97}, abs=0.01
+    )
     assert board.loc["bgnbd", "holdout_purchases_predicted"] == pytest.approx(1653.4, abs=0.1)
     assert board.loc["pnbd", "holdout_purchases_predicted"] == pytest.approx(1665.5, abs=0.1)
     assert set(board["cutoff"]) == {"1997-09-30"}
@@ -213,21 +267,30 @@ def test_cli_compare_writes_the_leaderboard_and_selects_the_best(tmp_path):
     bundle = ModelBundle.load(tmp_path / "model")
     assert type(bundle.purchase_model).__name__ == "ModifiedBetaGeoModel"
     client = mlflow.tracking.MlflowClient(uri)
-    runs = client.search_runs([client.get_experiment_by_name("cxml").experiment_id],
-                              "tags.`cxml.compare.selected` = 'mbgnbd'")
+    runs = client.search_runs(
+        [client.get_experiment_by_name("cxml").experiment_id],
+        "tags.`cxml.compare.selected` = 'mbgnbd'",
+    )
     assert len(runs) == 1
-    assert runs[0].data.tags["cxml.compare.why"].startswith("best mean bic over 1 cut-off(s) "
-                                                            "(1997-09-30): 19195.3")
+    assert (
+        runs[0]
+        .data.tags["cxml.compare.why"]
+        .startswith("best mean bic over 1 cut-off(s) (1997-09-30): 19195.3")
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--select", "auc"], "--select 'auc' is not a leaderboard metric"),
-    (["--output", "board.txt"], "board.txt"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--select", "auc"], "--select 'auc' is not a leaderboard metric"),
+        (["--output", "board.txt"], "board.txt"),
+    ],
+)
 def test_cli_bad_input_is_exit_2_one_line(tmp_path, args, message):
     cfg = compare_config(tmp_path, {"candidates": CANDIDATES})
-    proc = subprocess.run([CXML, "compare", "-c", str(cfg), *args],
-                          capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [CXML, "compare", "-c", str(cfg), *args], capture_output=True, text=True, cwd=tmp_path
+    )
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("cxml: error")]
     assert len(lines) == 1 and message in lines[0], proc.stderr
@@ -235,26 +298,34 @@ def test_cli_bad_input_is_exit_2_one_line(tmp_path, args, message):
 
 def test_cli_unknown_candidate_key_is_exit_2(tmp_path):
     cfg = compare_config(tmp_path, {"candidates": [{"name": "x", "btyd": {"penalty": 1}}]})
-    proc = subprocess.run([CXML, "compare", "-c", str(cfg)],
-                          capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [CXML, "compare", "-c", str(cfg)], capture_output=True, text=True, cwd=tmp_path
+    )
     assert proc.returncode == 2
     assert "compare.candidates[0] 'x': btyd.penalty: unknown key" in proc.stderr
 
 
 def test_cli_help_documents_the_config_section():
-    proc = subprocess.run([CXML, "compare", "--help"],
-                          capture_output=True, text=True)
+    proc = subprocess.run([CXML, "compare", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0
-    for text in ("compare:", "cutoffs:", "bootstrap:", "candidates:",
-                 "{name: pnbd, btyd: {purchase_model: pnbd"):
+    for text in (
+        "compare:",
+        "cutoffs:",
+        "bootstrap:",
+        "candidates:",
+        "{name: pnbd, btyd: {purchase_model: pnbd",
+    ):
         assert text in proc.stdout
 
 
 def test_the_example_compare_config_is_valid():
-    from cxml.pipelines import candidate_configs, load_config
     from conftest import ROOT
+    from cxml.pipelines import candidate_configs, load_config
 
     cfg = load_config(ROOT / "configs" / "cdnow_sample_compare.yaml")
     assert cfg.data.transactions == "cdnow:sample"
     assert [(n, c.btyd.purchase_model) for n, c in candidate_configs(cfg)] == [
-        ("bgnbd", "bgnbd"), ("mbgnbd", "mbgnbd"), ("pnbd", "pnbd")]
+        ("bgnbd", "bgnbd"),
+        ("mbgnbd", "mbgnbd"),
+        ("pnbd", "pnbd"),
+    ]

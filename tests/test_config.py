@@ -28,7 +28,9 @@ def test_default_config_values():
 
 def test_unknown_key_is_rejected(tmp_path):
     path = write_config(tmp_path, **{"clv.horizon_month": 6})
-    with pytest.raises(ConfigError, match=r"clv\.horizon_month: unknown key; did you mean 'horizon_months'\?"):
+    with pytest.raises(
+        ConfigError, match=r"clv\.horizon_month: unknown key; did you mean 'horizon_months'\?"
+    ):
         load_config(path)
 
 

@@ -23,19 +23,28 @@ from cxml.exceptions import CxmlUserError, DataValidationError
 
 
 def _tx(n=5):
-    return pd.DataFrame({
-        "customer_id": np.arange(n) % 3,
-        "timestamp": pd.date_range("2020-01-01", periods=n, freq="D"),
-        "amount": np.linspace(1.0, 5.0, n),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(n) % 3,
+            "timestamp": pd.date_range("2020-01-01", periods=n, freq="D"),
+            "amount": np.linspace(1.0, 5.0, n),
+        }
+    )
 
 
 def test_canonical_schema_and_mapping():
     df = _tx().rename(columns={"customer_id": "cid", "timestamp": "date", "amount": "value"})
     df["qty"] = [1, 2, 3, 4, 5]
     df["sku"] = list("abcde")
-    t = validate_transactions(df, customer_id="cid", timestamp="date", amount="value",
-                              quantity="qty", product="sku", observation_end="2020-01-05")
+    t = validate_transactions(
+        df,
+        customer_id="cid",
+        timestamp="date",
+        amount="value",
+        quantity="qty",
+        product="sku",
+        observation_end="2020-01-05",
+    )
     assert t.columns == ("customer_id", "timestamp", "amount", "quantity", "product")
     schema = t.schema()
     assert schema["customer_id"].is_integer() and schema["timestamp"].is_timestamp()
@@ -46,27 +55,38 @@ def test_canonical_schema_and_mapping():
 
 
 def test_string_dates_and_amounts_are_parsed():
-    df = pd.DataFrame({"customer_id": ["a", "b"], "timestamp": ["2020-01-01", "2020-02-03 10:00"],
-                       "amount": ["1.5", "-2"]})
+    df = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "timestamp": ["2020-01-01", "2020-02-03 10:00"],
+            "amount": ["1.5", "-2"],
+        }
+    )
     out = validate_transactions(df).to_pandas()
     assert out["amount"].tolist() == [1.5, -2.0]
-    assert out["timestamp"].tolist() == [pd.Timestamp("2020-01-01"),
-                                         pd.Timestamp("2020-02-03 10:00")]
+    assert out["timestamp"].tolist() == [
+        pd.Timestamp("2020-01-01"),
+        pd.Timestamp("2020-02-03 10:00"),
+    ]
 
 
 def test_missing_column_names_it_and_lists_available():
-    with pytest.raises(DataValidationError,
-                       match=r"missing column 'amount' \(your column 'price'\); available "
-                             r"columns: \['customer_id', 'timestamp', 'amount'\]"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"missing column 'amount' \(your column 'price'\); available "
+        r"columns: \['customer_id', 'timestamp', 'amount'\]",
+    ):
         validate_transactions(_tx(), amount="price")
 
 
 def test_all_problems_are_counted_in_one_message():
-    df = pd.DataFrame({
-        "cid": [1.0, None, 3.0, 4.5],
-        "date": ["2020-01-01", "2020-13-45", None, "2020-01-02"],
-        "amount": ["1", "abc", "2", None],
-    })
+    df = pd.DataFrame(
+        {
+            "cid": [1.0, None, 3.0, 4.5],
+            "date": ["2020-01-01", "2020-13-45", None, "2020-01-02"],
+            "amount": ["1", "abc", "2", None],
+        }
+    )
     with pytest.raises(DataValidationError) as err:
         validate_transactions(df, customer_id="cid", timestamp="date")
     msg = str(err.value)
@@ -81,8 +101,9 @@ def test_all_problems_are_counted_in_one_message():
 def test_after_observation_end_counts_rows_and_includes_end_day():
     df = _tx(10)
     df.loc[4, "timestamp"] = pd.Timestamp("2020-01-05 23:59:59")  # on the end day: fine
-    with pytest.raises(DataValidationError,
-                       match=r"'timestamp': 5 of 10 rows are after observation_end 2020-01-05"):
+    with pytest.raises(
+        DataValidationError, match=r"'timestamp': 5 of 10 rows are after observation_end 2020-01-05"
+    ):
         validate_transactions(df, observation_end="2020-01-05")
     validate_transactions(df.iloc[:5], observation_end=dt.date(2020, 1, 5))
 
@@ -113,8 +134,9 @@ def test_files(tmp_path):
     with pytest.raises(DataValidationError, match="unsupported file extension"):
         validate_transactions(tmp_path / "a.xlsx")
     (tmp_path / "bad.csv").write_text("customer_id,timestamp,amount\n1,notadate,3\n")
-    with pytest.raises(DataValidationError,
-                       match=r"1 of 1 values are not ISO 8601 dates, e.g. 'notadate'"):
+    with pytest.raises(
+        DataValidationError, match=r"1 of 1 values are not ISO 8601 dates, e.g. 'notadate'"
+    ):
         validate_transactions(tmp_path / "bad.csv")
 
 
@@ -128,8 +150,12 @@ def test_polars_arrow_and_ibis_inputs():
     import pyarrow as pa
 
     df = _tx()
-    for src in (pl.from_pandas(df), pl.from_pandas(df).lazy(), pa.Table.from_pandas(df),
-                ibis.memtable(df)):
+    for src in (
+        pl.from_pandas(df),
+        pl.from_pandas(df).lazy(),
+        pa.Table.from_pandas(df),
+        ibis.memtable(df),
+    ):
         assert validate_transactions(src).to_pandas()["amount"].sum() == pytest.approx(15.0)
 
 
@@ -160,13 +186,20 @@ def test_numpy_frame_is_scanned_in_place_and_released():
 
 
 def test_events():
-    ev = pd.DataFrame({"cid": [1, 1, 2], "ts": pd.to_datetime(["2020-01-01"] * 3),
-                       "type": ["nps", "web_session", "csat"], "score": [9, 120, 4]})
+    ev = pd.DataFrame(
+        {
+            "cid": [1, 1, 2],
+            "ts": pd.to_datetime(["2020-01-01"] * 3),
+            "type": ["nps", "web_session", "csat"],
+            "score": [9, 120, 4],
+        }
+    )
     t = validate_events(ev, customer_id="cid", timestamp="ts", event_type="type", value="score")
     assert t.columns == ("customer_id", "timestamp", "event_type", "value")
     assert t.schema()["value"] == ibis.dtype("float64")
-    no_value = validate_events(ev.drop(columns="score"), customer_id="cid", timestamp="ts",
-                               event_type="type")
+    no_value = validate_events(
+        ev.drop(columns="score"), customer_id="cid", timestamp="ts", event_type="type"
+    )
     assert no_value.to_pandas()["value"].isna().all()
     with pytest.raises(DataValidationError, match=r"missing column 'value' \(your column 'v'\)"):
         validate_events(ev, customer_id="cid", timestamp="ts", event_type="type", value="v")
@@ -175,13 +208,16 @@ def test_events():
         validate_events(bad, customer_id="cid", timestamp="ts", event_type="type", value="score")
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("1997-09-30", dt.date(1997, 9, 30)),
-    (dt.date(1997, 9, 30), dt.date(1997, 9, 30)),
-    (dt.datetime(1997, 9, 30, 18), dt.date(1997, 9, 30)),
-    (pd.Timestamp("1997-09-30 23:59"), dt.date(1997, 9, 30)),
-    (np.datetime64("1997-09-30"), dt.date(1997, 9, 30)),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("1997-09-30", dt.date(1997, 9, 30)),
+        (dt.date(1997, 9, 30), dt.date(1997, 9, 30)),
+        (dt.datetime(1997, 9, 30, 18), dt.date(1997, 9, 30)),
+        (pd.Timestamp("1997-09-30 23:59"), dt.date(1997, 9, 30)),
+        (np.datetime64("1997-09-30"), dt.date(1997, 9, 30)),
+    ],
+)
 def test_to_date(value, expected):
     assert to_date(value, "x") == expected
 
@@ -193,11 +229,17 @@ def test_to_date_rejects(value):
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.sampled_from(["2020-01-01", "x", "2020-02-30", "1.5"])),
-                min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.one_of(st.none(), st.sampled_from(["2020-01-01", "x", "2020-02-30", "1.5"])),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_bad_date_counts_are_exact(values):
-    df = pd.DataFrame({"customer_id": 1, "timestamp": pd.Series(values, dtype=object),
-                       "amount": 1.0})
+    df = pd.DataFrame(
+        {"customer_id": 1, "timestamp": pd.Series(values, dtype=object), "amount": 1.0}
+    )
     n_null = sum(v is None for v in values)
     n_not_iso = sum(v in ("x", "1.5") for v in values)
     n_invalid = sum(v == "2020-02-30" for v in values)
@@ -217,12 +259,25 @@ def test_bad_date_counts_are_exact(values):
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False).map(str),
-                          st.sampled_from(["abc", "", "1,5", "$3"])),
-                min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.floats(-1e6, 1e6, allow_nan=False).map(str),
+            st.sampled_from(["abc", "", "1,5", "$3"]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_bad_amount_counts_are_exact(values):
-    df = pd.DataFrame({"customer_id": 1, "timestamp": pd.Timestamp("2020-01-01"),
-                       "amount": pd.Series(values, dtype=object)})
+    df = pd.DataFrame(
+        {
+            "customer_id": 1,
+            "timestamp": pd.Timestamp("2020-01-01"),
+            "amount": pd.Series(values, dtype=object),
+        }
+    )
     n_null = sum(v is None for v in values)
     n_bad = sum(v in ("abc", "", "1,5", "$3") for v in values)
     if n_null == 0 and n_bad == 0:

@@ -20,19 +20,28 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 RETAIL = SHARED_DATA / "online_retail_ii" / "online_retail_ii.parquet"
 needs_retail = pytest.mark.skipif(not RETAIL.is_file(), reason=f"{RETAIL} not found")
 
-RAW = pd.DataFrame({
-    "Invoice": ["1", "1", "2", "C3", "4", "5", "5"],
-    "StockCode": ["A", "B", "A", "A", "POST", "M", "M"],
-    "Description": ["a", "b", "a", "a", "post", "manual", "manual"],
-    "Quantity": [2, 1, 5, -2, 1, 1, -1],
-    "InvoiceDate": pd.to_datetime(["2010-01-04 10:00", "2010-01-04 10:00",
-                                   "2010-02-01 12:30", "2010-02-03 09:00",
-                                   "2010-03-01 08:00", "2010-03-02 08:00",
-                                   "2010-03-02 08:00"]),
-    "Price": [1.5, 4.0, 1.5, 1.5, 18.0, 3.0, 3.0],
-    "CustomerID": [12345.0, 12345.0, None, 12345.0, 777.0, 777.0, 777.0],
-    "Country": "United Kingdom",
-})
+RAW = pd.DataFrame(
+    {
+        "Invoice": ["1", "1", "2", "C3", "4", "5", "5"],
+        "StockCode": ["A", "B", "A", "A", "POST", "M", "M"],
+        "Description": ["a", "b", "a", "a", "post", "manual", "manual"],
+        "Quantity": [2, 1, 5, -2, 1, 1, -1],
+        "InvoiceDate": pd.to_datetime(
+            [
+                "2010-01-04 10:00",
+                "2010-01-04 10:00",
+                "2010-02-01 12:30",
+                "2010-02-03 09:00",
+                "2010-03-01 08:00",
+                "2010-03-02 08:00",
+                "2010-03-02 08:00",
+            ]
+        ),
+        "Price": [1.5, 4.0, 1.5, 1.5, 18.0, 3.0, 3.0],
+        "CustomerID": [12345.0, 12345.0, None, 12345.0, 777.0, 777.0, 777.0],
+        "Country": "United Kingdom",
+    }
+)
 
 
 @pytest.fixture
@@ -42,8 +51,9 @@ def isolated(tmp_path, monkeypatch):
     cwd.mkdir(parents=True)
     monkeypatch.chdir(cwd)
     monkeypatch.delenv("CXML_DATA_DIR", raising=False)
-    if any((d.parent / "shared" / "data" / "online_retail_ii").exists()
-           for d in (cwd, *cwd.parents)):
+    if any(
+        (d.parent / "shared" / "data" / "online_retail_ii").exists() for d in (cwd, *cwd.parents)
+    ):
         pytest.skip("a ../shared/data folder exists above the temporary directory")
     return tmp_path
 
@@ -61,15 +71,26 @@ def _write(folder: Path, df: pd.DataFrame = RAW) -> Path:
 @needs_retail
 def test_real_file_public_protocol_counts():
     tx = load_online_retail(RETAIL)
-    assert list(tx.columns) == ["customer_id", "timestamp", "amount", "quantity", "order_id",
-                                "product"]
+    assert list(tx.columns) == [
+        "customer_id",
+        "timestamp",
+        "amount",
+        "quantity",
+        "order_id",
+        "product",
+    ]
     assert tx["customer_id"].dtype == "int64" and tx["quantity"].dtype == "int64"
     assert pd.api.types.is_datetime64_dtype(tx["timestamp"])
     # 1,044,847 lines, 235,287 guest lines; 18,455 lines of non-positive invoices
     assert tx.attrs["report"] == {
-        "source": str(RETAIL), "rows_read": 1_044_847, "guest_rows_dropped": 235_287,
-        "non_positive_invoice_rows_dropped": 18_455, "rows": 791_105, "customers": 5_878,
-        "cancellations": "drop"}
+        "source": str(RETAIL),
+        "rows_read": 1_044_847,
+        "guest_rows_dropped": 235_287,
+        "non_positive_invoice_rows_dropped": 18_455,
+        "rows": 791_105,
+        "customers": 5_878,
+        "cancellations": "drop",
+    }
     assert len(tx) == 791_105 and tx["customer_id"].nunique() == 5_878
     assert not tx["order_id"].str.startswith("C").any()
     assert (tx.groupby("order_id")["amount"].sum() > 0).all()
@@ -136,14 +157,20 @@ def test_csv_export_with_uci_spelling(isolated):
 
 def test_absent_file_says_where_it_looked(isolated, monkeypatch):
     assert online_retail_path() is None
-    with pytest.raises(DataValidationError, match=r"Online Retail II not found: looked in "
-                       r"\d+ place\(s\): .*a/shared/data/online_retail_ii/online_retail_ii"
-                       r"\.parquet.*set CXML_DATA_DIR"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"Online Retail II not found: looked in "
+        r"\d+ place\(s\): .*a/shared/data/online_retail_ii/online_retail_ii"
+        r"\.parquet.*set CXML_DATA_DIR",
+    ):
         load_online_retail()
     monkeypatch.setenv("CXML_DATA_DIR", str(isolated / "nothing"))
-    with pytest.raises(DataValidationError, match=r"looked in 2 place\(s\): .*nothing/"
-                       r"online_retail_ii/online_retail_ii\.parquet; .*nothing/"
-                       r"online_retail_ii\.parquet\. Pass path="):
+    with pytest.raises(
+        DataValidationError,
+        match=r"looked in 2 place\(s\): .*nothing/"
+        r"online_retail_ii/online_retail_ii\.parquet; .*nothing/"
+        r"online_retail_ii\.parquet\. Pass path=",
+    ):
         load_online_retail()
     with pytest.raises(DataValidationError, match=r"looked in 1 place\(s\): .*missing\.parquet"):
         load_online_retail(isolated / "missing.parquet")
@@ -155,8 +182,9 @@ def test_bad_files(isolated):
     with pytest.raises(DataValidationError, match=r"has no column\(s\) 'Invoice', 'Price'"):
         load_online_retail(path)
     RAW.assign(CustomerID=[1.5, 2.0, None, 3.0, 4.0, 5.0, 5.0]).to_parquet(path)
-    with pytest.raises(DataValidationError,
-                       match=r"'CustomerID': 1 of 6 ids are not whole numbers"):
+    with pytest.raises(
+        DataValidationError, match=r"'CustomerID': 1 of 6 ids are not whole numbers"
+    ):
         load_online_retail(path)
     path.write_text("not parquet")
     with pytest.raises(DataValidationError, match="cannot read .* as Parquet"):

@@ -44,6 +44,7 @@ if importlib.util.find_spec("cxml.spark") is not None and importlib.util.find_sp
 NOT_ENFORCED = {"SA01", "ES01", "EX01"}
 STRICT_CHECKS = sorted(set(ERROR_MSGS) - NOT_ENFORCED)
 
+
 def _is_cxml(obj) -> bool:
     return getattr(obj, "__module__", "").startswith("cxml")
 
@@ -109,8 +110,10 @@ def _errors(path: str) -> dict[str, str]:
         if code in STRICT_CHECKS:  # one entry per code; PR07 etc. may repeat per parameter
             errors[code] = f"{errors[code]}; {msg}" if code in errors else msg
     obj = _resolve(path)
-    if "PR01" in errors and inspect.isclass(obj) and (
-        dataclasses.is_dataclass(obj) or hasattr(obj, "model_fields")
+    if (
+        "PR01" in errors
+        and inspect.isclass(obj)
+        and (dataclasses.is_dataclass(obj) or hasattr(obj, "model_fields"))
     ):
         # Fields of a record class may be documented as Attributes instead of Parameters.
         fields = (

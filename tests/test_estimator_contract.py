@@ -47,8 +47,12 @@ from cxml.models._tabular import check_binary_labels
 
 @pytest.fixture(scope="module")
 def data():
-    ch = calibration_holdout(load_cdnow("sample"), calibration_end="1997-09-30",
-                             observation_end="1998-06-30", time_unit="W")
+    ch = calibration_holdout(
+        load_cdnow("sample"),
+        calibration_end="1997-09-30",
+        observation_end="1998-06-30",
+        time_unit="W",
+    )
     X = ch[["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal"]]
     return {
         "ch": ch,
@@ -115,36 +119,76 @@ def _bgbb_predict(m, d):
 _LGBM = {"n_estimators": 60, "learning_rate": 0.1, "min_child_samples": 50}
 
 SPECS = [
-    Spec(BetaGeoModel, {"penalizer": 0.0}, _rfm_fit, _rfm_predict, _json_save,
-         # Fader, Hardie & Lee (2005), CDNOW sample
-         {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}, -9582.43),
-    Spec(ModifiedBetaGeoModel, {"penalizer": 0.0}, _rfm_fit, _rfm_predict, _json_save,
-         {"r": 0.5248, "alpha": 6.1830, "a": 0.8914, "b": 1.6140}, -9582.13),
-    Spec(ParetoNBDModel, {"penalizer": 0.0}, _rfm_fit, _rfm_predict, _json_save,
-         {"r": 0.5533, "alpha": 10.5776, "s": 0.6062, "beta": 11.6679}, -9594.97),
-    Spec(GammaGammaModel, {"penalizer": 0.0},
-         lambda m, d: m.fit(d["repeat"]["frequency_cal"], d["repeat"]["monetary_value_cal"]),
-         lambda m, d: m.expected_average_value(d["ch"]["frequency_cal"],
-                                               d["ch"]["monetary_value_cal"]),
-         _json_save,
-         # Fader & Hardie (2013), note 025
-         {"p": 6.2488, "q": 3.7446, "v": 15.4477}),
-    Spec(BetaGeoBetaBinomModel, {"penalizer": 0.0}, _bgbb_fit, _bgbb_predict, _json_save,
-         # Fader, Hardie & Shang (2010), table 2
-         {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}),
-    Spec(ChurnClassifier, {**_LGBM, "calibration": "isotonic"},
-         lambda m, d: m.fit(d["X"], d["churned"]),
-         lambda m, d: m.predict_proba(d["X"])[:, 1], _dir_save),
-    Spec(ValueModel, {**_LGBM, "spend_objective": "lognormal"},
-         lambda m, d: m.fit(d["X"], d["spend"]),
-         lambda m, d: m.predict(d["X"]), _dir_save),
+    Spec(
+        BetaGeoModel,
+        {"penalizer": 0.0},
+        _rfm_fit,
+        _rfm_predict,
+        _json_save,
+        # Fader, Hardie & Lee (2005), CDNOW sample
+        {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259},
+        -9582.43,
+    ),
+    Spec(
+        ModifiedBetaGeoModel,
+        {"penalizer": 0.0},
+        _rfm_fit,
+        _rfm_predict,
+        _json_save,
+        {"r": 0.5248, "alpha": 6.1830, "a": 0.8914, "b": 1.6140},
+        -9582.13,
+    ),
+    Spec(
+        ParetoNBDModel,
+        {"penalizer": 0.0},
+        _rfm_fit,
+        _rfm_predict,
+        _json_save,
+        {"r": 0.5533, "alpha": 10.5776, "s": 0.6062, "beta": 11.6679},
+        -9594.97,
+    ),
+    Spec(
+        GammaGammaModel,
+        {"penalizer": 0.0},
+        lambda m, d: m.fit(d["repeat"]["frequency_cal"], d["repeat"]["monetary_value_cal"]),
+        lambda m, d: m.expected_average_value(
+            d["ch"]["frequency_cal"], d["ch"]["monetary_value_cal"]
+        ),
+        _json_save,
+        # Fader & Hardie (2013), note 025
+        {"p": 6.2488, "q": 3.7446, "v": 15.4477},
+    ),
+    Spec(
+        BetaGeoBetaBinomModel,
+        {"penalizer": 0.0},
+        _bgbb_fit,
+        _bgbb_predict,
+        _json_save,
+        # Fader, Hardie & Shang (2010), table 2
+        {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783},
+    ),
+    Spec(
+        ChurnClassifier,
+        {**_LGBM, "calibration": "isotonic"},
+        lambda m, d: m.fit(d["X"], d["churned"]),
+        lambda m, d: m.predict_proba(d["X"])[:, 1],
+        _dir_save,
+    ),
+    Spec(
+        ValueModel,
+        {**_LGBM, "spend_objective": "lognormal"},
+        lambda m, d: m.fit(d["X"], d["spend"]),
+        lambda m, d: m.predict(d["X"]),
+        _dir_save,
+    ),
 ]
 # A second, non-default hyper-parameter value for set_params (BTYD: the penalizer).
 _OTHER = {"penalizer": 0.01, "random_state": 7}
 
 pytestmark = pytest.mark.filterwarnings(
     # Gamma-Gamma warns about the frequency / spend correlation of the CDNOW sample.
-    "ignore:frequency and monetary_value are correlated:UserWarning")
+    "ignore:frequency and monetary_value are correlated:UserWarning"
+)
 
 
 @pytest.fixture(scope="module")
@@ -268,15 +312,19 @@ def test_save_load_round_trip_gives_identical_predictions(spec, fitted, data, tm
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
-@pytest.mark.parametrize("check", [
-    estimator_checks.check_estimator_cloneable,
-    estimator_checks.check_estimator_repr,
-    estimator_checks.check_no_attributes_set_in_init,
-    estimator_checks.check_get_params_invariance,
-    estimator_checks.check_set_params,
-    estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
-    estimator_checks.check_parameters_default_constructible,
-], ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "check",
+    [
+        estimator_checks.check_estimator_cloneable,
+        estimator_checks.check_estimator_repr,
+        estimator_checks.check_no_attributes_set_in_init,
+        estimator_checks.check_get_params_invariance,
+        estimator_checks.check_set_params,
+        estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
+        estimator_checks.check_parameters_default_constructible,
+    ],
+    ids=lambda c: c.__name__,
+)
 def test_sklearn_checks_that_need_no_fit(spec, check):
     check(spec.id, spec.cls(**spec.params))
 
@@ -347,36 +395,46 @@ def test_feature_names_and_count_after_fit(name, fitted, data):
     reordered = data["X"][data["X"].columns[::-1]].assign(extra=1.0)
     # Columns are selected by name: order and extra columns do not change predictions.
     np.testing.assert_array_equal(est.predict(reordered), est.predict(data["X"]))
-    with pytest.raises(DataValidationError,
-                       match=r"lacks 1 column\(s\) the .* was trained on \(of 4\): T_cal"):
+    with pytest.raises(
+        DataValidationError, match=r"lacks 1 column\(s\) the .* was trained on \(of 4\): T_cal"
+    ):
         est.predict(data["X"].drop(columns="T_cal"))
 
 
-@pytest.mark.parametrize("labels", [
-    lambda y: y.astype(bool),
-    lambda y: y.astype(np.int8),
-    lambda y: y.astype(float),
-    lambda y: pd.Series(y.astype(float), dtype="float32"),
-    lambda y: pd.array(y.astype(bool), dtype="boolean"),
-], ids=["bool", "int8", "float", "float32", "nullable-boolean"])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        lambda y: y.astype(bool),
+        lambda y: y.astype(np.int8),
+        lambda y: y.astype(float),
+        lambda y: pd.Series(y.astype(float), dtype="float32"),
+        lambda y: pd.array(y.astype(bool), dtype="boolean"),
+    ],
+    ids=["bool", "int8", "float", "float32", "nullable-boolean"],
+)
 def test_churn_labels_accepted_as_zero_one(labels, fitted, data):
     est, _ = fitted["ChurnClassifier"]
     again = clone(est).fit(data["X"], labels(data["churned"]))
     np.testing.assert_array_equal(again.predict_proba(data["X"]), est.predict_proba(data["X"]))
 
 
-@pytest.mark.parametrize("bad, count, example", [
-    (0.7, "1", "0.7"),  # astype(int) used to truncate this to 0
-    (2, "1", "2"),
-    (np.nan, "1", "nan"),
-    (-1, "1", "-1"),
-])
+@pytest.mark.parametrize(
+    "bad, count, example",
+    [
+        (0.7, "1", "0.7"),  # astype(int) used to truncate this to 0
+        (2, "1", "2"),
+        (np.nan, "1", "nan"),
+        (-1, "1", "-1"),
+    ],
+)
 def test_churn_labels_other_than_zero_one_are_refused(bad, count, example, data):
     y = data["churned"].astype(type(bad) if isinstance(bad, int) else float)
     y[5] = bad
-    with pytest.raises(DataValidationError,
-                       match=rf"y must be 0 .* {count} of 2,357 labels are not "
-                             rf"\(e\.g\. {example}\)"):
+    with pytest.raises(
+        DataValidationError,
+        match=rf"y must be 0 .* {count} of 2,357 labels are not "
+        rf"\(e\.g\. {example}\)",
+    ):
         ChurnClassifier(n_estimators=5).fit(data["X"], y)
 
 
@@ -391,8 +449,11 @@ def test_churn_text_labels_are_refused(data):
 
 
 @settings(max_examples=200, deadline=None)
-@given(values=st.lists(st.sampled_from([0.0, 1.0, 0.5, 2.0, -1.0, np.nan, 0.999, 1e-9]),
-                       min_size=1, max_size=50))
+@given(
+    values=st.lists(
+        st.sampled_from([0.0, 1.0, 0.5, 2.0, -1.0, np.nan, 0.999, 1e-9]), min_size=1, max_size=50
+    )
+)
 def test_labels_are_exactly_the_zero_one_values(values):
     # Invariant of the label check: accepted iff every value is 0 or 1, and then unchanged;
     # otherwise the message counts exactly the other values.

@@ -40,8 +40,13 @@ def _check_churn_beats_baselines(table):
 def test_cdnow_master_public_protocol():
     from cxml.datasets import load_cdnow
 
-    table = evaluate(load_cdnow("master"), calibration_end="1997-09-30",
-                     observation_end="1998-06-30", folds=3, quantity="quantity")
+    table = evaluate(
+        load_cdnow("master"),
+        calibration_end="1997-09-30",
+        observation_end="1998-06-30",
+        folds=3,
+        quantity="quantity",
+    )
     assert table.attrs["training"] == "cross_fit"  # the Q1-1997 cohort: no past cut-off
     assert (table["n_customers"] == 23570).all()
     assert table.loc["cxml", "churn_churn_rate"] == pytest.approx(1 - 7058 / 23570, abs=1e-9)
@@ -64,8 +69,15 @@ def test_cdnow_master_public_protocol():
 @pytest.mark.skipif(not OR_PATH.is_file(), reason=f"{OR_PATH} not found")
 def test_online_retail_public_protocol():
     tx = _bench().load_online_retail(OR_PATH)
-    table = evaluate(tx, calibration_end="2011-06-09", observation_end="2011-12-09", folds=3,
-                     max_snapshots=2, snapshot_step_days=91, **_bench().OR_COLUMNS)
+    table = evaluate(
+        tx,
+        calibration_end="2011-06-09",
+        observation_end="2011-12-09",
+        folds=3,
+        max_snapshots=2,
+        snapshot_step_days=91,
+        **_bench().OR_COLUMNS,
+    )
     assert table.attrs["training"] == "both"
     # label windows of 183 days (the holdout's length) ending by 2011-06-09
     assert table.attrs["snapshots"] == ["2010-09-08", "2010-12-08"]

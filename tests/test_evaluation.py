@@ -40,7 +40,8 @@ def test_churn_metrics_match_sklearn(churn_data):
     assert m["pr_auc"] == pytest.approx(skm.average_precision_score(y, p), rel=1e-12)
     assert m["brier"] == pytest.approx(np.mean((p - y) ** 2), rel=1e-12)
     assert m["log_loss"] == pytest.approx(
-        -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), rel=1e-12)
+        -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), rel=1e-12
+    )
     assert m["churn_rate"] == y.mean() and m["n"] == 1000
 
 
@@ -96,8 +97,7 @@ def test_decile_table_and_mape_by_hand():
     assert t["actual_total"].tolist() == [15.0, 5.0]
     assert decile_mape(actual, pred, n_bins=2) == pytest.approx((1 / 15 + 0) / 2)
     # a bin whose actual total is 0 is left out of the mean
-    assert decile_mape([0.0, 0.0, 4.0, 4.0], [1.0, 1.0, 0.5, 0.5], n_bins=2) == \
-        pytest.approx(0.875)
+    assert decile_mape([0.0, 0.0, 4.0, 4.0], [1.0, 1.0, 0.5, 0.5], n_bins=2) == pytest.approx(0.875)
 
 
 def test_normalized_gini_known_values():
@@ -147,8 +147,10 @@ def test_bad_options():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(0, 1000, allow_nan=False), min_size=2, max_size=60),
-       st.randoms(use_true_random=False))
+@given(
+    st.lists(st.floats(0, 1000, allow_nan=False), min_size=2, max_size=60),
+    st.randoms(use_true_random=False),
+)
 def test_gini_invariants(actual, rnd):
     a = np.asarray(actual)
     perm = np.array(rnd.sample(range(len(a)), len(a)))
@@ -167,8 +169,11 @@ def test_gini_invariants(actual, rnd):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.booleans(), min_size=1, max_size=200), st.integers(1, 12),
-       st.randoms(use_true_random=False))
+@given(
+    st.lists(st.booleans(), min_size=1, max_size=200),
+    st.integers(1, 12),
+    st.randoms(use_true_random=False),
+)
 def test_lift_table_invariants(labels, n_bins, rnd):
     y = np.asarray(labels, dtype=int)
     s = np.asarray([rnd.choice([0.1, 0.5, 0.9, rnd.random()]) for _ in y])  # many ties

@@ -15,8 +15,9 @@ from cxml.models import BetaGeoModel
 
 @pytest.fixture(scope="module")
 def fitted():
-    ch = calibration_holdout(load_cdnow("sample"), calibration_end="1997-09-30",
-                             observation_end="1998-06-30")
+    ch = calibration_holdout(
+        load_cdnow("sample"), calibration_end="1997-09-30", observation_end="1998-06-30"
+    )
     bg = BetaGeoModel().fit(ch["frequency_cal"], ch["recency_cal"], ch["T_cal"])
     return ch, bg
 
@@ -44,19 +45,22 @@ def test_matrices_match_the_model(fitted):
     assert values[2, -1] == pytest.approx(bg.probability_alive(2, 38.86, 38.86)[0])
     fig = ev.plot_frequency_recency_matrix(bg, t=39, max_frequency=5, T=38.86)
     assert fig.axes[0].images[0].get_array()[2, -1] == pytest.approx(
-        bg.expected_purchases(39, 2, 38.86, 38.86)[0])
+        bg.expected_purchases(39, 2, 38.86, 38.86)[0]
+    )
 
 
 def test_tracking_plot_model_line_is_the_cohort_sum(fitted):
     _, bg = fitted
     first = pd.Series([10, 5], index=pd.to_datetime(["1997-01-01", "1997-01-08"]))
     repeat = pd.Series([3, 4], index=pd.to_datetime(["1997-01-05", "1997-02-01"]))
-    fig = ev.plot_cumulative_purchases(first, repeat, bg, time_unit="W",
-                                       calibration_end="1997-02-15", end="1997-03-01")
+    fig = ev.plot_cumulative_purchases(
+        first, repeat, bg, time_unit="W", calibration_end="1997-02-15", end="1997-03-01"
+    )
     actual, model = fig.axes[0].get_lines()[:2]
     assert actual.get_ydata()[-1] == 7
-    expected = (10 * bg.population_expected_purchases(59 / 7)
-                + 5 * bg.population_expected_purchases(52 / 7))
+    expected = 10 * bg.population_expected_purchases(59 / 7) + 5 * bg.population_expected_purchases(
+        52 / 7
+    )
     assert model.get_ydata()[-1] == pytest.approx(float(np.squeeze(expected)))
 
 

@@ -42,8 +42,14 @@ def _alter_future(tx: pd.DataFrame, after: pd.Timestamp, seed: int = 0) -> pd.Da
     fut["amount"] *= 3
     fut["timestamp"] = fut["timestamp"] + pd.to_timedelta(rng.integers(0, 20, len(fut)), "D")
     fut = fut[fut["timestamp"] <= tx["timestamp"].max()]
-    extra = pd.DataFrame({"customer_id": [99999, 1], "timestamp": [after, after],
-                          "amount": [50.0, 5000.0], "quantity": [1, 40]})
+    extra = pd.DataFrame(
+        {
+            "customer_id": [99999, 1],
+            "timestamp": [after, after],
+            "amount": [50.0, 5000.0],
+            "quantity": [1, 40],
+        }
+    )
     return pd.concat([past, fut, extra], ignore_index=True)
 
 
@@ -53,9 +59,17 @@ def test_features_never_see_data_after_the_cutoff(sample):
     fits = []
     for tx in (sample, altered):
         t = validate_transactions(tx, observation_end=end)
-        fits.append(fit_calibration(t, calibration_end=cut, observation_end=end,
-                                    time_unit="W", windows_days=(30, 90), clv=CLV,
-                                    columns={}))
+        fits.append(
+            fit_calibration(
+                t,
+                calibration_end=cut,
+                observation_end=end,
+                time_unit="W",
+                windows_days=(30, 90),
+                clv=CLV,
+                columns={},
+            )
+        )
     a, b = fits
     # identical features (BTYD outputs included: the models were refitted on the past only)
     pd.testing.assert_frame_equal(a.X, b.X)
@@ -70,9 +84,18 @@ def test_stacked_snapshots_do_not_look_ahead(sample):
     # altering data after the first snapshot's label window leaves that snapshot intact
     after = pd.Timestamp(cutoffs[0]) + pd.Timedelta(days=h + 1)
     altered = _alter_future(sample, after, seed=1)
-    sets = [stacked_snapshots(validate_transactions(tx), cutoffs=cutoffs, horizon_days=h,
-                              time_unit="W", windows_days=(30, 90), clv=CLV, columns={})
-            for tx in (sample, altered)]
+    sets = [
+        stacked_snapshots(
+            validate_transactions(tx),
+            cutoffs=cutoffs,
+            horizon_days=h,
+            time_unit="W",
+            windows_days=(30, 90),
+            clv=CLV,
+            columns={},
+        )
+        for tx in (sample, altered)
+    ]
     first = [s.cutoff == np.datetime64(cutoffs[0], "D") for s in sets]
     pd.testing.assert_frame_equal(sets[0].X[first[0]], sets[1].X[first[1]])
     np.testing.assert_array_equal(sets[0].y[first[0]], sets[1].y[first[1]])
@@ -97,14 +120,21 @@ def test_churn_labels_match_a_direct_count(sample):
 
 
 def test_snapshot_cutoffs():
-    cuts = snapshot_cutoffs(dt.date(2011, 6, 9), horizon_days=182,
-                            first_date=dt.date(2009, 12, 1), step_days=28, max_snapshots=6)
+    cuts = snapshot_cutoffs(
+        dt.date(2011, 6, 9),
+        horizon_days=182,
+        first_date=dt.date(2009, 12, 1),
+        step_days=28,
+        max_snapshots=6,
+    )
     assert cuts[-1] == dt.date(2010, 12, 9)  # label window ends on calibration_end
     assert cuts[0] == dt.date(2010, 12, 9) - dt.timedelta(days=5 * 28)
     assert np.all(np.diff(cuts) == dt.timedelta(days=28))
     # CDNOW: the 39-week label window leaves no past cut-off with 182 days of history
-    assert snapshot_cutoffs(dt.date(1997, 9, 30), horizon_days=273,
-                            first_date=dt.date(1997, 1, 1)) == []
+    assert (
+        snapshot_cutoffs(dt.date(1997, 9, 30), horizon_days=273, first_date=dt.date(1997, 1, 1))
+        == []
+    )
 
 
 class _Memoriser:
@@ -117,8 +147,10 @@ class _Memoriser:
         return self
 
     def predict_proba(self, X):
-        p = np.array([(i, "eval") in self.seen_ or (i, "1997-09-30") in self.seen_
-                      for i in X.index], dtype=float)
+        p = np.array(
+            [(i, "eval") in self.seen_ or (i, "1997-09-30") in self.seen_ for i in X.index],
+            dtype=float,
+        )
         return np.column_stack([1 - p, p])
 
 
@@ -128,10 +160,14 @@ def test_cross_fitting_never_uses_a_customers_own_label():
     y = np.tile([0, 1, 1], 100)
     assert cross_fit_proba(_Memoriser, X, y, folds=5, seed=0).sum() == 0
     # with past snapshots of the same customers (their past labels are allowed)
-    extra = TrainingSet(X=X, y=y, cutoff=np.full(300, np.datetime64("1997-06-30")),
-                        purchases=np.zeros(300), spend=np.zeros(300))
-    p = cross_fit_proba(_Memoriser, X, y, folds=5, seed=0, extra=extra,
-                        cutoff=dt.date(1997, 9, 30))
+    extra = TrainingSet(
+        X=X,
+        y=y,
+        cutoff=np.full(300, np.datetime64("1997-06-30")),
+        purchases=np.zeros(300),
+        spend=np.zeros(300),
+    )
+    p = cross_fit_proba(_Memoriser, X, y, folds=5, seed=0, extra=extra, cutoff=dt.date(1997, 9, 30))
     assert p.sum() == 0
 
 
@@ -139,8 +175,13 @@ def test_cross_fitting_with_past_rows_needs_the_cutoff():
     idx = pd.Index(np.arange(30), name="customer_id")
     X = pd.DataFrame({"a": np.arange(30.0)}, index=idx)
     y = np.tile([0, 1, 1], 10)
-    extra = TrainingSet(X=X, y=y, cutoff=np.full(30, np.datetime64("1997-06-30")),
-                        purchases=np.zeros(30), spend=np.zeros(30))
+    extra = TrainingSet(
+        X=X,
+        y=y,
+        cutoff=np.full(30, np.datetime64("1997-06-30")),
+        purchases=np.zeros(30),
+        spend=np.zeros(30),
+    )
     with pytest.raises(ValueError, match="extra .* rows needs cutoff"):
         cross_fit_proba(_Memoriser, X, y, folds=3, seed=0, extra=extra)
 
@@ -148,11 +189,16 @@ def test_cross_fitting_with_past_rows_needs_the_cutoff():
 def test_stack_training_adds_the_cutoff_age():
     idx = pd.Index([1, 2, 3], name="customer_id")
     X = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 6.0]}, index=idx)
-    past = TrainingSet(X=pd.DataFrame({"b": [7.0, 8.0], "a": [9.0, 10.0], "old": [0.0, 0.0]},
-                                      index=pd.Index([1, 4], name="customer_id")),
-                       y=np.array([0, 1]),
-                       cutoff=np.array(["2011-01-01", "2011-03-01"], dtype="datetime64[D]"),
-                       purchases=np.zeros(2), spend=np.zeros(2))
+    past = TrainingSet(
+        X=pd.DataFrame(
+            {"b": [7.0, 8.0], "a": [9.0, 10.0], "old": [0.0, 0.0]},
+            index=pd.Index([1, 4], name="customer_id"),
+        ),
+        y=np.array([0, 1]),
+        cutoff=np.array(["2011-01-01", "2011-03-01"], dtype="datetime64[D]"),
+        purchases=np.zeros(2),
+        spend=np.zeros(2),
+    )
     rows, groups = stack_training(past, X, dt.date(2011, 6, 9))
     assert list(rows.columns) == ["a", "b", CUTOFF_AGE]  # X's columns; the past's extra dropped
     assert rows[CUTOFF_AGE].tolist() == [159.0, 100.0, 0.0, 0.0, 0.0]
@@ -178,8 +224,13 @@ def test_cross_fitting_with_past_cutoffs_scores_at_age_zero():
     idx = pd.Index(np.arange(30), name="customer_id")
     X = pd.DataFrame({"a": np.arange(30.0)}, index=idx)
     y = np.tile([0, 1, 1], 10)
-    extra = TrainingSet(X=X, y=y, cutoff=np.full(30, np.datetime64("1997-06-30")),
-                        purchases=np.zeros(30), spend=np.zeros(30))
+    extra = TrainingSet(
+        X=X,
+        y=y,
+        cutoff=np.full(30, np.datetime64("1997-06-30")),
+        purchases=np.zeros(30),
+        spend=np.zeros(30),
+    )
     cross_fit_proba(Spy, X, y, folds=3, seed=0, extra=extra, cutoff=dt.date(1997, 9, 30))
     for ages in seen["fit"]:  # 30 past rows 92 days old, then 20 current rows
         assert ages.tolist() == [92.0] * 30 + [0.0] * 20
@@ -189,9 +240,15 @@ def test_cross_fitting_with_past_cutoffs_scores_at_age_zero():
 
 @pytest.mark.slow
 def test_evaluate_cross_fit_on_cdnow_sample(sample):
-    table, scores = evaluate(sample, calibration_end="1997-09-30",
-                             observation_end="1998-06-30", folds=3, churn_params=FAST,
-                             value_params=FAST, return_scores=True)
+    table, scores = evaluate(
+        sample,
+        calibration_end="1997-09-30",
+        observation_end="1998-06-30",
+        folds=3,
+        churn_params=FAST,
+        value_params=FAST,
+        return_scores=True,
+    )
     assert table.attrs["training"] == "cross_fit" and table.attrs["snapshots"] == []
     assert list(table.columns[: len(EVALUATION_COLUMNS)]) == EVALUATION_COLUMNS
     assert (table["n_customers"] == 2357).all()
@@ -206,28 +263,49 @@ def test_evaluate_cross_fit_on_cdnow_sample(sample):
     assert 0 < table.loc["cxml", "churn_brier"] < 0.2
     assert table.loc["cxml", "value_gini"] > 0.5
     assert len(scores) == 2357 and scores["churned"].sum() == round(
-        table.loc["cxml", "churn_churn_rate"] * 2357)
+        table.loc["cxml", "churn_churn_rate"] * 2357
+    )
     with pytest.raises(CxmlUserError, match="training='out_of_time' needs a past cut-off"):
-        evaluate(sample, calibration_end="1997-09-30", observation_end="1998-06-30",
-                 training="out_of_time")
+        evaluate(
+            sample,
+            calibration_end="1997-09-30",
+            observation_end="1998-06-30",
+            training="out_of_time",
+        )
     with pytest.raises(CxmlUserError, match="training must be one of"):
-        evaluate(sample, calibration_end="1997-09-30", observation_end="1998-06-30",
-                 training="magic")
+        evaluate(
+            sample, calibration_end="1997-09-30", observation_end="1998-06-30", training="magic"
+        )
 
 
 @pytest.mark.slow
 def test_evaluate_with_out_of_time_snapshots(sample):
-    table = evaluate(sample, calibration_end="1998-03-31", observation_end="1998-06-30",
-                     folds=3, max_snapshots=2, min_history_days=150, churn_params=FAST,
-                     value_params=FAST)
+    table = evaluate(
+        sample,
+        calibration_end="1998-03-31",
+        observation_end="1998-06-30",
+        folds=3,
+        max_snapshots=2,
+        min_history_days=150,
+        churn_params=FAST,
+        value_params=FAST,
+    )
     assert table.attrs["training"] == "both"
     assert table.attrs["snapshots"] == ["1997-12-02", "1997-12-30"]  # 1998-03-31 - 91 d, - 28 d
     n = table.loc["cxml", "n_customers"]
     assert table.loc["cxml", "n_training_rows"] > n  # the snapshots add rows
     assert table.loc["cxml", "churn_auc"] > 0.7
-    oot = evaluate(sample, calibration_end="1998-03-31", observation_end="1998-06-30",
-                   folds=3, max_snapshots=2, min_history_days=150, training="out_of_time",
-                   churn_params=FAST, value_params=FAST)
+    oot = evaluate(
+        sample,
+        calibration_end="1998-03-31",
+        observation_end="1998-06-30",
+        folds=3,
+        max_snapshots=2,
+        min_history_days=150,
+        training="out_of_time",
+        churn_params=FAST,
+        value_params=FAST,
+    )
     assert oot.attrs["training"] == "out_of_time"
     assert oot.loc["cxml", "n_training_rows"] < table.loc["cxml", "n_training_rows"]
     assert oot.loc["cxml", "churn_auc"] > 0.7

@@ -19,8 +19,9 @@ def ziln():
     """Zero-inflated lognormal spend with known expected value (Wang et al. 2019, eq. 2-3)."""
     rng = np.random.default_rng(11)
     n = 6000
-    X = pd.DataFrame({"f": rng.normal(size=n), "g": rng.normal(size=n),
-                      "noise": rng.normal(size=n)})
+    X = pd.DataFrame(
+        {"f": rng.normal(size=n), "g": rng.normal(size=n), "noise": rng.normal(size=n)}
+    )
     p = 1 / (1 + np.exp(-(0.3 + 1.5 * X["f"])))
     mu, sigma = 3.0 + 0.6 * X["g"], 0.7
     buy = rng.random(n) < p
@@ -50,8 +51,9 @@ def test_recovers_the_expected_value(ziln, fitted):
 
 def test_lognormal_objective_applies_the_mean_correction(ziln):
     X, spend, expected = ziln
-    m = ValueModel(spend_objective="lognormal", n_estimators=300,
-                   learning_rate=0.05).fit(X.iloc[:4000], spend[:4000])
+    m = ValueModel(spend_objective="lognormal", n_estimators=300, learning_rate=0.05).fit(
+        X.iloc[:4000], spend[:4000]
+    )
     # residual variance of log spend ~ sigma^2 = 0.49 (plus what the trees miss)
     assert 0.4 < m.sigma2_ < 0.65
     pred = m.predict(X.iloc[4000:])
@@ -63,9 +65,14 @@ def test_save_load_round_trip_without_pickle(ziln, fitted, tmp_path):
     X, _, _ = ziln
     fitted.save(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "value.json", "value_buy", "value_spend_lgbm.txt"]
+        "value.json",
+        "value_buy",
+        "value_spend_lgbm.txt",
+    ]
     assert sorted(p.name for p in (tmp_path / "value_buy").iterdir()) == [
-        "churn.json", "churn_lgbm.txt"]
+        "churn.json",
+        "churn_lgbm.txt",
+    ]
     json.loads((tmp_path / "value.json").read_text())
     loaded = ValueModel.load(tmp_path)
     np.testing.assert_allclose(loaded.predict(X), fitted.predict(X), rtol=1e-12)
@@ -130,8 +137,7 @@ def test_btyd_expected_spend_is_derived_when_available(ziln, tmp_path):
     assert list(m.feature_names_in_) == list(Xb.columns)
     assert "btyd_expected_spend" in m.buy_model_.feature_names_in_
     m.save(tmp_path)
-    np.testing.assert_allclose(ValueModel.load(tmp_path).predict(Xb), m.predict(Xb),
-                               rtol=1e-12)
+    np.testing.assert_allclose(ValueModel.load(tmp_path).predict(Xb), m.predict(Xb), rtol=1e-12)
     assert ValueModel(n_estimators=50).fit(X, spend).derived_features_ == []
     off = ValueModel(n_estimators=50, btyd_spend_feature=False).fit(Xb, spend)
     assert off.derived_features_ == []

@@ -31,14 +31,24 @@ def small():
         (3, "2021-02-01 10:00", 10.0, 1, "q1", "A", "x"),
     ]
     return pd.DataFrame(rows, columns=["cid", "ts", "amt", "qty", "order", "sku", "cat"]).assign(
-        ts=lambda d: pd.to_datetime(d["ts"]))
+        ts=lambda d: pd.to_datetime(d["ts"])
+    )
 
 
 @pytest.fixture(scope="module")
 def small_features(small):
-    return behaviour(small, cutoff=CUT, windows_days=[30, 60], customer_id="cid",
-                     timestamp="ts", amount="amt", quantity="qty", order_id="order",
-                     product="sku", category="cat")
+    return behaviour(
+        small,
+        cutoff=CUT,
+        windows_days=[30, 60],
+        customer_id="cid",
+        timestamp="ts",
+        amount="amt",
+        quantity="qty",
+        order_id="order",
+        product="sku",
+        category="cat",
+    )
 
 
 def test_hand_computed_values(small_features):
@@ -86,11 +96,16 @@ def test_report_and_dtypes(small_features):
 
 
 def test_without_optional_columns_has_no_optional_features(small):
-    f = behaviour(small, cutoff=CUT, windows_days=[30], customer_id="cid", timestamp="ts",
-                  amount="amt")
+    f = behaviour(
+        small, cutoff=CUT, windows_days=[30], customer_id="cid", timestamp="ts", amount="amt"
+    )
     assert not {"avg_basket_quantity", "n_orders", "n_products", "n_categories"} & set(f.columns)
-    assert list(f.columns[:4]) == ["transactions_30d", "value_30d", "trend_transactions_30d",
-                                   "trend_value_30d"]
+    assert list(f.columns[:4]) == [
+        "transactions_30d",
+        "value_30d",
+        "trend_transactions_30d",
+        "trend_value_30d",
+    ]
 
 
 def test_cdnow_against_pandas_oracle():
@@ -104,8 +119,9 @@ def test_cdnow_against_pandas_oracle():
     expected30 = in30.groupby("customer_id").size().reindex(f.index, fill_value=0)
     np.testing.assert_array_equal(f["transactions_30d"].to_numpy(), expected30.to_numpy())
     last = days.groupby("customer_id")["timestamp"].max()
-    np.testing.assert_array_equal(f["days_since_last_purchase"].to_numpy(),
-                                  (cut - last).dt.days.reindex(f.index).to_numpy())
+    np.testing.assert_array_equal(
+        f["days_since_last_purchase"].to_numpy(), (cut - last).dt.days.reindex(f.index).to_numpy()
+    )
     gaps = days.sort_values("timestamp").groupby("customer_id")["timestamp"].diff().dt.days
     std = gaps.groupby(days["customer_id"]).std().reindex(f.index)
     np.testing.assert_allclose(f["ipt_std_days"].to_numpy(), std.to_numpy(), equal_nan=True)
@@ -113,8 +129,9 @@ def test_cdnow_against_pandas_oracle():
 
 def test_ibis_input_gives_ibis_output(small):
     t = ibis.memtable(small)
-    out = behaviour(t, cutoff=CUT, windows_days=[30], customer_id="cid", timestamp="ts",
-                    amount="amt")
+    out = behaviour(
+        t, cutoff=CUT, windows_days=[30], customer_id="cid", timestamp="ts", amount="amt"
+    )
     assert isinstance(out, ibis.Table)
     df = out.to_pandas()
     assert df["customer_id"].tolist() == [1, 2]
@@ -124,8 +141,9 @@ def test_ibis_input_gives_ibis_output(small):
 @pytest.mark.parametrize("windows", [[], [0, 30], [-5], ["a"], [1.5]])
 def test_bad_windows(small, windows):
     with pytest.raises(CxmlUserError, match="windows_days must be a non-empty list"):
-        behaviour(small, cutoff=CUT, windows_days=windows, customer_id="cid", timestamp="ts",
-                  amount="amt")
+        behaviour(
+            small, cutoff=CUT, windows_days=windows, customer_id="cid", timestamp="ts", amount="amt"
+        )
 
 
 def test_cutoff_required(small):
@@ -133,8 +151,10 @@ def test_cutoff_required(small):
         behaviour(small, cutoff=None, customer_id="cid", timestamp="ts", amount="amt")
 
 
-@pytest.mark.parametrize("policies", [{}, {"returns": "ignore"}, {"zero_value": "drop"},
-                                      {"duplicates": "drop"}, {"time_unit": "D"}])
+@pytest.mark.parametrize(
+    "policies",
+    [{}, {"returns": "ignore"}, {"zero_value": "drop"}, {"duplicates": "drop"}, {"time_unit": "D"}],
+)
 def test_behaviour_with_rfm_equals_rfm_joined_with_behaviour(policies):
     """The one-query path of training and scoring gives rfm() + behaviour() exactly."""
     from cxml.data import validate_transactions
@@ -148,11 +168,20 @@ def test_behaviour_with_rfm_equals_rfm_joined_with_behaviour(policies):
     tx = pd.concat([tx, tx.iloc[:200]], ignore_index=True)  # exact duplicates
     policies = dict(policies)
     unit = policies.pop("time_unit", "W")
-    got = behaviour_with_rfm(validate_transactions(tx), cutoff="1997-09-30",
-                             windows_days=(30, 90), time_unit=unit, **policies)
+    got = behaviour_with_rfm(
+        validate_transactions(tx),
+        cutoff="1997-09-30",
+        windows_days=(30, 90),
+        time_unit=unit,
+        **policies,
+    )
     cal = tx[tx["timestamp"] < "1997-10-01"]
     expected = pd.concat(
-        [rfm(cal, observation_end="1997-09-30", time_unit=unit, **policies),
-         behaviour(tx, cutoff="1997-09-30", windows_days=(30, 90), **policies)], axis=1)
+        [
+            rfm(cal, observation_end="1997-09-30", time_unit=unit, **policies),
+            behaviour(tx, cutoff="1997-09-30", windows_days=(30, 90), **policies),
+        ],
+        axis=1,
+    )
     assert len(got) == len(expected) > 23_000
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)

@@ -63,26 +63,51 @@ def test_hand_computed_values(events):
     assert c["nps_class"] == "detractor" and c["events_60d"] == 0
     assert c["events_trend_60d"] == 0.0
     assert set(f.attrs["report"]["event_types"]) == {
-        "web_session", "email_open", "email_click", "nps", "csat", "ces", "support_ticket"}
+        "web_session",
+        "email_open",
+        "email_click",
+        "nps",
+        "csat",
+        "ces",
+        "support_ticket",
+    }
 
 
 def test_event_types_are_configuration(events):
-    f = engagement(events, cutoff=CUT, windows_days=[30],
-                   event_types={"email": ["email_open", "email_click"], "Web Visit": "web_session"},
-                   nps=None, csat=None, ces=None, web_session=None, **MAP)
-    assert list(f.columns) == ["events_30d", "events_trend_30d", "email_30d", "email_trend_30d",
-                               "web_visit_30d", "web_visit_trend_30d", "days_since_last_event",
-                               "days_since_last_email", "days_since_last_web_visit"]
+    f = engagement(
+        events,
+        cutoff=CUT,
+        windows_days=[30],
+        event_types={"email": ["email_open", "email_click"], "Web Visit": "web_session"},
+        nps=None,
+        csat=None,
+        ces=None,
+        web_session=None,
+        **MAP,
+    )
+    assert list(f.columns) == [
+        "events_30d",
+        "events_trend_30d",
+        "email_30d",
+        "email_trend_30d",
+        "web_visit_30d",
+        "web_visit_trend_30d",
+        "days_since_last_event",
+        "days_since_last_email",
+        "days_since_last_web_visit",
+    ]
     assert f.loc["a", "email_30d"] == 2
     renamed = events.assign(kind=events["kind"].replace({"nps": "survey_nps"}))
-    g = engagement(renamed, cutoff=CUT, windows_days=[30], event_types=["survey_nps"],
-                   nps="survey_nps", **MAP)
+    g = engagement(
+        renamed, cutoff=CUT, windows_days=[30], event_types=["survey_nps"], nps="survey_nps", **MAP
+    )
     assert g.loc["a", "nps_last"] == 10.0 and g.loc["a", "survey_nps_30d"] == 1
 
 
 def test_customers_reindexing(events):
-    f = engagement(events, cutoff=CUT, windows_days=[30], event_types=["nps"],
-                   customers=["a", "z"], **MAP)
+    f = engagement(
+        events, cutoff=CUT, windows_days=[30], event_types=["nps"], customers=["a", "z"], **MAP
+    )
     assert f.index.tolist() == ["a", "z"] and f.index.name == "customer_id"
     z = f.loc["z"]
     assert z["events_30d"] == 0 and z["nps_30d"] == 0 and z["web_session_count"] == 0
@@ -95,35 +120,46 @@ def test_customers_reindexing(events):
 def test_pandas_oracle_counts():
     rng = np.random.default_rng(0)
     n = 2000
-    ev = pd.DataFrame({
-        "customer_id": rng.integers(0, 50, n),
-        "timestamp": pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 400 * 24, n),
-                                                                   unit="h"),
-        "event_type": rng.choice(["web_session", "email_open", "nps"], n),
-        "value": rng.integers(0, 11, n).astype(float),
-    })
+    ev = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 50, n),
+            "timestamp": pd.Timestamp("2023-01-01")
+            + pd.to_timedelta(rng.integers(0, 400 * 24, n), unit="h"),
+            "event_type": rng.choice(["web_session", "email_open", "nps"], n),
+            "value": rng.integers(0, 11, n).astype(float),
+        }
+    )
     cut = pd.Timestamp("2023-12-31")
     f = engagement(ev, cutoff=cut, windows_days=[90])
     day = ev["timestamp"].dt.normalize()
     sel = ev[(day > cut - pd.Timedelta(days=90)) & (day <= cut)]
     expected = sel[sel["event_type"] == "email_open"].groupby("customer_id").size()
-    np.testing.assert_array_equal(f["email_open_90d"].to_numpy(),
-                                  expected.reindex(f.index, fill_value=0).to_numpy())
+    np.testing.assert_array_equal(
+        f["email_open_90d"].to_numpy(), expected.reindex(f.index, fill_value=0).to_numpy()
+    )
     nps = ev[(ev["event_type"] == "nps") & (day <= cut)]
-    np.testing.assert_allclose(f["nps_mean"].to_numpy(),
-                               nps.groupby("customer_id")["value"].mean().reindex(f.index))
+    np.testing.assert_allclose(
+        f["nps_mean"].to_numpy(), nps.groupby("customer_id")["value"].mean().reindex(f.index)
+    )
 
 
 def test_ibis_output(events):
-    out = engagement(ibis.memtable(events), cutoff=CUT, windows_days=[30], event_types=["nps"],
-                     **MAP)
+    out = engagement(
+        ibis.memtable(events), cutoff=CUT, windows_days=[30], event_types=["nps"], **MAP
+    )
     assert isinstance(out, ibis.Table)
     assert out.to_pandas()["nps_30d"].tolist() == [1, 1, 0]
     with pytest.raises(CxmlUserError, match="customers= needs pandas output"):
         engagement(ibis.memtable(events), cutoff=CUT, customers=["a"], output="ibis", **MAP)
     # with customers, Ibis input gives pandas reindexed onto them
-    df = engagement(ibis.memtable(events), cutoff=CUT, windows_days=[30], event_types=["nps"],
-                    customers=["c", "zz"], **MAP)
+    df = engagement(
+        ibis.memtable(events),
+        cutoff=CUT,
+        windows_days=[30],
+        event_types=["nps"],
+        customers=["c", "zz"],
+        **MAP,
+    )
     assert isinstance(df, pd.DataFrame) and df.index.tolist() == ["c", "zz"]
     assert df["nps_30d"].tolist() == [0, 0] and df.loc["c", "nps_last"] == 3.0
 

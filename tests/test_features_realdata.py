@@ -11,18 +11,25 @@ from cxml.features import behaviour, calibration_holdout
 
 pytestmark = pytest.mark.realdata
 
-_PATH = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail_ii" / \
-    "online_retail_ii.parquet"
-COLS = dict(customer_id="CustomerID", timestamp="InvoiceDate", order_id="Invoice",
-            product="StockCode")
+_PATH = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "online_retail_ii"
+    / "online_retail_ii.parquet"
+)
+COLS = dict(
+    customer_id="CustomerID", timestamp="InvoiceDate", order_id="Invoice", product="StockCode"
+)
 
 
 @pytest.fixture(scope="module")
 def retail():
     if not _PATH.exists():
         pytest.skip(f"real data not found at {_PATH}")
-    df = pd.read_parquet(_PATH, columns=["Invoice", "StockCode", "Quantity", "InvoiceDate",
-                                         "Price", "CustomerID"])
+    df = pd.read_parquet(
+        _PATH, columns=["Invoice", "StockCode", "Quantity", "InvoiceDate", "Price", "CustomerID"]
+    )
     df = df[df["CustomerID"].notna()]  # guest orders have no customer
     return df.assign(amount=df["Quantity"] * df["Price"])
 
@@ -30,9 +37,14 @@ def retail():
 def test_public_protocol_counts(retail):
     # README protocol: customers with a positive-value invoice in calibration (4,969), active
     # = a positive-value invoice in the holdout (51.9 %), 7,797 holdout invoice-days.
-    ch = calibration_holdout(retail, calibration_end="2011-06-09",
-                             observation_end="2011-12-09", returns="ignore",
-                             zero_value="drop", **COLS)
+    ch = calibration_holdout(
+        retail,
+        calibration_end="2011-06-09",
+        observation_end="2011-12-09",
+        returns="ignore",
+        zero_value="drop",
+        **COLS,
+    )
     assert len(ch) == 4969
     assert round((ch["frequency_holdout"] > 0).mean(), 3) == 0.519
     assert ch["frequency_holdout"].sum() == 7797
@@ -43,20 +55,22 @@ def test_public_protocol_counts(retail):
 
 
 def test_default_net_policy_report(retail):
-    ch = calibration_holdout(retail, calibration_end="2011-06-09",
-                             observation_end="2011-12-09", **COLS)
+    ch = calibration_holdout(
+        retail, calibration_end="2011-06-09", observation_end="2011-12-09", **COLS
+    )
     r = ch.attrs["report"]
     assert r["return_rows_netted"] == 18_446
     assert r["negative_value_days_dropped"] == 5_604  # cancellation-only days
     assert r["zero_value_days"] == 96 and r["zero_value_days_dropped"] == 0
-    assert r["customers_excluded"] == {"no_purchase_day": 69,
-                                       "first_purchase_after_calibration_end": 910}
+    assert r["customers_excluded"] == {
+        "no_purchase_day": 69,
+        "first_purchase_after_calibration_end": 910,
+    }
     assert len(ch) == 4963
 
 
 def test_behaviour_on_retail(retail):
-    f = behaviour(retail, cutoff="2011-06-09", windows_days=(30, 90), quantity="Quantity",
-                  **COLS)
+    f = behaviour(retail, cutoff="2011-06-09", windows_days=(30, 90), quantity="Quantity", **COLS)
     assert len(f) == f.attrs["report"]["n_customers"]
     assert (f["returned_value_share"].dropna() >= 0).all()
     # a customer without a positive order only had zero-value (free) purchase days

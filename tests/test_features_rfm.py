@@ -76,22 +76,35 @@ def test_matches_lifetimes_calibration_and_holdout(sample, cal_holdout):
     from lifetimes.utils import calibration_and_holdout_data
 
     ref = calibration_and_holdout_data(
-        sample, "customer_id", "timestamp", calibration_period_end=CAL_END,
-        observation_period_end=OBS_END, freq="D", freq_multiplier=7,
+        sample,
+        "customer_id",
+        "timestamp",
+        calibration_period_end=CAL_END,
+        observation_period_end=OBS_END,
+        freq="D",
+        freq_multiplier=7,
         monetary_value_col="amount",
     )  # freq="W" in lifetimes would merge same-*week* purchases; FHL merge same-day ones
     ref = ref.reindex(cal_holdout.index)
-    for col in ["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal",
-                "frequency_holdout", "duration_holdout"]:
-        np.testing.assert_allclose(cal_holdout[col].to_numpy(), ref[col].to_numpy(),
-                                   rtol=0, atol=1e-9, err_msg=col)
+    for col in [
+        "frequency_cal",
+        "recency_cal",
+        "T_cal",
+        "monetary_value_cal",
+        "frequency_holdout",
+        "duration_holdout",
+    ]:
+        np.testing.assert_allclose(
+            cal_holdout[col].to_numpy(), ref[col].to_numpy(), rtol=0, atol=1e-9, err_msg=col
+        )
     # lifetimes averages the raw holdout *rows*; cxml averages holdout purchase *days*, as in
     # the calibration period (same-day purchases merged). Oracle: plain pandas.
     hold = sample[sample["timestamp"] > CAL_END]
     per_day = hold.groupby(["customer_id", "timestamp"])["amount"].sum()
     expected = per_day.groupby(level="customer_id").mean().reindex(cal_holdout.index).fillna(0)
-    np.testing.assert_allclose(cal_holdout["monetary_value_holdout"].to_numpy(),
-                               expected.to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(
+        cal_holdout["monetary_value_holdout"].to_numpy(), expected.to_numpy(), atol=1e-9
+    )
     differs = ~np.isclose(cal_holdout["monetary_value_holdout"], ref["monetary_value_holdout"])
     assert differs.sum() == 49  # customers with several holdout rows on one day
 
@@ -102,23 +115,29 @@ def test_matches_lifetimes_summary_master_in_days():
     tx = cxml.datasets.load_cdnow("master")
     got = rfm(tx, observation_end=OBS_END, time_unit="D")
     ref = summary_data_from_transaction_data(
-        tx, "customer_id", "timestamp", monetary_value_col="amount",
-        observation_period_end=OBS_END, freq="D",
+        tx,
+        "customer_id",
+        "timestamp",
+        monetary_value_col="amount",
+        observation_period_end=OBS_END,
+        freq="D",
     ).reindex(got.index)
     assert len(got) == 23570
     for col in ["frequency", "recency", "T", "monetary_value"]:
-        np.testing.assert_allclose(got[col].to_numpy(), ref[col].to_numpy(), atol=1e-9,
-                                   err_msg=col)
+        np.testing.assert_allclose(got[col].to_numpy(), ref[col].to_numpy(), atol=1e-9, err_msg=col)
 
 
 def test_customer_first_buying_after_calibration_end_is_excluded_and_counted():
-    tx = pd.DataFrame({
-        "customer_id": [1, 1, 2, 3],
-        "timestamp": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-05", "2020-01-10"]),
-        "amount": [10.0, 20.0, 5.0, 7.0],
-    })
-    ch = calibration_holdout(tx, calibration_end="2020-01-31", observation_end="2020-03-31",
-                             time_unit="D")
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2, 3],
+            "timestamp": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-05", "2020-01-10"]),
+            "amount": [10.0, 20.0, 5.0, 7.0],
+        }
+    )
+    ch = calibration_holdout(
+        tx, calibration_end="2020-01-31", observation_end="2020-03-31", time_unit="D"
+    )
     assert ch.index.tolist() == [1, 3]
     assert ch.loc[1, "frequency_cal"] == 0 and ch.loc[1, "frequency_holdout"] == 1
     assert ch.loc[1, "monetary_value_holdout"] == 20.0
@@ -128,25 +147,44 @@ def test_customer_first_buying_after_calibration_end_is_excluded_and_counted():
 
 
 def test_end_dates_include_their_whole_day():
-    tx = pd.DataFrame({
-        "customer_id": ["a", "a", "a"],
-        "timestamp": pd.to_datetime(["2020-01-01 08:00", "2020-01-31 23:59", "2020-02-01 00:00"]),
-        "amount": [1.0, 2.0, 4.0],
-    })
-    ch = calibration_holdout(tx, calibration_end=dt.date(2020, 1, 31),
-                             observation_end=pd.Timestamp("2020-02-01"), time_unit="D")
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a"],
+            "timestamp": pd.to_datetime(
+                ["2020-01-01 08:00", "2020-01-31 23:59", "2020-02-01 00:00"]
+            ),
+            "amount": [1.0, 2.0, 4.0],
+        }
+    )
+    ch = calibration_holdout(
+        tx,
+        calibration_end=dt.date(2020, 1, 31),
+        observation_end=pd.Timestamp("2020-02-01"),
+        time_unit="D",
+    )
     assert ch.loc["a", "frequency_cal"] == 1
     assert ch.loc["a", "recency_cal"] == 30.0 and ch.loc["a", "T_cal"] == 30.0
     assert ch.loc["a", "frequency_holdout"] == 1
 
 
 def _returns_frame():
-    return pd.DataFrame({
-        "customer_id": [1, 1, 1, 1, 1, 2, 2],
-        "timestamp": pd.to_datetime(["2020-01-01", "2020-01-05", "2020-01-05", "2020-01-09",
-                                     "2020-01-12", "2020-01-02", "2020-01-03"]),
-        "amount": [10.0, 30.0, -10.0, -5.0, 0.0, -3.0, 0.0],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 1, 1, 2, 2],
+            "timestamp": pd.to_datetime(
+                [
+                    "2020-01-01",
+                    "2020-01-05",
+                    "2020-01-05",
+                    "2020-01-09",
+                    "2020-01-12",
+                    "2020-01-02",
+                    "2020-01-03",
+                ]
+            ),
+            "amount": [10.0, 30.0, -10.0, -5.0, 0.0, -3.0, 0.0],
+        }
+    )
 
 
 def test_returns_net_policy_nets_same_day_and_drops_negative_days():
@@ -164,8 +202,13 @@ def test_returns_net_policy_nets_same_day_and_drops_negative_days():
 
 
 def test_returns_ignore_and_zero_value_drop():
-    got = rfm(_returns_frame(), observation_end="2020-01-31", time_unit="D",
-              returns="ignore", zero_value="drop")
+    got = rfm(
+        _returns_frame(),
+        observation_end="2020-01-31",
+        time_unit="D",
+        returns="ignore",
+        zero_value="drop",
+    )
     # customer 1: days 01 (10), 05 (30) -> 12 (0) dropped; customer 2 has no purchase day
     assert got.index.tolist() == [1]
     assert got.loc[1, "frequency"] == 1 and got.loc[1, "monetary_value"] == 30.0
@@ -181,13 +224,15 @@ def test_returns_error_policy():
 
 
 def test_duplicates_auto_drops_only_with_order_line_identity():
-    tx = pd.DataFrame({
-        "customer_id": [1, 1, 1],
-        "timestamp": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-02"]),
-        "amount": [10.0, 6.0, 6.0],
-        "order": ["o1", "o2", "o2"],
-        "sku": ["a", "b", "b"],
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1],
+            "timestamp": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-02"]),
+            "amount": [10.0, 6.0, 6.0],
+            "order": ["o1", "o2", "o2"],
+            "sku": ["a", "b", "b"],
+        }
+    )
     # order id alone: two lines of one order at the same price may be different products
     only_order = rfm(tx, observation_end="2020-01-31", order_id="order")
     assert only_order.loc[1, "monetary_value"] == 12.0
@@ -206,11 +251,15 @@ def test_duplicates_auto_drops_only_with_order_line_identity():
     assert fast.attrs["report"]["n_rows"] == 3
 
 
-
 _rows = st.lists(
-    st.tuples(st.integers(1, 4), st.integers(0, 3), st.integers(0, 2),
-              st.sampled_from([5.0, 7.5, -2.0, 0.0])),
-    min_size=1, max_size=40,
+    st.tuples(
+        st.integers(1, 4),
+        st.integers(0, 3),
+        st.integers(0, 2),
+        st.sampled_from([5.0, 7.5, -2.0, 0.0]),
+    ),
+    min_size=1,
+    max_size=40,
 )
 
 
@@ -219,14 +268,18 @@ _rows = st.lists(
 def test_duplicate_count_equals_pandas(rows):
     """The deferred count (only customers with more rows than days are grouped) is exact."""
     tx = pd.DataFrame(rows, columns=["customer_id", "day", "hour", "amount"])
-    tx["timestamp"] = (pd.Timestamp("2020-01-01") + pd.to_timedelta(tx["day"], unit="D")
-                       + pd.to_timedelta(tx["hour"], unit="h"))
+    tx["timestamp"] = (
+        pd.Timestamp("2020-01-01")
+        + pd.to_timedelta(tx["day"], unit="D")
+        + pd.to_timedelta(tx["hour"], unit="h")
+    )
     tx = tx[["customer_id", "timestamp", "amount"]]
     expected = int(tx.duplicated().sum())
-    for build in (lambda: rfm(tx, observation_end="2020-01-31"),
-                  lambda: calibration_holdout(tx, calibration_end="2020-01-02",
-                                              observation_end="2020-01-31"),
-                  lambda: cxml.features.behaviour(tx, cutoff="2020-01-31")):
+    for build in (
+        lambda: rfm(tx, observation_end="2020-01-31"),
+        lambda: calibration_holdout(tx, calibration_end="2020-01-02", observation_end="2020-01-31"),
+        lambda: cxml.features.behaviour(tx, cutoff="2020-01-31"),
+    ):
         report = build().attrs["report"]
         assert report["duplicate_rows"] == expected
         assert report["duplicate_rows_dropped"] == 0
@@ -234,10 +287,10 @@ def test_duplicate_count_equals_pandas(rows):
     dropped = rfm(tx, observation_end="2020-01-31", duplicates="drop").attrs["report"]
     assert dropped["duplicate_rows"] == dropped["duplicate_rows_dropped"] == expected
 
+
 def test_ibis_input_returns_ibis_table(sample):
     t = validate_transactions(sample)
-    out = rfm(t.filter(t.timestamp <= pd.Timestamp("1997-09-30 23:59:59")),
-              observation_end=CAL_END)
+    out = rfm(t.filter(t.timestamp <= pd.Timestamp("1997-09-30 23:59:59")), observation_end=CAL_END)
     assert isinstance(out, ibis.Table)
     df = out.to_pandas().set_index("customer_id")
     ref = rfm(sample[sample["timestamp"] <= CAL_END], observation_end=CAL_END)
@@ -253,18 +306,23 @@ def test_validated_table_is_not_revalidated_but_still_checked_against_end(sample
 
 
 def test_after_observation_end_is_an_error(sample):
-    with pytest.raises(DataValidationError,
-                       match=r"'timestamp': 1,959 of 6,919 rows are after observation_end 1997"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"'timestamp': 1,959 of 6,919 rows are after observation_end 1997",
+    ):
         rfm(sample, observation_end=CAL_END)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"time_unit": "M"}, "time_unit must be 'D'"),
-    ({"returns": "subtract"}, "returns must be one of"),
-    ({"output": "arrow"}, "output must be one of"),
-    ({"customer": "x"}, r"unknown keyword argument\(s\) \['customer'\]"),
-    ({"observation_end": "not a date"}, "observation_end='not a date' is not a date"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"time_unit": "M"}, "time_unit must be 'D'"),
+        ({"returns": "subtract"}, "returns must be one of"),
+        ({"output": "arrow"}, "output must be one of"),
+        ({"customer": "x"}, r"unknown keyword argument\(s\) \['customer'\]"),
+        ({"observation_end": "not a date"}, "observation_end='not a date' is not a date"),
+    ],
+)
 def test_bad_arguments(sample, kwargs, match):
     kw = {"observation_end": OBS_END, **kwargs}
     with pytest.raises(CxmlUserError, match=match):
@@ -293,9 +351,13 @@ def test_input_types_agree(sample, tmp_path):
 # --- invariants -----------------------------------------------------------------------------
 
 _tx_rows = st.lists(
-    st.tuples(st.integers(0, 5), st.integers(0, 60),
-              st.floats(-50, 200, allow_nan=False).map(lambda x: round(x, 2))),
-    min_size=1, max_size=40,
+    st.tuples(
+        st.integers(0, 5),
+        st.integers(0, 60),
+        st.floats(-50, 200, allow_nan=False).map(lambda x: round(x, 2)),
+    ),
+    min_size=1,
+    max_size=40,
 )
 
 
@@ -303,11 +365,13 @@ _tx_rows = st.lists(
 @given(_tx_rows)
 def test_rfm_invariants_and_pandas_oracle(rows):
     base = pd.Timestamp("2021-01-01")
-    tx = pd.DataFrame({
-        "customer_id": [r[0] for r in rows],
-        "timestamp": [base + pd.Timedelta(days=r[1], hours=3) for r in rows],
-        "amount": [r[2] for r in rows],
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "timestamp": [base + pd.Timedelta(days=r[1], hours=3) for r in rows],
+            "amount": [r[2] for r in rows],
+        }
+    )
     got = rfm(tx, observation_end="2021-03-15", time_unit="D")
     assert (got["recency"] <= got["T"]).all()
     assert (got["frequency"] >= 0).all() and (got["recency"] >= 0).all()
@@ -332,13 +396,16 @@ def test_matches_lifetimes_on_simulated_data_with_times_of_day():
     assert (tx["timestamp"].dt.normalize() != tx["timestamp"]).any()  # real times of day
     got = rfm(tx, observation_end="2021-06-30", time_unit="D")
     ref = summary_data_from_transaction_data(
-        tx, "customer_id", "timestamp", monetary_value_col="amount",
-        observation_period_end="2021-06-30", freq="D",
+        tx,
+        "customer_id",
+        "timestamp",
+        monetary_value_col="amount",
+        observation_period_end="2021-06-30",
+        freq="D",
     ).reindex(got.index)
     assert len(got) == 3000
     for col in ["frequency", "recency", "T", "monetary_value"]:
-        np.testing.assert_allclose(got[col].to_numpy(), ref[col].to_numpy(), atol=1e-9,
-                                   err_msg=col)
+        np.testing.assert_allclose(got[col].to_numpy(), ref[col].to_numpy(), atol=1e-9, err_msg=col)
 
 
 @pytest.mark.parametrize("ids", ["int", "str"])
@@ -352,12 +419,18 @@ def test_customer_buckets_give_the_same_result(sample, monkeypatch, caplog, ids)
     if ids == "str":
         tx["customer_id"] = "c" + tx["customer_id"].astype(str)
     kw = dict(calibration_end=CAL_END, observation_end=OBS_END)
-    whole = (rfm(tx, observation_end=OBS_END), calibration_holdout(tx, **kw),
-             cxml.features.behaviour(tx, cutoff=OBS_END))
+    whole = (
+        rfm(tx, observation_end=OBS_END),
+        calibration_holdout(tx, **kw),
+        cxml.features.behaviour(tx, cutoff=OBS_END),
+    )
     monkeypatch.setattr(daily_mod, "BUCKET_ROWS", 1_000)  # 6,949 rows -> 7 buckets
     with caplog.at_level("DEBUG", logger="cxml.features._daily"):
-        parts = (rfm(tx, observation_end=OBS_END), calibration_holdout(tx, **kw),
-                 cxml.features.behaviour(tx, cutoff=OBS_END))
+        parts = (
+            rfm(tx, observation_end=OBS_END),
+            calibration_holdout(tx, **kw),
+            cxml.features.behaviour(tx, cutoff=OBS_END),
+        )
     assert caplog.text.count("executed in 7 customer buckets") == 3
     for a, b in zip(whole, parts, strict=True):
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)

@@ -14,10 +14,14 @@ from cxml.segments import INSUFFICIENT_HISTORY, segment_summary
 
 
 def _with_returns_only(tx: pd.DataFrame) -> pd.DataFrame:
-    ghosts = pd.DataFrame({"customer_id": [900001, 900001, 900002],
-                           "timestamp": pd.to_datetime(["1998-01-05", "1998-02-01",
-                                                        "1998-03-01"]),
-                           "amount": [-20.0, -5.0, -12.5], "quantity": [-1, -1, -1]})
+    ghosts = pd.DataFrame(
+        {
+            "customer_id": [900001, 900001, 900002],
+            "timestamp": pd.to_datetime(["1998-01-05", "1998-02-01", "1998-03-01"]),
+            "amount": [-20.0, -5.0, -12.5],
+            "quantity": [-1, -1, -1],
+        }
+    )
     return pd.concat([tx, ghosts], ignore_index=True)
 
 
@@ -42,7 +46,8 @@ def test_prior_scored_customers_get_their_own_segment_and_no_tiers(sample_traini
     assert summary["customers"].sum() == len(s)
     # re-segmenting with the model keeps them apart; recut quantiles ignore their prior CLV
     again, table = segment_scores(s, model=result.bundle)
-    assert (again.set_index("customer_id").loc[[900001, 900002], "segment"]
-            == INSUFFICIENT_HISTORY).all()
+    assert (
+        again.set_index("customer_id").loc[[900001, 900002], "segment"] == INSUFFICIENT_HISTORY
+    ).all()
     recut, _ = segment_scores(s, recut=True)
     assert recut.set_index("customer_id").loc[[900001, 900002], "value_tier"].isna().all()

@@ -32,12 +32,25 @@ def sim_input(tmp_path_factory, sample_training):
 
 def _cmd(model, tx, out):
     exe = Path(sys.executable).with_name("cxml")
-    return [str(exe), "score", "-m", str(model), "-t", str(tx), "--as-of", AS_OF, "-o",
-            str(out), "--chunk-size", "2000"]
+    return [
+        str(exe),
+        "score",
+        "-m",
+        str(model),
+        "-t",
+        str(tx),
+        "--as-of",
+        AS_OF,
+        "-o",
+        str(out),
+        "--chunk-size",
+        "2000",
+    ]
 
 
-def test_sigkill_leaves_no_partial_output_and_rerun_is_identical(sample_training, sim_input,
-                                                                 tmp_path):
+def test_sigkill_leaves_no_partial_output_and_rerun_is_identical(
+    sample_training, sim_input, tmp_path
+):
     model = sample_training[0].model_dir
     tx, n_customers = sim_input
     out_dir = tmp_path / "out"
@@ -45,8 +58,9 @@ def test_sigkill_leaves_no_partial_output_and_rerun_is_identical(sample_training
     out = out_dir / "scores.parquet"
     env = {**os.environ, "NO_COLOR": "1"}
 
-    proc = subprocess.Popen(_cmd(model, tx, out), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        _cmd(model, tx, out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    )
     # wait until some chunks are in the temporary file, then kill without warning
     deadline = time.monotonic() + 120
     temp = []

@@ -108,8 +108,7 @@ def test_csat_ces_property(scores):
 
 
 @settings(deadline=None)  # shared CI machines: no per-example timing
-@given(st.lists(st.one_of(st.integers(-5, 20), st.floats(allow_nan=True)), min_size=1,
-                max_size=50))
+@given(st.lists(st.one_of(st.integers(-5, 20), st.floats(allow_nan=True)), min_size=1, max_size=50))
 def test_nps_fuzz_either_valid_or_user_error(scores):
     try:
         value = nps(scores)
@@ -143,8 +142,9 @@ def test_rate_errors():
         churn_rate(start=30, lost=31)
     with pytest.raises(DataValidationError, match=r"new \(50\) exceeds customers at end \(40\)"):
         retention_rate(start=30, end=40, new=50)
-    with pytest.raises(DataValidationError, match="end - new = 35 returning customers exceed the "
-                                                  "30 at start"):
+    with pytest.raises(
+        DataValidationError, match="end - new = 35 returning customers exceed the 30 at start"
+    ):
         retention_rate(start=30, end=40, new=5)
     with pytest.raises(DataValidationError, match="non-negative whole count"):
         churn_rate(start=10.5, lost=1)
@@ -181,19 +181,29 @@ def test_repeat_purchase_rate_cdnow_calibration_matches_published_946_repeaters(
 
 
 def test_repeat_purchase_rate_same_day_orders_count_once_and_frequency_input():
-    tx = pd.DataFrame({
-        "customer_id": [1, 1, 2, 2, 3],
-        "timestamp": pd.to_datetime(["2024-01-01 09:00", "2024-01-01 17:00", "2024-01-01 00:00",
-                                     "2024-01-03 00:00", "2024-01-02 00:00"]),
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2, 2, 3],
+            "timestamp": pd.to_datetime(
+                [
+                    "2024-01-01 09:00",
+                    "2024-01-01 17:00",
+                    "2024-01-01 00:00",
+                    "2024-01-03 00:00",
+                    "2024-01-02 00:00",
+                ]
+            ),
+        }
+    )
     assert repeat_purchase_rate(tx) == pytest.approx(1 / 3)
     assert repeat_purchase_rate(pd.Series([0, 0, 2, 1])) == 0.5
     with pytest.raises(DataValidationError, match=r"1 of 3 frequencies are missing"):
         repeat_purchase_rate([0, np.nan, 1])
     with pytest.raises(DataValidationError, match=r"lack column\(s\) \['timestamp'\]"):
         repeat_purchase_rate(tx.rename(columns={"timestamp": "ts"}))
-    assert repeat_purchase_rate(tx.rename(columns={"timestamp": "ts"}), timestamp="ts") == \
-        pytest.approx(1 / 3)
+    assert repeat_purchase_rate(
+        tx.rename(columns={"timestamp": "ts"}), timestamp="ts"
+    ) == pytest.approx(1 / 3)
 
 
 # ---------------------------------------------------------------- flows and grouped
@@ -208,9 +218,17 @@ def _brute_flows(tx: pd.DataFrame) -> pd.DataFrame:
     for p in periods:
         cur = active.get(p, set())
         new = set(first[first == p].index)
-        rows.append({"period": p, "start": len(prev), "end": len(cur), "new": len(new),
-                     "retained": len(prev & cur), "lost": len(prev - cur),
-                     "reactivated": len(cur - prev - new)})
+        rows.append(
+            {
+                "period": p,
+                "start": len(prev),
+                "end": len(cur),
+                "new": len(new),
+                "retained": len(prev & cur),
+                "lost": len(prev - cur),
+                "reactivated": len(cur - prev - new),
+            }
+        )
         prev = cur
     return pd.DataFrame(rows)
 
@@ -235,16 +253,18 @@ def test_customer_flows_by_cohort_sums_to_whole_base():
     coh = customer_flows(tx, by_cohort=True)
     assert coh["cohort"].astype(str).unique().tolist() == ["1997-01", "1997-02", "1997-03"]
     summed = coh.groupby("period")[["start", "end", "new", "retained", "lost"]].sum()
-    pd.testing.assert_frame_equal(summed, total[summed.columns], check_dtype=False,
-                                  check_names=False)
+    pd.testing.assert_frame_equal(
+        summed, total[summed.columns], check_dtype=False, check_names=False
+    )
     first_rows = coh[coh["cohort"] == coh["period"]]
     assert (first_rows["active_share"] == 1.0).all()
     assert first_rows["cohort_size"].sum() == 2357
 
 
 def test_customer_flows_keeps_empty_months():
-    tx = pd.DataFrame({"customer_id": ["a", "a"],
-                       "timestamp": pd.to_datetime(["2024-01-10", "2024-04-02"])})
+    tx = pd.DataFrame(
+        {"customer_id": ["a", "a"], "timestamp": pd.to_datetime(["2024-01-10", "2024-04-02"])}
+    )
     flows = customer_flows(tx)
     assert flows["period"].astype(str).tolist() == ["2024-01", "2024-02", "2024-03", "2024-04"]
     assert flows["lost"].tolist() == [0, 1, 0, 0]
@@ -254,10 +274,12 @@ def test_customer_flows_keeps_empty_months():
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 15), st.integers(0, 200)), min_size=1, max_size=60))
 def test_customer_flows_property_matches_sets(rows):
-    tx = pd.DataFrame({
-        "customer_id": [c for c, _ in rows],
-        "timestamp": pd.Timestamp("2023-01-01") + pd.to_timedelta([d for _, d in rows], "D"),
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": [c for c, _ in rows],
+            "timestamp": pd.Timestamp("2023-01-01") + pd.to_timedelta([d for _, d in rows], "D"),
+        }
+    )
     flows = customer_flows(tx)
     expected = _brute_flows(tx)
     cols = ["start", "end", "new", "retained", "lost", "reactivated"]
@@ -266,13 +288,25 @@ def test_customer_flows_property_matches_sets(rows):
 
 
 def _events():
-    return pd.DataFrame({
-        "customer_id": [1, 2, 3, 4, 1, 2, 5, 9],
-        "timestamp": pd.to_datetime(["2024-01-02", "2024-01-20", "2024-02-03", "2024-02-10",
-                                     "2024-01-05", "2024-02-05", "2024-02-06", "2024-02-07"]),
-        "event_type": ["nps", "NPS", "nps", "nps", "csat", "csat", "web_session", "nps"],
-        "value": [10, 3, 9, 9, 5, 2, 300, 0],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4, 1, 2, 5, 9],
+            "timestamp": pd.to_datetime(
+                [
+                    "2024-01-02",
+                    "2024-01-20",
+                    "2024-02-03",
+                    "2024-02-10",
+                    "2024-01-05",
+                    "2024-02-05",
+                    "2024-02-06",
+                    "2024-02-07",
+                ]
+            ),
+            "event_type": ["nps", "NPS", "nps", "nps", "csat", "csat", "web_session", "nps"],
+            "value": [10, 3, 9, 9, 5, 2, 300, 0],
+        }
+    )
 
 
 def test_metric_by_month_and_segment():
@@ -283,8 +317,9 @@ def test_metric_by_month_and_segment():
     assert by_month["nps"].tolist() == pytest.approx([0.0, 100 / 3])
     assert by_month["responses"].tolist() == [2, 3]
 
-    segments = pd.Series(pd.Categorical(["A", "B", "A", "B"], categories=["A", "B", "C"]),
-                         index=[1, 2, 3, 4])
+    segments = pd.Series(
+        pd.Categorical(["A", "B", "A", "B"], categories=["A", "B", "C"]), index=[1, 2, 3, 4]
+    )
     by_seg = metric_by(ev, metric="nps", by="segment", segments=segments)
     assert by_seg["segment"].astype(str).tolist() == ["A", "B", "C"]
     assert by_seg["nps"].tolist()[:2] == [100.0, 0.0] and np.isnan(by_seg["nps"].iloc[2])
@@ -302,9 +337,14 @@ def test_metric_by_logs_events_of_unknown_customers(caplog):
 
 
 def test_metric_by_cohort_survey_uses_first_purchase_month():
-    tx = pd.DataFrame({"customer_id": [1, 2, 3, 4, 9],
-                       "timestamp": pd.to_datetime(["2023-12-01", "2023-12-15", "2024-01-04",
-                                                    "2024-01-30", "2024-01-01"])})
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4, 9],
+            "timestamp": pd.to_datetime(
+                ["2023-12-01", "2023-12-15", "2024-01-04", "2024-01-30", "2024-01-01"]
+            ),
+        }
+    )
     out = metric_by(_events(), metric="nps", by="cohort", transactions=tx)
     assert out["cohort"].astype(str).tolist() == ["2023-12", "2024-01"]
     # Dec cohort: 10, 3 -> 0; Jan cohort: 9, 9, 0 -> 33.3
@@ -325,16 +365,19 @@ def test_metric_by_base_rates():
     assert rep_coh["cohort"].astype(str).tolist() == ["1997-01", "1997-02", "1997-03"]
     assert rep_coh["customers"].tolist() == [781, 857, 719]  # first buyers per month
     assert (rep_coh["repeat_purchase_rate"] * rep_coh["customers"]).sum() == pytest.approx(
-        repeat_purchase_rate(tx) * 2357)
-    rep_cal = metric_by(tx, metric="repeat_purchase_rate", by="cohort", period=("1997-09-30",
-                                                                                 "1998-06-30"))
+        repeat_purchase_rate(tx) * 2357
+    )
+    rep_cal = metric_by(
+        tx, metric="repeat_purchase_rate", by="cohort", period=("1997-09-30", "1998-06-30")
+    )
     assert round(float((rep_cal["repeat_purchase_rate"] * rep_cal["customers"]).sum())) == 946
 
     rfm_like = tx.groupby("customer_id")["amount"].sum()
     segments = pd.Series(np.where(rfm_like > 50, "big", "small"), index=rfm_like.index)
     period = ("1997-09-30", "1998-06-30")
-    seg = metric_by(tx, metric="churn_rate", by="segment", segments=segments,
-                    period=period).set_index("segment")
+    seg = metric_by(
+        tx, metric="churn_rate", by="segment", segments=segments, period=period
+    ).set_index("segment")
     cal_end = pd.Timestamp(period[0])
     buyers = set(tx.loc[tx["timestamp"] > cal_end, "customer_id"])
     for name, grp in segments.groupby(segments):
@@ -343,11 +386,14 @@ def test_metric_by_base_rates():
         assert seg.loc[name, "customers"] == len(grp)
     ret = metric_by(tx, metric="retention_rate", by="segment", segments=segments, period=period)
     np.testing.assert_allclose(ret["retention_rate"] + seg["churn_rate"].to_numpy(), 1.0)
-    rep = metric_by(tx, metric="repeat_purchase_rate", by="segment", segments=segments,
-                    period=period)
+    rep = metric_by(
+        tx, metric="repeat_purchase_rate", by="segment", segments=segments, period=period
+    )
     cal = tx[tx["timestamp"] <= cal_end]
-    assert (rep["customers"].sum(), round(float((rep["repeat_purchase_rate"] * rep["customers"])
-                                                .sum()))) == (2357, 946)
+    assert (
+        rep["customers"].sum(),
+        round(float((rep["repeat_purchase_rate"] * rep["customers"]).sum())),
+    ) == (2357, 946)
     assert repeat_purchase_rate(cal) == pytest.approx(946 / 2357)
 
 
@@ -360,8 +406,12 @@ def test_metric_by_errors():
     with pytest.raises(DataValidationError, match="needs segments="):
         metric_by(ev, metric="nps", by="segment")
     with pytest.raises(DataValidationError, match="needs period="):
-        metric_by(pd.DataFrame({"customer_id": [1], "timestamp": [pd.Timestamp("2024-01-01")]}),
-                  metric="churn_rate", by="segment", segments=pd.Series(["a"], index=[1]))
+        metric_by(
+            pd.DataFrame({"customer_id": [1], "timestamp": [pd.Timestamp("2024-01-01")]}),
+            metric="churn_rate",
+            by="segment",
+            segments=pd.Series(["a"], index=[1]),
+        )
     with pytest.raises(DataValidationError, match=r"lack column\(s\) \['value'\]"):
         metric_by(ev.drop(columns="value"), metric="nps", by="month")
     bad = ev.assign(value=[10, 3, 11, 9, 5, 2, 300, 0])
@@ -369,6 +419,9 @@ def test_metric_by_errors():
         metric_by(bad, metric="nps", by="month")
     with pytest.raises(DataValidationError, match="duplicated customer ids"):
         metric_by(ev, metric="nps", by="segment", segments=pd.Series(["a", "b"], index=[1, 1]))
-    with pytest.raises(DataValidationError, match=r"1 of 2 rows of transactions have a missing "
-                                                  r"'timestamp'"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"1 of 2 rows of transactions have a missing "
+        r"'timestamp'",
+    ):
         customer_flows(pd.DataFrame({"customer_id": [1, 2], "timestamp": [pd.NaT, "2024-01-01"]}))

@@ -44,9 +44,15 @@ def test_different_models_have_different_versions(sample_training, tmp_path):
     from cxml.pipelines import train
 
     result, _ = sample_training
-    cfg = write_config(tmp_path, **{"data.transactions": "cdnow:sample",
-                                    "output.model_dir": str(tmp_path / "m"),
-                                    "churn.cv_folds": 3, "churn.num_leaves": 5})
+    cfg = write_config(
+        tmp_path,
+        **{
+            "data.transactions": "cdnow:sample",
+            "output.model_dir": str(tmp_path / "m"),
+            "churn.cv_folds": 3,
+            "churn.num_leaves": 5,
+        },
+    )
     other = train(cfg, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert other.bundle.model_version != result.bundle.model_version
     # a setting alone (the CLV horizon) changes predictions, so it changes the version too
@@ -60,8 +66,9 @@ def test_registered_model_version(sample_training, tx):
     from cxml.tracking import local_model_path, register_model
 
     result, _ = sample_training
-    version = register_model(result.run_id, "cxml-version-test",
-                             tracking_uri=result.tracking_uri, alias="champion")
+    version = register_model(
+        result.run_id, "cxml-version-test", tracking_uri=result.tracking_uri, alias="champion"
+    )
     fp = result.bundle.model_version
     for uri in (f"models:/cxml-version-test/{version}", "models:/cxml-version-test@champion"):
         bundle = load_model(local_model_path(uri, tracking_uri=result.tracking_uri))
@@ -70,8 +77,9 @@ def test_registered_model_version(sample_training, tx):
         out = score(tx, model=bundle, as_of=AS_OF)
         assert (out["model_version"] == f"cxml-version-test/{version}@{fp}").all()
     # a run's model is not a registered version: the content hash alone
-    run_model = load_model(local_model_path(f"runs:/{result.run_id}/model",
-                                            tracking_uri=result.tracking_uri))
+    run_model = load_model(
+        local_model_path(f"runs:/{result.run_id}/model", tracking_uri=result.tracking_uri)
+    )
     assert run_model.model_version in (fp, f"cxml-version-test/{version}@{fp}")
 
 
@@ -79,8 +87,9 @@ def test_registered_model_version(sample_training, tx):
 def test_output_files_follow_the_umask(sample_training, tmp_path, tx, umask, mode):
     old = os.umask(umask)
     try:
-        scores = score_to_file(tx, tmp_path / "s.parquet", model=sample_training[0].model_dir,
-                               as_of=AS_OF).path
+        scores = score_to_file(
+            tx, tmp_path / "s.parquet", model=sample_training[0].model_dir, as_of=AS_OF
+        ).path
         table = write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.csv")
         bundle_dir = load_model(sample_training[0].model_dir).save(tmp_path / "b")
     finally:

@@ -19,8 +19,9 @@ def donations():
 @pytest.fixture(scope="module")
 def bgbb(donations):
     d = donations
-    return BetaGeoBetaBinomModel().fit(d["frequency"], d["recency"], d["periods"],
-                                       weights=d["weights"])
+    return BetaGeoBetaBinomModel().fit(
+        d["frequency"], d["recency"], d["periods"], weights=d["weights"]
+    )
 
 
 def test_reference_values(bgbb):
@@ -37,17 +38,22 @@ def test_predictions_match_lifetimes(bgbb, donations):
         np.testing.assert_allclose(
             bgbb.expected_purchases(m, d["frequency"], d["recency"], d["periods"]),
             lt.conditional_expected_number_of_purchases_up_to_time(
-                m, d["frequency"], d["recency"], d["periods"]), rtol=1e-9)
+                m, d["frequency"], d["recency"], d["periods"]
+            ),
+            rtol=1e-9,
+        )
         np.testing.assert_allclose(
             bgbb.probability_alive(d["frequency"], d["recency"], d["periods"], m),
             lt.conditional_probability_alive(m, d["frequency"], d["recency"], d["periods"]),
-            rtol=1e-9)
+            rtol=1e-9,
+        )
 
 
 def test_fit_matches_lifetimes(bgbb, donations):
     d = donations
-    lt = lifetimes.BetaGeoBetaBinomFitter().fit(d["frequency"], d["recency"], d["periods"],
-                                                weights=d["weights"])
+    lt = lifetimes.BetaGeoBetaBinomFitter().fit(
+        d["frequency"], d["recency"], d["periods"], weights=d["weights"]
+    )
     for k in bgbb.params_:
         assert bgbb.params_[k] == pytest.approx(lt.params_[k], rel=1e-4)
 

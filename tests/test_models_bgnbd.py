@@ -63,10 +63,12 @@ def test_fit_agrees_with_lifetimes(bg, lt_bg, cdnow):
     for k in bg.params_:
         assert bg.params_[k] == pytest.approx(lt_bg.params_[k], rel=1e-4)
     # lifetimes reports its likelihood in rescaled time; evaluate at its parameters.
-    lt_ll = bgnbd_log_likelihood(dict(lt_bg.params_), cdnow["frequency"], cdnow["recency"],
-                                 cdnow["T"]).sum()
-    assert bgnbd_log_likelihood(bg.params_, cdnow["frequency"], cdnow["recency"],
-                                cdnow["T"]).sum() == pytest.approx(bg.log_likelihood_, rel=1e-12)
+    lt_ll = bgnbd_log_likelihood(
+        dict(lt_bg.params_), cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    ).sum()
+    assert bgnbd_log_likelihood(
+        bg.params_, cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    ).sum() == pytest.approx(bg.log_likelihood_, rel=1e-12)
     assert bg.log_likelihood_ >= lt_ll - 1e-6 * len(cdnow)
 
 
@@ -83,15 +85,22 @@ def test_predictions_match_lifetimes_on_cdnow(bg, cdnow):
     for t in (0.5, 1.0, 10.0, 39.0, 52.0, 200.0):
         np.testing.assert_allclose(
             bg.expected_purchases(t, f, r, T),
-            lt.conditional_expected_number_of_purchases_up_to_time(t, f, r, T), rtol=1e-8)
-    np.testing.assert_allclose(bg.probability_alive(f, r, T),
-                               lt.conditional_probability_alive(f, r, T), rtol=1e-10)
+            lt.conditional_expected_number_of_purchases_up_to_time(t, f, r, T),
+            rtol=1e-8,
+        )
+    np.testing.assert_allclose(
+        bg.probability_alive(f, r, T), lt.conditional_probability_alive(f, r, T), rtol=1e-10
+    )
     ts = np.array([1.0, 5.0, 39.0, 78.0, 500.0])
-    np.testing.assert_allclose(bg.population_expected_purchases(ts),
-                               lt.expected_number_of_purchases_up_to_time(ts), rtol=1e-9)
+    np.testing.assert_allclose(
+        bg.population_expected_purchases(ts),
+        lt.expected_number_of_purchases_up_to_time(ts),
+        rtol=1e-9,
+    )
     for n in range(12):
         assert bg.probability_of_purchases(39.0, n) == pytest.approx(
-            lt.probability_of_n_purchases_up_to_time(39.0, n), rel=1e-8)
+            lt.probability_of_n_purchases_up_to_time(39.0, n), rel=1e-8
+        )
 
 
 def test_probability_of_purchases_sums_to_one(bg):
@@ -172,8 +181,11 @@ def test_unidentified_parameters_are_reported(caplog):
     T = rng.uniform(1, 50, 500)
     with caplog.at_level("WARNING", logger="cxml.models._base"):
         m = BetaGeoModel().fit(np.zeros(500), np.zeros(500), T)
-    assert re.search(r"parameter\(s\) alpha reached the optimiser bound .*"
-                     r"BetaGeoModel\(penalizer=0\.01\)", caplog.text)
+    assert re.search(
+        r"parameter\(s\) alpha reached the optimiser bound .*"
+        r"BetaGeoModel\(penalizer=0\.01\)",
+        caplog.text,
+    )
     assert m.params_at_bound_ == ("alpha",)
     assert m.params_["r"] / m.params_["alpha"] < 1e-9
 
@@ -197,15 +209,15 @@ def test_save_load_roundtrip(bg, tmp_path, cdnow):
     bg.save(path)
     d = json.loads(path.read_text())
     assert d["model"] == "BetaGeoModel"
-    assert set(d) >= {"params", "standard_errors", "data_summary", "cxml_version",
-                      "log_likelihood"}
+    assert set(d) >= {"params", "standard_errors", "data_summary", "cxml_version", "log_likelihood"}
     assert d["data_summary"]["n_customers"] == 2357
     loaded = BetaGeoModel.load(path)
     assert loaded.params_ == bg.params_
     assert loaded.standard_errors_ == bg.standard_errors_
     f, r, T = cdnow["frequency"], cdnow["recency"], cdnow["T"]
-    np.testing.assert_array_equal(loaded.expected_purchases(10, f, r, T),
-                                  bg.expected_purchases(10, f, r, T))
+    np.testing.assert_array_equal(
+        loaded.expected_purchases(10, f, r, T), bg.expected_purchases(10, f, r, T)
+    )
     assert BetaGeoModel.from_dict(bg.to_dict()).log_likelihood_ == bg.log_likelihood_
 
 
@@ -234,13 +246,15 @@ def test_from_and_to_lifetimes(lt_bg, bg):
     assert m.log_likelihood_ == pytest.approx(bg.log_likelihood_, abs=1e-3)
     back = m.to_lifetimes()
     assert back.conditional_probability_alive(2, 30.43, 38.86) == pytest.approx(
-        m.probability_alive(2, 30.43, 38.86)[0], rel=1e-12)
+        m.probability_alive(2, 30.43, 38.86)[0], rel=1e-12
+    )
 
 
 def test_intervals(bg):
     est, lo, hi = bg.expected_purchases_interval(39, [0, 2, 10], [0, 30.43, 35], [38.86] * 3)
-    np.testing.assert_allclose(est, bg.expected_purchases(39, [0, 2, 10], [0, 30.43, 35],
-                                                          [38.86] * 3))
+    np.testing.assert_allclose(
+        est, bg.expected_purchases(39, [0, 2, 10], [0, 30.43, 35], [38.86] * 3)
+    )
     assert np.all(lo < est) and np.all(est < hi)
     _, lo50, hi50 = bg.expected_purchases_interval(39, [2], [30.43], [38.86], level=0.5)
     assert lo[1] < lo50[0] < hi50[0] < hi[1]
@@ -250,18 +264,24 @@ def test_intervals(bg):
         bg.confidence_intervals(95)
 
 
-params_st = st.fixed_dictionaries({
-    "r": st.floats(0.01, 50), "alpha": st.floats(0.01, 500),
-    "a": st.floats(0.05, 50), "b": st.floats(0.05, 50),
-})
+params_st = st.fixed_dictionaries(
+    {
+        "r": st.floats(0.01, 50),
+        "alpha": st.floats(0.01, 500),
+        "a": st.floats(0.05, 50),
+        "b": st.floats(0.05, 50),
+    }
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(params=params_st,
-       x=st.integers(0, 100_000),
-       frac=st.floats(0.0, 1.0),
-       T=st.floats(0.01, 20_000),
-       t=st.floats(0.0, 1e6))
+@given(
+    params=params_st,
+    x=st.integers(0, 100_000),
+    frac=st.floats(0.0, 1.0),
+    T=st.floats(0.01, 20_000),
+    t=st.floats(0.0, 1e6),
+)
 def test_predictions_finite_over_valid_domain(params, x, frac, T, t):
     if abs(params["a"] - 1.0) < 1e-6:
         return
@@ -276,11 +296,13 @@ def test_predictions_finite_over_valid_domain(params, x, frac, T, t):
 
 
 @settings(max_examples=100, deadline=None)
-@given(params=params_st,
-       x=st.integers(0, 60),
-       frac=st.floats(0.0, 1.0),
-       T=st.floats(0.5, 200),
-       t=st.floats(0.01, 200))
+@given(
+    params=params_st,
+    x=st.integers(0, 60),
+    frac=st.floats(0.0, 1.0),
+    T=st.floats(0.5, 200),
+    t=st.floats(0.01, 200),
+)
 def test_predictions_match_lifetimes_where_it_is_finite(params, x, frac, T, t):
     if abs(params["a"] - 1.0) < 1e-3:
         return
@@ -301,8 +323,13 @@ def test_expected_purchases_against_mpmath_at_extremes():
     p = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
     m = BetaGeoModel.from_dict(_as_dict(p))
     r, al, a, b = (mpmath.mpf(p[k]) for k in ("r", "alpha", "a", "b"))
-    for x, tx, T, t in [(5000, 900.0, 1000.0, 5000.0), (300, 30.0, 39.0, 1e5),
-                        (0, 0.0, 39.0, 1e-6), (2, 30.43, 38.86, 1e-9), (20000, 10.0, 10.0, 1.0)]:
+    for x, tx, T, t in [
+        (5000, 900.0, 1000.0, 5000.0),
+        (300, 30.0, 39.0, 1e5),
+        (0, 0.0, 39.0, 1e-6),
+        (2, 30.43, 38.86, 1e-9),
+        (20000, 10.0, 10.0, 1.0),
+    ]:
         z = t / (al + T + t)
         hyp = mpmath.hyp2f1(r + x, b + x, a + b + x - 1, z)
         num = (a + b + x - 1) / (a - 1) * (1 - hyp * ((al + T) / (al + T + t)) ** (r + x))
@@ -326,9 +353,14 @@ def test_quadrature_fallback_matches_mpmath_for_small_a(a):
 
 def _as_dict(params):
     k = len(params)
-    return {"model": "BetaGeoModel", "params": params, "penalizer": 0.0,
-            "standard_errors": {n: None for n in params},
-            "log_params_covariance": [[0.0] * k for _ in range(k)], "log_likelihood": 0.0}
+    return {
+        "model": "BetaGeoModel",
+        "params": params,
+        "penalizer": 0.0,
+        "standard_errors": {n: None for n in params},
+        "log_params_covariance": [[0.0] * k for _ in range(k)],
+        "log_likelihood": 0.0,
+    }
 
 
 def test_fit_and_predictions_match_lifetimes_on_simulated_data():
@@ -350,6 +382,9 @@ def test_fit_and_predictions_match_lifetimes_on_simulated_data():
     for t in (1.0, 26.0, 104.0):
         np.testing.assert_allclose(
             ours.expected_purchases(t, x, tx, T),
-            lt.conditional_expected_number_of_purchases_up_to_time(t, x, tx, T), rtol=1e-6)
-    np.testing.assert_allclose(ours.probability_alive(x, tx, T),
-                               lt.conditional_probability_alive(x, tx, T), rtol=1e-9)
+            lt.conditional_expected_number_of_purchases_up_to_time(t, x, tx, T),
+            rtol=1e-6,
+        )
+    np.testing.assert_allclose(
+        ours.probability_alive(x, tx, T), lt.conditional_probability_alive(x, tx, T), rtol=1e-9
+    )

@@ -53,26 +53,29 @@ def test_matches_lifetimes(gg, summary, repeat):
     for k in gg.params_:
         assert gg.params_[k] == pytest.approx(lt.params_[k], rel=1e-4)
         assert gg.standard_errors_[k] == pytest.approx(lt.standard_errors_[k], rel=2e-3)
-    ours = gg.to_lifetimes().conditional_expected_average_profit(summary["frequency"],
-                                                                 summary["monetary_value"])
+    ours = gg.to_lifetimes().conditional_expected_average_profit(
+        summary["frequency"], summary["monetary_value"]
+    )
     np.testing.assert_allclose(
-        gg.expected_average_value(summary["frequency"], summary["monetary_value"]),
-        ours, rtol=1e-12)
+        gg.expected_average_value(summary["frequency"], summary["monetary_value"]), ours, rtol=1e-12
+    )
     back = GammaGammaModel.from_lifetimes(lt)
     assert back.log_likelihood_ == pytest.approx(gg.log_likelihood_, abs=1e-3)
 
 
 def test_penalizer_matches_lifetimes(repeat):
     ours = GammaGammaModel(penalizer=0.001).fit(repeat["frequency"], repeat["monetary_value"])
-    lt = lifetimes.GammaGammaFitter(penalizer_coef=0.001).fit(repeat["frequency"],
-                                                              repeat["monetary_value"])
+    lt = lifetimes.GammaGammaFitter(penalizer_coef=0.001).fit(
+        repeat["frequency"], repeat["monetary_value"]
+    )
     for k in ours.params_:
         assert ours.params_[k] == pytest.approx(lt.params_[k], rel=1e-3)
 
 
 def test_refuses_frequency_zero(summary):
-    with pytest.raises(DataValidationError,
-                       match=r"frequency is 0 for 1,411 of 2,357 customers.*frequency'\] > 0"):
+    with pytest.raises(
+        DataValidationError, match=r"frequency is 0 for 1,411 of 2,357 customers.*frequency'\] > 0"
+    ):
         GammaGammaModel().fit(summary["frequency"], summary["monetary_value"])
 
 
@@ -126,13 +129,23 @@ def test_interval(gg):
 
 
 @settings(max_examples=100, deadline=None)
-@given(p=st.floats(0.1, 50), q=st.floats(1.01, 50), v=st.floats(0.1, 1e4),
-       x=st.integers(0, 10_000), m=st.floats(0.0, 1e6))
+@given(
+    p=st.floats(0.1, 50),
+    q=st.floats(1.01, 50),
+    v=st.floats(0.1, 1e4),
+    x=st.integers(0, 10_000),
+    m=st.floats(0.0, 1e6),
+)
 def test_expected_value_is_between_mean_and_population(p, q, v, x, m):
-    g = GammaGammaModel.from_dict({
-        "model": "GammaGammaModel", "params": {"p": p, "q": q, "v": v},
-        "standard_errors": {"p": None, "q": None, "v": None},
-        "log_params_covariance": [[0.0] * 3] * 3, "log_likelihood": 0.0})
+    g = GammaGammaModel.from_dict(
+        {
+            "model": "GammaGammaModel",
+            "params": {"p": p, "q": q, "v": v},
+            "standard_errors": {"p": None, "q": None, "v": None},
+            "log_params_covariance": [[0.0] * 3] * 3,
+            "log_likelihood": 0.0,
+        }
+    )
     e = g.expected_average_value([x], [m])[0]
     pop = p * v / (q - 1)
     assert np.isfinite(e)

@@ -39,15 +39,22 @@ def test_matches_lifetimes(mbg, cdnow):
     for t in (1.0, 39.0, 300.0):
         np.testing.assert_allclose(
             mbg.expected_purchases(t, f, r, T),
-            lt.conditional_expected_number_of_purchases_up_to_time(t, f, r, T), rtol=1e-8)
-    np.testing.assert_allclose(mbg.probability_alive(f, r, T),
-                               lt.conditional_probability_alive(f, r, T), rtol=1e-10)
+            lt.conditional_expected_number_of_purchases_up_to_time(t, f, r, T),
+            rtol=1e-8,
+        )
+    np.testing.assert_allclose(
+        mbg.probability_alive(f, r, T), lt.conditional_probability_alive(f, r, T), rtol=1e-10
+    )
     ts = np.array([1.0, 39.0, 100.0])
-    np.testing.assert_allclose(mbg.population_expected_purchases(ts),
-                               lt.expected_number_of_purchases_up_to_time(ts), rtol=1e-9)
+    np.testing.assert_allclose(
+        mbg.population_expected_purchases(ts),
+        lt.expected_number_of_purchases_up_to_time(ts),
+        rtol=1e-9,
+    )
     for n in range(8):
         assert mbg.probability_of_purchases(39.0, n) == pytest.approx(
-            lt.probability_of_n_purchases_up_to_time(39.0, n), rel=1e-8)
+            lt.probability_of_n_purchases_up_to_time(39.0, n), rel=1e-8
+        )
 
 
 def test_customers_without_repeats_may_be_dead(mbg):
@@ -67,16 +74,28 @@ def test_save_load(mbg, tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(r=st.floats(0.01, 20), alpha=st.floats(0.01, 200), a=st.floats(0.05, 20),
-       b=st.floats(0.05, 20), x=st.integers(0, 50_000), frac=st.floats(0, 1),
-       T=st.floats(0.1, 5000), t=st.floats(0, 1e5))
+@given(
+    r=st.floats(0.01, 20),
+    alpha=st.floats(0.01, 200),
+    a=st.floats(0.05, 20),
+    b=st.floats(0.05, 20),
+    x=st.integers(0, 50_000),
+    frac=st.floats(0, 1),
+    T=st.floats(0.1, 5000),
+    t=st.floats(0, 1e5),
+)
 def test_finite_over_domain(r, alpha, a, b, x, frac, T, t):
     if abs(a - 1) < 1e-6:
         return
-    m = ModifiedBetaGeoModel.from_dict({
-        "model": "ModifiedBetaGeoModel", "params": {"r": r, "alpha": alpha, "a": a, "b": b},
-        "standard_errors": dict.fromkeys("r alpha a b".split()),
-        "log_params_covariance": [[0.0] * 4] * 4, "log_likelihood": 0.0})
+    m = ModifiedBetaGeoModel.from_dict(
+        {
+            "model": "ModifiedBetaGeoModel",
+            "params": {"r": r, "alpha": alpha, "a": a, "b": b},
+            "standard_errors": dict.fromkeys("r alpha a b".split()),
+            "log_params_covariance": [[0.0] * 4] * 4,
+            "log_likelihood": 0.0,
+        }
+    )
     tx = frac * T if x > 0 else 0.0
     e = m.expected_purchases(t, x, tx, T)
     assert np.all(np.isfinite(e)) and np.all(e >= -1e-12)

@@ -39,12 +39,18 @@ def test_predictions_match_lifetimes(pnbd, cdnow):
     for t in (1.0, 39.0, 300.0):
         np.testing.assert_allclose(
             pnbd.expected_purchases(t, f, r, T),
-            lt.conditional_expected_number_of_purchases_up_to_time(t, f, r, T), rtol=1e-8)
-    np.testing.assert_allclose(pnbd.probability_alive(f, r, T),
-                               lt.conditional_probability_alive(f, r, T), rtol=1e-9)
+            lt.conditional_expected_number_of_purchases_up_to_time(t, f, r, T),
+            rtol=1e-8,
+        )
+    np.testing.assert_allclose(
+        pnbd.probability_alive(f, r, T), lt.conditional_probability_alive(f, r, T), rtol=1e-9
+    )
     ts = np.array([1.0, 39.0, 100.0])
-    np.testing.assert_allclose(pnbd.population_expected_purchases(ts),
-                               lt.expected_number_of_purchases_up_to_time(ts), rtol=1e-10)
+    np.testing.assert_allclose(
+        pnbd.population_expected_purchases(ts),
+        lt.expected_number_of_purchases_up_to_time(ts),
+        rtol=1e-10,
+    )
 
 
 def test_standard_errors_positive_and_save_load(pnbd, tmp_path):
@@ -76,16 +82,28 @@ def test_parameter_recovery_200k():
 
 
 def _model(r, alpha, s, beta):
-    return ParetoNBDModel.from_dict({
-        "model": "ParetoNBDModel", "params": {"r": r, "alpha": alpha, "s": s, "beta": beta},
-        "standard_errors": dict.fromkeys(["r", "alpha", "s", "beta"]),
-        "log_params_covariance": [[0.0] * 4] * 4, "log_likelihood": 0.0})
+    return ParetoNBDModel.from_dict(
+        {
+            "model": "ParetoNBDModel",
+            "params": {"r": r, "alpha": alpha, "s": s, "beta": beta},
+            "standard_errors": dict.fromkeys(["r", "alpha", "s", "beta"]),
+            "log_params_covariance": [[0.0] * 4] * 4,
+            "log_likelihood": 0.0,
+        }
+    )
 
 
 @settings(max_examples=80, deadline=None)
-@given(r=st.floats(0.01, 20), alpha=st.floats(0.01, 200), s=st.floats(0.01, 20),
-       beta=st.floats(0.01, 200), x=st.integers(0, 5_000), frac=st.floats(0, 1),
-       T=st.floats(0.1, 2000), t=st.floats(0, 1e5))
+@given(
+    r=st.floats(0.01, 20),
+    alpha=st.floats(0.01, 200),
+    s=st.floats(0.01, 20),
+    beta=st.floats(0.01, 200),
+    x=st.integers(0, 5_000),
+    frac=st.floats(0, 1),
+    T=st.floats(0.1, 2000),
+    t=st.floats(0, 1e5),
+)
 def test_finite_over_domain(r, alpha, s, beta, x, frac, T, t):
     m = _model(r, alpha, s, beta)
     tx = frac * T if x > 0 else 0.0
@@ -96,6 +114,7 @@ def test_finite_over_domain(r, alpha, s, beta, x, frac, T, t):
 
 
 # -- exact gradient (issue 4, acceptance 1) ---------------------------------------------
+
 
 def _mp_loglik(r, alpha, s, beta, x, tx, T):
     """Eq. (22) of Fader & Hardie's note 009 in 50-digit arithmetic (closed 2F1 form)."""
@@ -109,12 +128,16 @@ def _mp_loglik(r, alpha, s, beta, x, tx, T):
         # Euler's transformation 2F1(a, b; a+1; z) = (1-z)^(1-b) 2F1(1, a+1-b; a+1; z):
         # mpmath's direct 2F1 is wrong at 50 digits for x ~ 1e4 with z near 1.
         z = d / (m + y)
-        return ((1 - z) ** (1 - tp) * mp.hyp2f1(1, rsx + 1 - tp, rsx + 1, z)
-                / (m + y) ** rsx)
+        return (1 - z) ** (1 - tp) * mp.hyp2f1(1, rsx + 1 - tp, rsx + 1, z) / (m + y) ** rsx
 
     died = (F(tx) - F(T)) / rsx
-    return (mp.loggamma(r + x) - mp.loggamma(r) + r * mp.log(alpha) + s * mp.log(beta)
-            + mp.log((alpha + T) ** -(r + x) * (beta + T) ** -s + s * died))
+    return (
+        mp.loggamma(r + x)
+        - mp.loggamma(r)
+        + r * mp.log(alpha)
+        + s * mp.log(beta)
+        + mp.log((alpha + T) ** -(r + x) * (beta + T) ** -s + s * died)
+    )
 
 
 def _mp_log_gradient(p, x, tx, T):
@@ -127,10 +150,12 @@ def _mp_log_gradient(p, x, tx, T):
         ll = _mp_loglik(*q, x, tx, T)
         g = []
         for j in range(4):
+
             def f(u, j=j):
                 qq = list(q)
                 qq[j] = qq[j] * mp.exp(u)
                 return _mp_loglik(*qq, x, tx, T)
+
             g.append(float(mp.diff(f, 0)))
         return float(ll), np.array(g)
 
@@ -138,17 +163,21 @@ def _mp_log_gradient(p, x, tx, T):
 def _cxml_log_gradient(p, x, tx, T):
     from cxml.models._paretonbd import _pareto_loglik, _ParetoData
 
-    d = _ParetoData(np.array([float(x)]), np.array([float(tx)]), np.array([float(T)]),
-                    np.ones(1))
+    d = _ParetoData(np.array([float(x)]), np.array([float(tx)]), np.array([float(T)]), np.ones(1))
     ll, g = _pareto_loglik(np.asarray(p, float), d)
     return ll, g * np.asarray(p, float)
 
 
 @settings(max_examples=60, deadline=None)
-@given(r=st.floats(0.01, 20), alpha=st.floats(0.01, 200), s=st.floats(0.01, 20),
-       beta=st.floats(0.01, 200), x=st.one_of(st.integers(0, 50), st.integers(0, 10_000)),
-       frac=st.one_of(st.sampled_from([0.0, 1.0, 1 - 1e-9]), st.floats(0, 1)),
-       T=st.floats(0.1, 2000))
+@given(
+    r=st.floats(0.01, 20),
+    alpha=st.floats(0.01, 200),
+    s=st.floats(0.01, 20),
+    beta=st.floats(0.01, 200),
+    x=st.one_of(st.integers(0, 50), st.integers(0, 10_000)),
+    frac=st.one_of(st.sampled_from([0.0, 1.0, 1 - 1e-9]), st.floats(0, 1)),
+    T=st.floats(0.1, 2000),
+)
 def test_gradient_matches_mpmath(r, alpha, s, beta, x, frac, T):
     tx = frac * T if x > 0 else 0.0
     p = (r, alpha, s, beta)
@@ -159,15 +188,18 @@ def test_gradient_matches_mpmath(r, alpha, s, beta, x, frac, T):
     np.testing.assert_allclose(g, g_ref, rtol=1e-7, atol=1e-7)
 
 
-@pytest.mark.parametrize("p, x, tx, T", [
-    ((0.5533, 10.5776, 0.6062, 11.6679), 2, 30.43, 38.86),   # CDNOW customer 1
-    ((0.5533, 10.5776, 0.6062, 11.6679), 0, 0.0, 38.86),
-    ((0.5, 0.01, 0.5, 200.0), 10_000, 0.0, 2000.0),          # alpha << beta, huge x
-    ((0.5, 200.0, 0.5, 0.01), 10_000, 0.0, 2000.0),          # alpha >> beta, huge x
-    ((0.01, 0.01, 0.01, 200.0), 0, 0.0, 2000.0),             # T / alpha = 2e5
-    ((2.0, 30.0, 0.3, 0.05), 7, 100.0, 100.0),               # t_x = T: no unseen death
-    ((0.8, 8.0, 2.0, 40.0), 40, 99.999, 100.0),              # t_x just below T
-])
+@pytest.mark.parametrize(
+    "p, x, tx, T",
+    [
+        ((0.5533, 10.5776, 0.6062, 11.6679), 2, 30.43, 38.86),  # CDNOW customer 1
+        ((0.5533, 10.5776, 0.6062, 11.6679), 0, 0.0, 38.86),
+        ((0.5, 0.01, 0.5, 200.0), 10_000, 0.0, 2000.0),  # alpha << beta, huge x
+        ((0.5, 200.0, 0.5, 0.01), 10_000, 0.0, 2000.0),  # alpha >> beta, huge x
+        ((0.01, 0.01, 0.01, 200.0), 0, 0.0, 2000.0),  # T / alpha = 2e5
+        ((2.0, 30.0, 0.3, 0.05), 7, 100.0, 100.0),  # t_x = T: no unseen death
+        ((0.8, 8.0, 2.0, 40.0), 40, 99.999, 100.0),  # t_x just below T
+    ],
+)
 def test_gradient_corner_cases(p, x, tx, T):
     ll, g = _cxml_log_gradient(p, x, tx, T)
     ll_ref, g_ref = _mp_log_gradient(p, x, tx, T)
@@ -199,6 +231,7 @@ def test_total_gradient_is_zero_at_the_cdnow_optimum(pnbd, cdnow):
 
 # -- P(X(t) = n) (issue 4, acceptance 3) -------------------------------------------------
 
+
 def test_probability_of_purchases_matches_lifetimes(pnbd):
     # lifetimes only has the conditional pmf (note 028); a customer with no history
     # (x = t_x = T = 0) turns it into the unconditional P(X(t) = n) of note 012.
@@ -207,12 +240,12 @@ def test_probability_of_purchases_matches_lifetimes(pnbd):
         # At t = 1, n = 10 lifetimes' closed form cancels and is off by 1.25e-6 (relative,
         # against 30-digit mpmath); that point is checked against mpmath below.
         n = np.arange(10 if t == 1.0 else 11)
-        ref = [lt.conditional_probability_of_n_purchases_up_to_time(int(k), t, 0, 0, 0)
-               for k in n]
+        ref = [lt.conditional_probability_of_n_purchases_up_to_time(int(k), t, 0, 0, 0) for k in n]
         np.testing.assert_allclose(pnbd.probability_of_purchases(t, n), ref, rtol=1e-6)
     p = tuple(pnbd.params_[k] for k in ("r", "alpha", "s", "beta"))
-    assert pnbd.probability_of_purchases(1.0, 10)[()] == pytest.approx(_mp_pmf(p, 1.0, 10),
-                                                                       rel=1e-12)
+    assert pnbd.probability_of_purchases(1.0, 10)[()] == pytest.approx(
+        _mp_pmf(p, 1.0, 10), rel=1e-12
+    )
 
 
 def _mp_pmf(p, t, n):
@@ -223,21 +256,27 @@ def _mp_pmf(p, t, n):
         r, a, s, b = (mp.mpf(v) for v in p)
 
         def nbd(tau):
-            return (mp.gamma(r + n) / (mp.gamma(r) * mp.factorial(n)) * (a / (a + tau)) ** r
-                    * (tau / (a + tau)) ** n)
+            return (
+                mp.gamma(r + n)
+                / (mp.gamma(r) * mp.factorial(n))
+                * (a / (a + tau)) ** r
+                * (tau / (a + tau)) ** n
+            )
 
-        died = mp.quad(lambda tau: nbd(tau) * s * b ** s / (b + tau) ** (s + 1),
-                       [0, t / 4, t / 2, t])
+        died = mp.quad(lambda tau: nbd(tau) * s * b**s / (b + tau) ** (s + 1), [0, t / 4, t / 2, t])
         return float(nbd(t) * (b / (b + t)) ** s + died)
 
 
-@pytest.mark.parametrize("p, t, n", [
-    ((0.5533, 10.5776, 0.6062, 11.6679), 0.1, 10),  # lifetimes' difference cancels here
-    ((0.5533, 10.5776, 0.6062, 11.6679), 1.0, 10),
-    ((0.5, 0.05, 0.7, 30.0), 100.0, 20),
-    ((2.0, 30.0, 0.3, 0.05), 5.0, 3),
-    ((0.1, 1.0, 3.0, 1.0), 1.0, 0),
-])
+@pytest.mark.parametrize(
+    "p, t, n",
+    [
+        ((0.5533, 10.5776, 0.6062, 11.6679), 0.1, 10),  # lifetimes' difference cancels here
+        ((0.5533, 10.5776, 0.6062, 11.6679), 1.0, 10),
+        ((0.5, 0.05, 0.7, 30.0), 100.0, 20),
+        ((2.0, 30.0, 0.3, 0.05), 5.0, 3),
+        ((0.1, 1.0, 3.0, 1.0), 1.0, 0),
+    ],
+)
 def test_probability_of_purchases_matches_mpmath(p, t, n):
     m = _model(*p)
     assert m.probability_of_purchases(t, n)[()] == pytest.approx(_mp_pmf(p, t, n), rel=1e-10)
@@ -256,8 +295,13 @@ def test_probability_of_purchases_shapes_and_errors(pnbd):
 
 
 @settings(max_examples=12, deadline=None)
-@given(r=st.floats(0.05, 5), alpha=st.floats(0.5, 100), s=st.floats(0.05, 5),
-       beta=st.floats(0.05, 100), u=st.floats(0.01, 9))
+@given(
+    r=st.floats(0.05, 5),
+    alpha=st.floats(0.5, 100),
+    s=st.floats(0.05, 5),
+    beta=st.floats(0.05, 100),
+    u=st.floats(0.01, 9),
+)
 def test_probability_of_purchases_sums_to_one_with_the_right_mean(r, alpha, s, beta, u):
     # t <= 9 alpha keeps the NBD tail ratio t / (alpha + t) <= 0.9, so n < 500 holds all
     # but 1e-20 of the mass.
@@ -271,8 +315,14 @@ def test_probability_of_purchases_sums_to_one_with_the_right_mean(r, alpha, s, b
 
 
 @settings(max_examples=40, deadline=None)
-@given(r=st.floats(0.01, 20), alpha=st.floats(0.01, 200), s=st.floats(0.01, 20),
-       beta=st.floats(0.01, 200), t=st.floats(0, 1e4), n=st.integers(0, 300))
+@given(
+    r=st.floats(0.01, 20),
+    alpha=st.floats(0.01, 200),
+    s=st.floats(0.01, 20),
+    beta=st.floats(0.01, 200),
+    t=st.floats(0, 1e4),
+    n=st.integers(0, 300),
+)
 def test_probability_of_purchases_is_a_probability(r, alpha, s, beta, t, n):
     P = _model(r, alpha, s, beta).probability_of_purchases(t, n)[()]
     assert np.isfinite(P) and 0.0 <= P <= 1.0 + 1e-12

@@ -20,10 +20,15 @@ ISSUE_FIT = (0.74, 10.5, 81_711.0, 3.3e7)
 
 
 def _model(r, alpha, s, beta):
-    return ParetoNBDModel.from_dict({
-        "model": "ParetoNBDModel", "params": {"r": r, "alpha": alpha, "s": s, "beta": beta},
-        "standard_errors": dict.fromkeys(["r", "alpha", "s", "beta"]),
-        "log_params_covariance": [[0.0] * 4] * 4, "log_likelihood": 0.0})
+    return ParetoNBDModel.from_dict(
+        {
+            "model": "ParetoNBDModel",
+            "params": {"r": r, "alpha": alpha, "s": s, "beta": beta},
+            "standard_errors": dict.fromkeys(["r", "alpha", "s", "beta"]),
+            "log_params_covariance": [[0.0] * 4] * 4,
+            "log_likelihood": 0.0,
+        }
+    )
 
 
 def _mp_died_odds(p, x, tx, T, mu=None):
@@ -37,6 +42,7 @@ def _mp_died_odds(p, x, tx, T, mu=None):
         if tx == T:
             return mp.mpf(0)
         if mu is None:
+
             def f(tau):
                 return s * ((a + T) / (a + tau)) ** (r + x) * ((b + T) / (b + tau)) ** s / (b + tau)
         else:
@@ -44,6 +50,7 @@ def _mp_died_odds(p, x, tx, T, mu=None):
 
             def f(tau):
                 return m * ((a + T) / (a + tau)) ** (r + x) * mp.exp(m * (T - tau))
+
         # The integrand falls from tau = t_x; points cluster there.
         pts = [tx + (T - tx) * u for u in (0, 1e-6, 1e-4, 1e-2, 0.1, 0.5, 1)]
         return mp.quad(f, pts)
@@ -75,24 +82,36 @@ def _mp_pmf(p, t, n):
         t = mp.mpf(t)
 
         def nbd(tau):
-            return (mp.gamma(r + n) / (mp.gamma(r) * mp.factorial(n)) * (a / (a + tau)) ** r
-                    * (tau / (a + tau)) ** n)
+            return (
+                mp.gamma(r + n)
+                / (mp.gamma(r) * mp.factorial(n))
+                * (a / (a + tau)) ** r
+                * (tau / (a + tau)) ** n
+            )
 
-        died = mp.quad(lambda tau: nbd(tau) * (s / b) * (1 + tau / b) ** -(s + 1),
-                       [0, t / 8, t / 4, t / 2, t])
+        died = mp.quad(
+            lambda tau: nbd(tau) * (s / b) * (1 + tau / b) ** -(s + 1), [0, t / 8, t / 4, t / 2, t]
+        )
         return float(nbd(t) * (1 + t / b) ** -s + died)
 
 
 # -- extreme parameters against mpmath ---------------------------------------------------
 
 CUSTOMERS = [  # (x, t_x, T) in weeks, Online Retail-like, plus corners
-    (7, 57.14, 77.43), (0, 0.0, 18.14), (2, 26.0, 58.0), (3, 27.14, 36.43),
-    (120, 76.0, 77.43), (1, 0.14, 77.43), (4, 31.57, 31.57), (40, 2.0, 77.43),
+    (7, 57.14, 77.43),
+    (0, 0.0, 18.14),
+    (2, 26.0, 58.0),
+    (3, 27.14, 36.43),
+    (120, 76.0, 77.43),
+    (1, 0.14, 77.43),
+    (4, 31.57, 31.57),
+    (40, 2.0, 77.43),
 ]
 
 
-@pytest.mark.parametrize("p", [OR_FIT, ISSUE_FIT, (0.5, 5.0, 1e5, 1e7), (2.0, 30.0, 1e5, 3e7),
-                               (0.3, 0.05, 3e5, 1e6)])
+@pytest.mark.parametrize(
+    "p", [OR_FIT, ISSUE_FIT, (0.5, 5.0, 1e5, 1e7), (2.0, 30.0, 1e5, 3e7), (0.3, 0.05, 3e5, 1e6)]
+)
 def test_extreme_parameters_match_mpmath(p):
     m = _model(*p)
     x, tx, T = (np.array(c, dtype=float) for c in zip(*CUSTOMERS, strict=True))
@@ -110,21 +129,32 @@ def test_moderate_parameters_match_mpmath():
     p = (0.5533, 10.5776, 0.6062, 11.6679)  # CDNOW (Fader & Hardie's note 009)
     m = _model(*p)
     for x, tx, T in [(2, 30.43, 38.86), (0, 0.0, 38.86), (20, 5.0, 39.0), (1, 38.85, 38.86)]:
-        assert m.probability_alive(x, tx, T)[()] == pytest.approx(_mp_p_alive(p, x, tx, T),
-                                                                  rel=1e-10)
+        assert m.probability_alive(x, tx, T)[()] == pytest.approx(
+            _mp_p_alive(p, x, tx, T), rel=1e-10
+        )
         assert m.expected_purchases(39.0, x, tx, T)[()] == pytest.approx(
-            _mp_expected(p, 39.0, x, tx, T), rel=1e-10)
+            _mp_expected(p, 39.0, x, tx, T), rel=1e-10
+        )
 
 
 # -- invariants over a wide range, including s and beta both huge --------------------------
 
-params = dict(r=st.floats(0.01, 20), alpha=st.floats(0.01, 200),
-              log_s=st.floats(-2, 6.5), log_mu=st.floats(-4, 0.5))
+params = dict(
+    r=st.floats(0.01, 20),
+    alpha=st.floats(0.01, 200),
+    log_s=st.floats(-2, 6.5),
+    log_mu=st.floats(-4, 0.5),
+)
 
 
 @settings(max_examples=30, deadline=None)
-@given(**params, x=st.integers(0, 200), frac=st.floats(0, 1), T=st.floats(0.1, 500),
-       t=st.floats(0, 500))
+@given(
+    **params,
+    x=st.integers(0, 200),
+    frac=st.floats(0, 1),
+    T=st.floats(0.1, 500),
+    t=st.floats(0, 500),
+)
 def test_predictions_finite_in_range_and_exact(r, alpha, log_s, log_mu, x, frac, T, t):
     s = 10.0**log_s
     p = (r, alpha, s, s / 10.0**log_mu)
@@ -159,16 +189,18 @@ def test_continuous_as_s_and_beta_grow_with_s_over_beta_fixed():
     # the predictions tend to those of an exponential lifetime of rate mu, at rate O(1/s).
     r, alpha, mu = 0.74, 10.5, 0.0025
     x, tx, T = np.array([0.0, 2.0, 7.0]), np.array([0.0, 26.0, 57.14]), np.array([18.0, 58.0, 77.4])
-    limit = np.array([_mp_p_alive((r, alpha, 1.0, 1.0), *c, mu=mu)
-                      for c in zip(x, tx, T, strict=True)])
+    limit = np.array(
+        [_mp_p_alive((r, alpha, 1.0, 1.0), *c, mu=mu) for c in zip(x, tx, T, strict=True)]
+    )
     errors = []
     for s in 10.0 ** np.arange(1, 10):
         pa = _model(r, alpha, s, s / mu).probability_alive(x, tx, T)
         errors.append(np.max(np.abs(pa - limit)))
     errors = np.array(errors)
     assert np.all(np.diff(errors) < 0)  # monotone approach, no jump as s grows
-    np.testing.assert_allclose(errors[2:-2] * 10.0 ** np.arange(3, 8), errors[4] * 1e5,
-                               rtol=0.05)  # O(1/s)
+    np.testing.assert_allclose(
+        errors[2:-2] * 10.0 ** np.arange(3, 8), errors[4] * 1e5, rtol=0.05
+    )  # O(1/s)
     assert errors[-1] < 1e-8
 
 
@@ -189,6 +221,7 @@ def test_vectorised_over_many_customers():
 
 
 # -- a fit that runs off to the bounds says so --------------------------------------------
+
 
 def test_divergent_fit_is_reported_with_the_remedy(caplog):
     # Every customer drops out at the same rate (s / beta = 0.05, s huge): the likelihood
@@ -226,9 +259,12 @@ def test_online_retail_fit_is_flagged_and_predicted(caplog):
     path = cxml.datasets.online_retail_path()
     if path is None:
         pytest.skip("Online Retail II not found (set CXML_DATA_DIR or ../shared/data)")
-    ch = cxml.features.calibration_holdout(cxml.datasets.load_online_retail(path),
-                                           calibration_end="2011-06-09",
-                                           observation_end="2011-12-09", time_unit="W")
+    ch = cxml.features.calibration_holdout(
+        cxml.datasets.load_online_retail(path),
+        calibration_end="2011-06-09",
+        observation_end="2011-12-09",
+        time_unit="W",
+    )
     x, tx, T = (ch[c].to_numpy(float) for c in ("frequency_cal", "recency_cal", "T_cal"))
     with caplog.at_level(logging.WARNING, logger="cxml.models._base"):
         m = ParetoNBDModel().fit(x, tx, T)

@@ -36,8 +36,9 @@ WINDOW = {"start": "2016-01-01", "observation_end": "2021-06-30", "acquisition_w
 
 def _features(model, params, seed, spend_params=None, **window):
     window = {**WINDOW, **window}
-    tx = cxml.datasets.simulate(N, params=params, seed=seed, model=model,
-                                spend_params=spend_params, **window)
+    tx = cxml.datasets.simulate(
+        N, params=params, seed=seed, model=model, spend_params=spend_params, **window
+    )
     rfm = cxml.features.rfm(tx, observation_end=window["observation_end"], time_unit="W")
     assert len(rfm) == N
     return tx, rfm
@@ -50,11 +51,14 @@ def _assert_recovered(fitted, truth, label):
         assert abs(est - v) < 4 * se, f"{label}: {k} = {est:.4g} +- {se:.2g}, truth {v}"
 
 
-@pytest.mark.parametrize("params, spend, seed", [
-    ({"r": 0.8, "alpha": 30.0, "a": 0.8, "b": 2.5}, {"p": 6.0, "q": 4.0, "v": 15.0}, 1),
-    ({"r": 2.0, "alpha": 80.0, "a": 0.6, "b": 2.0}, {"p": 3.0, "q": 5.0, "v": 40.0}, 2),
-    ({"r": 0.5, "alpha": 20.0, "a": 1.2, "b": 3.0}, {"p": 2.5, "q": 8.0, "v": 100.0}, 3),
-])
+@pytest.mark.parametrize(
+    "params, spend, seed",
+    [
+        ({"r": 0.8, "alpha": 30.0, "a": 0.8, "b": 2.5}, {"p": 6.0, "q": 4.0, "v": 15.0}, 1),
+        ({"r": 2.0, "alpha": 80.0, "a": 0.6, "b": 2.0}, {"p": 3.0, "q": 5.0, "v": 40.0}, 2),
+        ({"r": 0.5, "alpha": 20.0, "a": 1.2, "b": 3.0}, {"p": 2.5, "q": 8.0, "v": 100.0}, 3),
+    ],
+)
 def test_bgnbd_and_gamma_gamma_recovered_from_simulated_transactions(params, spend, seed):
     _, rfm = _features("bgnbd", params, seed, spend_params=spend)
     bg = BetaGeoModel().fit(rfm["frequency"], rfm["recency"], rfm["T"])
@@ -83,8 +87,9 @@ def test_same_day_merging_biases_alpha_at_cdnow_rates():
     # estimator, moves alpha by more than a few percent.
     params = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
     end = "2021-06-30"
-    tx, rfm = _features("bgnbd", params, 1, start="2020-01-01", observation_end=end,
-                        acquisition_weeks=12.0)
+    tx, rfm = _features(
+        "bgnbd", params, 1, start="2020-01-01", observation_end=end, acquisition_weeks=12.0
+    )
     merged = 1.0 - (rfm["frequency"].sum() + len(rfm)) / len(tx)
     assert 0.005 < merged < 0.02  # measured 1.0 % of all purchases
     daily = BetaGeoModel().fit(rfm["frequency"], rfm["recency"], rfm["T"])

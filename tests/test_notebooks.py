@@ -23,8 +23,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 RETAIL = SHARED_DATA / "online_retail_ii" / "online_retail_ii.parquet"
 HAS_RETAIL = RETAIL.is_file()
 
-EXPECTED = ["01_quickstart.ipynb", "02_churn_and_segments.ipynb",
-            "03_tracking_and_scoring.ipynb"]
+EXPECTED = ["01_quickstart.ipynb", "02_churn_and_segments.ipynb", "03_tracking_and_scoring.ipynb"]
 # Notebooks only call cxml: finding and loading data (cxml.datasets) and starting a local
 # SparkSession (cxml.spark.local_session) are library functions too.
 ALLOWED_IMPORTS = {"cxml"}
@@ -36,8 +35,9 @@ def _read(name: str):
 
 def _code(cell) -> str:
     """Cell source without IPython magics (``%matplotlib inline``), so ``ast`` can parse it."""
-    return "\n".join(line for line in cell.source.splitlines()
-                     if not line.lstrip().startswith(("%", "!")))
+    return "\n".join(
+        line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+    )
 
 
 def test_expected_notebooks_are_committed():
@@ -50,8 +50,11 @@ def test_committed_without_outputs(name):
     nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code
-    dirty = [i for i, c in enumerate(nb.cells)
-             if c.cell_type == "code" and (c.outputs or c.execution_count is not None)]
+    dirty = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and (c.outputs or c.execution_count is not None)
+    ]
     assert not dirty, f"{name}: cells {dirty} have outputs or an execution count; strip them"
     assert nb.metadata["kernelspec"]["name"] == "python3"
 
@@ -67,10 +70,14 @@ def _imports(nb) -> list[str]:
                 imported += [a.name.split(".")[0] for a in node.names]
             elif isinstance(node, ast.ImportFrom):
                 # a relative import (module None, level > 0) is not cxml either
-                imported.append((node.module or "").split(".")[0] if node.level == 0
-                                else "." * node.level)
-            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                  and node.func.id == "__import__"):
+                imported.append(
+                    (node.module or "").split(".")[0] if node.level == 0 else "." * node.level
+                )
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "__import__"
+            ):
                 imported.append("__import__")
     return imported
 
@@ -80,16 +87,19 @@ def test_imports_only_cxml(name):
     imported = _imports(_read(name))
     assert "cxml" in imported
     assert set(imported) <= ALLOWED_IMPORTS, (
-        f"{name} imports {sorted(set(imported) - ALLOWED_IMPORTS)}; move that code into cxml")
+        f"{name} imports {sorted(set(imported) - ALLOWED_IMPORTS)}; move that code into cxml"
+    )
 
 
 def test_import_check_catches_other_modules():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("%matplotlib inline\nimport cxml\nimport os"),
-        nbformat.v4.new_code_cell("from pyspark.sql import SparkSession"),
-        nbformat.v4.new_code_cell("if True:\n    import pandas as pd"),
-        nbformat.v4.new_code_cell("from cxml.datasets import simulate\nm = __import__('sys')"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%matplotlib inline\nimport cxml\nimport os"),
+            nbformat.v4.new_code_cell("from pyspark.sql import SparkSession"),
+            nbformat.v4.new_code_cell("if True:\n    import pandas as pd"),
+            nbformat.v4.new_code_cell("from cxml.datasets import simulate\nm = __import__('sys')"),
+        ]
+    )
     assert _imports(nb) == ["cxml", "os", "pyspark", "pandas", "cxml", "__import__"]
 
 
@@ -98,8 +108,11 @@ def _calls(nb, dotted: str) -> list[ast.Call]:
     calls = []
     for cell in nb.cells:
         if cell.cell_type == "code":
-            calls += [node for node in ast.walk(ast.parse(_code(cell)))
-                      if isinstance(node, ast.Call) and ast.unparse(node.func) == dotted]
+            calls += [
+                node
+                for node in ast.walk(ast.parse(_code(cell)))
+                if isinstance(node, ast.Call) and ast.unparse(node.func) == dotted
+            ]
     return calls
 
 
@@ -128,7 +141,8 @@ def test_no_logic_of_their_own(name):
             continue
         for node in ast.walk(ast.parse(_code(cell))):
             assert not isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.For, ast.While)), (
-                f"{name}: {type(node).__name__} in cell {cell.source[:60]!r}")
+                f"{name}: {type(node).__name__} in cell {cell.source[:60]!r}"
+            )
 
 
 @pytest.mark.parametrize("name", EXPECTED)
@@ -141,10 +155,12 @@ def test_markdown_explains_each_step(name):
 
 
 def test_notebooks_cite_the_papers():
-    text = {n: "\n".join(c.source for c in _read(n).cells if c.cell_type == "markdown")
-            for n in EXPECTED}
+    text = {
+        n: "\n".join(c.source for c in _read(n).cells if c.cell_type == "markdown")
+        for n in EXPECTED
+    }
     assert "Fader, Hardie & Lee 2005" in text["01_quickstart.ipynb"]
-    assert "Counting Your" in text["01_quickstart.ipynb"]        # BG/NBD
+    assert "Counting Your" in text["01_quickstart.ipynb"]  # BG/NBD
     assert "RFM" in text["01_quickstart.ipynb"] and "Iso-Value" in text["01_quickstart.ipynb"]
     assert "Wang, Liu & Miao (2019)" in text["02_churn_and_segments.ipynb"]  # ZILN
 
@@ -156,8 +172,9 @@ def _execute(name: str, workdir: Path):
     from nbclient import NotebookClient
 
     nb = _read(name)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
     client.execute()
     return nb
 
@@ -220,8 +237,10 @@ def _check_simulated(nb):
     # The comparison gets the engagement events, so the cxml churn model beats BG/NBD's
     # P(no purchase) by a wide margin (AUC 0.92 against 0.78 when this was written).
     out = _outputs(nb, "comparison, eval_scores = cxml.pipelines.evaluate(")
-    auc = {m: float(re.search(rf"^{m}\s+(0\.\d+)", out, re.MULTILINE).group(1))
-           for m in ["cxml", "bgnbd_p_zero"]}  # churn_auc is the first column
+    auc = {
+        m: float(re.search(rf"^{m}\s+(0\.\d+)", out, re.MULTILINE).group(1))
+        for m in ["cxml", "bgnbd_p_zero"]
+    }  # churn_auc is the first column
     assert auc["cxml"] > auc["bgnbd_p_zero"] + 0.08, auc
 
 
@@ -265,8 +284,8 @@ def test_run_03_tracking_and_scoring(tmp_path):
     # Spark scores equal in-process scores: 2,357 rows, same CLV, churn and segment.
     out = _outputs(nb, "in_process = scores")
     n, clv_diff, churn_diff, same_segment = re.match(
-        r"\((\d+), np.float64\(([^)]+)\), np.float64\(([^)]+)\), np.(True|False)_\)",
-        out).groups()
+        r"\((\d+), np.float64\(([^)]+)\), np.float64\(([^)]+)\), np.(True|False)_\)", out
+    ).groups()
     assert int(n) == 2357 and float(clv_diff) < 1e-9 and float(churn_diff) < 1e-12
     assert same_segment == "True"
     assert (tmp_path / "mlflow.db").is_file() and (tmp_path / "scores.parquet").is_file()

@@ -42,8 +42,10 @@ def test_scores_are_deterministic_and_ordered_by_input(sample_training):
     tx = load_cdnow("sample").sample(frac=1.0, random_state=1)  # shuffled rows
     a = score(tx, model=result.bundle, as_of="1998-06-30")
     b = score(load_cdnow("sample"), model=result.bundle, as_of="1998-06-30")
-    pd.testing.assert_frame_equal(a.sort_values("customer_id").reset_index(drop=True),
-                                  b.sort_values("customer_id").reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        a.sort_values("customer_id").reset_index(drop=True),
+        b.sort_values("customer_id").reset_index(drop=True),
+    )
 
 
 def test_mlflow_pyfunc_predict_matches_score(sample_training):
@@ -61,8 +63,9 @@ def test_mlflow_pyfunc_predict_matches_score(sample_training):
 
 @pytest.mark.slow
 def test_evaluate_table_on_sample():
-    table = evaluate(load_cdnow("sample"), calibration_end="1997-09-30",
-                     observation_end="1998-06-30", folds=3)
+    table = evaluate(
+        load_cdnow("sample"), calibration_end="1997-09-30", observation_end="1998-06-30", folds=3
+    )
     assert table.index[0] == "cxml"
     assert {"bgnbd_p_alive", "bgnbd_p_zero", "bgnbd_expected", "rfm_logistic"} <= set(table.index)
     assert list(table.columns[: len(EVALUATION_COLUMNS)]) == EVALUATION_COLUMNS
@@ -85,16 +88,27 @@ def test_train_stacks_past_cutoffs_when_history_allows(tmp_path, caplog):
     from cxml.datasets import simulate
     from cxml.pipelines import train
 
-    tx = simulate(3000, seed=3, start="2019-01-01", observation_end="2021-06-30",
-                  acquisition_weeks=52)
+    tx = simulate(
+        3000, seed=3, start="2019-01-01", observation_end="2021-06-30", acquisition_weeks=52
+    )
     tx.to_parquet(tmp_path / "sim.parquet")
-    cfg = write_config(tmp_path, **{
-        "name": "sim", "data.transactions": str(tmp_path / "sim.parquet"),
-        "data.columns": {"customer_id": "customer_id", "timestamp": "timestamp",
-                         "amount": "amount"},
-        "time.calibration_end": "2020-12-31", "time.observation_end": "2021-06-30",
-        "churn.cv_folds": 3, "churn.max_snapshots": 3,
-        "output.model_dir": str(tmp_path / "models" / "sim")})
+    cfg = write_config(
+        tmp_path,
+        **{
+            "name": "sim",
+            "data.transactions": str(tmp_path / "sim.parquet"),
+            "data.columns": {
+                "customer_id": "customer_id",
+                "timestamp": "timestamp",
+                "amount": "amount",
+            },
+            "time.calibration_end": "2020-12-31",
+            "time.observation_end": "2021-06-30",
+            "churn.cv_folds": 3,
+            "churn.max_snapshots": 3,
+            "output.model_dir": str(tmp_path / "models" / "sim"),
+        },
+    )
     steps = []
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     result = train(cfg, tracking_uri=uri, on_step=steps.append)
@@ -102,8 +116,11 @@ def test_train_stacks_past_cutoffs_when_history_allows(tmp_path, caplog):
     assert 0.7 < result.metrics["churn_auc"] < 0.95
     client = mlflow.MlflowClient(tracking_uri=uri)
     names = {a.path for a in client.list_artifacts(result.run_id, "explanations")}
-    assert names == {"explanations/feature_importance_gain.csv", "explanations/shap_summary.csv",
-                     "explanations/shap_values.csv"}
+    assert names == {
+        "explanations/feature_importance_gain.csv",
+        "explanations/shap_summary.csv",
+        "explanations/shap_values.csv",
+    }
     # stacked cut-offs: the model tells their rows apart by age and scores at age 0
     features = list(result.bundle.churn_model.feature_names_in_)
     assert features[-1] == "cutoff_age_days"
@@ -127,8 +144,14 @@ def test_logging_failure_after_training_keeps_the_model(tmp_path, monkeypatch):
         raise OSError("artifact store is full")
 
     monkeypatch.setattr(mlflow, "log_figure", broken)
-    cfg = write_config(tmp_path, **{"data.transactions": "cdnow:sample", "churn.cv_folds": 2,
-                                    "output.model_dir": str(tmp_path / "models" / "m")})
+    cfg = write_config(
+        tmp_path,
+        **{
+            "data.transactions": "cdnow:sample",
+            "churn.cv_folds": 2,
+            "output.model_dir": str(tmp_path / "models" / "m"),
+        },
+    )
     with pytest.warns(RuntimeWarning, match=r"MLflow logging incomplete.*figure plots/"):
         result = train(cfg, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert (tmp_path / "models" / "m" / "MLmodel").is_file()
@@ -142,9 +165,16 @@ def test_evaluate_with_engagement_events():
     """Events become churn features of the cxml model (the baselines do not see them)."""
     from cxml.datasets import simulate
 
-    tx, events = simulate(1500, seed=1, events=True, start="2020-01-01",
-                          observation_end="2021-06-30")
-    table = evaluate(tx, calibration_end="2021-01-31", observation_end="2021-06-30",
-                     events=events, folds=3, return_scores=False)
+    tx, events = simulate(
+        1500, seed=1, events=True, start="2020-01-01", observation_end="2021-06-30"
+    )
+    table = evaluate(
+        tx,
+        calibration_end="2021-01-31",
+        observation_end="2021-06-30",
+        events=events,
+        folds=3,
+        return_scores=False,
+    )
     assert table.loc["cxml", "churn_auc"] > 0.7
     assert (table["n_customers"] == table.loc["cxml", "n_customers"]).all()

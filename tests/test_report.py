@@ -29,10 +29,14 @@ OLD, NEW = "1997-12-31", "1998-06-30"
 
 def _with_returns_only(tx: pd.DataFrame) -> pd.DataFrame:
     """Two customers with returns only: scored from the prior, segment 'insufficient history'."""
-    ghosts = pd.DataFrame({"customer_id": [900001, 900001, 900002],
-                           "timestamp": pd.to_datetime(["1998-01-05", "1998-02-01",
-                                                        "1998-03-01"]),
-                           "amount": [-20.0, -5.0, -12.5], "quantity": [-1, -1, -1]})
+    ghosts = pd.DataFrame(
+        {
+            "customer_id": [900001, 900001, 900002],
+            "timestamp": pd.to_datetime(["1998-01-05", "1998-02-01", "1998-03-01"]),
+            "amount": [-20.0, -5.0, -12.5],
+            "quantity": [-1, -1, -1],
+        }
+    )
     return pd.concat([tx, ghosts], ignore_index=True)
 
 
@@ -43,12 +47,17 @@ def scored(sample_training, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
     tx = _with_returns_only(load_cdnow("sample"))
     new = score(tx, model=result.bundle, as_of=NEW)
-    old = score(tx[tx["timestamp"] <= OLD], model=result.bundle, as_of=OLD,
-                allow_stale_as_of=True)
+    old = score(tx[tx["timestamp"] <= OLD], model=result.bundle, as_of=OLD, allow_stale_as_of=True)
     ids = new["customer_id"].iloc[:300].to_numpy()
     rng = np.random.default_rng(0)
-    events = pd.DataFrame({"customer_id": ids, "timestamp": pd.Timestamp("1998-05-01"),
-                           "event_type": "nps", "value": rng.integers(0, 11, len(ids))})
+    events = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "timestamp": pd.Timestamp("1998-05-01"),
+            "event_type": "nps",
+            "value": rng.integers(0, 11, len(ids)),
+        }
+    )
     new.to_parquet(tmp / "new.parquet")
     old.to_parquet(tmp / "old.parquet")
     events.to_parquet(tmp / "events.parquet")
@@ -57,7 +66,7 @@ def scored(sample_training, tmp_path_factory):
 
 def _row(html: str, name: str, after: str = "") -> list[str]:
     """The cells of the first table row headed ``name`` after the text ``after``."""
-    html = html[html.index(after):]
+    html = html[html.index(after) :]
     m = re.search(rf'<th scope="row">{re.escape(name)}</th>(.*?)</tr>', html, re.S)
     assert m, name
     return re.findall(r"<td>(.*?)</td>", m.group(1))
@@ -78,9 +87,14 @@ def test_report_has_every_section_and_real_numbers(scored):
         assert cells[3] == f"{r['clv_share']:.1%}"
     assert _row(html, INSUFFICIENT_HISTORY)[0] == "2"
     assert _row(html, "Churn AUC (cross-fitted, holdout)") == [
-        f"{bundle.info['metrics']['churn_auc']:.3f}"]
-    for title in ("Predicted CLV", "Churn probability", "Top churn drivers",
-                  "Customers by value and churn risk"):
+        f"{bundle.info['metrics']['churn_auc']:.3f}"
+    ]
+    for title in (
+        "Predicted CLV",
+        "Churn probability",
+        "Top churn drivers",
+        "Customers by value and churn risk",
+    ):
         assert title in html
     # gain share of the churn model (the scores do not carry every model feature)
     gain = pd.Series(bundle.churn_model.feature_importances_, dtype=float)
@@ -126,8 +140,9 @@ def test_previous_scores_give_migration_drift_and_backtest(scored):
     counts, shares = migration_matrix(old, new)
     both = old.merge(new, on="customer_id", suffixes=("_o", "_n"))
     assert counts.to_numpy().sum() == len(both) == len(old)
-    assert counts.loc["let go", "let go"] == int(((both["segment_o"] == "let go")
-                                                  & (both["segment_n"] == "let go")).sum())
+    assert counts.loc["let go", "let go"] == int(
+        ((both["segment_o"] == "let go") & (both["segment_n"] == "let go")).sum()
+    )
     np.testing.assert_allclose(shares.sum(axis=1), 1.0)
     assert _row(html, "let go", "Segment migration") == [f"{v:,}" for v in counts.loc["let go"]]
     assert "181 days later" in html
@@ -146,10 +161,15 @@ def test_previous_scores_give_migration_drift_and_backtest(scored):
 
 
 def test_backtest_definition_on_a_small_example():
-    old = pd.DataFrame({"customer_id": [1, 2, 3, 4], "segment": ["a", "a", "b", "b"],
-                        "churn_probability": [0.1, 0.9, 0.5, 0.5],
-                        "expected_purchases": [2.0, 0.1, 1.0, 1.0],
-                        "frequency": [3.0, 0.0, 1.0, 2.0]})
+    old = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4],
+            "segment": ["a", "a", "b", "b"],
+            "churn_probability": [0.1, 0.9, 0.5, 0.5],
+            "expected_purchases": [2.0, 0.1, 1.0, 1.0],
+            "frequency": [3.0, 0.0, 1.0, 2.0],
+        }
+    )
     new = pd.DataFrame({"customer_id": [1, 2, 3, 5], "frequency": [5.0, 0.0, 2.0, 1.0]})
     bt = backtest(old, new).set_index("customer_id")
     assert list(bt.index) == [1, 2, 3]  # 4 is not in the new scores, 5 was not scored before
@@ -170,8 +190,10 @@ def test_psi_known_value():
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=200),
-       st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=200))
+@given(
+    st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=200),
+    st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=200),
+)
 def test_psi_is_non_negative(e, a):
     assert population_stability_index(e, a) >= -1e-12
 
@@ -179,8 +201,11 @@ def test_psi_is_non_negative(e, a):
 def test_scores_of_another_model_or_table_are_refused(scored):
     bundle, _, new, _, tx, _, _ = scored
     other = new.assign(model_version="0123456789ab")
-    with pytest.raises(DataValidationError, match=r"2359 of 2359 rows were scored by "
-                                                  r"model_version '0123456789ab'"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"2359 of 2359 rows were scored by "
+        r"model_version '0123456789ab'",
+    ):
         build_report(other, bundle)
     with pytest.raises(DataValidationError, match="not a cxml scores table"):
         build_report(tx, bundle)
@@ -198,23 +223,37 @@ def test_write_report_is_atomic(scored, tmp_path):
 def test_cli_report(scored, capsys):
     _, model_dir, _, _, _, _, tmp = scored
     out = tmp / "report.html"
-    code = main(["report", "--scores", str(tmp / "new.parquet"), "--model", str(model_dir),
-                 "--output", str(out), "--previous", str(tmp / "old.parquet"),
-                 "--events", str(tmp / "events.parquet")])
+    code = main(
+        [
+            "report",
+            "--scores",
+            str(tmp / "new.parquet"),
+            "--model",
+            str(model_dir),
+            "--output",
+            str(out),
+            "--previous",
+            str(tmp / "old.parquet"),
+            "--events",
+            str(tmp / "events.parquet"),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     html = out.read_text(encoding="utf-8")
     assert "Segment migration" in html and "NPS" in html
     assert f"wrote {out}" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("case, message", [
-    ("missing", r"scores .*nope.parquet: no such file"),
-    ("not_scores", r"not a cxml scores table, columns \['p_alive'"),
-    ("other_model", r"rows were scored by model_version 'ffffffffffff'"),
-    ("bad_output", r"use a \.html file name"),
-])
-def test_cli_report_bad_input_exits_2_and_writes_nothing(scored, tmp_path, capsys, case,
-                                                         message):
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing", r"scores .*nope.parquet: no such file"),
+        ("not_scores", r"not a cxml scores table, columns \['p_alive'"),
+        ("other_model", r"rows were scored by model_version 'ffffffffffff'"),
+        ("bad_output", r"use a \.html file name"),
+    ],
+)
+def test_cli_report_bad_input_exits_2_and_writes_nothing(scored, tmp_path, capsys, case, message):
     _, model_dir, new, _, tx, _, tmp = scored
     src = tmp / "new.parquet"
     out = tmp_path / "report.html"
@@ -228,8 +267,7 @@ def test_cli_report_bad_input_exits_2_and_writes_nothing(scored, tmp_path, capsy
         new.assign(model_version="ffffffffffff").to_parquet(src)
     elif case == "bad_output":
         out = tmp_path / "report.pdf"
-    code = main(["report", "--scores", str(src), "--model", str(model_dir), "--output",
-                 str(out)])
+    code = main(["report", "--scores", str(src), "--model", str(model_dir), "--output", str(out)])
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and re.search(message, err), err
@@ -242,11 +280,12 @@ def test_training_run_logs_the_report(sample_training, tmp_path):
     result, _ = sample_training
     client = mlflow.MlflowClient(tracking_uri=result.tracking_uri)
     assert [a.path for a in client.list_artifacts(result.run_id, "report")] == [
-        "report/report.html"]
+        "report/report.html"
+    ]
     local = client.download_artifacts(result.run_id, "report/report.html", str(tmp_path))
     html = Path(local).read_text(encoding="utf-8")
     info = result.bundle.info
-    assert f"Scores as of <strong id=\"as-of\">{info['calibration_end']}</strong>" in html
+    assert f'Scores as of <strong id="as-of">{info["calibration_end"]}</strong>' in html
     assert f">{len(result.scores):,}<" in html  # the training customers
     # actual churn is the holdout's, probabilities cross-fitted: the segment table shows both
     summary = result.segment_summary.set_index("segment")
@@ -263,6 +302,6 @@ def test_explained_scores_show_first_reasons_of_the_high_risk_tier(scored):
     html = build_report(s, bundle)
     first = s.loc[s["risk_tier"] == "high", "reason_1"].dropna()
     top, n = first.value_counts().index[0], int(first.value_counts().iloc[0])
-    section = html[html.index('<table id="reasons">'):]
+    section = html[html.index('<table id="reasons">') :]
     assert _row(section, top) == [f"{n:,}", f"{n / len(first):.1%}"]
     assert 'id="reasons"' not in build_report(s.drop(columns=list(s.columns[-3:])), bundle)

@@ -31,11 +31,25 @@ def _chromium() -> str | None:
 def _run(browser: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
     # no network for the page: a proxy that does not exist makes any fetch fail
     return subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--proxy-server=127.0.0.1:9", f"--user-data-dir={tmp_path / 'profile'}",
-         "--enable-logging=stderr", "--v=0", *args],
-        capture_output=True, text=True, timeout=180)
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--proxy-server=127.0.0.1:9",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def test_report_renders_in_headless_chromium(sample_training, tmp_path):
@@ -47,8 +61,12 @@ def test_report_renders_in_headless_chromium(sample_training, tmp_path):
     result, _ = sample_training
     tx = load_cdnow("sample")
     new = score(tx, model=result.bundle, as_of="1998-06-30")
-    old = score(tx[tx["timestamp"] <= "1997-12-31"], model=result.bundle,
-                as_of="1997-12-31", allow_stale_as_of=True)
+    old = score(
+        tx[tx["timestamp"] <= "1997-12-31"],
+        model=result.bundle,
+        as_of="1997-12-31",
+        allow_stale_as_of=True,
+    )
     page = write_report(new, result.bundle, tmp_path / "report.html", previous=old)
     html = page.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
@@ -62,8 +80,7 @@ def test_report_renders_in_headless_chromium(sample_training, tmp_path):
     assert dom.stdout.count("<svg") == 6
 
     shot = tmp_path / "shot.png"
-    out = _run(browser, tmp_path, "--window-size=1280,4000", f"--screenshot={shot}",
-               page.as_uri())
+    out = _run(browser, tmp_path, "--window-size=1280,4000", f"--screenshot={shot}", page.as_uri())
     assert out.returncode == 0 and shot.exists(), out.stderr[-2000:]
     assert "ERROR:CONSOLE" not in out.stderr and "Uncaught" not in out.stderr
     img = np.asarray(Image.open(shot).convert("RGB"))

@@ -11,8 +11,7 @@ import pytest
 
 from cxml.datasets import load_cdnow
 from cxml.exceptions import CxmlUserError
-from cxml.pipelines import SCORE_COLUMNS
-from cxml.pipelines import TableWriter, load_model, score, score_to_file, write_table
+from cxml.pipelines import SCORE_COLUMNS, TableWriter, load_model, score, score_to_file, write_table
 from cxml.pipelines._model_matrix import model_matrix
 
 AS_OF = "1998-06-30"
@@ -56,8 +55,14 @@ def test_calibration_summary_matches_lifetimes(model, cdnow):
 
 def test_chunked_equals_single_pass_and_is_sorted(model, cdnow, full, tmp_path):
     seen = []
-    chunked = score(cdnow, model=model, as_of=AS_OF, chunk_size=700, work_dir=tmp_path,
-                    on_progress=lambda done, total: seen.append((done, total)))
+    chunked = score(
+        cdnow,
+        model=model,
+        as_of=AS_OF,
+        chunk_size=700,
+        work_dir=tmp_path,
+        on_progress=lambda done, total: seen.append((done, total)),
+    )
     pd.testing.assert_frame_equal(chunked, full)
     assert full["customer_id"].tolist() == sorted(cdnow["customer_id"].unique())
     assert list(full.columns) == SCORE_COLUMNS
@@ -81,10 +86,14 @@ def test_score_records_as_of_and_model_version(full, model):
 
 def test_customers_without_usable_history_scored_from_prior(model, cdnow):
     tx = cdnow[cdnow["customer_id"] <= 10].copy()
-    refunds = pd.DataFrame({"customer_id": [11, 11, 12], "quantity": [1, 1, 1],
-                            "timestamp": pd.to_datetime(["1997-03-01", "1997-04-01",
-                                                         "1998-01-01"]),
-                            "amount": [-5.0, -7.5, -1.0]})
+    refunds = pd.DataFrame(
+        {
+            "customer_id": [11, 11, 12],
+            "quantity": [1, 1, 1],
+            "timestamp": pd.to_datetime(["1997-03-01", "1997-04-01", "1998-01-01"]),
+            "amount": [-5.0, -7.5, -1.0],
+        }
+    )
     out = score(pd.concat([tx, refunds]), model=model, as_of=AS_OF)
     assert out["customer_id"].tolist() == list(range(1, 13))
     prior = out[out["insufficient_history"]]
@@ -94,14 +103,16 @@ def test_customers_without_usable_history_scored_from_prior(model, cdnow):
     assert prior["p_alive"].iloc[0] == pytest.approx(bg.probability_alive(z, z, z)[0])
     horizon = model.spec.horizon_days / 7
     assert prior["expected_purchases"].iloc[0] == pytest.approx(
-        bg.expected_purchases(horizon, z, z, z)[0])
+        bg.expected_purchases(horizon, z, z, z)[0]
+    )
     assert prior[["frequency", "recency", "T", "monetary_value"]].eq(0).all().all()
     assert prior["segment"].notna().all()
 
 
 def test_string_customer_ids(model, cdnow):
     tx = cdnow[cdnow["customer_id"] <= 30].assign(
-        customer_id=lambda d: "c" + d["customer_id"].astype(str).str.zfill(4))
+        customer_id=lambda d: "c" + d["customer_id"].astype(str).str.zfill(4)
+    )
     out = score(tx, model=model, as_of=AS_OF, chunk_size=7)
     assert out["customer_id"].tolist() == sorted(tx["customer_id"].unique())
     base = score(cdnow[cdnow["customer_id"] <= 30], model=model, as_of=AS_OF)
@@ -109,8 +120,9 @@ def test_string_customer_ids(model, cdnow):
 
 
 @pytest.mark.parametrize("ext", ["parquet", "csv"])
-def test_score_to_file_is_reproducible_whatever_the_chunk_size(model, sample_csv, full,
-                                                               tmp_path, ext):
+def test_score_to_file_is_reproducible_whatever_the_chunk_size(
+    model, sample_csv, full, tmp_path, ext
+):
     a, b, c = (tmp_path / f"{n}.{ext}" for n in "abc")
     s = score_to_file(sample_csv, a, model=model, as_of=AS_OF, chunk_size=500)
     assert (s.n_customers, s.n_chunks, s.n_insufficient_history) == (2357, 5, 0)
@@ -158,26 +170,30 @@ def test_table_writer_removes_temporaries_of_dead_writers_only(tmp_path):
     import subprocess
     import sys
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
     stale = tmp_path / f".s.csv.cxml-{dead}-abc.tmp"
     live = tmp_path / f".s.csv.cxml-{os.getppid()}-def.tmp"  # our parent: alive
     other = tmp_path / ".other.csv.cxml-1-x.tmp"
     for f in (stale, live, other):
         f.write_text("partial")
     write_table(pd.DataFrame({"a": [1]}), tmp_path / "s.csv")
-    assert sorted(f.name for f in tmp_path.iterdir()) == sorted(
-        [live.name, other.name, "s.csv"])
+    assert sorted(f.name for f in tmp_path.iterdir()) == sorted([live.name, other.name, "s.csv"])
 
 
 # ---------------------------------------------------------------- feature matrix
 def _spec(features, categories=None):
     from cxml.pipelines import FeatureColumn, FeatureSpec
 
-    return FeatureSpec(time_unit="W", horizon_days=273, windows_days=[30],
-                       columns={"customer_id": "customer_id", "timestamp": "timestamp",
-                                "amount": "amount"},
-                       categories=categories, features=[FeatureColumn(**f) for f in features])
+    return FeatureSpec(
+        time_unit="W",
+        horizon_days=273,
+        windows_days=[30],
+        columns={"customer_id": "customer_id", "timestamp": "timestamp", "amount": "amount"},
+        categories=categories,
+        features=[FeatureColumn(**f) for f in features],
+    )
 
 
 MATRIX = [
@@ -185,8 +201,14 @@ MATRIX = [
     {"name": "email_open_30d", "dtype": "int64", "source": "events", "fill": 0.0},
     {"name": "email_open_trend_30d", "dtype": "float64", "source": "events", "fill": 0.0},
     {"name": "nps_last", "dtype": "float64", "source": "events"},
-    {"name": "nps_class_promoter", "dtype": "float64", "source": "events", "fill": 0.0,
-     "category": "nps_class", "level": "promoter"},
+    {
+        "name": "nps_class_promoter",
+        "dtype": "float64",
+        "source": "events",
+        "fill": 0.0,
+        "category": "nps_class",
+        "level": "promoter",
+    },
     {"name": "cutoff_age_days", "dtype": "float64", "source": "cutoff", "fill": 0.0},
 ]
 
@@ -200,8 +222,12 @@ def test_model_matrix_is_built_from_the_trained_contract():
     X = pd.DataFrame({"trend_value_30d": [0.5, -1.0], "frequency": [1, 2]})
     M = model_matrix(X, spec, events_given=False)
     assert list(M.columns) == [f["name"] for f in MATRIX]
-    assert M[["email_open_30d", "email_open_trend_30d", "nps_class_promoter",
-              "cutoff_age_days"]].eq(0).all().all()
+    assert (
+        M[["email_open_30d", "email_open_trend_30d", "nps_class_promoter", "cutoff_age_days"]]
+        .eq(0)
+        .all()
+        .all()
+    )
     assert M["nps_last"].isna().all()
     assert M["frequency"].tolist() == [1.0, 2.0]
     # with events given the engagement columns must be there: a missing one is named
@@ -217,12 +243,17 @@ def test_one_hot_uses_the_recorded_levels_and_counts_unknown_ones():
     from cxml.exceptions import DataValidationError
     from cxml.pipelines._model_matrix import one_hot
 
-    X = pd.DataFrame({"nps_class": ["promoter", "detractor", None, "passive"],
-                      "f": [1.0, 2.0, 3.0, 4.0]})
+    X = pd.DataFrame(
+        {"nps_class": ["promoter", "detractor", None, "passive"], "f": [1.0, 2.0, 3.0, 4.0]}
+    )
     trained, levels, unknown = one_hot(X)  # training: the levels seen, sorted
     assert levels == {"nps_class": ["detractor", "passive", "promoter"]} and unknown == {}
-    assert list(trained.columns) == ["f", "nps_class_detractor", "nps_class_passive",
-                                     "nps_class_promoter"]
+    assert list(trained.columns) == [
+        "f",
+        "nps_class_detractor",
+        "nps_class_passive",
+        "nps_class_promoter",
+    ]
     ref = pd.get_dummies(X, columns=["nps_class"], dtype=float)  # what training did before
     pd.testing.assert_frame_equal(trained, ref)
     enc, _, unknown = one_hot(X, {"nps_class": ["passive", "promoter"]})
@@ -260,8 +291,7 @@ def test_bundle_without_a_feature_contract_asks_to_retrain(sample_training, tmp_
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(ModelLoadError, match=r"older cxml.*no feature contract.*retrain"):
         load_model(copy)
-    meta["spec"]["features"] = [{"name": "frequency", "dtype": "int64",
-                                 "source": "transactions"}]
+    meta["spec"]["features"] = [{"name": "frequency", "dtype": "int64", "source": "transactions"}]
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(ModelLoadError, match=r"does not list the churn model's columns"):
         load_model(copy)

@@ -9,7 +9,6 @@ import sys
 import pandas as pd
 import pytest
 import yaml
-
 from tests.conftest_features import spark_session  # noqa: F401  (session fixture)
 
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # before any SparkContext starts
@@ -22,7 +21,6 @@ AS_OF = "2021-06-30"
 @pytest.fixture(scope="module")
 def events_model(tmp_path_factory):
     from conftest import ROOT
-
     from cxml.datasets import simulate
     from cxml.pipelines import train
 
@@ -31,9 +29,11 @@ def events_model(tmp_path_factory):
     tx.to_parquet(d / "tx.parquet", index=False)
     ev.to_parquet(d / "ev.parquet", index=False)
     cfg = yaml.safe_load((ROOT / "configs" / "cdnow.yaml").read_text())
-    cfg["data"] = {"transactions": str(d / "tx.parquet"), "events": str(d / "ev.parquet"),
-                   "columns": {"customer_id": "customer_id", "timestamp": "timestamp",
-                               "amount": "amount"}}
+    cfg["data"] = {
+        "transactions": str(d / "tx.parquet"),
+        "events": str(d / "ev.parquet"),
+        "columns": {"customer_id": "customer_id", "timestamp": "timestamp", "amount": "amount"},
+    }
     cfg["time"].update(calibration_end="2021-01-31", observation_end=AS_OF)
     cfg["churn"].update(cv_folds=2, n_estimators=200)
     cfg["output"]["model_dir"] = str(d / "model")
@@ -100,7 +100,12 @@ def test_spark_with_events_matches_in_process(events_model, spark_session):  # n
     tx, ev = tx[tx["customer_id"] <= 600], ev[ev["customer_id"] <= 600]
     expected = score(tx, model=model, as_of=AS_OF, events=ev)
     spark = spark_session
-    got = cxml.spark.score(spark.createDataFrame(tx), model, as_of=AS_OF,
-                           events=spark.createDataFrame(ev), num_partitions=3).toPandas()
+    got = cxml.spark.score(
+        spark.createDataFrame(tx),
+        model,
+        as_of=AS_OF,
+        events=spark.createDataFrame(ev),
+        num_partitions=3,
+    ).toPandas()
     got = got.sort_values("customer_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-12, atol=0)

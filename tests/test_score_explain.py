@@ -27,16 +27,22 @@ def explained(sample_training):
 def test_reasons_are_the_top_positive_shap_contributions(explained):
     bundle, tx, plain, expl = explained
     assert list(expl.columns) == SCORE_COLUMNS + [
-        f"reason_{k}{s}" for k in (1, 2, 3) for s in ("", "_value", "_shap")]
+        f"reason_{k}{s}" for k in (1, 2, 3) for s in ("", "_value", "_shap")
+    ]
     pd.testing.assert_frame_equal(expl[SCORE_COLUMNS], plain)  # scores unchanged
     assert expl["reason_1"].dtype == object and expl["reason_1_shap"].dtype == "float64"
     # oracle: TreeSHAP of the model matrix rebuilt here, for a few customers
     as_of = pd.Timestamp("1998-06-30").date()
     valid = validate_transactions(tx, observation_end=as_of, **bundle.spec.columns)
-    X, _ = customer_features(valid, cutoff=as_of,
-                             purchase_model=bundle.purchase_model,
-                             spend_model=bundle.spend_model, spec=bundle.spec, clv=bundle.clv,
-                             return_ids=True)
+    X, _ = customer_features(
+        valid,
+        cutoff=as_of,
+        purchase_model=bundle.purchase_model,
+        spend_model=bundle.spend_model,
+        spec=bundle.spec,
+        clv=bundle.clv,
+        return_ids=True,
+    )
     Xm = model_matrix(X, bundle.spec, events_given=False)
     shap = bundle.churn_model.shap_values(Xm).drop(columns="expected_value")
     e = expl.set_index("customer_id")
@@ -59,16 +65,35 @@ def test_reasons_are_the_top_positive_shap_contributions(explained):
 
 def test_explain_must_be_a_count(sample_training):
     with pytest.raises(DataValidationError, match="explain must be the number of reasons"):
-        score(load_cdnow("sample"), model=sample_training[0].bundle, as_of="1998-06-30",
-              explain=-1)
+        score(load_cdnow("sample"), model=sample_training[0].bundle, as_of="1998-06-30", explain=-1)
 
 
 def test_cli_explain_writes_reason_columns(sample_training, sample_csv, tmp_path):
     out = tmp_path / "s.parquet"
-    code = main(["score", "-m", str(sample_training[0].model_dir), "-t", str(sample_csv),
-                 "--as-of", "1998-06-30", "-o", str(out), "--explain", "--top-reasons", "2"])
+    code = main(
+        [
+            "score",
+            "-m",
+            str(sample_training[0].model_dir),
+            "-t",
+            str(sample_csv),
+            "--as-of",
+            "1998-06-30",
+            "-o",
+            str(out),
+            "--explain",
+            "--top-reasons",
+            "2",
+        ]
+    )
     assert code == 0
     s = pd.read_parquet(out)
-    assert list(s.columns[-6:]) == ["reason_1", "reason_1_value", "reason_1_shap",
-                                    "reason_2", "reason_2_value", "reason_2_shap"]
+    assert list(s.columns[-6:]) == [
+        "reason_1",
+        "reason_1_value",
+        "reason_1_shap",
+        "reason_2",
+        "reason_2_value",
+        "reason_2_shap",
+    ]
     assert len(s) == 2357 and s["reason_1"].notna().sum() > 2000

@@ -22,8 +22,13 @@ def test_spark_explain_matches_in_process(spark_session, sample_training):  # no
     tx = load_cdnow("sample")
     model_dir = sample_training[0].model_dir
     expected = score(tx, model=model_dir, as_of="1998-06-30", explain=2)
-    result = cxml.spark.score(spark_session.createDataFrame(tx), model_dir, as_of="1998-06-30",
-                              num_partitions=3, explain=2)
+    result = cxml.spark.score(
+        spark_session.createDataFrame(tx),
+        model_dir,
+        as_of="1998-06-30",
+        num_partitions=3,
+        explain=2,
+    )
     assert result.columns == SCORE_COLUMNS + reason_columns(2)
     got = result.toPandas().sort_values("customer_id").reset_index(drop=True)
     assert len(got) == 2357

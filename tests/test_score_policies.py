@@ -48,8 +48,21 @@ def test_explicit_format_on_the_command_line(sample_training, tx, tmp_path, caps
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()
     assert "6,919 of 6,919 values are not ISO 8601 dates, e.g. '01/01/1997'" in err
-    code = main(["score", "-m", str(model_dir), "-t", str(path), "--as-of", AS_OF,
-                 "--timestamp-format", "%m/%d/%Y", "-o", str(out)])
+    code = main(
+        [
+            "score",
+            "-m",
+            str(model_dir),
+            "-t",
+            str(path),
+            "--as-of",
+            AS_OF,
+            "--timestamp-format",
+            "%m/%d/%Y",
+            "-o",
+            str(out),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "timestamp_format=%m/%d/%Y" in captured.out  # the data report says what was applied
@@ -59,9 +72,11 @@ def test_explicit_format_on_the_command_line(sample_training, tx, tmp_path, caps
 
 def test_stale_as_of_refused_unless_allowed(sample_training, tx):
     bundle = sample_training[0].bundle
-    with pytest.raises(DataValidationError,
-                       match=r"as_of 1999-06-30 is 365 days after the latest transaction in the "
-                             r"input \(1998-06-30\); more than 68 days"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"as_of 1999-06-30 is 365 days after the latest transaction in the "
+        r"input \(1998-06-30\); more than 68 days",
+    ):
         score(tx, model=bundle, as_of="1999-06-30")
     s = score(tx, model=bundle, as_of="1999-06-30", allow_stale_as_of=True)
     assert len(s) == 2357 and s.attrs["data_report"]["days_from_latest_transaction_to_as_of"] == 365

@@ -19,14 +19,26 @@ def scores_file(sample_training, tmp_path_factory):
     return p, s
 
 
-def test_segment_with_model_reproduces_score_segments(sample_training, scores_file, tmp_path,
-                                                       capsys):
+def test_segment_with_model_reproduces_score_segments(
+    sample_training, scores_file, tmp_path, capsys
+):
     result, _ = sample_training
     path, s = scores_file
     out = tmp_path / "seg.csv"
     summary = tmp_path / "summary.parquet"
-    code = main(["segment", "--scores", str(path), "--output", str(out), "--model",
-                 str(result.model_dir), "--summary", str(summary)])
+    code = main(
+        [
+            "segment",
+            "--scores",
+            str(path),
+            "--output",
+            str(out),
+            "--model",
+            str(result.model_dir),
+            "--summary",
+            str(summary),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     seg = pd.read_csv(out)

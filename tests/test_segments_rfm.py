@@ -26,8 +26,19 @@ from cxml.segments import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-NAMES = ["Champions", "Loyal", "Potential Loyalist", "New", "Promising", "Need Attention",
-         "About to Sleep", "Can't Lose Them", "At Risk", "Hibernating", "Lost"]
+NAMES = [
+    "Champions",
+    "Loyal",
+    "Potential Loyalist",
+    "New",
+    "Promising",
+    "Need Attention",
+    "About to Sleep",
+    "Can't Lose Them",
+    "At Risk",
+    "Hibernating",
+    "Lost",
+]
 # Fader-Hardie-Lee's CDNOW calibration summary (x, t_x, T in weeks, zbar = mean repeat spend)
 FHL = {"recency": "t_x", "frequency": "x", "monetary_value": "zbar"}
 
@@ -46,8 +57,10 @@ def test_quantile_scores_without_ties_are_exact_quintiles():
     assert quantile_scores(np.arange(10)).tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     shuffled = np.array([7, 3, 9, 0, 5, 1, 8, 2, 6, 4])
     assert quantile_scores(shuffled).tolist() == [4, 2, 5, 1, 3, 1, 5, 2, 4, 3]
-    assert np.bincount(quantile_scores(np.random.default_rng(0).normal(size=1000)))[1:].tolist() \
+    assert (
+        np.bincount(quantile_scores(np.random.default_rng(0).normal(size=1000)))[1:].tolist()
         == [200] * 5
+    )
 
 
 def test_quantile_scores_keep_ties_together():
@@ -60,9 +73,14 @@ def test_quantile_scores_keep_ties_together():
 
 
 @settings(deadline=None)  # shared CI machines: no per-example timing
-@given(hnp.arrays(np.float64, st.integers(1, 200),
-                  elements=st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: round(x, 1))),
-       st.integers(2, 10))
+@given(
+    hnp.arrays(
+        np.float64,
+        st.integers(1, 200),
+        elements=st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: round(x, 1)),
+    ),
+    st.integers(2, 10),
+)
 def test_quantile_scores_property(values, n_bins):
     scores = quantile_scores(values, n_bins=n_bins)
     assert scores.min() >= 1 and scores.max() <= n_bins
@@ -77,9 +95,15 @@ def test_quantile_scores_property(values, n_bins):
 
 
 def test_rfm_scores_small_example_reverses_recency():
-    rfm = pd.DataFrame({"recency": [0.0, 10, 30, 35, 20], "frequency": [0, 1, 4, 9, 2],
-                        "monetary_value": [0.0, 15, 40, 22, 18], "T": [38.0] * 5},
-                       index=pd.Index(["a", "b", "c", "d", "e"], name="customer_id"))
+    rfm = pd.DataFrame(
+        {
+            "recency": [0.0, 10, 30, 35, 20],
+            "frequency": [0, 1, 4, 9, 2],
+            "monetary_value": [0.0, 15, 40, 22, 18],
+            "T": [38.0] * 5,
+        },
+        index=pd.Index(["a", "b", "c", "d", "e"], name="customer_id"),
+    )
     scores = rfm_scores(rfm)
     # time since last purchase T - recency: 38, 28, 8, 3, 18 -> "d" most recent -> r 5
     assert scores["r_score"].tolist() == [1, 2, 4, 5, 3]
@@ -92,8 +116,14 @@ def test_rfm_scores_small_example_reverses_recency():
 
 def test_rfm_scores_recency_is_time_since_last_purchase_not_lifetimes_recency():
     # Same lifetimes-recency, different ages: the younger customer bought more recently.
-    rfm = pd.DataFrame({"recency": [5.0, 5.0], "frequency": [1, 1],
-                        "monetary_value": [10.0, 10.0], "T": [6.0, 30.0]})
+    rfm = pd.DataFrame(
+        {
+            "recency": [5.0, 5.0],
+            "frequency": [1, 1],
+            "monetary_value": [10.0, 10.0],
+            "T": [6.0, 30.0],
+        }
+    )
     assert rfm_scores(rfm, n_bins=2)["r_score"].tolist() == [2, 1]
 
 
@@ -102,8 +132,12 @@ def test_rfm_scores_on_published_cdnow_summary(cdnow_summary):
     assert len(scores) == 2357
     # x = 0 for 1,411 customers -> 1; x = 1 (439): 1,411 below -> 1 + floor(5 * 1411/2357) = 3;
     # x = 2 (214): 1,850 below -> 4; x >= 3 (293): 2,064 below -> 5.
-    assert scores["f_score"].value_counts().sort_index().to_dict() == {1: 1411, 3: 439, 4: 214,
-                                                                       5: 293}
+    assert scores["f_score"].value_counts().sort_index().to_dict() == {
+        1: 1411,
+        3: 439,
+        4: 214,
+        5: 293,
+    }
     # One-time buyers have zbar = 0: all share the lowest monetary score.
     assert (scores.loc[cdnow_summary["x"] == 0, "m_score"] == 1).all()
     # Recency has few ties: five nearly equal bins
@@ -127,8 +161,14 @@ def test_rfm_scores_accepts_lifetimes_summary_output():
 
 
 def test_rfm_scores_errors():
-    good = pd.DataFrame({"recency": [1.0, 2, 3], "frequency": [1, 2, 3],
-                         "monetary_value": [5.0, 6, 7], "T": [4.0, 4, 4]})
+    good = pd.DataFrame(
+        {
+            "recency": [1.0, 2, 3],
+            "frequency": [1, 2, 3],
+            "monetary_value": [5.0, 6, 7],
+            "T": [4.0, 4, 4],
+        }
+    )
     with pytest.raises(DataValidationError, match=r"recency > T for 2 of 3 customers"):
         rfm_scores(good.assign(T=[0.5, 1.5, 4.0]))
     with pytest.raises(DataValidationError, match=r"lacks column\(s\) \['monetary_value'\]"):
@@ -159,8 +199,9 @@ def test_packaged_rules_equal_the_editable_config():
 def test_default_rules_cover_every_score_combination_exactly_once():
     rules = load_segment_rules()
     assert rules.names == NAMES and rules.n_bins == 5 and rules.default is None
-    combos = pd.DataFrame(list(itertools.product(range(1, 6), repeat=3)),
-                          columns=["r_score", "f_score", "m_score"])
+    combos = pd.DataFrame(
+        list(itertools.product(range(1, 6), repeat=3)), columns=["r_score", "f_score", "m_score"]
+    )
     seg = rfm_segments(combos)  # raises if any of the 125 combinations is unmatched
     assert seg.notna().all() and len(seg) == 125
     assert set(seg) == set(NAMES)  # every named segment is reachable
@@ -168,12 +209,27 @@ def test_default_rules_cover_every_score_combination_exactly_once():
 
 @pytest.mark.parametrize(
     ("r", "f", "m", "expected"),
-    [(5, 5, 5, "Champions"), (4, 5, 4, "Champions"), (4, 4, 4, "Loyal"), (3, 5, 5, "Loyal"),
-     (5, 3, 3, "Potential Loyalist"), (4, 2, 2, "Potential Loyalist"), (5, 1, 1, "New"),
-     (5, 1, 2, "New"), (4, 1, 1, "Promising"), (3, 3, 3, "Need Attention"),
-     (3, 1, 1, "About to Sleep"), (3, 2, 2, "About to Sleep"), (1, 5, 5, "Can't Lose Them"),
-     (1, 4, 4, "Can't Lose Them"), (2, 5, 5, "At Risk"), (1, 3, 3, "At Risk"),
-     (2, 1, 2, "Hibernating"), (1, 1, 1, "Lost"), (1, 2, 2, "Lost")],
+    [
+        (5, 5, 5, "Champions"),
+        (4, 5, 4, "Champions"),
+        (4, 4, 4, "Loyal"),
+        (3, 5, 5, "Loyal"),
+        (5, 3, 3, "Potential Loyalist"),
+        (4, 2, 2, "Potential Loyalist"),
+        (5, 1, 1, "New"),
+        (5, 1, 2, "New"),
+        (4, 1, 1, "Promising"),
+        (3, 3, 3, "Need Attention"),
+        (3, 1, 1, "About to Sleep"),
+        (3, 2, 2, "About to Sleep"),
+        (1, 5, 5, "Can't Lose Them"),
+        (1, 4, 4, "Can't Lose Them"),
+        (2, 5, 5, "At Risk"),
+        (1, 3, 3, "At Risk"),
+        (2, 1, 2, "Hibernating"),
+        (1, 1, 1, "Lost"),
+        (1, 2, 2, "Lost"),
+    ],
 )
 def test_default_rules_cells(r, f, m, expected):
     seg = rfm_segments(pd.DataFrame({"r_score": [r], "f_score": [f], "m_score": [m]}))
@@ -197,19 +253,31 @@ def test_rfm_segments_on_published_cdnow_summary(cdnow_summary):
     expected = []
     for r, f, m in scores.itertuples(index=False):
         vals = {"r": r, "f": f, "m": m, "fm": (f + m) / 2}
-        expected.append(next(rule.name for rule in rules.segments
-                             if all(lo <= vals[k] <= hi
-                                    for k, (lo, hi) in rule.conditions().items())))
+        expected.append(
+            next(
+                rule.name
+                for rule in rules.segments
+                if all(lo <= vals[k] <= hi for k, (lo, hi) in rule.conditions().items())
+            )
+        )
     assert seg.astype(str).tolist() == expected
 
 
 def test_custom_rules_from_yaml_dict_and_list(tmp_path):
     rfm = pd.DataFrame({"r_score": [5, 1, 3], "f_score": [5, 1, 3], "m_score": [5, 1, 3]})
     path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump({"n_bins": 5, "default": "Others", "segments": [
-        {"name": "Top", "r": [4, 5], "f": [4, 5]},
-        {"name": "Gone", "r": 1},
-    ]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "n_bins": 5,
+                "default": "Others",
+                "segments": [
+                    {"name": "Top", "r": [4, 5], "f": [4, 5]},
+                    {"name": "Gone", "r": 1},
+                ],
+            }
+        )
+    )
     seg = rfm_segments(rfm, rules=path)
     assert seg.tolist() == ["Top", "Gone", "Others"]
     assert list(seg.cat.categories) == ["Top", "Gone", "Others"]
@@ -217,15 +285,22 @@ def test_custom_rules_from_yaml_dict_and_list(tmp_path):
     as_list = [{"name": "Active", "r": [2, 5]}, {"name": "Asleep"}]  # catch-all last
     assert rfm_segments(rfm, rules=as_list).tolist() == ["Active", "Asleep", "Active"]
     three_bins = {"n_bins": 3, "segments": [{"name": "hi", "r": 3}, {"name": "rest"}]}
-    raw = pd.DataFrame({"recency": [1.0, 2, 3], "frequency": [0, 1, 2],
-                        "monetary_value": [0.0, 1, 2], "T": [3.0, 3, 3]})
+    raw = pd.DataFrame(
+        {
+            "recency": [1.0, 2, 3],
+            "frequency": [0, 1, 2],
+            "monetary_value": [0.0, 1, 2],
+            "T": [3.0, 3, 3],
+        }
+    )
     assert rfm_segments(raw, rules=three_bins).tolist() == ["rest", "rest", "hi"]
 
 
 def test_unmatched_customers_without_default_is_an_error():
     rfm = pd.DataFrame({"r_score": [5, 1, 1], "f_score": [5, 1, 2], "m_score": [5, 1, 1]})
-    with pytest.raises(DataValidationError,
-                       match=r"no rule matches 2 of 3 customers .*set 'default:'"):
+    with pytest.raises(
+        DataValidationError, match=r"no rule matches 2 of 3 customers .*set 'default:'"
+    ):
         rfm_segments(rfm, rules=[{"name": "Top", "r": 5}])
 
 
@@ -277,8 +352,9 @@ def test_quantile_edges_reproduce_scores_and_score_new_values():
     values = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2, 5], dtype=float)
     edges = quantile_edges(values)
     assert edges.tolist() == [0.0, 0.0, 0.0, 1.0]
-    assert (1 + np.searchsorted(edges, values, side="left")).tolist() == \
-        quantile_scores(values).tolist()
+    assert (1 + np.searchsorted(edges, values, side="left")).tolist() == quantile_scores(
+        values
+    ).tolist()
     with pytest.raises(DataValidationError, match="no values"):
         quantile_edges([])
 
@@ -299,8 +375,9 @@ def test_rfm_score_edges_freeze_the_reference_batch(cdnow_summary):
     with pytest.raises(DataValidationError, match="edges were made for n_bins=5 but n_bins=4"):
         rfm_scores(cdnow_summary, edges=edges, n_bins=4, **FHL)
     with pytest.raises(DataValidationError, match=r"edges lack \['monetary_value'\]"):
-        rfm_scores(cdnow_summary, edges={k: v for k, v in edges.items()
-                                         if k != "monetary_value"}, **FHL)
+        rfm_scores(
+            cdnow_summary, edges={k: v for k, v in edges.items() if k != "monetary_value"}, **FHL
+        )
     with pytest.raises(DataValidationError, match=r"edges\['frequency'\] must hold 4 finite"):
         rfm_scores(cdnow_summary, edges={**edges, "frequency": [1.0]}, **FHL)
 
@@ -316,12 +393,15 @@ rfm_rows = st.tuples(
 @settings(max_examples=60, deadline=None)
 @given(st.lists(rfm_rows, min_size=1, max_size=80))
 def test_every_customer_gets_exactly_one_segment(rows):
-    rfm = pd.DataFrame({
-        "recency": [r for r, _, _, _ in rows],
-        "T": [r + extra for r, extra, _, _ in rows],
-        "frequency": [f for _, _, f, _ in rows],
-        "monetary_value": [m for _, _, _, m in rows],
-    }, index=pd.Index([f"c{i}" for i in range(len(rows))], name="customer_id"))
+    rfm = pd.DataFrame(
+        {
+            "recency": [r for r, _, _, _ in rows],
+            "T": [r + extra for r, extra, _, _ in rows],
+            "frequency": [f for _, _, f, _ in rows],
+            "monetary_value": [m for _, _, _, m in rows],
+        },
+        index=pd.Index([f"c{i}" for i in range(len(rows))], name="customer_id"),
+    )
     seg = rfm_segments(rfm)
     assert seg.index.equals(rfm.index)
     edges = rfm_score_edges(rfm)
@@ -342,8 +422,7 @@ messy = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5
 def test_rfm_segments_fuzz_valid_or_user_error(rows):
     from cxml.exceptions import CxmlUserError
 
-    rfm = pd.DataFrame(rows, columns=["recency", "frequency", "monetary_value", "T"],
-                       dtype=float)
+    rfm = pd.DataFrame(rows, columns=["recency", "frequency", "monetary_value", "T"], dtype=float)
     try:
         seg = rfm_segments(rfm)
     except CxmlUserError as exc:
@@ -354,8 +433,9 @@ def test_rfm_segments_fuzz_valid_or_user_error(rows):
 
 
 def test_rfm_segments_empty_input_gives_empty_output():
-    empty = pd.DataFrame({c: pd.Series([], dtype=float)
-                          for c in ["recency", "frequency", "monetary_value", "T"]})
+    empty = pd.DataFrame(
+        {c: pd.Series([], dtype=float) for c in ["recency", "frequency", "monetary_value", "T"]}
+    )
     seg = rfm_segments(empty)
     assert len(seg) == 0 and list(seg.cat.categories) == NAMES
     assert rfm_scores(empty).shape == (0, 3)

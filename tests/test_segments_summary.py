@@ -37,23 +37,32 @@ def cdnow_scores() -> pd.DataFrame:
     gg = GammaGammaFitter().fit(rep["x"], rep["zbar"])
     spend = gg.conditional_expected_average_profit(summary["x"], summary["zbar"])
     purchases = bg.conditional_expected_number_of_purchases_up_to_time(
-        52, summary["x"], summary["t_x"], summary["T"])
+        52, summary["x"], summary["t_x"], summary["T"]
+    )
     tx = cxml.datasets.load_cdnow("sample")
     holdout_buyers = set(tx.loc[tx["timestamp"] > "1997-09-30", "customer_id"])
-    scores = pd.DataFrame({
-        "segment": rfm_segments(summary, **FHL),
-        "clv": purchases * spend,
-        "churn_probability": 1 - bg.conditional_probability_alive(
-            summary["x"], summary["t_x"], summary["T"]),
-        "churned": ~summary.index.isin(list(holdout_buyers)),
-    }, index=summary.index.rename("customer_id"))
+    scores = pd.DataFrame(
+        {
+            "segment": rfm_segments(summary, **FHL),
+            "clv": purchases * spend,
+            "churn_probability": 1
+            - bg.conditional_probability_alive(summary["x"], summary["t_x"], summary["T"]),
+            "churned": ~summary.index.isin(list(holdout_buyers)),
+        },
+        index=summary.index.rename("customer_id"),
+    )
     return scores
 
 
 def test_segment_summary_small_example_exact():
-    scores = pd.DataFrame({"segment": ["a", "a", "b", "c"], "clv": [10.0, 30.0, 60.0, 0.0],
-                           "churn_probability": [0.2, 0.4, 0.9, 0.5],
-                           "churned": [False, True, True, False]})
+    scores = pd.DataFrame(
+        {
+            "segment": ["a", "a", "b", "c"],
+            "clv": [10.0, 30.0, 60.0, 0.0],
+            "churn_probability": [0.2, 0.4, 0.9, 0.5],
+            "churned": [False, True, True, False],
+        }
+    )
     out = segment_summary(scores, churned="churned")
     assert out["segment"].tolist() == ["b", "a", "c"]  # by total CLV
     assert out["customers"].tolist() == [1, 2, 1]
@@ -63,8 +72,16 @@ def test_segment_summary_small_example_exact():
     assert out["clv_share"].tolist() == [0.6, 0.4, 0.0]
     assert out["churn_probability_mean"].tolist() == pytest.approx([0.9, 0.3, 0.5])
     assert out["churn_actual"].tolist() == [1.0, 0.5, 0.0]
-    assert list(out.columns) == ["segment", "customers", "share", "clv_total", "clv_mean",
-                                 "clv_share", "churn_probability_mean", "churn_actual"]
+    assert list(out.columns) == [
+        "segment",
+        "customers",
+        "share",
+        "clv_total",
+        "clv_mean",
+        "clv_share",
+        "churn_probability_mean",
+        "churn_actual",
+    ]
     only_size = segment_summary(scores, clv=None, churn_probability=None)
     assert list(only_size.columns) == ["segment", "customers", "share"]
     assert only_size["segment"].tolist() == ["a", "b", "c"]  # by size
@@ -72,8 +89,9 @@ def test_segment_summary_small_example_exact():
 
 def test_segment_summary_keeps_category_order_and_empty_segments():
     seg = pd.Categorical(["x", "x", "z"], categories=["x", "y", "z"])
-    scores = pd.DataFrame({"segment": seg, "clv": [1.0, 2.0, 3.0],
-                           "churn_probability": [0.1, 0.2, 0.3]})
+    scores = pd.DataFrame(
+        {"segment": seg, "clv": [1.0, 2.0, 3.0], "churn_probability": [0.1, 0.2, 0.3]}
+    )
     out = segment_summary(scores)
     assert out["segment"].astype(str).tolist() == ["x", "y", "z"]
     assert out["customers"].tolist() == [2, 0, 1]
@@ -96,27 +114,33 @@ def test_segment_summary_on_cdnow(cdnow_scores):
     # ... but not in BG/NBD's churn probability: "Lost" holds only one-time buyers, and
     # BG/NBD's P(alive | x = 0) is 1 (the known quirk the churn classifier corrects)
     assert out.loc["Lost", "churn_probability_mean"] == 0.0
-    assert out.loc["At Risk", "churn_probability_mean"] > out.loc["Champions",
-                                                                  "churn_probability_mean"]
+    assert (
+        out.loc["At Risk", "churn_probability_mean"]
+        > out.loc["Champions", "churn_probability_mean"]
+    )
     assert out.loc["Champions", "clv_mean"] > out.loc["Lost", "clv_mean"]
     # churned given as a Series (by customer id) and as an aligned array: same result
-    from_series = segment_summary(cdnow_scores, churned=cdnow_scores["churned"].sample(
-        frac=1, random_state=0))
+    from_series = segment_summary(
+        cdnow_scores, churned=cdnow_scores["churned"].sample(frac=1, random_state=0)
+    )
     from_array = segment_summary(cdnow_scores, churned=cdnow_scores["churned"].to_numpy())
     np.testing.assert_allclose(from_series["churn_actual"], from_array["churn_actual"])
-    np.testing.assert_allclose(from_array["churn_actual"].to_numpy(),
-                               out["churn_actual"].to_numpy())
+    np.testing.assert_allclose(
+        from_array["churn_actual"].to_numpy(), out["churn_actual"].to_numpy()
+    )
 
 
 def test_segment_summary_with_survey_events(cdnow_scores):
     rng = np.random.default_rng(7)
     ids = rng.choice(cdnow_scores.index.to_numpy(), size=600)
-    events = pd.DataFrame({
-        "customer_id": np.r_[ids, ids[:300], [99_999]],  # one respondent without a segment
-        "timestamp": pd.Timestamp("1998-01-01"),
-        "event_type": ["nps"] * 600 + ["csat"] * 300 + ["nps"],
-        "value": np.r_[rng.integers(0, 11, 600), rng.integers(1, 6, 300), [10]],
-    })
+    events = pd.DataFrame(
+        {
+            "customer_id": np.r_[ids, ids[:300], [99_999]],  # one respondent without a segment
+            "timestamp": pd.Timestamp("1998-01-01"),
+            "event_type": ["nps"] * 600 + ["csat"] * 300 + ["nps"],
+            "value": np.r_[rng.integers(0, 11, 600), rng.integers(1, 6, 300), [10]],
+        }
+    )
     out = segment_summary(cdnow_scores, events=events).set_index("segment")
     seg_of = cdnow_scores["segment"]
     for name in ["Champions", "Lost", "Hibernating"]:
@@ -133,8 +157,9 @@ def test_segment_summary_with_survey_events(cdnow_scores):
 
 
 def test_segment_summary_errors():
-    scores = pd.DataFrame({"segment": ["a", None, None], "clv": [1.0, 2, 3],
-                           "churn_probability": [0.1, 0.2, 0.3]})
+    scores = pd.DataFrame(
+        {"segment": ["a", None, None], "clv": [1.0, 2, 3], "churn_probability": [0.1, 0.2, 0.3]}
+    )
     with pytest.raises(DataValidationError, match=r"2 of 3 customers have no segment in 'segment'"):
         segment_summary(scores)
     ok = scores.assign(segment=["a", "b", "b"])
@@ -142,8 +167,9 @@ def test_segment_summary_errors():
         segment_summary(ok, segment="rfm_segment")
     with pytest.raises(DataValidationError, match=r"lack the clv column 'clv_52w'.*clv=None"):
         segment_summary(ok, clv="clv_52w")
-    with pytest.raises(DataValidationError,
-                       match=r"'churn_probability' is outside 0\.\.1 for 1 of 3"):
+    with pytest.raises(
+        DataValidationError, match=r"'churn_probability' is outside 0\.\.1 for 1 of 3"
+    ):
         segment_summary(ok.assign(churn_probability=[0.1, 2.0, 0.3]))
     with pytest.raises(DataValidationError, match=r"'clv' is missing or infinite for 1 of 3"):
         segment_summary(ok.assign(clv=[1.0, np.nan, 3]))
@@ -163,12 +189,12 @@ def test_plot_segment_sizes(cdnow_scores, tmp_path):
     fig = plot_segment_sizes(summary)
     assert isinstance(fig, Figure)
     ax_customers, ax_value = fig.axes
-    assert [t.get_text() for t in ax_customers.get_yticklabels()] == \
-        summary["segment"].astype(str).tolist()
+    assert [t.get_text() for t in ax_customers.get_yticklabels()] == summary["segment"].astype(
+        str
+    ).tolist()
     heights = [p.get_width() for p in ax_customers.patches]
     assert heights == summary["customers"].astype(float).tolist()
-    assert [p.get_width() for p in ax_value.patches] == pytest.approx(
-        summary["clv_total"].tolist())
+    assert [p.get_width() for p in ax_value.patches] == pytest.approx(summary["clv_total"].tolist())
     path = tmp_path / "sizes.png"
     fig.savefig(path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -13,15 +13,23 @@ from cxml.exceptions import ConfigError, DataValidationError
 from cxml.segments import clv_tiers, load_segment_rules, value_risk_matrix
 
 DEFAULT_ACTIONS = {
-    ("high", "low"): "reward", ("high", "medium"): "retain", ("high", "high"): "win back",
-    ("medium", "low"): "grow", ("medium", "medium"): "nurture", ("medium", "high"): "re-engage",
-    ("low", "low"): "develop", ("low", "medium"): "monitor", ("low", "high"): "let go",
+    ("high", "low"): "reward",
+    ("high", "medium"): "retain",
+    ("high", "high"): "win back",
+    ("medium", "low"): "grow",
+    ("medium", "medium"): "nurture",
+    ("medium", "high"): "re-engage",
+    ("low", "low"): "develop",
+    ("low", "medium"): "monitor",
+    ("low", "high"): "let go",
 }
 
 
 def test_clv_tiers_quantiles_split_50_30_20():
-    clv = pd.Series(np.random.default_rng(1).lognormal(3, 1, size=10_000),
-                    index=pd.RangeIndex(100, 10_100, name="customer_id"))
+    clv = pd.Series(
+        np.random.default_rng(1).lognormal(3, 1, size=10_000),
+        index=pd.RangeIndex(100, 10_100, name="customer_id"),
+    )
     tiers = clv_tiers(clv)
     assert tiers.name == "value_tier" and tiers.index.equals(clv.index)
     assert tiers.value_counts().to_dict() == {"low": 5000, "medium": 3000, "high": 2000}
@@ -38,7 +46,12 @@ def test_clv_tiers_thresholds_labels_and_edges():
     assert four.tolist() == ["D", "D", "C", "C", "B", "B", "A", "A"]
     assert clv_tiers(clv, quantiles=[0.5]).tolist() == ["low"] * 4 + ["high"] * 4
     assert clv_tiers(clv, thresholds=[1, 2, 3, 4]).cat.categories.tolist() == [
-        "tier 1", "tier 2", "tier 3", "tier 4", "tier 5"]
+        "tier 1",
+        "tier 2",
+        "tier 3",
+        "tier 4",
+        "tier 5",
+    ]
 
 
 def test_clv_tiers_mass_of_zero_clv_stays_low():
@@ -64,8 +77,13 @@ def test_clv_tiers_errors():
 
 
 @settings(deadline=None)  # shared CI machines: no per-example timing
-@given(hnp.arrays(np.float64, st.integers(1, 300),
-                  elements=st.floats(-1e4, 1e6, allow_nan=False, allow_infinity=False)))
+@given(
+    hnp.arrays(
+        np.float64,
+        st.integers(1, 300),
+        elements=st.floats(-1e4, 1e6, allow_nan=False, allow_infinity=False),
+    )
+)
 def test_clv_tiers_monotone_in_clv(values):
     tiers = clv_tiers(values)
     codes = tiers.cat.codes.to_numpy()
@@ -107,41 +125,75 @@ def test_value_risk_matrix_aligns_series_by_customer():
 def test_value_risk_matrix_custom_actions_and_shapes():
     clv = [1.0, 2, 3, 4]
     p = [0.2, 0.8, 0.2, 0.8]
-    actions = {("low", "low"): "A", ("low", "high"): "B", ("high", "low"): "C",
-               ("high", "high"): "D"}
-    m = value_risk_matrix(clv, p, value_quantiles=[0.5], risk_thresholds=[0.5],
-                          value_labels=["low", "high"], risk_labels=["low", "high"],
-                          actions=actions)
+    actions = {
+        ("low", "low"): "A",
+        ("low", "high"): "B",
+        ("high", "low"): "C",
+        ("high", "high"): "D",
+    }
+    m = value_risk_matrix(
+        clv,
+        p,
+        value_quantiles=[0.5],
+        risk_thresholds=[0.5],
+        value_labels=["low", "high"],
+        risk_labels=["low", "high"],
+        actions=actions,
+    )
     assert m["segment"].tolist() == ["A", "B", "C", "D"]
     nested = {"low": {"low": "A", "high": "B"}, "high": {"low": "C", "high": "D"}}
-    m2 = value_risk_matrix(clv, p, value_thresholds=[2.5], risk_thresholds=[0.5],
-                           value_labels=["low", "high"], risk_labels=["low", "high"],
-                           actions=nested)
+    m2 = value_risk_matrix(
+        clv,
+        p,
+        value_thresholds=[2.5],
+        risk_thresholds=[0.5],
+        value_labels=["low", "high"],
+        risk_labels=["low", "high"],
+        actions=nested,
+    )
     assert m2["segment"].tolist() == ["A", "B", "C", "D"]
 
 
 def test_value_risk_matrix_errors():
-    with pytest.raises(DataValidationError, match=r"churn_probability is outside 0\.\.1 for "
-                                                  r"2 of 3 customers"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"churn_probability is outside 0\.\.1 for "
+        r"2 of 3 customers",
+    ):
         value_risk_matrix([1.0, 2, 3], [0.5, 1.2, -0.1])
-    with pytest.raises(DataValidationError,
-                       match="clv has 3 customers but churn_probability has 2"):
+    with pytest.raises(
+        DataValidationError, match="clv has 3 customers but churn_probability has 2"
+    ):
         value_risk_matrix([1.0, 2, 3], [0.5, 0.2])
-    with pytest.raises(DataValidationError, match=r"1 of 2 customers of clv have no "
-                                                  r"churn_probability"):
-        value_risk_matrix(pd.Series([1.0, 2], index=["a", "b"]),
-                          pd.Series([0.1, 0.2], index=["a", "z"]))
+    with pytest.raises(
+        DataValidationError,
+        match=r"1 of 2 customers of clv have no "
+        r"churn_probability",
+    ):
+        value_risk_matrix(
+            pd.Series([1.0, 2], index=["a", "b"]), pd.Series([0.1, 0.2], index=["a", "z"])
+        )
     with pytest.raises(DataValidationError, match="churn_probability is missing or infinite"):
         value_risk_matrix([1.0], [np.nan])
     with pytest.raises(DataValidationError, match="risk_thresholds must lie strictly between"):
         value_risk_matrix([1.0], [0.5], risk_thresholds=[0.0, 0.5])
-    with pytest.raises(ConfigError, match=r"actions lack 1 of 4 \(value_tier, risk_tier\) cells, "
-                                          r"e\.g\. \('high', 'high'\)"):
-        value_risk_matrix([1.0, 2], [0.1, 0.9], value_quantiles=[0.5], risk_thresholds=[0.5],
-                          value_labels=["low", "high"], risk_labels=["low", "high"],
-                          actions={"low": {"low": "a", "high": "b"}, "high": {"low": "c"}})
-    with pytest.raises(ConfigError,
-                       match=r"actions lack 12 of 12 .*\(.tier 1., .low.\).*4x3 matrix"):
+    with pytest.raises(
+        ConfigError,
+        match=r"actions lack 1 of 4 \(value_tier, risk_tier\) cells, "
+        r"e\.g\. \('high', 'high'\)",
+    ):
+        value_risk_matrix(
+            [1.0, 2],
+            [0.1, 0.9],
+            value_quantiles=[0.5],
+            risk_thresholds=[0.5],
+            value_labels=["low", "high"],
+            risk_labels=["low", "high"],
+            actions={"low": {"low": "a", "high": "b"}, "high": {"low": "c"}},
+        )
+    with pytest.raises(
+        ConfigError, match=r"actions lack 12 of 12 .*\(.tier 1., .low.\).*4x3 matrix"
+    ):
         value_risk_matrix([1.0, 2, 3, 4], [0.1, 0.2, 0.3, 0.4], value_quantiles=[0.25, 0.5, 0.75])
 
 

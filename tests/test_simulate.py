@@ -55,8 +55,7 @@ def test_seeded_runs_are_identical():
 def test_events_contract():
     tx, ev = simulate(1000, seed=5, events=True, observation_end="2021-06-30")
     assert list(ev.columns) == ["customer_id", "timestamp", "event_type", "value"]
-    assert set(ev["event_type"].unique()) == {"web_session", "email_open", "support_ticket",
-                                              "nps"}
+    assert set(ev["event_type"].unique()) == {"web_session", "email_open", "support_ticket", "nps"}
     assert set(ev["customer_id"]) <= set(tx["customer_id"])
     assert ev["timestamp"].max() <= pd.Timestamp("2021-06-30")
     nps = ev.loc[ev["event_type"] == "nps", "value"]
@@ -81,8 +80,7 @@ def test_events_carry_churn_signal():
         ({"n_customers": 0}, "n_customers must be a positive integer"),
         ({"n_customers": 10, "time_unit": "M"}, "time_unit must be 'D' or 'W'"),
         ({"n_customers": 10, "params": {"r": 1.0}}, r"missing \['alpha', 'a', 'b'\]"),
-        ({"n_customers": 10, "params": {"r": -1, "alpha": 1, "a": 1, "b": 1}},
-         r"bad: \['r'\]"),
+        ({"n_customers": 10, "params": {"r": -1, "alpha": 1, "a": 1, "b": 1}}, r"bad: \['r'\]"),
         ({"n_customers": 10, "observation_end": "2020-02-01"}, "must fall after"),
         ({"n_customers": 10, "model": "nbd"}, "model must be one of"),
     ],
@@ -106,11 +104,14 @@ def test_day_level_summary_recovers_parameters_roughly():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("params", [
-    {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259},
-    {"r": 1.5, "alpha": 10.0, "a": 2.0, "b": 8.0},
-    {"r": 0.5, "alpha": 2.0, "a": 0.4, "b": 1.5},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259},
+        {"r": 1.5, "alpha": 10.0, "a": 2.0, "b": 8.0},
+        {"r": 0.5, "alpha": 2.0, "a": 0.4, "b": 1.5},
+    ],
+)
 def test_bgnbd_parameter_recovery_200k(params):
     n = 200_000
     T = np.random.default_rng(1).uniform(30, 80, n)

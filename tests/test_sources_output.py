@@ -22,20 +22,38 @@ def test_score_to_a_duckdb_table_equals_the_parquet(sample_training, sample_csv,
     model = str(sample_training[0].model_dir)
     db = tmp_path / "crm.duckdb"
     pq = tmp_path / "s.parquet"
-    assert main(["score", "-m", model, "-t", str(sample_csv), "--as-of", AS_OF,
-                 "-o", str(pq)]) == 0
+    assert main(["score", "-m", model, "-t", str(sample_csv), "--as-of", AS_OF, "-o", str(pq)]) == 0
     for _ in range(2):  # the second run replaces the table
-        assert main(["score", "-m", model, "-t", str(sample_csv), "--as-of", AS_OF,
-                     "--output", f"duckdb://{db}", "--output-table", "scores",
-                     "--chunk-size", "1000"]) == 0
+        assert (
+            main(
+                [
+                    "score",
+                    "-m",
+                    model,
+                    "-t",
+                    str(sample_csv),
+                    "--as-of",
+                    AS_OF,
+                    "--output",
+                    f"duckdb://{db}",
+                    "--output-table",
+                    "scores",
+                    "--chunk-size",
+                    "1000",
+                ]
+            )
+            == 0
+        )
     assert _tables(db) == ["scores"]  # no staging table left
     with duckdb.connect(str(db), read_only=True) as con:
         got = con.execute("SELECT * FROM scores").df()
     expected = pd.read_parquet(pq)
     assert list(got.columns) == SCORE_COLUMNS and len(got) == 2357
-    pd.testing.assert_frame_equal(got.sort_values("customer_id").reset_index(drop=True),
-                                  expected.sort_values("customer_id").reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        got.sort_values("customer_id").reset_index(drop=True),
+        expected.sort_values("customer_id").reset_index(drop=True),
+        check_dtype=False,
+    )
     assert got["insufficient_history"].dtype == bool and got["clv"].dtype == "float64"
 
 
@@ -58,14 +76,29 @@ def test_a_failed_write_leaves_the_old_table(kind, tmp_path):
         con = sqlite3.connect(path)
         names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         assert names == ["scores"]
-    assert [r[0] for r in con.execute("SELECT customer_id FROM scores ORDER BY 1").fetchall()] \
-        == [1, 2]
+    assert [r[0] for r in con.execute("SELECT customer_id FROM scores ORDER BY 1").fetchall()] == [
+        1,
+        2,
+    ]
     con.close()
 
 
 def test_unknown_output_scheme_is_one_line(sample_training, sample_csv, tmp_path, capsys):
-    code = main(["score", "-m", str(sample_training[0].model_dir), "-t", str(sample_csv),
-                 "--as-of", AS_OF, "--output", "nosuch://x", "--output-table", "t"])
+    code = main(
+        [
+            "score",
+            "-m",
+            str(sample_training[0].model_dir),
+            "-t",
+            str(sample_csv),
+            "--as-of",
+            AS_OF,
+            "--output",
+            "nosuch://x",
+            "--output-table",
+            "t",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "unknown connection scheme 'nosuch'" in err
 
@@ -73,11 +106,25 @@ def test_unknown_output_scheme_is_one_line(sample_training, sample_csv, tmp_path
 def test_a_table_without_the_mapped_columns(sample_training, tmp_path, capsys):
     db = tmp_path / "shop.duckdb"
     with duckdb.connect(str(db)) as con:
-        con.execute("CREATE TABLE orders AS SELECT 1 AS customer_id, DATE '1998-01-01' AS "
-                    "timestamp")
+        con.execute(
+            "CREATE TABLE orders AS SELECT 1 AS customer_id, DATE '1998-01-01' AS timestamp"
+        )
     out = tmp_path / "s.parquet"
-    code = main(["score", "-m", str(sample_training[0].model_dir), "-t", f"duckdb://{db}",
-                 "--table", "orders", "--as-of", AS_OF, "-o", str(out)])
+    code = main(
+        [
+            "score",
+            "-m",
+            str(sample_training[0].model_dir),
+            "-t",
+            f"duckdb://{db}",
+            "--table",
+            "orders",
+            "--as-of",
+            AS_OF,
+            "-o",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "amount" in err
     assert not out.exists()

@@ -7,7 +7,6 @@ import sys
 
 import pandas as pd
 import pytest
-
 from tests.conftest_features import spark_session  # noqa: F401  (session fixture)
 
 # Python workers must run this interpreter (cxml, pandas, pyarrow); read when the
@@ -30,8 +29,14 @@ def cdnow_tx():
 
     tx = load_cdnow("sample")
     # a customer whose rows are returns only: scored from the prior on both paths
-    extra = pd.DataFrame({"customer_id": [99_999], "timestamp": [pd.Timestamp("1998-01-05")],
-                          "amount": [-20.0], "quantity": [1]})
+    extra = pd.DataFrame(
+        {
+            "customer_id": [99_999],
+            "timestamp": [pd.Timestamp("1998-01-05")],
+            "amount": [-20.0],
+            "quantity": [1],
+        }
+    )
     return pd.concat([tx, extra], ignore_index=True)
 
 
@@ -50,8 +55,9 @@ def test_spark_matches_in_process_row_for_row(spark, sample_training, cdnow_tx):
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-12, atol=0)
 
 
-def test_spark_refuses_missing_column_and_tampered_model(spark, sample_training, cdnow_tx,
-                                                          tmp_path):
+def test_spark_refuses_missing_column_and_tampered_model(
+    spark, sample_training, cdnow_tx, tmp_path
+):
     import shutil
 
     import cxml.spark

@@ -32,25 +32,36 @@ def _imports(path: Path) -> list[tuple[str, list[str]]]:
 
 @pytest.mark.parametrize("package", ["tracking", "data", "models", "features"])
 def test_lower_layers_never_import_pipelines(package):
-    bad = [(f.name, mod) for f in (SRC / package).glob("*.py") for mod, _ in _imports(f)
-           if mod.startswith("cxml.pipelines")]
+    bad = [
+        (f.name, mod)
+        for f in (SRC / package).glob("*.py")
+        for mod, _ in _imports(f)
+        if mod.startswith("cxml.pipelines")
+    ]
     assert bad == []
 
 
 @pytest.mark.parametrize("package", ["spark", "tracking", "cli"])
 def test_no_private_names_of_pipelines(package):
     """cxml.spark, cxml.tracking and the CLI use cxml.pipelines' public names only."""
-    bad = [(f.name, mod) for f in (SRC / package).glob("*.py") for mod, names in _imports(f)
-           if mod.startswith("cxml.pipelines.") or
-           (mod == "cxml.pipelines" and any(n.startswith("_") for n in names))]
+    bad = [
+        (f.name, mod)
+        for f in (SRC / package).glob("*.py")
+        for mod, names in _imports(f)
+        if mod.startswith("cxml.pipelines.")
+        or (mod == "cxml.pipelines" and any(n.startswith("_") for n in names))
+    ]
     assert bad == []
 
 
 def test_importing_tracking_loads_no_pipeline():
-    code = ("import sys, cxml.tracking; "
-            "print(sorted(m for m in sys.modules if m.startswith('cxml.pipelines')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    code = (
+        "import sys, cxml.tracking; "
+        "print(sorted(m for m in sys.modules if m.startswith('cxml.pipelines')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "[]"
 
 
@@ -63,8 +74,9 @@ def test_every_duckdb_connection_is_pinned_to_utc():
     new = duckdb_connection(new=True, threads=1)
     try:
         assert new is not shared
-        settings = new.con.execute("SELECT current_setting('TimeZone'), "
-                                   "current_setting('threads')").fetchone()
+        settings = new.con.execute(
+            "SELECT current_setting('TimeZone'), current_setting('threads')"
+        ).fetchone()
         assert settings == ("UTC", 1)
     finally:
         new.disconnect()
@@ -86,8 +98,9 @@ def test_chunk_workers_cut_days_in_utc(sample_training, monkeypatch):
         tx = load_cdnow("sample")
         tx = tx[tx["customer_id"] <= 300].copy()
         # 23:30 at UTC-05:00 is 04:30 UTC the next day
-        tx["timestamp"] = (tx["timestamp"] + pd.Timedelta(hours=23, minutes=30)
-                           ).dt.tz_localize("-05:00")
+        tx["timestamp"] = (tx["timestamp"] + pd.Timedelta(hours=23, minutes=30)).dt.tz_localize(
+            "-05:00"
+        )
         model = sample_training[0].model_dir
         one = score(tx, model=model, as_of=AS_OF)
         chunked = score(tx, model=model, as_of=AS_OF, chunk_size=70)
@@ -95,8 +108,11 @@ def test_chunk_workers_cut_days_in_utc(sample_training, monkeypatch):
         monkeypatch.delenv("TZ")
         time.tzset()
     pd.testing.assert_frame_equal(chunked, one)
-    shifted = score(tx.assign(timestamp=tx["timestamp"].dt.tz_convert("UTC")
-                              .dt.tz_localize(None)), model=model, as_of=AS_OF)
+    shifted = score(
+        tx.assign(timestamp=tx["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None)),
+        model=model,
+        as_of=AS_OF,
+    )
     pd.testing.assert_frame_equal(one, shifted)
 
 
@@ -112,8 +128,7 @@ def test_atomic_file_commits_or_leaves_the_target_alone(tmp_path):
     assert [x.name for x in tmp_path.iterdir()] == ["f.json"]
 
 
-def test_bundle_json_is_written_by_the_atomic_writer(sample_training, tmp_path,
-                                                     monkeypatch):
+def test_bundle_json_is_written_by_the_atomic_writer(sample_training, tmp_path, monkeypatch):
     """A crash while writing bundle.json leaves the previous one whole."""
     import cxml._atomic as atomic
     from cxml.pipelines import load_model
@@ -147,14 +162,17 @@ def test_bundle_manifest_round_trip(sample_training, tmp_path):
     assert again.segments == bundle.segments
 
 
-@pytest.mark.parametrize("edit,match", [
-    (lambda m: m["spec"].update(horizon_days=-3), r"invalid horizon_days -3"),
-    (lambda m: m["spec"].update(windows_days=[]), r"invalid windows_days"),
-    (lambda m: m["spec"]["columns"].pop("amount"), r"invalid columns"),
-    (lambda m: m["clv"].update(horizon_months="12"), r"invalid clv"),
-    (lambda m: m["sha256"].update({"extra.txt": "0" * 64}), r"lacks the SHA-256"),
-    (lambda m: m["spec"].pop("time_unit"), r"invalid time_unit"),
-])
+@pytest.mark.parametrize(
+    "edit,match",
+    [
+        (lambda m: m["spec"].update(horizon_days=-3), r"invalid horizon_days -3"),
+        (lambda m: m["spec"].update(windows_days=[]), r"invalid windows_days"),
+        (lambda m: m["spec"]["columns"].pop("amount"), r"invalid columns"),
+        (lambda m: m["clv"].update(horizon_months="12"), r"invalid clv"),
+        (lambda m: m["sha256"].update({"extra.txt": "0" * 64}), r"lacks the SHA-256"),
+        (lambda m: m["spec"].pop("time_unit"), r"invalid time_unit"),
+    ],
+)
 def test_edited_bundle_json_is_one_model_load_error(sample_training, tmp_path, edit, match):
     from cxml.pipelines import ModelBundle, load_model
 

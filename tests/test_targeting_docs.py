@@ -42,11 +42,17 @@ def _public():
 def test_numpydoc_strict(path):
     errors = {code: msg for code, msg in validate(path)["errors"] if code in STRICT}
     obj = getattr(targeting, path.split(".")[2])
-    if "PR01" in errors and path.count(".") == 2 and (
-            dataclasses.is_dataclass(obj) or hasattr(obj, "model_fields")):
+    if (
+        "PR01" in errors
+        and path.count(".") == 2
+        and (dataclasses.is_dataclass(obj) or hasattr(obj, "model_fields"))
+    ):
         # Record classes document their fields as Attributes (as tests/test_docstrings.py).
-        fields = ({f.name for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj)
-                  else set(obj.model_fields))
+        fields = (
+            {f.name for f in dataclasses.fields(obj)}
+            if dataclasses.is_dataclass(obj)
+            else set(obj.model_fields)
+        )
         documented = set()
         for param in NumpyDocString(inspect.getdoc(obj))["Attributes"]:
             documented.update(n.strip() for n in param.name.split(","))

@@ -29,8 +29,16 @@ def shared_data() -> Path | None:
 
 
 HILLSTROM = (shared_data() or Path("/nonexistent")) / "hillstrom_email" / "hillstrom.parquet"
-FEATURES = ["recency", "history_segment", "history", "mens", "womens", "zip_code", "newbie",
-            "channel"]
+FEATURES = [
+    "recency",
+    "history_segment",
+    "history",
+    "mens",
+    "womens",
+    "zip_code",
+    "newbie",
+    "channel",
+]
 
 
 def simulate(n: int = 24_000, seed: int = 0):
@@ -40,21 +48,26 @@ def simulate(n: int = 24_000, seed: int = 0):
     (from -0.05 to 0.15); arm "b": tau_b = 0.12 if region == "north" else -0.02.
     """
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame({
-        "x1": rng.normal(size=n),
-        "x2": rng.normal(size=n),
-        "region": rng.choice(["north", "south", "east"], n),
-        "noise": rng.normal(size=n),
-    })
+    X = pd.DataFrame(
+        {
+            "x1": rng.normal(size=n),
+            "x2": rng.normal(size=n),
+            "region": rng.choice(["north", "south", "east"], n),
+            "noise": rng.normal(size=n),
+        }
+    )
 
     def sig(z):
         return 1 / (1 + np.exp(-z))
 
     p0 = 0.2 + 0.1 * sig(X["x1"].to_numpy())
-    tau = pd.DataFrame({
-        "a": 0.2 * sig(3 * X["x2"].to_numpy()) - 0.05,
-        "b": np.where(X["region"] == "north", 0.12, -0.02),
-    }, index=X.index)
+    tau = pd.DataFrame(
+        {
+            "a": 0.2 * sig(3 * X["x2"].to_numpy()) - 0.05,
+            "b": np.where(X["region"] == "north", 0.12, -0.02),
+        },
+        index=X.index,
+    )
     t = rng.choice(["ctrl", "a", "b"], n)
     p = p0 + np.select([t == "a", t == "b"], [tau["a"], tau["b"]], 0.0)
     y = rng.binomial(1, p)
@@ -112,8 +125,9 @@ def test_sklearn_protocol_and_unseen_category(sim):
     assert model.predict_uplift(X.head(3)[::-1]).index.tolist() == [2, 1, 0]
     response = model.predict_response(X.head(5))
     assert list(response.columns) == ["ctrl", "a", "b"]
-    np.testing.assert_allclose(response["a"] - response["ctrl"],
-                               model.predict_uplift(X.head(5))["a"])
+    np.testing.assert_allclose(
+        response["a"] - response["ctrl"], model.predict_uplift(X.head(5))["a"]
+    )
 
 
 @pytest.mark.parametrize("learner", ["t", "x"])
@@ -127,8 +141,9 @@ def test_save_load_round_trip_without_pickle(sim, tmp_path, learner):
     assert meta["labels"] == ["ctrl", "a", "b"]
     assert meta["encoding"]["categories"] == {"region": ["east", "north", "south"]}
     loaded = UpliftClassifier.load(tmp_path)
-    pd.testing.assert_frame_equal(loaded.predict_uplift(X.head(200)),
-                                  model.predict_uplift(X.head(200)))
+    pd.testing.assert_frame_equal(
+        loaded.predict_uplift(X.head(200)), model.predict_uplift(X.head(200))
+    )
     with pytest.raises(ModelLoadError, match="holds a UpliftClassifier, not a UpliftRegressor"):
         UpliftRegressor.load(tmp_path)
     with pytest.raises(ModelLoadError, match="cannot read uplift.json"):
@@ -147,17 +162,21 @@ def small():
 
 def test_one_arm_only(small):
     X, _, y = small
-    with pytest.raises(DataValidationError,
-                       match=r"treatment has a single arm \('none', 300 rows\): uplift needs "
-                             r"the control arm and at least one treated arm"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"treatment has a single arm \('none', 300 rows\): uplift needs "
+        r"the control arm and at least one treated arm",
+    ):
         UpliftClassifier(control="none").fit(X, ["none"] * 300, y)
 
 
 def test_control_label_absent_names_the_labels_present(small):
     X, t, y = small
-    with pytest.raises(DataValidationError,
-                       match=r"control arm 'No E-Mail' is not among the treatment labels "
-                             r"\['mail', 'none'\]: pass control= one of them"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"control arm 'No E-Mail' is not among the treatment labels "
+        r"\['mail', 'none'\]: pass control= one of them",
+    ):
         UpliftClassifier(control="No E-Mail").fit(X, t, y)
 
 
@@ -165,10 +184,12 @@ def test_outcome_not_binary_counts_and_shows_an_example(small):
     X, t, y = small
     bad = y.astype(float)
     bad[[3, 7]] = [2.0, 0.5]
-    with pytest.raises(DataValidationError,
-                       match=r"outcome y has 2 value\(s\) that are not 0/1 \(e\.g\. 2\.0 at "
-                             r"row 3\): "
-                             r"UpliftClassifier needs a binary outcome; use UpliftRegressor"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"outcome y has 2 value\(s\) that are not 0/1 \(e\.g\. 2\.0 at "
+        r"row 3\): "
+        r"UpliftClassifier needs a binary outcome; use UpliftRegressor",
+    ):
         UpliftClassifier(control="none").fit(X, t, bad)
     # The regressor takes the same values.
     UpliftRegressor(control="none", n_estimators=5).fit(X, t, bad)
@@ -178,17 +199,20 @@ def test_too_few_rows_in_an_arm_says_the_minimum(small):
     X, t, y = small
     t = t.copy()
     t[:40] = "sms"
-    with pytest.raises(DataValidationError,
-                       match=r"arm 'sms' has 40 rows, fewer than the minimum of 50 "
-                             r"\(min_rows_per_arm\)"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"arm 'sms' has 40 rows, fewer than the minimum of 50 "
+        r"\(min_rows_per_arm\)",
+    ):
         UpliftClassifier(control="none").fit(X, t, y)
     UpliftClassifier(control="none", min_rows_per_arm=40, n_estimators=5).fit(X, t, y)
 
 
 def test_lengths_differ(small):
     X, t, y = small
-    with pytest.raises(DataValidationError,
-                       match=r"X has 300 rows but treatment has 299: pass one treatment label"):
+    with pytest.raises(
+        DataValidationError, match=r"X has 300 rows but treatment has 299: pass one treatment label"
+    ):
         UpliftClassifier(control="none").fit(X, t[:-1], y)
     with pytest.raises(DataValidationError, match=r"X has 300 rows but y has 301"):
         UpliftClassifier(control="none").fit(X, t, np.r_[y, 1])
@@ -198,13 +222,16 @@ def test_missing_treatment_and_outcome(small):
     X, t, y = small
     t = t.copy()
     t[[10, 20, 30]] = None
-    with pytest.raises(DataValidationError,
-                       match=r"treatment has 3 missing label\(s\) \(first at row 10\)"):
+    with pytest.raises(
+        DataValidationError, match=r"treatment has 3 missing label\(s\) \(first at row 10\)"
+    ):
         UpliftClassifier(control="none").fit(X, t, y)
     spend = np.where(np.arange(300) == 8, np.nan, 1.0)
-    with pytest.raises(DataValidationError,
-                       match=r"outcome y has 1 missing or non-numeric value\(s\) \(e\.g\. "
-                             r"nan at row 8\)"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"outcome y has 1 missing or non-numeric value\(s\) \(e\.g\. "
+        r"nan at row 8\)",
+    ):
         UpliftRegressor(control="none").fit(X, small[1], spend)
 
 
@@ -213,12 +240,14 @@ def test_bad_features(small):
     with pytest.raises(DataValidationError, match="X must be a pandas DataFrame"):
         UpliftClassifier(control="none").fit(X.to_numpy(), t, y)
     dated = X.assign(when=pd.Timestamp("2024-01-01"))
-    with pytest.raises(DataValidationError,
-                       match=r"feature column 'when' has dtype datetime64\[(ns|us|s)\]"):
+    with pytest.raises(
+        DataValidationError, match=r"feature column 'when' has dtype datetime64\[(ns|us|s)\]"
+    ):
         UpliftClassifier(control="none").fit(dated, t, y)
     model = UpliftClassifier(control="none", n_estimators=5).fit(X, t, y)
-    with pytest.raises(DataValidationError,
-                       match=r"X lacks 1 feature column\(s\) the model was fitted on: \['c'\]"):
+    with pytest.raises(
+        DataValidationError, match=r"X lacks 1 feature column\(s\) the model was fitted on: \['c'\]"
+    ):
         model.predict_uplift(X[["x"]])
     with pytest.raises(DataValidationError, match=r"learner='s' is not one of \['t', 'x'\]"):
         UpliftClassifier(control="none", learner="s").fit(X, t, y)

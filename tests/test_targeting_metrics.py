@@ -88,24 +88,32 @@ def test_binary_metrics_equal_scikit_uplift(seed, n):
         warnings.simplefilter("ignore")  # sklift 0.5.1 on pandas 3 / sklearn 1.9: deprecations
         assert qini_coefficient(y, s, t) == pytest.approx(sklift.qini_auc_score(y, s, t))
         assert auuc(y, s, t) == pytest.approx(sklift.uplift_auc_score(y, s, t))
-        for mine, theirs in [(qini_curve(y, s, t), sklift.qini_curve(y, s, t)),
-                             (uplift_curve(y, s, t), sklift.uplift_curve(y, s, t))]:
+        for mine, theirs in [
+            (qini_curve(y, s, t), sklift.qini_curve(y, s, t)),
+            (uplift_curve(y, s, t), sklift.uplift_curve(y, s, t)),
+        ]:
             np.testing.assert_allclose(mine[0], theirs[0])
             np.testing.assert_allclose(mine[1], theirs[1])
         top = s[np.argsort(s, kind="mergesort")[::-1]][: int(n * 0.3)]
         if 0 < t[np.argsort(s, kind="mergesort")[::-1]][: len(top)].sum() < len(top):
             assert uplift_at_k(y, s, t) == pytest.approx(
-                sklift.uplift_at_k(y, s, t, strategy="overall", k=0.3))
+                sklift.uplift_at_k(y, s, t, strategy="overall", k=0.3)
+            )
         np.testing.assert_allclose(
             uplift_by_decile(y, s, t)["uplift"].to_numpy(),
-            sklift.uplift_by_percentile(y, s, t, strategy="overall")["uplift"].to_numpy())
+            sklift.uplift_by_percentile(y, s, t, strategy="overall")["uplift"].to_numpy(),
+        )
 
 
 def test_several_arms_and_the_policy():
     received = np.array(["a", "b", "c", "a", "b", "c", "a", "b", "c", "c"], dtype=object)
     y = np.array([1, 1, 0, 0, 0, 1, 1, 1, 0, 0], dtype=float)
-    up = pd.DataFrame({"a": [0.3, 0.1, 0.2, 0.0, 0.5, 0.1, 0.4, -0.1, 0.3, 0.2],
-                       "b": [0.1, 0.4, 0.1, 0.2, 0.1, 0.3, 0.0, 0.6, -0.2, 0.1]})
+    up = pd.DataFrame(
+        {
+            "a": [0.3, 0.1, 0.2, 0.0, 0.5, 0.1, 0.4, -0.1, 0.3, 0.2],
+            "b": [0.1, 0.4, 0.1, 0.2, 0.1, 0.3, 0.0, 0.6, -0.2, 0.1],
+        }
+    )
     table = uplift_table(y, up, received, control="c", k=0.5)
     assert table.index.tolist() == ["a", "b", "policy"]
     # arm a: rows 0,2,3,5,6,8,9; sorted by a: 6(a,1) 0(a,1) 8(c,0) 2(c,0) 9(c,0) 3 5 -> top 3.

@@ -38,8 +38,10 @@ def test_bootstrap_interval_covers_a_known_difference():
 
 
 def test_policy_errors():
-    with pytest.raises(DataValidationError,
-                       match=r"the policy chooses arm\(s\) \['sms'\] that no customer received"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"the policy chooses arm\(s\) \['sms'\] that no customer received",
+    ):
         policy_value([1, 0], ["a", "b"], ["sms", "a"])
     with pytest.raises(DataValidationError, match="y, treatment and policy have 2, 2 and 3 rows"):
         policy_value([1, 0], ["a", "b"], ["a", "a", "b"])

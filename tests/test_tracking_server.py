@@ -39,10 +39,22 @@ def server(tmp_path_factory):
     port = _free_port()
     with open(tmp / "server.log", "wb") as log:  # the server keeps its own descriptor
         proc = subprocess.Popen(
-            [MLFLOW, "server", "--host", "127.0.0.1", "--port", str(port),
-             "--backend-store-uri", f"sqlite:///{tmp / 'server.db'}",
-             "--artifacts-destination", str(tmp / "artifacts"), "--workers", "1"],
-            stdout=log, stderr=subprocess.STDOUT,
+            [
+                MLFLOW,
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--backend-store-uri",
+                f"sqlite:///{tmp / 'server.db'}",
+                "--artifacts-destination",
+                str(tmp / "artifacts"),
+                "--workers",
+                "1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
@@ -72,11 +84,32 @@ def trained(server):
     url, tmp = server
     work = tmp / "work"
     work.mkdir()
-    cfg = write_config(work, **{"data.transactions": "cdnow:sample", "churn.cv_folds": 3,
-                                "tracking.experiment": "cxml-it"})
-    proc = subprocess.run([CXML, "train", "--config", str(cfg), "--tracking-uri", url,
-                           "--register", "cxml-cdnow", "--alias", "champion"],
-                          cwd=work, capture_output=True, text=True, timeout=600)
+    cfg = write_config(
+        work,
+        **{
+            "data.transactions": "cdnow:sample",
+            "churn.cv_folds": 3,
+            "tracking.experiment": "cxml-it",
+        },
+    )
+    proc = subprocess.run(
+        [
+            CXML,
+            "train",
+            "--config",
+            str(cfg),
+            "--tracking-uri",
+            url,
+            "--register",
+            "cxml-cdnow",
+            "--alias",
+            "champion",
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return url, work, proc
 
@@ -100,22 +133,51 @@ def test_registered_alias_scores(trained, tmp_path):
     from cxml.datasets import load_cdnow
 
     load_cdnow("sample").to_csv(tmp_path / "tx.csv", index=False)
-    out = subprocess.run([CXML, "score", "--model", "models:/cxml-cdnow@champion",
-                          "--tracking-uri", url, "--transactions", str(tmp_path / "tx.csv"),
-                          "--as-of", "1998-06-30", "--output", str(tmp_path / "s.parquet")],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            CXML,
+            "score",
+            "--model",
+            "models:/cxml-cdnow@champion",
+            "--tracking-uri",
+            url,
+            "--transactions",
+            str(tmp_path / "tx.csv"),
+            "--as-of",
+            "1998-06-30",
+            "--output",
+            str(tmp_path / "s.parquet"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     scores = pd.read_parquet(tmp_path / "s.parquet")
     assert len(scores) == 2357
     # the same as scoring with the local model directory
-    local = subprocess.run([CXML, "score", "--model", str(work / "models" / "cdnow"),
-                            "--transactions", str(tmp_path / "tx.csv"), "--as-of", "1998-06-30",
-                            "--output", str(tmp_path / "l.parquet")],
-                           capture_output=True, text=True, timeout=300)
+    local = subprocess.run(
+        [
+            CXML,
+            "score",
+            "--model",
+            str(work / "models" / "cdnow"),
+            "--transactions",
+            str(tmp_path / "tx.csv"),
+            "--as-of",
+            "1998-06-30",
+            "--output",
+            str(tmp_path / "l.parquet"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert local.returncode == 0, local.stderr[-3000:]
     local_scores = pd.read_parquet(tmp_path / "l.parquet")
-    pd.testing.assert_frame_equal(scores.drop(columns="model_version"),
-                                  local_scores.drop(columns="model_version"))
+    pd.testing.assert_frame_equal(
+        scores.drop(columns="model_version"), local_scores.drop(columns="model_version")
+    )
     # the registered version, then the same content hash as the local directory
     (fingerprint,) = local_scores["model_version"].unique()
     assert (scores["model_version"] == f"cxml-cdnow/1@{fingerprint}").all()
@@ -140,10 +202,25 @@ def test_unknown_alias_is_a_user_error(trained, tmp_path):
     from cxml.datasets import load_cdnow
 
     load_cdnow("sample").to_csv(tmp_path / "tx.csv", index=False)
-    out = subprocess.run([CXML, "score", "--model", "models:/cxml-cdnow@nope", "--tracking-uri",
-                          url, "--transactions", str(tmp_path / "tx.csv"), "--as-of",
-                          "1998-06-30", "--output", str(tmp_path / "s.parquet")],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            CXML,
+            "score",
+            "--model",
+            "models:/cxml-cdnow@nope",
+            "--tracking-uri",
+            url,
+            "--transactions",
+            str(tmp_path / "tx.csv"),
+            "--as-of",
+            "1998-06-30",
+            "--output",
+            str(tmp_path / "s.parquet"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 2
     assert out.stderr.startswith("cxml: error: cannot fetch model models:/cxml-cdnow@nope")
     assert "Traceback" not in out.stderr
@@ -151,9 +228,22 @@ def test_unknown_alias_is_a_user_error(trained, tmp_path):
 
 def test_runs_compare_over_http(trained, tmp_path):
     url, _, _ = trained
-    out = subprocess.run([CXML, "runs", "compare", "--experiment", "cxml-it", "--tracking-uri",
-                          url, "--csv", str(tmp_path / "runs.csv")],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            CXML,
+            "runs",
+            "compare",
+            "--experiment",
+            "cxml-it",
+            "--tracking-uri",
+            url,
+            "--csv",
+            str(tmp_path / "runs.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     table = pd.read_csv(tmp_path / "runs.csv").set_index("key")
     assert table.loc["metric:n_customers"].astype(float).iloc[0] == 2357
@@ -181,11 +271,25 @@ def test_ui_shows_run_and_metric(trained, tmp_path):
     (run,) = client.search_runs([exp.experiment_id])
     page = f"{url}/#/experiments/{exp.experiment_id}/runs/{run.info.run_id}"
     proc = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-         "--virtual-time-budget=20000", "--dump-dom", page],
-        capture_output=True, text=True, timeout=180)
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+            page,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     dom = proc.stdout
     assert run.info.run_name in dom, dom[-2000:]
     assert "churn_auc" in dom

@@ -19,8 +19,9 @@ CXML = str(Path(sys.executable).with_name("cxml"))
 def trained_master(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("main_job")
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    proc = subprocess.run([CXML, "train"], cwd=cwd, capture_output=True, text=True, env=env,
-                          timeout=600)
+    proc = subprocess.run(
+        [CXML, "train"], cwd=cwd, capture_output=True, text=True, env=env, timeout=600
+    )
     return proc, cwd
 
 
@@ -35,8 +36,11 @@ def test_train_without_arguments_succeeds(trained_master):
     assert (cwd / "models" / "cdnow" / "artifacts" / "bundle" / "churn_lgbm.txt").is_file()
     assert (cwd / "models" / "cdnow" / "artifacts" / "cdnow.yaml").is_file()  # the config
     # models-from-code: no pickled Python object anywhere in the model directory
-    assert not [p for p in (cwd / "models" / "cdnow").rglob("*")
-                if p.suffix in (".pkl", ".pickle", ".cloudpickle", ".dill")]
+    assert not [
+        p
+        for p in (cwd / "models" / "cdnow").rglob("*")
+        if p.suffix in (".pkl", ".pickle", ".cloudpickle", ".dill")
+    ]
 
 
 def test_mlflow_run_has_params_metrics_and_segment_table(trained_master):
@@ -60,15 +64,26 @@ def test_mlflow_run_has_params_metrics_and_segment_table(trained_master):
     # standard errors next to the parameters; library versions as tags
     assert m["bgnbd_r_se"] > 0 and m["gg_p_se"] > 0
     assert run.data.tags["version.lightgbm"] and run.data.tags["version.mlflow"]
-    plots = {a.path for d in ("plots", "plots/btyd", "plots/churn")
-             for a in client.list_artifacts(run.info.run_id, d)}
-    assert {"plots/btyd/holdout_by_frequency.png", "plots/btyd/probability_alive_matrix.png",
-            "plots/btyd/frequency_recency_matrix.png", "plots/btyd/cumulative_purchases.png",
-            "plots/churn/roc.png", "plots/churn/precision_recall.png",
-            "plots/churn/calibration.png", "plots/churn/lift.png",
-            "plots/segment_sizes.png", "plots/value_risk_heatmap.png"} <= plots
+    plots = {
+        a.path
+        for d in ("plots", "plots/btyd", "plots/churn")
+        for a in client.list_artifacts(run.info.run_id, d)
+    }
+    assert {
+        "plots/btyd/holdout_by_frequency.png",
+        "plots/btyd/probability_alive_matrix.png",
+        "plots/btyd/frequency_recency_matrix.png",
+        "plots/btyd/cumulative_purchases.png",
+        "plots/churn/roc.png",
+        "plots/churn/precision_recall.png",
+        "plots/churn/calibration.png",
+        "plots/churn/lift.png",
+        "plots/segment_sizes.png",
+        "plots/value_risk_heatmap.png",
+    } <= plots
     assert {a.path for a in client.list_artifacts(run.info.run_id, "config")} == {
-        "config/cdnow.yaml"}
+        "config/cdnow.yaml"
+    }
     (inp,) = run.inputs.dataset_inputs
     assert inp.dataset.name == "cdnow-transactions"
     tags = {t.key: t.value for t in inp.tags}
@@ -77,8 +92,9 @@ def test_mlflow_run_has_params_metrics_and_segment_table(trained_master):
     assert len(tags["sha256"]) == 64
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "tables")}
     assert "tables/segment_summary.parquet" in artifacts
-    local = client.download_artifacts(run.info.run_id, "tables/segment_summary.parquet",
-                                      str(cwd / "dl"))
+    local = client.download_artifacts(
+        run.info.run_id, "tables/segment_summary.parquet", str(cwd / "dl")
+    )
     summary = pd.read_parquet(local)
     assert summary["customers"].sum() == 23570
 
@@ -96,8 +112,9 @@ def test_master_model_reproduces_fhl_holdout(trained_master):
     from cxml.datasets import load_cdnow
     from cxml.features import calibration_holdout
 
-    ch = calibration_holdout(load_cdnow("master"), calibration_end="1997-09-30",
-                             observation_end="1998-06-30")
+    ch = calibration_holdout(
+        load_cdnow("master"), calibration_end="1997-09-30", observation_end="1998-06-30"
+    )
     ref = BetaGeoFitter().fit(ch["frequency_cal"], ch["recency_cal"], ch["T_cal"])
     for k in ("r", "alpha", "a", "b"):
         assert bundle.purchase_model.params_[k] == pytest.approx(ref.params_[k], rel=1e-3)
@@ -110,9 +127,24 @@ def test_score_with_the_trained_model(trained_master):
 
     tx = load_cdnow("master")
     tx.to_parquet(cwd / "tx.parquet")
-    out = subprocess.run([CXML, "score", "--model", "models/cdnow", "--transactions",
-                          "tx.parquet", "--as-of", "1998-06-30", "--output", "scores.parquet"],
-                         cwd=cwd, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            CXML,
+            "score",
+            "--model",
+            "models/cdnow",
+            "--transactions",
+            "tx.parquet",
+            "--as-of",
+            "1998-06-30",
+            "--output",
+            "scores.parquet",
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     scores = pd.read_parquet(cwd / "scores.parquet")
     assert len(scores) == 23570 and scores["customer_id"].is_unique

@@ -58,7 +58,7 @@ def _remove_stale_temporaries(p: Path) -> None:
     for f in p.parent.iterdir():
         if not (f.name.startswith(prefix) and f.name.endswith(".tmp")):
             continue
-        pid_part = f.name[len(prefix):].split("-", 1)[0]
+        pid_part = f.name[len(prefix) :].split("-", 1)[0]
         if pid_part.isdigit() and int(pid_part) != os.getpid() and not _pid_alive(int(pid_part)):
             logger.info("removing %s left by a killed writer (pid %s)", f, pid_part)
             f.unlink(missing_ok=True)
@@ -106,8 +106,9 @@ class AtomicFile:
         if not str(self.path.parent):
             self.path = Path(".") / self.path
         _remove_stale_temporaries(self.path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.cxml-{os.getpid()}-",
-                                   suffix=".tmp", dir=self.path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.path.name}.cxml-{os.getpid()}-", suffix=".tmp", dir=self.path.parent
+        )
         self.tmp = Path(tmp)
         try:
             os.fchmod(fd, 0o666 & ~_umask())  # what open() would have created

@@ -11,7 +11,6 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Optional
 
 import click
 import typer
@@ -59,17 +58,23 @@ class _Steps:
 
 @app.command()
 def train(
-    config: Optional[Path] = typer.Option(
-        None, "--config", "-c", help="YAML config (default: the bundled CDNOW config)."),
-    tracking_uri: Optional[str] = typer.Option(
-        None, "--tracking-uri",
-        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)."),
-    model_dir: Optional[Path] = typer.Option(
-        None, "--model-dir", help="Where to save the MLflow model (default: from the config)."),
-    register: Optional[str] = typer.Option(
-        None, "--register", help="Register the run's model under this name."),
-    alias: Optional[str] = typer.Option(
-        None, "--alias", help="With --register: set this alias (e.g. champion)."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="YAML config (default: the bundled CDNOW config)."
+    ),
+    tracking_uri: str | None = typer.Option(
+        None,
+        "--tracking-uri",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db).",
+    ),
+    model_dir: Path | None = typer.Option(
+        None, "--model-dir", help="Where to save the MLflow model (default: from the config)."
+    ),
+    register: str | None = typer.Option(
+        None, "--register", help="Register the run's model under this name."
+    ),
+    alias: str | None = typer.Option(
+        None, "--alias", help="With --register: set this alias (e.g. champion)."
+    ),
 ) -> None:
     """Train BG/NBD, Gamma-Gamma and the churn model; evaluate; log an MLflow run."""
     from cxml.pipelines import train as run_train
@@ -86,10 +91,12 @@ def train(
         from cxml.tracking import register_model
 
         if result.run_id is None:
-            raise CxmlUserError("the MLflow run was not logged: cannot register; "
-                                "see the warning above")
-        version = register_model(result.run_id, register, tracking_uri=result.tracking_uri,
-                                 alias=alias)
+            raise CxmlUserError(
+                "the MLflow run was not logged: cannot register; see the warning above"
+            )
+        version = register_model(
+            result.run_id, register, tracking_uri=result.tracking_uri, alias=alias
+        )
         ref = f"models:/{register}@{alias}" if alias else f"models:/{register}/{version}"
         _out.print(f"registered {register} version {version}: {ref}", highlight=False)
 
@@ -97,47 +104,75 @@ def train(
 @app.command()
 def score(
     model: str = typer.Option(
-        ..., "--model", "-m",
+        ...,
+        "--model",
+        "-m",
         help="Model directory (from cxml train), or models:/NAME@alias, models:/NAME/VERSION, "
-        "runs:/RUN_ID/model."),
+        "runs:/RUN_ID/model.",
+    ),
     transactions: str = typer.Option(
-        ..., "--transactions", "-t",
+        ...,
+        "--transactions",
+        "-t",
         help="Transactions: a CSV/Parquet path, or a connection URL with --table/--query "
-        "(duckdb://PATH, postgres://user:${PASSWORD}@host:port/db, sqlite://PATH, spark)."),
+        "(duckdb://PATH, postgres://user:${PASSWORD}@host:port/db, sqlite://PATH, spark).",
+    ),
     as_of: str = typer.Option(..., "--as-of", help="Cut-off date YYYY-MM-DD (inclusive)."),
     output: str = typer.Option(
-        ..., "--output", "-o",
-        help="Output .parquet or .csv, or a connection URL with --output-table."),
-    events: Optional[str] = typer.Option(
-        None, "--events", help="Engagement events: a file, or a URL with --events-table."),
-    table: Optional[str] = typer.Option(None, "--table", help="With a URL: the table."),
-    query: Optional[str] = typer.Option(None, "--query", help="With a URL: a SQL query."),
-    events_table: Optional[str] = typer.Option(
-        None, "--events-table", help="With an --events URL: the table."),
-    events_query: Optional[str] = typer.Option(
-        None, "--events-query", help="With an --events URL: a SQL query."),
-    output_table: Optional[str] = typer.Option(
-        None, "--output-table",
-        help="With an --output URL: the table, replaced atomically (staging table + swap)."),
-    tracking_uri: Optional[str] = typer.Option(
-        None, "--tracking-uri", help="MLflow tracking URI for models:/ and runs:/ references."),
+        ...,
+        "--output",
+        "-o",
+        help="Output .parquet or .csv, or a connection URL with --output-table.",
+    ),
+    events: str | None = typer.Option(
+        None, "--events", help="Engagement events: a file, or a URL with --events-table."
+    ),
+    table: str | None = typer.Option(None, "--table", help="With a URL: the table."),
+    query: str | None = typer.Option(None, "--query", help="With a URL: a SQL query."),
+    events_table: str | None = typer.Option(
+        None, "--events-table", help="With an --events URL: the table."
+    ),
+    events_query: str | None = typer.Option(
+        None, "--events-query", help="With an --events URL: a SQL query."
+    ),
+    output_table: str | None = typer.Option(
+        None,
+        "--output-table",
+        help="With an --output URL: the table, replaced atomically (staging table + swap).",
+    ),
+    tracking_uri: str | None = typer.Option(
+        None, "--tracking-uri", help="MLflow tracking URI for models:/ and runs:/ references."
+    ),
     chunk_size: int = typer.Option(
-        500_000, "--chunk-size", min=1,
-        help="Customers scored at a time (bounds memory; the output does not depend on it)."),
-    timestamp_format: Optional[str] = typer.Option(
-        None, "--timestamp-format",
+        500_000,
+        "--chunk-size",
+        min=1,
+        help="Customers scored at a time (bounds memory; the output does not depend on it).",
+    ),
+    timestamp_format: str | None = typer.Option(
+        None,
+        "--timestamp-format",
         help="strptime format of text timestamps, applied strictly, e.g. '%d/%m/%Y %H:%M' "
-        "(default: the model's data.timestamp_format, else ISO 8601)."),
-    null_customer_id: Optional[str] = typer.Option(
-        None, "--null-customer-id", metavar="error|drop",
+        "(default: the model's data.timestamp_format, else ISO 8601).",
+    ),
+    null_customer_id: str | None = typer.Option(
+        None,
+        "--null-customer-id",
+        metavar="error|drop",
         help="Rows without a customer id (guest orders): error or drop (default: the "
-        "model's data.null_customer_id)."),
+        "model's data.null_customer_id).",
+    ),
     allow_stale_as_of: bool = typer.Option(
-        False, "--allow-stale-as-of",
+        False,
+        "--allow-stale-as-of",
         help="Accept an --as-of more than max(7 days, horizon/4) after the latest "
-        "transaction (refused by default: every customer would look lapsed)."),
-    explain: bool = typer.Option(False, "--explain", help="Add per-customer churn reasons "
-                                 "(reason_k, reason_k_value, reason_k_shap; TreeSHAP)."),
+        "transaction (refused by default: every customer would look lapsed).",
+    ),
+    explain: bool = typer.Option(
+        False,
+        "--explain",
+        help="Add per-customer churn reasons (reason_k, reason_k_value, reason_k_shap; TreeSHAP).",
+    ),
     top_reasons: int = typer.Option(3, "--top-reasons", min=1, help="Reasons with --explain."),
 ) -> None:
     """Score every customer in a transaction file as of a date.
@@ -150,17 +185,24 @@ def score(
     from cxml.pipelines import load_model, score_to_file
     from cxml.tracking import local_model_path
 
-    transactions, events, output = _score_sources(transactions, table, query, events,
-                                                  events_table, events_query, output,
-                                                  output_table)
+    transactions, events, output = _score_sources(
+        transactions, table, query, events, events_table, events_query, output, output_table
+    )
     to_date(as_of, "--as-of")  # YYYY-MM-DD only, named as the user typed it
     bundle = load_model(local_model_path(model, tracking_uri=tracking_uri))
     progress = None
     if _err.is_terminal:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-        progress = Progress("scoring", BarColumn(), MofNCompleteColumn(), "customers",
-                            TimeElapsedColumn(), console=_err, transient=True)
+        progress = Progress(
+            "scoring",
+            BarColumn(),
+            MofNCompleteColumn(),
+            "customers",
+            TimeElapsedColumn(),
+            console=_err,
+            transient=True,
+        )
     task = None
 
     def on_progress(done: int, total: int) -> None:
@@ -173,25 +215,39 @@ def score(
         progress.update(task, completed=done)
 
     try:
-        summary = score_to_file(transactions, output, model=bundle, as_of=as_of, events=events,
-                                chunk_size=chunk_size, on_progress=on_progress,
-                                timestamp_format=timestamp_format,
-                                null_customer_id=null_customer_id,
-                                allow_stale_as_of=allow_stale_as_of,
-                                explain=top_reasons if explain else 0)
+        summary = score_to_file(
+            transactions,
+            output,
+            model=bundle,
+            as_of=as_of,
+            events=events,
+            chunk_size=chunk_size,
+            on_progress=on_progress,
+            timestamp_format=timestamp_format,
+            null_customer_id=null_customer_id,
+            allow_stale_as_of=allow_stale_as_of,
+            explain=top_reasons if explain else 0,
+        )
     finally:
         if progress is not None:
             progress.stop()
-    prior = (f" ({summary.n_insufficient_history:,} from the prior: insufficient history)"
-             if summary.n_insufficient_history else "")
+    prior = (
+        f" ({summary.n_insufficient_history:,} from the prior: insufficient history)"
+        if summary.n_insufficient_history
+        else ""
+    )
     _print_data_report(summary.data_report, f"data report ({getattr(output, 'name', output)})")
-    _err.print(f"scored {summary.n_customers:,} customers{prior} as of {summary.as_of} "
-               f"with model {summary.model_version} -> {output}", highlight=False,
-               soft_wrap=True)
+    _err.print(
+        f"scored {summary.n_customers:,} customers{prior} as of {summary.as_of} "
+        f"with model {summary.model_version} -> {output}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
-def _score_sources(transactions, table, query, events, events_table, events_query, output,
-                   output_table):
+def _score_sources(
+    transactions, table, query, events, events_table, events_query, output, output_table
+):
     """``cxml score``'s inputs and output: paths, or database sources (opened now, so a bad
     URL, password or table fails before the model is loaded) and an output table."""
     from cxml.data import open_source
@@ -208,20 +264,22 @@ def _score_sources(transactions, table, query, events, events_table, events_quer
         out = OutputTable(output, output_table)
     else:
         out = check_output_path(Path(output))  # before downloading a model or reading data
-    return (source(transactions, table, query, "--table or --query", "transactions"),
-            source(events, events_table, events_query, "--events-table or --events-query",
-                   "events"),
-            out)
+    return (
+        source(transactions, table, query, "--table or --query", "transactions"),
+        source(events, events_table, events_query, "--events-table or --events-query", "events"),
+        out,
+    )
 
 
 @app.command()
 def evaluate(
-    config: Optional[Path] = typer.Option(
-        None, "--config", "-c", help="YAML config (default: the bundled CDNOW config)."),
-    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri",
-                                               help="MLflow tracking URI."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o",
-                                          help="Also write the table (.csv or .parquet)."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="YAML config (default: the bundled CDNOW config)."
+    ),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Also write the table (.csv or .parquet)."
+    ),
 ) -> None:
     """Compare the churn model with BTYD and RFM baselines on the config's holdout."""
     from cxml.pipelines import evaluate_config, write_table
@@ -247,25 +305,35 @@ def evaluate(
 @app.command()
 def segment(
     scores: Path = typer.Option(..., "--scores", "-s", help="Scores from `cxml score`."),
-    output: Path = typer.Option(..., "--output", "-o", help="Per-customer segments, "
-                                ".parquet or .csv."),
-    model: Optional[Path] = typer.Option(
-        None, "--model", "-m", help="The model that produced the scores: its frozen cut "
-        "points are used (a customer's segment does not depend on the batch)."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Per-customer segments, .parquet or .csv."
+    ),
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="The model that produced the scores: its frozen cut "
+        "points are used (a customer's segment does not depend on the batch).",
+    ),
     recut: bool = typer.Option(
-        False, "--recut", help="Without --model: cut value tiers at this file's own CLV "
-        "quantiles (tiers relative to the batch)."),
-    rules: Optional[Path] = typer.Option(None, "--rules", help="RFM segment rules YAML."),
-    summary: Optional[Path] = typer.Option(None, "--summary",
-                                           help="Also write the segment summary table."),
+        False,
+        "--recut",
+        help="Without --model: cut value tiers at this file's own CLV "
+        "quantiles (tiers relative to the batch).",
+    ),
+    rules: Path | None = typer.Option(None, "--rules", help="RFM segment rules YAML."),
+    summary: Path | None = typer.Option(
+        None, "--summary", help="Also write the segment summary table."
+    ),
 ) -> None:
     """Assign value x risk and RFM segments to scored customers; print the summary."""
     from cxml.pipelines import segment_scores, write_table
 
     for p in (output, summary):
         if p is not None and p.suffix.lower() not in (".parquet", ".csv"):
-            raise CxmlUserError(f"output {p}: unsupported extension {p.suffix!r}; "
-                                "use .parquet or .csv")
+            raise CxmlUserError(
+                f"output {p}: unsupported extension {p.suffix!r}; use .parquet or .csv"
+            )
     per_customer, table = segment_scores(scores, model=model, recut=recut, rules=rules)
     write_table(per_customer, output)
     if summary is not None:
@@ -280,18 +348,22 @@ app.add_typer(runs_app, name="runs")
 @runs_app.command("compare")
 def runs_compare(
     experiment: str = typer.Option("cxml", "--experiment", "-e", help="MLflow experiment."),
-    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri",
-                                               help="MLflow tracking URI."),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
     max_runs: int = typer.Option(10, "--max-runs", "-n", min=1, help="Newest N runs."),
-    csv: Optional[Path] = typer.Option(None, "--csv", help="Also export the table as CSV."),
-    children: Optional[str] = typer.Option(
-        None, "--children", help="Run id of a `cxml compare` run: show its candidate runs."),
+    csv: Path | None = typer.Option(None, "--csv", help="Also export the table as CSV."),
+    children: str | None = typer.Option(
+        None, "--children", help="Run id of a `cxml compare` run: show its candidate runs."
+    ),
 ) -> None:
     """Print the latest runs side by side (key parameters and metrics)."""
     from cxml.tracking import compare_runs, resolve_tracking_uri
 
-    table = compare_runs(resolve_tracking_uri(tracking_uri), experiment=experiment,
-                         max_runs=max_runs, parent=children)
+    table = compare_runs(
+        resolve_tracking_uri(tracking_uri),
+        experiment=experiment,
+        max_runs=max_runs,
+        parent=children,
+    )
     if table.empty:
         _out.print(f"no runs in experiment {experiment!r}")
         return
@@ -300,8 +372,17 @@ def runs_compare(
     for c in table.columns:
         t.add_column(str(c), justify="right")
     for key, row in table.iterrows():
-        t.add_row(str(key), *("" if v is None or (isinstance(v, float) and v != v) else
-                              f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+        t.add_row(
+            str(key),
+            *(
+                ""
+                if v is None or (isinstance(v, float) and v != v)
+                else f"{v:.4g}"
+                if isinstance(v, float)
+                else str(v)
+                for v in row
+            ),
+        )
     _out.print(t)
     if csv is not None:
         from cxml.pipelines import write_table
@@ -338,10 +419,16 @@ def _print_train_summary(result) -> None:
 
     kind = purchase_model_name(bg)
     label = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pnbd": "Pareto/NBD"}[kind]
-    t.add_row(label, "  ".join(f"{k} {v:.4f}" for k, v in bg.params_.items()),
-              f"{bg.log_likelihood_:,.2f}")
-    t.add_row("Gamma-Gamma", "  ".join(f"{k} {v:.4f}" for k, v in gg.params_.items()),
-              f"{gg.log_likelihood_:,.2f}")
+    t.add_row(
+        label,
+        "  ".join(f"{k} {v:.4f}" for k, v in bg.params_.items()),
+        f"{bg.log_likelihood_:,.2f}",
+    )
+    t.add_row(
+        "Gamma-Gamma",
+        "  ".join(f"{k} {v:.4f}" for k, v in gg.params_.items()),
+        f"{gg.log_likelihood_:,.2f}",
+    )
     _out.print(t)
 
     h = Table(title=f"holdout ({b.info['calibration_end']}, {b.info['observation_end']}]")
@@ -362,20 +449,25 @@ def _print_train_summary(result) -> None:
         elif label.startswith("churn PR"):
             h.add_row(label, f"{m['churn_pr_auc']:.3f} / {m['churn_brier']:.3f}")
         elif label.startswith("holdout purchases"):
-            h.add_row(label, f"{m['purchases_actual_total']:,.0f} / "
-                             f"{m['purchases_predicted_total']:,.1f}")
+            h.add_row(
+                label, f"{m['purchases_actual_total']:,.0f} / {m['purchases_predicted_total']:,.1f}"
+            )
         else:
             h.add_row(label, f"{m['value_spearman']:.3f} / {m['value_gini']:.3f}")
     _out.print(h)
 
     _print_segment_table(result.segment_summary)
-    _out.print(f"model: {result.model_dir}    MLflow run: {result.run_id} at {result.tracking_uri}",
-               highlight=False)
+    _out.print(
+        f"model: {result.model_dir}    MLflow run: {result.run_id} at {result.tracking_uri}",
+        highlight=False,
+    )
     for w in getattr(result, "warnings", ()):
         _err.print(f"warning: {w}", highlight=False)
     if result.logging_failures:
-        _err.print("warning: MLflow logging incomplete: " + "; ".join(result.logging_failures),
-                   highlight=False)
+        _err.print(
+            "warning: MLflow logging incomplete: " + "; ".join(result.logging_failures),
+            highlight=False,
+        )
 
 
 def _print_segment_table(summary) -> None:
@@ -383,16 +475,29 @@ def _print_segment_table(summary) -> None:
         summary = summary.set_index("segment")
     s = Table(title="segments (value x churn risk)")
     s.add_column("segment")
-    names = {"customers": "customers", "share": "share", "clv_mean": "mean CLV",
-             "clv_share": "CLV share", "churn_probability_mean": "mean P(churn)",
-             "churn_actual": "actual churn"}
+    names = {
+        "customers": "customers",
+        "share": "share",
+        "clv_mean": "mean CLV",
+        "clv_share": "CLV share",
+        "churn_probability_mean": "mean P(churn)",
+        "churn_actual": "actual churn",
+    }
     cols = [c for c in names if c in summary.columns]
     for c in cols:
         s.add_column(names[c], justify="right")
     for seg, row in summary.iterrows():
-        s.add_row(str(seg), *(f"{row[c]:,.0f}" if c == "customers" else
-                              f"{row[c]:,.2f}" if c == "clv_mean" else f"{row[c]:.3f}"
-                              for c in cols))
+        s.add_row(
+            str(seg),
+            *(
+                f"{row[c]:,.0f}"
+                if c == "customers"
+                else f"{row[c]:,.2f}"
+                if c == "clv_mean"
+                else f"{row[c]:.3f}"
+                for c in cols
+            ),
+        )
     _out.print(s)
 
 
@@ -455,9 +560,12 @@ def _run(argv: list[str] | None) -> int:
 
 
 from cxml.cli._target import register as _register_targeting  # noqa: E402  (issue 19)
+
 _register_targeting(app)
 
 from cxml.cli._compare import register as _register_compare  # noqa: E402  (issue 17)
+
 _register_compare(app)
 from cxml.cli._report import register as _register_report  # noqa: E402  (issue 20)
+
 _register_report(app)

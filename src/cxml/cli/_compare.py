@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -44,23 +43,32 @@ plots) and a nested run per candidate (`cxml runs compare --children RUN_ID`).
 
 def compare(
     config: Path = typer.Option(..., "--config", "-c", help="YAML config with a compare: section."),
-    output: Optional[Path] = typer.Option(
-        None, "--output", "-o", help="Write the leaderboard (.csv or .parquet)."),
-    tracking_uri: Optional[str] = typer.Option(
-        None, "--tracking-uri",
-        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)."),
-    select: Optional[str] = typer.Option(
-        None, "--select",
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the leaderboard (.csv or .parquet)."
+    ),
+    tracking_uri: str | None = typer.Option(
+        None,
+        "--tracking-uri",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db).",
+    ),
+    select: str | None = typer.Option(
+        None,
+        "--select",
         help="Train the candidate with the best mean of this metric (e.g. churn_auc, "
-        "value_gini, bic) on the full config, like `cxml train`."),
+        "value_gini, bic) on the full config, like `cxml train`.",
+    ),
 ) -> None:
     from cxml.pipelines import check_output_path, write_table
     from cxml.pipelines import compare as run_compare
 
     if output is not None:
         check_output_path(output)
-    result = run_compare(config, tracking_uri=tracking_uri, select=select,
-                         on_step=lambda s: _err.print(s, highlight=False))
+    result = run_compare(
+        config,
+        tracking_uri=tracking_uri,
+        select=select,
+        on_step=lambda s: _err.print(s, highlight=False),
+    )
     for line in result.skipped:
         _err.print(f"skipped {line}", highlight=False)
     _print_summary(result)
@@ -70,22 +78,30 @@ def compare(
     _out.print(f"MLflow run: {result.run_id} at {result.tracking_uri}", highlight=False)
     if result.train_result is not None:
         r = result.train_result
-        _out.print(f"selected {result.selected} by {select}: model {r.model_dir}, "
-                   f"MLflow run {r.run_id}", highlight=False)
+        _out.print(
+            f"selected {result.selected} by {select}: model {r.model_dir}, MLflow run {r.run_id}",
+            highlight=False,
+        )
 
 
 compare.__doc__ = _HELP
 
-_SHOWN = [("log_likelihood", "LL", "{:,.2f}"), ("bic", "BIC", "{:,.1f}"),
-          ("holdout_purchases_predicted", "holdout pred.", "{:,.1f}"),
-          ("churn_auc", "churn AUC", "{:.3f}"), ("value_gini", "value Gini", "{:.3f}")]
+_SHOWN = [
+    ("log_likelihood", "LL", "{:,.2f}"),
+    ("bic", "BIC", "{:,.1f}"),
+    ("holdout_purchases_predicted", "holdout pred.", "{:,.1f}"),
+    ("churn_auc", "churn AUC", "{:.3f}"),
+    ("value_gini", "value Gini", "{:.3f}"),
+]
 
 
 def _print_summary(result) -> None:
     s, board = result.summary, result.leaderboard
     actual = board.groupby("candidate", sort=False)["holdout_purchases_actual"].mean()
-    t = Table(title=f"{len(s)} candidates x {len(result.cutoffs)} cut-off(s) "
-                    f"({', '.join(result.cutoffs)}): mean ± sd")
+    t = Table(
+        title=f"{len(s)} candidates x {len(result.cutoffs)} cut-off(s) "
+        f"({', '.join(result.cutoffs)}): mean ± sd"
+    )
     t.add_column("candidate", overflow="fold")
     for _, label, _ in _SHOWN:
         t.add_column(label, justify="right")
@@ -96,10 +112,10 @@ def _print_summary(result) -> None:
             cells.append(fmt.format(mean) + ("" if sd != sd else f" ± {fmt.format(sd)}"))
         t.add_row(str(name), *cells)
     _out.print(t)
-    _out.print(f"holdout purchases actual: {actual.iloc[0]:,.0f} (mean over cut-offs)",
-               highlight=False)
-    d = Table(title="difference to the best, paired bootstrap 95% interval "
-                    "(mean over cut-offs)")
+    _out.print(
+        f"holdout purchases actual: {actual.iloc[0]:,.0f} (mean over cut-offs)", highlight=False
+    )
+    d = Table(title="difference to the best, paired bootstrap 95% interval (mean over cut-offs)")
     d.add_column("candidate", overflow="fold")
     d.add_column("Δ churn AUC", justify="right")
     d.add_column("Δ value Gini", justify="right")
@@ -108,8 +124,13 @@ def _print_summary(result) -> None:
         cells = []
         for m in ("churn_auc", "value_gini"):
             diff, lo, hi = (mine[f"{m}_diff{x}"].mean() for x in ("", "_low", "_high"))
-            cells.append("best" if result.best.get(m) == name else
-                         f"{diff:+.4f} [{lo:+.4f}, {hi:+.4f}]" if lo == lo else f"{diff:+.4f}")
+            cells.append(
+                "best"
+                if result.best.get(m) == name
+                else f"{diff:+.4f} [{lo:+.4f}, {hi:+.4f}]"
+                if lo == lo
+                else f"{diff:+.4f}"
+            )
         d.add_row(str(name), *cells)
     _out.print(d)
 

@@ -29,16 +29,21 @@ def _read(path: Path, what: str):
 
 def report(
     scores: Path = typer.Option(..., "--scores", help="Scores from cxml score (.parquet/.csv)."),
-    model: str = typer.Option(..., "--model", "-m",
-                              help="The model that scored them (directory or models:/ URI)."),
+    model: str = typer.Option(
+        ..., "--model", "-m", help="The model that scored them (directory or models:/ URI)."
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="The report, .html."),
     previous: Path | None = typer.Option(
-        None, "--previous", help="Earlier scores: segment migration, drift and a backtest."),
+        None, "--previous", help="Earlier scores: segment migration, drift and a backtest."
+    ),
     events: Path | None = typer.Option(
-        None, "--events", help="Engagement events (customer_id, event_type, value): NPS, "
-        "CSAT, CES per segment."),
+        None,
+        "--events",
+        help="Engagement events (customer_id, event_type, value): NPS, CSAT, CES per segment.",
+    ),
     tracking_uri: str | None = typer.Option(
-        None, "--tracking-uri", help="MLflow tracking URI for models:/ and runs:/ references."),
+        None, "--tracking-uri", help="MLflow tracking URI for models:/ and runs:/ references."
+    ),
 ) -> None:
     """Write one self-contained HTML report (opens offline) on a scoring."""
     from cxml.pipelines import load_model
@@ -54,8 +59,11 @@ def report(
     check_scores(table, model_version=bundle.model_version, name=f"scores {scores}")
     old = None
     if previous is not None:
-        old = check_scores(_read(previous, "previous scores"), model_version=None,
-                           name=f"previous scores {previous}")
+        old = check_scores(
+            _read(previous, "previous scores"),
+            model_version=None,
+            name=f"previous scores {previous}",
+        )
     ev = None
     if events is not None:
         ev = _read(events, "events")
@@ -63,10 +71,13 @@ def report(
         if missing:
             raise DataValidationError(
                 f"events {events}: columns {missing} are missing (columns: {list(ev.columns)})"
-                "; give customer_id, event_type and value")
+                "; give customer_id, event_type and value"
+            )
     path = write_report(table, bundle, output, previous=old, events=ev)
-    _out.print(f"wrote {path} ({path.stat().st_size / 1e3:,.0f} kB) on {len(table):,} customers",
-               highlight=False)
+    _out.print(
+        f"wrote {path} ({path.stat().st_size / 1e3:,.0f} kB) on {len(table):,} customers",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

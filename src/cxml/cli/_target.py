@@ -9,7 +9,6 @@ cost, write the selected customers atomically and print the expected total effec
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -23,27 +22,33 @@ _out = Console()
 
 def target(
     scores: Path = typer.Option(..., "--scores", help="cxml scores table (.parquet/.csv)."),
-    uplift_model: Path = typer.Option(..., "--uplift-model",
-                                      help="Directory written by UpliftClassifier.save()."),
+    uplift_model: Path = typer.Option(
+        ..., "--uplift-model", help="Directory written by UpliftClassifier.save()."
+    ),
     output: Path = typer.Option(..., "--output", help="Target list (.parquet/.csv)."),
-    budget: Optional[float] = typer.Option(
-        None, "--budget", help="Maximum contacts (or money with --budget-kind money)."),
+    budget: float | None = typer.Option(
+        None, "--budget", help="Maximum contacts (or money with --budget-kind money)."
+    ),
     budget_kind: str = typer.Option("contacts", "--budget-kind", help="contacts | money"),
-    cost_per_contact: float = typer.Option(0.0, "--cost-per-contact",
-                                           help="Cost of one contact, any arm."),
-    value_column: Optional[str] = typer.Option(
-        None, "--value-column", help="Scores column giving the value of a response "
-        "(default clv unless --margin)."),
-    margin: Optional[float] = typer.Option(
-        None, "--margin", help="One value of a response for every customer."),
-    features: Optional[Path] = typer.Option(
-        None, "--features", help="Extra feature table joined on the id column."),
+    cost_per_contact: float = typer.Option(
+        0.0, "--cost-per-contact", help="Cost of one contact, any arm."
+    ),
+    value_column: str | None = typer.Option(
+        None,
+        "--value-column",
+        help="Scores column giving the value of a response (default clv unless --margin).",
+    ),
+    margin: float | None = typer.Option(
+        None, "--margin", help="One value of a response for every customer."
+    ),
+    features: Path | None = typer.Option(
+        None, "--features", help="Extra feature table joined on the id column."
+    ),
     id_column: str = typer.Option("customer_id", "--id-column", help="Customer id column."),
 ) -> None:
     """Rank customers by expected incremental value and write who to contact, with which arm."""
     from cxml.data import read_table
-    from cxml.pipelines import write_table
-    from cxml.pipelines import check_output_path
+    from cxml.pipelines import check_output_path, write_table
     from cxml.targeting import load_uplift_model, select_targets
 
     check_output_path(output)
@@ -93,8 +98,13 @@ def target(
             )
         value = table[value_name]
     uplift = model.predict_uplift(X)
-    targets = select_targets(uplift, value=value, cost_per_contact=cost_per_contact,
-                             budget=budget, budget_kind=budget_kind)
+    targets = select_targets(
+        uplift,
+        value=value,
+        cost_per_contact=cost_per_contact,
+        budget=budget,
+        budget_kind=budget_kind,
+    )
     write_table(targets.reset_index(), output)
     n_missing = int(table[value_name].isna().sum()) if margin is None else 0
     total = float(targets["expected_incremental_value"].sum())
@@ -103,22 +113,23 @@ def target(
         f"({', '.join(f'{a}: {n:,}' for a, n in targets['arm'].value_counts().items()) or 'none'})"
         f"; contact cost {targets['cost'].sum():,.2f}; expected incremental responses "
         f"{targets['uplift'].sum():,.1f}; expected total effect {total:+,.2f} "
-        f"(value: {value_name}, net of contact cost)", highlight=False)
+        f"(value: {value_name}, net of contact cost)",
+        highlight=False,
+    )
     if n_missing:
-        _out.print(f"{n_missing:,} customer(s) without a {value_name} were not considered",
-                   highlight=False)
+        _out.print(
+            f"{n_missing:,} customer(s) without a {value_name} were not considered", highlight=False
+        )
     _out.print(f"wrote {output}", highlight=False)
 
 
-
-uplift_app = typer.Typer(help="Uplift models: train from a campaign table.",
-                         no_args_is_help=True)
+uplift_app = typer.Typer(help="Uplift models: train from a campaign table.", no_args_is_help=True)
 
 
 @uplift_app.command("train")
 def uplift_train(
     config: Path = typer.Option(..., "--config", "-c", help="Uplift YAML config."),
-    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow URI."),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow URI."),
 ) -> None:
     """Train, evaluate on a held-out split, save and track an uplift model."""
     from rich.table import Table
@@ -130,11 +141,15 @@ def uplift_train(
     for col in ("arm", "n", "uplift@k", "qini", "auuc"):
         table.add_column(col, justify="left" if col == "arm" else "right")
     for name, r in result.evaluation.iterrows():
-        table.add_row(str(name), f"{int(r['n']):,}", f"{r['uplift_at_k']:+.4f}",
-                      f"{r['qini']:+.4f}", f"{r['auuc']:+.4f}")
+        table.add_row(
+            str(name),
+            f"{int(r['n']):,}",
+            f"{r['uplift_at_k']:+.4f}",
+            f"{r['qini']:+.4f}",
+            f"{r['auuc']:+.4f}",
+        )
     _out.print(table)
-    _out.print(f"model saved to {result.model_dir}; MLflow run {result.run_id}",
-               highlight=False)
+    _out.print(f"model saved to {result.model_dir}; MLflow run {result.run_id}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

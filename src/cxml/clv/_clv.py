@@ -31,8 +31,11 @@ def _check_args(time_unit, horizon_months, annual_discount_rate):
             f"time_unit must be 'D' or 'W' (the unit recency and T were measured in), "
             f"got {time_unit!r}"
         )
-    if (isinstance(horizon_months, bool) or not isinstance(horizon_months, (int, np.integer))
-            or horizon_months < 0):
+    if (
+        isinstance(horizon_months, bool)
+        or not isinstance(horizon_months, (int, np.integer))
+        or horizon_months < 0
+    ):
         raise CxmlUserError(
             f"horizon_months must be a whole number of months >= 0, got {horizon_months!r}"
         )
@@ -56,7 +59,8 @@ def _weighted_purchases(purchase_model, params, ts, coefs, x, tx, T):
         # Its parameters are per customer; the baseline alone would be silently wrong.
         raise CxmlUserError(
             f"{type(purchase_model).__name__} was fitted with covariates; CLV does not take "
-            "covariates yet: use expected_purchases(..., covariates=) for the purchases")
+            "covariates yet: use expected_purchases(..., covariates=) for the purchases"
+        )
     path_fn = getattr(purchase_model, "_expected_purchases_path", None)
     if path_fn is not None:
         p = purchase_model._param_array() if params is None else params
@@ -67,8 +71,20 @@ def _weighted_purchases(purchase_model, params, ts, coefs, x, tx, T):
     return acc
 
 
-def _clv_core(purchase_model, spend_model, x, tx, T, m, *, unit_per_month, monthly_rate,
-              horizon_months, purchase_params=None, spend_params=None):
+def _clv_core(
+    purchase_model,
+    spend_model,
+    x,
+    tx,
+    T,
+    m,
+    *,
+    unit_per_month,
+    monthly_rate,
+    horizon_months,
+    purchase_params=None,
+    spend_params=None,
+):
     """CLV with explicit month length (in model time units) and monthly discount rate."""
     n = x.size
     if horizon_months == 0 or n == 0:
@@ -77,8 +93,9 @@ def _clv_core(purchase_model, spend_model, x, tx, T, m, *, unit_per_month, month
     disc = (1.0 + monthly_rate) ** (-months.astype(float))
     # sum_k disc_k (E_k - E_{k-1}) = sum_k (disc_k - disc_{k+1}) E_k  (E_0 = 0, disc_{H+1} = 0)
     coefs = disc - np.append(disc[1:], 0.0)
-    discounted = _weighted_purchases(purchase_model, purchase_params, unit_per_month * months,
-                                     coefs, x, tx, T)
+    discounted = _weighted_purchases(
+        purchase_model, purchase_params, unit_per_month * months, coefs, x, tx, T
+    )
     if spend_params is not None:
         from cxml.models._gammagamma import gamma_gamma_expected_value
 
@@ -106,8 +123,18 @@ def _prepare(purchase_model, spend_model, frequency, recency, T, monetary_value)
     return x, tx, T, m
 
 
-def customer_lifetime_value(purchase_model, spend_model, frequency, recency, T, monetary_value,
-                            *, time_unit="W", horizon_months=12, annual_discount_rate=0.10):
+def customer_lifetime_value(
+    purchase_model,
+    spend_model,
+    frequency,
+    recency,
+    T,
+    monetary_value,
+    *,
+    time_unit="W",
+    horizon_months=12,
+    annual_discount_rate=0.10,
+):
     """Discounted expected value of each customer's purchases over the next months.
 
     Parameters
@@ -148,20 +175,47 @@ def customer_lifetime_value(purchase_model, spend_model, frequency, recency, T, 
     >>> bg = BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
     >>> rb = s[s["frequency"] > 0]
     >>> gg = GammaGammaModel().fit(rb["frequency"], rb["monetary_value"])
-    >>> clv = customer_lifetime_value(bg, gg, s["frequency"], s["recency"], s["T"],
-    ...                               s["monetary_value"], time_unit="W", horizon_months=12)
+    >>> clv = customer_lifetime_value(
+    ...     bg,
+    ...     gg,
+    ...     s["frequency"],
+    ...     s["recency"],
+    ...     s["T"],
+    ...     s["monetary_value"],
+    ...     time_unit="W",
+    ...     horizon_months=12,
+    ... )
     >>> clv.shape
     (2357,)
     """
     unit_per_month, monthly = _check_args(time_unit, horizon_months, annual_discount_rate)
     x, tx, T, m = _prepare(purchase_model, spend_model, frequency, recency, T, monetary_value)
-    return _clv_core(purchase_model, spend_model, x, tx, T, m, unit_per_month=unit_per_month,
-                     monthly_rate=monthly, horizon_months=int(horizon_months))
+    return _clv_core(
+        purchase_model,
+        spend_model,
+        x,
+        tx,
+        T,
+        m,
+        unit_per_month=unit_per_month,
+        monthly_rate=monthly,
+        horizon_months=int(horizon_months),
+    )
 
 
-def customer_lifetime_value_interval(purchase_model, spend_model, frequency, recency, T,
-                                     monetary_value, *, time_unit="W", horizon_months=12,
-                                     annual_discount_rate=0.10, level=0.95):
+def customer_lifetime_value_interval(
+    purchase_model,
+    spend_model,
+    frequency,
+    recency,
+    T,
+    monetary_value,
+    *,
+    time_unit="W",
+    horizon_months=12,
+    annual_discount_rate=0.10,
+    level=0.95,
+):
     """CLV with a delta-method interval reflecting parameter uncertainty of both models.
 
     The two models are fitted on separate likelihoods, so their parameter covariances are
@@ -203,22 +257,26 @@ def customer_lifetime_value_interval(purchase_model, spend_model, frequency, rec
     x, tx, T, m = _prepare(purchase_model, spend_model, frequency, recency, T, monetary_value)
     pp = purchase_model._param_array()
     sp = spend_model._param_array()
-    kw = dict(unit_per_month=unit_per_month, monthly_rate=monthly,
-              horizon_months=int(horizon_months))
+    kw = dict(
+        unit_per_month=unit_per_month, monthly_rate=monthly, horizon_months=int(horizon_months)
+    )
 
     def f_purchase(p):
-        return _clv_core(purchase_model, spend_model, x, tx, T, m, purchase_params=p,
-                         spend_params=sp, **kw)
+        return _clv_core(
+            purchase_model, spend_model, x, tx, T, m, purchase_params=p, spend_params=sp, **kw
+        )
 
     def f_spend(p):
-        return _clv_core(purchase_model, spend_model, x, tx, T, m, purchase_params=pp,
-                         spend_params=p, **kw)
+        return _clv_core(
+            purchase_model, spend_model, x, tx, T, m, purchase_params=pp, spend_params=p, **kw
+        )
 
     est = f_purchase(pp)
     g1 = log_gradient(f_purchase, pp)
     g2 = log_gradient(f_spend, sp)
-    var = (np.einsum("in,ij,jn->n", g1, purchase_model.log_params_covariance_, g1)
-           + np.einsum("in,ij,jn->n", g2, spend_model.log_params_covariance_, g2))
+    var = np.einsum("in,ij,jn->n", g1, purchase_model.log_params_covariance_, g1) + np.einsum(
+        "in,ij,jn->n", g2, spend_model.log_params_covariance_, g2
+    )
     zq = z_quantile(level)
     with np.errstate(divide="ignore", invalid="ignore"):
         sd = np.sqrt(np.maximum(var, 0.0)) / est

@@ -1,8 +1,9 @@
 """Loading and boundary validation of transactions and engagement events.
 
-The only subpackage that reads data (files, database tables and queries). Everything becomes an Ibis table with cxml's
-canonical column names, checked once so that the feature engine can trust it. The one date
-policy of cxml (boundary dates and timestamp columns) lives here too.
+The only subpackage that reads data (files, database tables and queries). Everything
+becomes an Ibis table with cxml's canonical column names, checked once so that the feature
+engine can trust it. The one date policy of cxml (boundary dates and timestamp columns)
+lives here too.
 """
 
 from cxml.data._dates import (

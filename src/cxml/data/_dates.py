@@ -57,9 +57,11 @@ _ZONE = r"(Z|[+-]\d{2}(:?\d{2})?)"
 _ISO_NAIVE = rf"^\d{{4}}-\d{{2}}-\d{{2}}({_TIME})?$"
 _ISO_ZONED = rf"^\d{{4}}-\d{{2}}-\d{{2}}{_TIME}{_ZONE}$"
 
-ISO_8601_HINT = ("write them as ISO 8601 (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS) or give their "
-                 "format explicitly (timestamp_format='%d/%m/%Y %H:%M' in Python, "
-                 "data.timestamp_format in a config, --timestamp-format for cxml score)")
+ISO_8601_HINT = (
+    "write them as ISO 8601 (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS) or give their "
+    "format explicitly (timestamp_format='%d/%m/%Y %H:%M' in Python, "
+    "data.timestamp_format in a config, --timestamp-format for cxml score)"
+)
 
 
 def to_date(value, name: str) -> _dt.date:
@@ -110,7 +112,8 @@ def to_date(value, name: str) -> _dt.date:
         text = value.strip()
         if not _DATE_RE.fullmatch(text):
             raise CxmlUserError(
-                f"{name}={value!r} is not a date in YYYY-MM-DD form (e.g. '1997-09-30')")
+                f"{name}={value!r} is not a date in YYYY-MM-DD form (e.g. '1997-09-30')"
+            )
         try:
             return _dt.date.fromisoformat(text)
         except ValueError as exc:
@@ -145,8 +148,11 @@ def check_timestamp_format(fmt: str | None, name: str = "timestamp_format") -> s
         return None
     if not isinstance(fmt, str) or not fmt.strip():
         raise CxmlUserError(f"{name} must be a strptime format such as '%d/%m/%Y %H:%M'")
-    missing = [d for d, alts in (("year", "%Y %y"), ("month", "%m %b %B"), ("day", "%d %j"))
-               if not any(a in fmt for a in alts.split())]
+    missing = [
+        d
+        for d, alts in (("year", "%Y %y"), ("month", "%m %b %B"), ("day", "%d %j"))
+        if not any(a in fmt for a in alts.split())
+    ]
     if missing:
         raise CxmlUserError(
             f"{name}={fmt!r} has no {' / '.join(missing)} directive; a format such as "
@@ -220,19 +226,22 @@ def timestamp_column(col, label: str, what: str, *, timestamp_format: str | None
             )
             not_iso = present & ~naive & ~zoned
             checks["ts_not_iso"] = (
-                not_iso.sum(), example_value(col, not_iso),
+                not_iso.sum(),
+                example_value(col, not_iso),
                 f"column {label}: {{bad}} of {{n}} values are not ISO 8601 dates, e.g. "
                 f"{{example}}; {ISO_8601_HINT}",
             )
             invalid = present & (naive | zoned) & parsed.isnull()
             checks["ts_invalid"] = (
-                invalid.sum(), example_value(col, invalid),
+                invalid.sum(),
+                example_value(col, invalid),
                 f"column {label}: {{bad}} of {{n}} values are not days of the calendar, e.g. "
                 "{example}; fix those rows",
             )
             mixed = ibis.least(zoned.sum(), naive.sum())
             checks["ts_mixed_zones"] = (
-                mixed, example_value(col, naive),
+                mixed,
+                example_value(col, naive),
                 f"column {label}: {{bad}} of {{n}} values mix text with and without a time zone "
                 "(e.g. {example} has none); give every value a zone (e.g. +00:00) or none",
             )
@@ -244,7 +253,8 @@ def timestamp_column(col, label: str, what: str, *, timestamp_format: str | None
     year = parsed.year()
     implausible = parsed.notnull() & ((year < MIN_YEAR) | (year > MAX_YEAR))
     checks["ts_year"] = (
-        implausible.sum(), example_value(parsed.cast("string"), implausible),
+        implausible.sum(),
+        example_value(parsed.cast("string"), implausible),
         f"column {label}: {{bad}} of {{n}} timestamps lie outside the years {MIN_YEAR}-"
         f"{MAX_YEAR}, e.g. {{example}}; a two-digit year read upstream as a four-digit one? "
         "fix the export",
@@ -297,8 +307,9 @@ def to_datetime_series(values, name: str, *, timestamp_format: str | None = None
     elif pd.api.types.is_datetime64_dtype(s.dtype):
         out = s
     elif s.dropna().map(lambda v: isinstance(v, (_dt.date, pd.Timestamp))).all():
-        out = pd.to_datetime(s, utc=s.dropna().map(
-            lambda v: getattr(v, "tzinfo", None) is not None).any())
+        out = pd.to_datetime(
+            s, utc=s.dropna().map(lambda v: getattr(v, "tzinfo", None) is not None).any()
+        )
         if isinstance(out.dtype, pd.DatetimeTZDtype):
             out = out.dt.tz_convert("UTC").dt.tz_localize(None)
     elif s.dropna().map(lambda v: isinstance(v, str)).all():
@@ -306,37 +317,63 @@ def to_datetime_series(values, name: str, *, timestamp_format: str | None = None
         present = s.notna()
         if timestamp_format is not None:
             out = pd.to_datetime(text, format=timestamp_format, errors="coerce")
-            _refuse(present & out.isna(), s, n,
-                    f"column '{name}': {{bad}} of {n} values do not match timestamp_format "
-                    f"{timestamp_format!r}, e.g. {{example}}; fix those rows or the format")
+            _refuse(
+                present & out.isna(),
+                s,
+                n,
+                f"column '{name}': {{bad}} of {n} values do not match timestamp_format "
+                f"{timestamp_format!r}, e.g. {{example}}; fix those rows or the format",
+            )
         else:
             naive = text.str.fullmatch(_ISO_NAIVE[1:-1]).fillna(False).astype(bool)
             zoned = text.str.fullmatch(_ISO_ZONED[1:-1]).fillna(False).astype(bool)
-            _refuse(present & ~naive & ~zoned, s, n,
-                    f"column '{name}': {{bad}} of {n} values are not ISO 8601 dates, e.g. "
-                    f"{{example}}; {ISO_8601_HINT}")
+            _refuse(
+                present & ~naive & ~zoned,
+                s,
+                n,
+                f"column '{name}': {{bad}} of {n} values are not ISO 8601 dates, e.g. "
+                f"{{example}}; {ISO_8601_HINT}",
+            )
             if naive.any() and zoned.any():
-                _refuse(naive, s, n, f"column '{name}': {{bad}} of {n} values mix text with "
-                        "and without a time zone (e.g. {example} has none); give every value "
-                        "a zone (e.g. +00:00) or none")
-            out = pd.to_datetime(text.str.replace("T", " ", regex=False), format="ISO8601",
-                                 errors="coerce", utc=bool(zoned.any()))
+                _refuse(
+                    naive,
+                    s,
+                    n,
+                    f"column '{name}': {{bad}} of {n} values mix text with "
+                    "and without a time zone (e.g. {example} has none); give every value "
+                    "a zone (e.g. +00:00) or none",
+                )
+            out = pd.to_datetime(
+                text.str.replace("T", " ", regex=False),
+                format="ISO8601",
+                errors="coerce",
+                utc=bool(zoned.any()),
+            )
             if isinstance(out.dtype, pd.DatetimeTZDtype):
                 out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-            _refuse(present & out.isna(), s, n,
-                    f"column '{name}': {{bad}} of {n} values are not days of the calendar, "
-                    "e.g. {example}; fix those rows")
+            _refuse(
+                present & out.isna(),
+                s,
+                n,
+                f"column '{name}': {{bad}} of {n} values are not days of the calendar, "
+                "e.g. {example}; fix those rows",
+            )
     else:
         kinds = sorted({type(v).__name__ for v in s.dropna()})
         raise DataValidationError(
             f"column '{name}' holds {', '.join(kinds)} values; expected dates, datetimes or "
-            "ISO 8601 text such as '1997-09-30' (numbers are not read as dates)")
+            "ISO 8601 text such as '1997-09-30' (numbers are not read as dates)"
+        )
     out = pd.Series(out, index=s.index).astype("datetime64[ns]")
     years = out.dt.year
-    _refuse(out.notna() & ((years < MIN_YEAR) | (years > MAX_YEAR)), out.astype(str), n,
-            f"column '{name}': {{bad}} of {n} timestamps lie outside the years {MIN_YEAR}-"
-            f"{MAX_YEAR}, e.g. {{example}}; a two-digit year read upstream as a four-digit one? "
-            "fix the export")
+    _refuse(
+        out.notna() & ((years < MIN_YEAR) | (years > MAX_YEAR)),
+        out.astype(str),
+        n,
+        f"column '{name}': {{bad}} of {n} timestamps lie outside the years {MIN_YEAR}-"
+        f"{MAX_YEAR}, e.g. {{example}}; a two-digit year read upstream as a four-digit one? "
+        "fix the export",
+    )
     return out
 
 

@@ -44,8 +44,9 @@ def max_gap_days(horizon_days: int) -> int:
     return max(_MIN_GAP_DAYS, int(horizon_days) // 4)
 
 
-def check_horizon(end: _dt.date, last: _dt.date | None, *, horizon_days: int, name: str,
-                  allow: bool, switch: str) -> int:
+def check_horizon(
+    end: _dt.date, last: _dt.date | None, *, horizon_days: int, name: str, allow: bool, switch: str
+) -> int:
     """Refuse an end date far beyond the latest transaction (see the module docstring).
 
     Parameters

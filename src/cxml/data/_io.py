@@ -177,7 +177,9 @@ str, os.PathLike or ibis.Table
 
 def _numpy_columns(df: pd.DataFrame) -> bool:
     """Whether ``df`` has columns, all NumPy bool, integer, float or naive datetime."""
-    return len(df.columns) > 0 and all(isinstance(dt, np.dtype) and dt.kind in "biufM" for dt in df.dtypes)
+    return len(df.columns) > 0 and all(
+        isinstance(dt, np.dtype) and dt.kind in "biufM" for dt in df.dtypes
+    )
 
 
 def _register_frame(df: pd.DataFrame) -> ibis.Table:

@@ -25,8 +25,15 @@ import ibis
 
 from cxml.exceptions import DataValidationError
 
-__all__ = ["connect", "expand_env", "masked", "open_source", "source_label", "source_secrets",
-           "is_table_source"]
+__all__ = [
+    "connect",
+    "expand_env",
+    "masked",
+    "open_source",
+    "source_label",
+    "source_secrets",
+    "is_table_source",
+]
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MASK = "***"
@@ -62,12 +69,14 @@ def expand_env(value: str, *, name: str = "value") -> str:
     >>> expand_env("duckdb://${CXML_DOC_DB}.duckdb")
     'duckdb://shop.duckdb'
     """
+
     def sub(m: re.Match) -> str:
         var = m.group(1)
         if var not in os.environ:
             raise DataValidationError(
                 f"{name}: environment variable {var} is not set (referenced as ${{{var}}}); "
-                "export it before running cxml")
+                "export it before running cxml"
+            )
         return os.environ[var]
 
     return _ENV.sub(sub, value)
@@ -98,8 +107,13 @@ def masked(url: str) -> str:
         parts = urlsplit(text)
     except ValueError:
         parts = None
-    if parts is not None and parts.scheme and parts.password is not None \
-            and "\n" not in text and " " not in text:
+    if (
+        parts is not None
+        and parts.scheme
+        and parts.password is not None
+        and "\n" not in text
+        and " " not in text
+    ):
         host = parts.netloc.rpartition("@")[2]
         user = parts.netloc.rpartition("@")[0].partition(":")[0]
         text = urlunsplit(parts._replace(netloc=f"{user}:{_MASK}@{host}"))
@@ -175,8 +189,7 @@ def source_label(spec) -> str:
     """
     if not is_table_source(spec):
         return str(os.fspath(spec)) if isinstance(spec, (str, os.PathLike)) else type(spec).__name__
-    what = (f"table {_get(spec, 'table')}" if _get(spec, "table")
-            else "query")
+    what = f"table {_get(spec, 'table')}" if _get(spec, "table") else "query"
     return f"{masked(str(_get(spec, 'connection')))} ({what})"
 
 
@@ -227,15 +240,19 @@ def open_source(spec, *, name: str = "transactions") -> ibis.Table:
     if bool(table) == bool(query):
         raise DataValidationError(
             f"{name}: a database source needs exactly one of 'table' or 'query' "
-            f"(connection {masked(url)})")
+            f"(connection {masked(url)})"
+        )
     con = _connect(url, name=name)
     try:
         if table:
             t = con.table(expand_env(str(table), name=f"{name}.table"))
         else:
             sql = expand_env(str(query), name=f"{name}.query")
-            t = con.sql(sql, schema=_query_schema(con, sql)) \
-                if con.name in ("postgres", "duckdb") else con.sql(sql)
+            t = (
+                con.sql(sql, schema=_query_schema(con, sql))
+                if con.name in ("postgres", "duckdb")
+                else con.sql(sql)
+            )
         if con.name == "sqlite":
             # SQLite lacks functions cxml's features use (isnan, date arithmetic): its rows
             # are scanned once into cxml's DuckDB (an in-process file is small by nature)
@@ -245,7 +262,8 @@ def open_source(spec, *, name: str = "transactions") -> ibis.Table:
     except Exception as exc:  # noqa: BLE001 - every backend raises its own error types
         what = f"table {table!r}" if table else "the query"
         raise DataValidationError(
-            f"{name}: cannot read {what} from {masked(url)}: {_scrub(exc, url)}") from None
+            f"{name}: cannot read {what} from {masked(url)}: {_scrub(exc, url)}"
+        ) from None
     return t
 
 
@@ -310,10 +328,10 @@ def _connect(url: str, *, name: str, writable: bool = False):
             path = url.partition("://")[2].partition("?")[0]
             if path not in ("", ":memory:") and not writable and not Path(path).is_file():
                 raise DataValidationError(
-                    f"{name}: database file not found: {path} (connection {masked(url)})")
+                    f"{name}: database file not found: {path} (connection {masked(url)})"
+                )
             if scheme == "duckdb":
-                con = ibis.duckdb.connect(path or ":memory:",
-                                          read_only=bool(path) and not writable)
+                con = ibis.duckdb.connect(path or ":memory:", read_only=bool(path) and not writable)
                 con.raw_sql("SET TimeZone = 'UTC'")  # as cxml.data.duckdb_connection
                 return con
         return ibis.connect(url)
@@ -322,12 +340,15 @@ def _connect(url: str, *, name: str, writable: bool = False):
     except (ImportError, ModuleNotFoundError) as exc:
         raise DataValidationError(
             f"{name}: the Ibis backend for {scheme}:// is not installed ({exc.name or exc}); "
-            f"pip install 'ibis-framework[{scheme}]'") from None
+            f"pip install 'ibis-framework[{scheme}]'"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - psycopg, duckdb, ibis each raise their own
         msg = _scrub(exc, url)
         if msg.startswith("Don't know how to connect"):
-            msg = (f"unknown connection scheme {scheme!r}; use a URL ibis.connect understands "
-                   "(duckdb://, postgres://, sqlite://, ...) or 'spark'")
+            msg = (
+                f"unknown connection scheme {scheme!r}; use a URL ibis.connect understands "
+                "(duckdb://, postgres://, sqlite://, ...) or 'spark'"
+            )
         raise DataValidationError(f"{name}: cannot connect to {masked(url)}: {msg}") from None
 
 

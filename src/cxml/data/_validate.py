@@ -83,8 +83,7 @@ def _label(canonical: str, user: str) -> str:
 def _check_columns(t: ibis.Table, mapping: dict[str, str], what: str) -> None:
     missing = [(c, u) for c, u in mapping.items() if u not in t.columns]
     if missing:
-        names = ", ".join(f"'{c}'" if c == u else f"'{c}' (your column '{u}')"
-                          for c, u in missing)
+        names = ", ".join(f"'{c}'" if c == u else f"'{c}' (your column '{u}')" for c, u in missing)
         shown = list(t.columns)[:20]
         raise DataValidationError(
             f"{what}: missing column {names}; available columns: {shown}. "
@@ -103,9 +102,13 @@ def _customer_id_expr(col, label: str, what: str):
     if typ.is_floating() or typ.is_decimal():
         # float ids appear when a CSV/Excel export mixes in nulls; accept integral values
         frac = col.notnull() & (col != col.floor())
-        return col.cast("int64"), {"cid_frac": (
-            frac.sum(), example_value(col, frac),
-            f"column {label}: {{bad}} of {{n}} ids are not whole numbers, e.g. {{example}}")}
+        return col.cast("int64"), {
+            "cid_frac": (
+                frac.sum(),
+                example_value(col, frac),
+                f"column {label}: {{bad}} of {{n}} ids are not whole numbers, e.g. {{example}}",
+            )
+        }
     raise DataValidationError(
         f"{what}: column {label} has type {typ}; customer ids must be strings or integers"
     )
@@ -120,9 +123,14 @@ def _numeric_expr(col, label: str, what: str, key: str):
     if typ.is_string():
         parsed = col.try_cast("float64")
         bad = col.notnull() & parsed.isnull()
-        return parsed, {key: (bad.sum(), example_value(col, bad),
-                              f"column {label}: {{bad}} of {{n}} values are not numbers, e.g. "
-                              "{example}; use a plain decimal point and no currency signs")}
+        return parsed, {
+            key: (
+                bad.sum(),
+                example_value(col, bad),
+                f"column {label}: {{bad}} of {{n}} values are not numbers, e.g. "
+                "{example}; use a plain decimal point and no currency signs",
+            )
+        }
     raise DataValidationError(f"{what}: column {label} has type {typ}; expected numbers")
 
 
@@ -162,7 +170,8 @@ _NULL_ID_POLICIES = ("error", "drop")
 def _null_id_policy(null_customer_id: str) -> str:
     if null_customer_id not in _NULL_ID_POLICIES:
         raise DataValidationError(
-            f"null_customer_id must be 'error' or 'drop', got {null_customer_id!r}")
+            f"null_customer_id must be 'error' or 'drop', got {null_customer_id!r}"
+        )
     return null_customer_id
 
 
@@ -232,8 +241,9 @@ def validate_transactions(
     Examples
     --------
     >>> import pandas as pd
-    >>> df = pd.DataFrame({"cid": [1, 1], "date": ["1997-01-01", "1997-01-08"],
-    ...                    "amount": [10.0, 5.0]})
+    >>> df = pd.DataFrame(
+    ...     {"cid": [1, 1], "date": ["1997-01-01", "1997-01-08"], "amount": [10.0, 5.0]}
+    ... )
     >>> t = validate_transactions(df, customer_id="cid", timestamp="date")
     >>> t.columns
     ('customer_id', 'timestamp', 'amount')
@@ -249,34 +259,50 @@ def validate_transactions(
     check_timestamp_format(timestamp_format)
 
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
-    optional = {"quantity": quantity, "order_id": order_id, "category": category,
-                "product": product}
+    optional = {
+        "quantity": quantity,
+        "order_id": order_id,
+        "category": category,
+        "product": product,
+    }
     mapping.update({k: v for k, v in optional.items() if v is not None})
     _check_columns(t, mapping, what)
     t, dropped = _drop_null_ids(t, customer_id, policy)
     labels = {c: _label(c, u) for c, u in mapping.items()}
 
     cid, checks = _customer_id_expr(t[customer_id], labels["customer_id"], what)
-    checks["cid_null"] = (t[customer_id].isnull().sum(), None,
-                          f"column {labels['customer_id']}: {{bad}} of {{n}} rows have a null "
-                          "customer id (e.g. guest orders); drop them (null_customer_id='drop', "
-                          "data.null_customer_id: drop in a config, --null-customer-id drop for "
-                          "cxml score) or fill them")
-    ts, ts_checks = timestamp_column(t[timestamp], labels["timestamp"], what,
-                                     timestamp_format=timestamp_format)
-    checks["ts_null"] = (t[timestamp].isnull().sum(), None,
-                         f"column {labels['timestamp']}: {{bad}} of {{n}} rows have a null "
-                         "timestamp; drop or fill them")
+    checks["cid_null"] = (
+        t[customer_id].isnull().sum(),
+        None,
+        f"column {labels['customer_id']}: {{bad}} of {{n}} rows have a null "
+        "customer id (e.g. guest orders); drop them (null_customer_id='drop', "
+        "data.null_customer_id: drop in a config, --null-customer-id drop for "
+        "cxml score) or fill them",
+    )
+    ts, ts_checks = timestamp_column(
+        t[timestamp], labels["timestamp"], what, timestamp_format=timestamp_format
+    )
+    checks["ts_null"] = (
+        t[timestamp].isnull().sum(),
+        None,
+        f"column {labels['timestamp']}: {{bad}} of {{n}} rows have a null "
+        "timestamp; drop or fill them",
+    )
     checks.update(ts_checks)
     amt, amt_checks = _numeric_expr(t[amount], labels["amount"], what, "amt_bad")
     checks.update(amt_checks)
-    checks["amt_null"] = (t[amount].isnull().sum(), None,
-                          f"column {labels['amount']}: {{bad}} of {{n}} rows have a null amount; "
-                          "drop them or fill with 0")
+    checks["amt_null"] = (
+        t[amount].isnull().sum(),
+        None,
+        f"column {labels['amount']}: {{bad}} of {{n}} rows have a null amount; "
+        "drop them or fill with 0",
+    )
     nonfinite = amt.isnan() | amt.isinf()
-    checks["amt_nonfinite"] = (nonfinite.sum(), example_value(t[amount], nonfinite),
-                               f"column {labels['amount']}: {{bad}} of {{n}} values are NaN or "
-                               "infinite; drop or fix them")
+    checks["amt_nonfinite"] = (
+        nonfinite.sum(),
+        example_value(t[amount], nonfinite),
+        f"column {labels['amount']}: {{bad}} of {{n}} values are NaN or infinite; drop or fix them",
+    )
     cols = {"customer_id": cid, "timestamp": ts, "amount": amt}
     if quantity is not None:
         qty, qty_checks = _numeric_expr(t[quantity], labels["quantity"], what, "qty_bad")
@@ -290,19 +316,28 @@ def validate_transactions(
 
     n = _run_checks(t, checks, what)
     out = t.select(**cols)
-    _VALIDATED[out.op()] = {"kind": "transactions", "n_rows": n,
-                            "observation_end": end, "columns": tuple(cols),
-                            "dropped_null_customer_id": dropped}
+    _VALIDATED[out.op()] = {
+        "kind": "transactions",
+        "n_rows": n,
+        "observation_end": end,
+        "columns": tuple(cols),
+        "dropped_null_customer_id": dropped,
+    }
     logger.info("validated %s transaction rows (columns %s)", _fmt(n), ", ".join(cols))
     return out
 
 
 def _after_end_check(ts, end, label: str) -> dict:
     after = (ts.date().epoch_days() > epoch_day(end)).fill_null(False)
-    return {"ts_after_end": (after.sum(), example_value(ts, after),
-                             f"column {label}: {{bad}} of {{n}} rows are after observation_end "
-                             f"{end.isoformat()}, e.g. {{example}}; filter them out or move "
-                             "observation_end")}
+    return {
+        "ts_after_end": (
+            after.sum(),
+            example_value(ts, after),
+            f"column {label}: {{bad}} of {{n}} rows are after observation_end "
+            f"{end.isoformat()}, e.g. {{example}}; filter them out or move "
+            "observation_end",
+        )
+    }
 
 
 def validate_events(
@@ -366,21 +401,30 @@ def validate_events(
     t, dropped = _drop_null_ids(t, customer_id, policy)
     labels = {c: _label(c, u) for c, u in mapping.items()}
     cid, checks = _customer_id_expr(t[customer_id], labels["customer_id"], what)
-    checks["cid_null"] = (t[customer_id].isnull().sum(), None,
-                          f"column {labels['customer_id']}: {{bad}} of {{n}} rows have a null "
-                          "customer id; drop them (null_customer_id='drop') or fill them")
-    ts, ts_checks = timestamp_column(t[timestamp], labels["timestamp"], what,
-                                     timestamp_format=timestamp_format)
-    checks["ts_null"] = (t[timestamp].isnull().sum(), None,
-                         f"column {labels['timestamp']}: {{bad}} of {{n}} rows have a null "
-                         "timestamp; drop or fill them")
+    checks["cid_null"] = (
+        t[customer_id].isnull().sum(),
+        None,
+        f"column {labels['customer_id']}: {{bad}} of {{n}} rows have a null "
+        "customer id; drop them (null_customer_id='drop') or fill them",
+    )
+    ts, ts_checks = timestamp_column(
+        t[timestamp], labels["timestamp"], what, timestamp_format=timestamp_format
+    )
+    checks["ts_null"] = (
+        t[timestamp].isnull().sum(),
+        None,
+        f"column {labels['timestamp']}: {{bad}} of {{n}} rows have a null "
+        "timestamp; drop or fill them",
+    )
     checks.update(ts_checks)
     et = t[event_type]
     if not et.type().is_string():
         et = et.cast("string")
-    checks["et_null"] = (t[event_type].isnull().sum(), None,
-                         f"column {labels['event_type']}: {{bad}} of {{n}} rows have a null "
-                         "event type")
+    checks["et_null"] = (
+        t[event_type].isnull().sum(),
+        None,
+        f"column {labels['event_type']}: {{bad}} of {{n}} rows have a null event type",
+    )
     if has_value:
         val, val_checks = _numeric_expr(t[value], labels["value"], what, "val_bad")
         checks.update(val_checks)
@@ -390,7 +434,12 @@ def validate_events(
         checks.update(_after_end_check(ts, end, labels["timestamp"]))
     n = _run_checks(t, checks, what)
     out = t.select(customer_id=cid, timestamp=ts, event_type=et, value=val)
-    _VALIDATED[out.op()] = {"kind": "events", "n_rows": n, "observation_end": end,
-                            "columns": tuple(out.columns), "dropped_null_customer_id": dropped}
+    _VALIDATED[out.op()] = {
+        "kind": "events",
+        "n_rows": n,
+        "observation_end": end,
+        "columns": tuple(out.columns),
+        "dropped_null_customer_id": dropped,
+    }
     logger.info("validated %s event rows", _fmt(n))
     return out

@@ -63,12 +63,19 @@ def load_cdnow(kind: str = "master") -> pd.DataFrame:
     path = cdnow_path(kind)
     if kind == "master":
         names = ["customer_id", "date", "quantity", "amount"]
-        raw = pd.read_csv(path, sep=r"\s+", skiprows=1, header=None, names=names,
-                          dtype={"customer_id": "int64", "date": str})
+        raw = pd.read_csv(
+            path,
+            sep=r"\s+",
+            skiprows=1,
+            header=None,
+            names=names,
+            dtype={"customer_id": "int64", "date": str},
+        )
     else:
         names = ["master_id", "customer_id", "date", "quantity", "amount"]
-        raw = pd.read_csv(path, sep=r"\s+", header=None, names=names,
-                          dtype={"customer_id": "int64", "date": str})
+        raw = pd.read_csv(
+            path, sep=r"\s+", header=None, names=names, dtype={"customer_id": "int64", "date": str}
+        )
     return pd.DataFrame(
         {
             "customer_id": raw["customer_id"].astype("int64"),

@@ -108,7 +108,8 @@ def _read_raw(path: Path) -> pd.DataFrame:
         except Exception as exc:  # not a Parquet file, unreadable, ...
             raise DataValidationError(
                 f"Online Retail II: cannot read {path} as Parquet ({exc}); pass the "
-                "online_retail_ii.parquet file or a CSV export") from exc
+                "online_retail_ii.parquet file or a CSV export"
+            ) from exc
         wanted = [n for n in names if _ALIASES.get(n, n) in _REQUIRED + _OPTIONAL]
         raw = pd.read_parquet(path, columns=wanted).rename(columns=_ALIASES)
     missing = [c for c in _REQUIRED if c not in raw.columns]
@@ -116,7 +117,8 @@ def _read_raw(path: Path) -> pd.DataFrame:
         raise DataValidationError(
             f"Online Retail II: {path} has no column(s) {', '.join(map(repr, missing))} "
             f"(found {', '.join(map(repr, raw.columns))}); expected the UCI columns "
-            f"{', '.join(_REQUIRED + _OPTIONAL)}")
+            f"{', '.join(_REQUIRED + _OPTIONAL)}"
+        )
     return raw
 
 
@@ -182,7 +184,8 @@ def load_online_retail(path=None, *, cancellations: str = "drop") -> pd.DataFram
     """
     if cancellations not in _POLICIES:
         raise CxmlUserError(
-            f"cancellations must be one of {list(_POLICIES)}, got {cancellations!r}")
+            f"cancellations must be one of {list(_POLICIES)}, got {cancellations!r}"
+        )
     found = online_retail_path(path)
     if found is None:
         looked = _candidates(path)
@@ -191,7 +194,8 @@ def load_online_retail(path=None, *, cancellations: str = "drop") -> pd.DataFram
             f"Online Retail II not found: looked in {len(looked)} place(s): {where}. Pass "
             f"path= (the file or its folder), or set {ONLINE_RETAIL_ENV} to the folder "
             "holding online_retail_ii/online_retail_ii.parquet (UCI ML Repository #502, "
-            "doi:10.24432/C5CG6D)")
+            "doi:10.24432/C5CG6D)"
+        )
 
     raw = _read_raw(found)
     n_read = len(raw)
@@ -202,19 +206,23 @@ def load_online_retail(path=None, *, cancellations: str = "drop") -> pd.DataFram
     if bad:
         raise DataValidationError(
             f"Online Retail II: column 'CustomerID': {bad:,} of {len(df):,} ids are not "
-            f"whole numbers in {found}")
+            f"whole numbers in {found}"
+        )
     ts = pd.to_datetime(df["InvoiceDate"], errors="coerce")
     if ts.isna().any():
         raise DataValidationError(
             f"Online Retail II: column 'InvoiceDate': {int(ts.isna().sum()):,} of "
-            f"{len(df):,} rows have no parseable date in {found}")
-    out = pd.DataFrame({
-        "customer_id": cid.astype("int64"),
-        "timestamp": ts,
-        "amount": (df["Quantity"] * df["Price"]).astype("float64"),
-        "quantity": df["Quantity"].astype("int64"),
-        "order_id": df["Invoice"].astype(str),
-    })
+            f"{len(df):,} rows have no parseable date in {found}"
+        )
+    out = pd.DataFrame(
+        {
+            "customer_id": cid.astype("int64"),
+            "timestamp": ts,
+            "amount": (df["Quantity"] * df["Price"]).astype("float64"),
+            "quantity": df["Quantity"].astype("int64"),
+            "order_id": df["Invoice"].astype(str),
+        }
+    )
     if "StockCode" in df.columns:
         out["product"] = df["StockCode"].astype(str)
     n_dropped_invoices = 0
@@ -233,8 +241,13 @@ def load_online_retail(path=None, *, cancellations: str = "drop") -> pd.DataFram
         "customers": int(out["customer_id"].nunique()),
         "cancellations": cancellations,
     }
-    logger.info("Online Retail II from %s: %s rows of %s customers (%s guest rows dropped, "
-                "%s rows of non-positive invoices dropped)", found, f"{len(out):,}",
-                f"{out.attrs['report']['customers']:,}", f"{int(guests.sum()):,}",
-                f"{n_dropped_invoices:,}")
+    logger.info(
+        "Online Retail II from %s: %s rows of %s customers (%s guest rows dropped, "
+        "%s rows of non-positive invoices dropped)",
+        found,
+        f"{len(out):,}",
+        f"{out.attrs['report']['customers']:,}",
+        f"{int(guests.sum()):,}",
+        f"{n_dropped_invoices:,}",
+    )
     return out

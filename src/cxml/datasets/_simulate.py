@@ -92,8 +92,16 @@ def _summary_from_purchases(cust, times, n):
     return freq.astype(float), rec
 
 
-def _simulate_summary(n_customers, *, params=None, model="bgnbd", T=52.0, seed=None,
-                      coefficients=None, covariates=None):
+def _simulate_summary(
+    n_customers,
+    *,
+    params=None,
+    model="bgnbd",
+    T=52.0,
+    seed=None,
+    coefficients=None,
+    covariates=None,
+):
     """Sufficient statistics (frequency, recency, T) drawn directly, without a table.
 
     Used by tests and benchmarks that need millions of customers. With ``coefficients``
@@ -121,8 +129,9 @@ def _customer_params(model, params, coefficients, covariates, n, rng):
     covariate table they come from (drawn standard normal when not given)."""
     if coefficients is None:
         if covariates is not None:
-            raise CxmlUserError("covariates= needs coefficients= (the true effects), e.g. "
-                                "{'alpha': {'web': 0.5}}")
+            raise CxmlUserError(
+                "covariates= needs coefficients= (the true effects), e.g. {'alpha': {'web': 0.5}}"
+            )
         return params, None
     signs = _COVARIATE_SIGNS[model]
     bad = [k for k in coefficients if k not in signs]
@@ -137,7 +146,8 @@ def _customer_params(model, params, coefficients, covariates, n, rng):
         if missing or len(covariates) != n:
             raise CxmlUserError(
                 f"covariates must have {n:,} rows and the columns {names}; it has "
-                f"{len(covariates):,} rows and lacks {missing}")
+                f"{len(covariates):,} rows and lacks {missing}"
+            )
     out = dict(params)
     for p, effects in coefficients.items():
         lin = np.zeros(n)
@@ -166,10 +176,22 @@ def _check_params(model, params):
     return out
 
 
-def simulate(n_customers, *, params=None, seed=None, observation_end="2021-06-30",
-             start="2020-01-01", acquisition_weeks=12.0, time_unit="W", model="bgnbd",
-             spend_params=None, events=False, id_offset=1, coefficients=None,
-             covariates=None):
+def simulate(
+    n_customers,
+    *,
+    params=None,
+    seed=None,
+    observation_end="2021-06-30",
+    start="2020-01-01",
+    acquisition_weeks=12.0,
+    time_unit="W",
+    model="bgnbd",
+    spend_params=None,
+    events=False,
+    id_offset=1,
+    coefficients=None,
+    covariates=None,
+):
     """Simulate a transaction log (and optionally engagement events) with known parameters.
 
     Parameters
@@ -234,8 +256,11 @@ def simulate(n_customers, *, params=None, seed=None, observation_end="2021-06-30
     >>> list(tx.columns)
     ['customer_id', 'timestamp', 'amount']
     """
-    if not isinstance(n_customers, (int, np.integer)) or isinstance(n_customers, bool) \
-            or n_customers < 1:
+    if (
+        not isinstance(n_customers, (int, np.integer))
+        or isinstance(n_customers, bool)
+        or n_customers < 1
+    ):
         raise CxmlUserError(f"n_customers must be a positive integer, got {n_customers!r}")
     if time_unit not in _DAYS:
         raise CxmlUserError(f"time_unit must be 'D' or 'W', got {time_unit!r}")
@@ -268,19 +293,36 @@ def simulate(n_customers, *, params=None, seed=None, observation_end="2021-06-30
     amount = np.round(rng.gamma(float(spend["p"]), 1.0, cust.size) / nu[cust], 2)
     amount = np.maximum(amount, 0.01)
     stamps = _to_timestamps(t0, birth_days[cust] + times * unit_days)
-    tx = pd.DataFrame({
-        "customer_id": (cust + id_offset).astype("int64"),
-        "timestamp": stamps,
-        "amount": amount.astype("float64"),
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": (cust + id_offset).astype("int64"),
+            "timestamp": stamps,
+            "amount": amount.astype("float64"),
+        }
+    )
     out = [tx]
     if cov is not None:
         customers = cov.copy()
         customers.insert(0, "customer_id", (np.arange(n) + id_offset).astype("int64"))
         out.append(customers)
     if events:
-        out.append(_simulate_events(rng, n, birth_days, T, death, lam, drop, model,
-                                    unit_days, t0, cust, times, id_offset))
+        out.append(
+            _simulate_events(
+                rng,
+                n,
+                birth_days,
+                T,
+                death,
+                lam,
+                drop,
+                model,
+                unit_days,
+                t0,
+                cust,
+                times,
+                id_offset,
+            )
+        )
     return out[0] if len(out) == 1 else tuple(out)
 
 
@@ -299,8 +341,9 @@ def _poisson_times(rng, rate, t_from, t_to):
     return idx, when
 
 
-def _simulate_events(rng, n, birth_days, T, death, lam, drop, model, unit_days, t0,
-                     cust, times, id_offset):
+def _simulate_events(
+    rng, n, birth_days, T, death, lam, drop, model, unit_days, t0, cust, times, id_offset
+):
     """Engagement events tied to each customer's latent state (time in model units)."""
     alive_until = np.minimum(death, T)
     per_week = unit_days / 7.0  # converts "per week" rates to "per time unit"
@@ -315,8 +358,10 @@ def _simulate_events(rng, n, birth_days, T, death, lam, drop, model, unit_days, 
     parts.append((idx, when, "web_session", np.round(rng.lognormal(4.0, 1.0, idx.size))))
     # E-mail opens: while alive 0.2-1.0 a week, more for frequent buyers; 0.05 after.
     engaged = lam / (lam + np.mean(lam))
-    for rate, lo, hi in ((0.2 + 0.8 * engaged, zeros, alive_until),
-                         (np.full(n, 0.05), alive_until, T)):
+    for rate, lo, hi in (
+        (0.2 + 0.8 * engaged, zeros, alive_until),
+        (np.full(n, 0.05), alive_until, T),
+    ):
         idx, when = _poisson_times(rng, rate * per_week, lo, hi)
         parts.append((idx, when, "email_open", np.full(idx.size, np.nan)))
     # Support tickets: rare, more frequent for churn-prone customers.
@@ -333,9 +378,11 @@ def _simulate_events(rng, n, birth_days, T, death, lam, drop, model, unit_days, 
     value = np.concatenate([p[3] for p in parts]).astype(float)
     order = np.lexsort((when, idx))
     idx, when, etype, value = idx[order], when[order], etype[order], value[order]
-    return pd.DataFrame({
-        "customer_id": (idx + id_offset).astype("int64"),
-        "timestamp": _to_timestamps(t0, birth_days[idx] + when * unit_days),
-        "event_type": pd.array(etype, dtype="string"),
-        "value": value,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": (idx + id_offset).astype("int64"),
+            "timestamp": _to_timestamps(t0, birth_days[idx] + when * unit_days),
+            "event_type": pd.array(etype, dtype="string"),
+            "value": value,
+        }
+    )

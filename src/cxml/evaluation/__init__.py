@@ -1,5 +1,13 @@
 """Holdout evaluation: churn and value metrics, decile tables and diagnostic plots."""
 
+from cxml.evaluation._diagnostics import (
+    plot_cumulative_purchases,
+    plot_frequency_recency_matrix,
+    plot_holdout_by_frequency,
+    plot_precision_recall,
+    plot_probability_alive_matrix,
+    plot_roc,
+)
 from cxml.evaluation._metrics import (
     calibration_curve,
     churn_metrics,
@@ -8,14 +16,6 @@ from cxml.evaluation._metrics import (
     lift_table,
     normalized_gini,
     value_metrics,
-)
-from cxml.evaluation._diagnostics import (
-    plot_cumulative_purchases,
-    plot_frequency_recency_matrix,
-    plot_holdout_by_frequency,
-    plot_precision_recall,
-    plot_probability_alive_matrix,
-    plot_roc,
 )
 from cxml.evaluation._plots import plot_calibration, plot_decile_value, plot_gain, plot_lift
 

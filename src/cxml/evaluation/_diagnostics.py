@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-def plot_roc(churned, score) -> "Figure":
+def plot_roc(churned, score) -> Figure:
     """ROC curve of one or several churn scores, with the AUC in the legend.
 
     Parameters
@@ -49,13 +49,18 @@ def plot_roc(churned, score) -> "Figure":
     for name, s in _as_mapping(score).items():
         fpr, tpr, _ = skm.roc_curve(y, s)
         ax.plot(fpr, tpr, label=f"{name} (AUC {skm.roc_auc_score(y, s):.3f})")
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="false positive rate", ylabel="true positive rate",
-           title="ROC (churn)")
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1),
+        xlabel="false positive rate",
+        ylabel="true positive rate",
+        title="ROC (churn)",
+    )
     ax.legend(loc="lower right", fontsize="small")
     return fig
 
 
-def plot_precision_recall(churned, score) -> "Figure":
+def plot_precision_recall(churned, score) -> Figure:
     """Precision-recall curve of one or several churn scores (average precision in the legend).
 
     Parameters
@@ -76,16 +81,21 @@ def plot_precision_recall(churned, score) -> "Figure":
     ax.axhline(y.mean(), linestyle="--", color="grey", linewidth=1, label="base rate")
     for name, s in _as_mapping(score).items():
         precision, recall, _ = skm.precision_recall_curve(y, s)
-        ax.plot(recall, precision,
-                label=f"{name} (AP {skm.average_precision_score(y, s):.3f})")
-    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision",
-           title="Precision-recall (churn)")
+        ax.plot(recall, precision, label=f"{name} (AP {skm.average_precision_score(y, s):.3f})")
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+        xlabel="recall",
+        ylabel="precision",
+        title="Precision-recall (churn)",
+    )
     ax.legend(loc="lower left", fontsize="small")
     return fig
 
 
-def plot_holdout_by_frequency(frequency_cal, actual_holdout, predicted_holdout, *,
-                              max_frequency: int = 7) -> "Figure":
+def plot_holdout_by_frequency(
+    frequency_cal, actual_holdout, predicted_holdout, *, max_frequency: int = 7
+) -> Figure:
     """Mean holdout purchases, actual and predicted, by calibration-period frequency.
 
     The conditional-expectation check of Fader, Hardie & Lee (2005), figure 4.
@@ -116,8 +126,11 @@ def plot_holdout_by_frequency(frequency_cal, actual_holdout, predicted_holdout, 
     ax = fig.axes[0]
     ax.plot(labels, df["actual"], marker="o", label="actual")
     ax.plot(labels, df["predicted"], marker="s", linestyle="--", label="model")
-    ax.set(xlabel="purchases in calibration period", ylabel="mean purchases in holdout",
-           title="Conditional expectations (holdout)")
+    ax.set(
+        xlabel="purchases in calibration period",
+        ylabel="mean purchases in holdout",
+        title="Conditional expectations (holdout)",
+    )
     ax.legend(fontsize="small")
     return fig
 
@@ -129,18 +142,24 @@ def _grid(max_frequency: int, max_recency: float, n: int = 40):
     return freq, rec, F, R
 
 
-def _heatmap(values, freq, rec, *, title: str, cbar: str) -> "Figure":
+def _heatmap(values, freq, rec, *, title: str, cbar: str) -> Figure:
     fig = _new_figure((6.5, 4.5))
     ax = fig.axes[0]
-    im = ax.imshow(values, origin="lower", aspect="auto", cmap="viridis",
-                   extent=(rec[0], rec[-1], freq[0] - 0.5, freq[-1] + 0.5))
-    ax.set(xlabel="recency (time of last purchase)", ylabel="frequency (repeat purchases)",
-           title=title)
+    im = ax.imshow(
+        values,
+        origin="lower",
+        aspect="auto",
+        cmap="viridis",
+        extent=(rec[0], rec[-1], freq[0] - 0.5, freq[-1] + 0.5),
+    )
+    ax.set(
+        xlabel="recency (time of last purchase)", ylabel="frequency (repeat purchases)", title=title
+    )
     fig.colorbar(im, ax=ax, label=cbar)
     return fig
 
 
-def plot_probability_alive_matrix(model, *, max_frequency: int, T: float) -> "Figure":
+def plot_probability_alive_matrix(model, *, max_frequency: int, T: float) -> Figure:
     """P(alive) of a customer of age ``T`` over frequency x recency (lifetimes' matrix).
 
     Parameters
@@ -158,12 +177,13 @@ def plot_probability_alive_matrix(model, *, max_frequency: int, T: float) -> "Fi
         Heat map of P(alive), frequency on the vertical axis.
     """
     freq, rec, F, R = _grid(max_frequency, T)
-    p = model.probability_alive(F.ravel(), np.where(F.ravel() == 0, 0.0, R.ravel()),
-                                np.full(F.size, float(T))).reshape(F.shape)
+    p = model.probability_alive(
+        F.ravel(), np.where(F.ravel() == 0, 0.0, R.ravel()), np.full(F.size, float(T))
+    ).reshape(F.shape)
     return _heatmap(p, freq, rec, title=f"P(alive) at age T = {T:.1f}", cbar="P(alive)")
 
 
-def plot_frequency_recency_matrix(model, *, t: float, max_frequency: int, T: float) -> "Figure":
+def plot_frequency_recency_matrix(model, *, t: float, max_frequency: int, T: float) -> Figure:
     """Expected purchases in the next ``t`` periods over frequency x recency, at age ``T``.
 
     Parameters
@@ -183,14 +203,23 @@ def plot_frequency_recency_matrix(model, *, t: float, max_frequency: int, T: flo
         Heat map of expected purchases, frequency on the vertical axis.
     """
     freq, rec, F, R = _grid(max_frequency, T)
-    e = model.expected_purchases(t, F.ravel(), np.where(F.ravel() == 0, 0.0, R.ravel()),
-                                 np.full(F.size, float(T))).reshape(F.shape)
-    return _heatmap(e, freq, rec, title=f"Expected purchases in the next {t:g} periods",
-                    cbar="E[purchases]")
+    e = model.expected_purchases(
+        t, F.ravel(), np.where(F.ravel() == 0, 0.0, R.ravel()), np.full(F.size, float(T))
+    ).reshape(F.shape)
+    return _heatmap(
+        e, freq, rec, title=f"Expected purchases in the next {t:g} periods", cbar="E[purchases]"
+    )
 
 
-def plot_cumulative_purchases(first_purchases: pd.Series, repeat_purchases: pd.Series, model, *,
-                              time_unit: str, calibration_end, end) -> "Figure":
+def plot_cumulative_purchases(
+    first_purchases: pd.Series,
+    repeat_purchases: pd.Series,
+    model,
+    *,
+    time_unit: str,
+    calibration_end,
+    end,
+) -> Figure:
     """Tracking plot: cumulative repeat purchase days, actual against the model, by day.
 
     The model line sums each customer's unconditional expected purchases
@@ -216,24 +245,36 @@ def plot_cumulative_purchases(first_purchases: pd.Series, repeat_purchases: pd.S
         Actual and model cumulative curves by day.
     """
     unit = {"D": 1.0, "W": 7.0}[time_unit]
-    cohorts = pd.Series(np.asarray(first_purchases, dtype=float),
-                        index=pd.to_datetime(first_purchases.index)).groupby(level=0).sum()
+    cohorts = (
+        pd.Series(
+            np.asarray(first_purchases, dtype=float), index=pd.to_datetime(first_purchases.index)
+        )
+        .groupby(level=0)
+        .sum()
+    )
     days = pd.date_range(cohorts.index.min(), pd.Timestamp(end), freq="D")
     ages = (days.values[:, None] - cohorts.index.values[None, :]) / np.timedelta64(1, "D")
     ages = np.clip(ages, 0.0, None) / unit
     expected = np.asarray(model.population_expected_purchases(ages.ravel())).reshape(ages.shape)
     predicted = expected @ cohorts.to_numpy()
-    repeat = pd.Series(np.asarray(repeat_purchases, dtype=float),
-                       index=pd.to_datetime(repeat_purchases.index)).groupby(level=0).sum()
+    repeat = (
+        pd.Series(
+            np.asarray(repeat_purchases, dtype=float), index=pd.to_datetime(repeat_purchases.index)
+        )
+        .groupby(level=0)
+        .sum()
+    )
     actual = repeat.reindex(days, fill_value=0.0).cumsum()
     fig = _new_figure((7.0, 4.5))
     ax = fig.axes[0]
     ax.plot(days, actual.to_numpy(), label="actual")
     ax.plot(days, predicted, linestyle="--", label="model")
-    ax.axvline(pd.Timestamp(calibration_end), color="grey", linestyle=":",
-               label="calibration end")
-    ax.set(xlabel="date", ylabel="cumulative repeat purchase days",
-           title="Tracking cumulative repeat purchases")
+    ax.axvline(pd.Timestamp(calibration_end), color="grey", linestyle=":", label="calibration end")
+    ax.set(
+        xlabel="date",
+        ylabel="cumulative repeat purchase days",
+        title="Tracking cumulative repeat purchases",
+    )
     ax.legend(fontsize="small")
     fig.autofmt_xdate()
     return fig

@@ -93,14 +93,16 @@ def churn_metrics(churned, score) -> dict[str, float]:
         "pr_auc": float(skm.average_precision_score(y, s)) if two else float("nan"),
         "brier": float(skm.brier_score_loss(y, s)) if is_prob else float("nan"),
         "log_loss": float(skm.log_loss(y, np.clip(s, 1e-15, 1 - 1e-15), labels=[0, 1]))
-        if is_prob else float("nan"),
+        if is_prob
+        else float("nan"),
         "churn_rate": float(y.mean()),
         "n": int(len(y)),
     }
 
 
-def calibration_curve(churned, proba, *, n_bins: int = 10,
-                      strategy: str = "quantile") -> pd.DataFrame:
+def calibration_curve(
+    churned, proba, *, n_bins: int = 10, strategy: str = "quantile"
+) -> pd.DataFrame:
     """Observed churn rate against the mean predicted probability, per bin.
 
     Parameters
@@ -153,8 +155,13 @@ def calibration_curve(churned, proba, *, n_bins: int = 10,
         bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
     df = pd.DataFrame({"bin": bins + 1, "p": p, "y": y})
     g = df.groupby("bin", sort=True)
-    out = pd.DataFrame({"n": g.size().astype(float), "mean_predicted": g["p"].mean(),
-                        "observed_rate": g["y"].mean()}).reset_index()
+    out = pd.DataFrame(
+        {
+            "n": g.size().astype(float),
+            "mean_predicted": g["p"].mean(),
+            "observed_rate": g["y"].mean(),
+        }
+    ).reset_index()
     return out
 
 
@@ -231,9 +238,15 @@ def decile_table(actual, predicted, *, n_bins: int = 10) -> pd.DataFrame:
     bins = _rank_bins(p, int(n_bins), descending=True) + 1
     df = pd.DataFrame({"bin": bins, "a": a, "p": p})
     g = df.groupby("bin", sort=True)
-    out = pd.DataFrame({"n": g.size(), "predicted_mean": g["p"].mean(),
-                        "actual_mean": g["a"].mean(), "predicted_total": g["p"].sum(),
-                        "actual_total": g["a"].sum()}).reset_index()
+    out = pd.DataFrame(
+        {
+            "n": g.size(),
+            "predicted_mean": g["p"].mean(),
+            "actual_mean": g["a"].mean(),
+            "predicted_total": g["p"].sum(),
+            "actual_total": g["a"].sum(),
+        }
+    ).reset_index()
     with np.errstate(divide="ignore", invalid="ignore"):
         ape = np.abs(out["predicted_total"] - out["actual_total"]) / out["actual_total"]
     out["ape"] = ape.where(out["actual_total"] != 0)

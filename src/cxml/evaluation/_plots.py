@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # matplotlib is imported on first plot: keeps `import cxml.ev
 __all__ = ["plot_calibration", "plot_decile_value", "plot_gain", "plot_lift"]
 
 
-def _new_figure(figsize=(6.0, 4.5)) -> "Figure":
+def _new_figure(figsize=(6.0, 4.5)) -> Figure:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize, layout="constrained")
@@ -35,7 +35,7 @@ def _as_mapping(scores) -> dict[str, np.ndarray]:
     return {"model": np.asarray(scores, dtype=float)}
 
 
-def plot_calibration(churned, proba, *, n_bins: int = 10) -> "Figure":
+def plot_calibration(churned, proba, *, n_bins: int = 10) -> Figure:
     """Reliability diagram: observed churn rate against mean predicted probability.
 
     Parameters
@@ -64,13 +64,18 @@ def plot_calibration(churned, proba, *, n_bins: int = 10) -> "Figure":
     for name, p in _as_mapping(proba).items():
         c = calibration_curve(churned, p, n_bins=n_bins)
         ax.plot(c["mean_predicted"], c["observed_rate"], marker="o", label=name)
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted churn probability",
-           ylabel="observed churn rate", title="Calibration")
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1),
+        xlabel="mean predicted churn probability",
+        ylabel="observed churn rate",
+        title="Calibration",
+    )
     ax.legend(loc="upper left", fontsize="small")
     return fig
 
 
-def plot_gain(churned, score, *, n_bins: int = 10) -> "Figure":
+def plot_gain(churned, score, *, n_bins: int = 10) -> Figure:
     """Cumulative gain: share of churners captured when targeting the top-scored customers.
 
     Parameters
@@ -93,15 +98,21 @@ def plot_gain(churned, score, *, n_bins: int = 10) -> "Figure":
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="random")
     for name, s in _as_mapping(score).items():
         t = lift_table(churned, s, n_bins=n_bins)
-        ax.plot(np.r_[0, t["cumulative_share"]], np.r_[0, t["cumulative_gain"]], marker="o",
-                label=name)
-    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="share of customers targeted (by score)",
-           ylabel="share of churners captured", title="Cumulative gain")
+        ax.plot(
+            np.r_[0, t["cumulative_share"]], np.r_[0, t["cumulative_gain"]], marker="o", label=name
+        )
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+        xlabel="share of customers targeted (by score)",
+        ylabel="share of churners captured",
+        title="Cumulative gain",
+    )
     ax.legend(loc="lower right", fontsize="small")
     return fig
 
 
-def plot_lift(churned, score, *, n_bins: int = 10) -> "Figure":
+def plot_lift(churned, score, *, n_bins: int = 10) -> Figure:
     """Lift per decile: churn rate of each score decile over the overall rate.
 
     Parameters
@@ -124,8 +135,7 @@ def plot_lift(churned, score, *, n_bins: int = 10) -> "Figure":
     width = 0.8 / max(len(models), 1)
     for i, (name, s) in enumerate(models.items()):
         t = lift_table(churned, s, n_bins=n_bins)
-        ax.bar(t["bin"] + (i - (len(models) - 1) / 2) * width, t["lift"], width=width,
-               label=name)
+        ax.bar(t["bin"] + (i - (len(models) - 1) / 2) * width, t["lift"], width=width, label=name)
     ax.axhline(1.0, color="grey", linestyle="--", linewidth=1)
     ax.set(xlabel="score decile (1 = highest)", ylabel="lift", title="Lift by decile")
     ax.set_xticks(range(1, n_bins + 1))
@@ -133,7 +143,7 @@ def plot_lift(churned, score, *, n_bins: int = 10) -> "Figure":
     return fig
 
 
-def plot_decile_value(actual, predicted, *, n_bins: int = 10) -> "Figure":
+def plot_decile_value(actual, predicted, *, n_bins: int = 10) -> Figure:
     """Mean predicted against mean actual value per decile of the prediction.
 
     Parameters
@@ -160,10 +170,19 @@ def plot_decile_value(actual, predicted, *, n_bins: int = 10) -> "Figure":
         t = decile_table(actual, p, n_bins=n_bins)
         x = t["bin"] + (i - (len(models) - 1) / 2) * width
         bars = ax.bar(x, t["actual_mean"], width=width, alpha=0.6, label=f"{name}: actual")
-        ax.plot(x, t["predicted_mean"], marker="D", linestyle="none",
-                color=bars.patches[0].get_facecolor(), label=f"{name}: predicted")
-    ax.set(xlabel="decile of the prediction (1 = highest)", ylabel="mean per customer",
-           title="Predicted vs actual by decile")
+        ax.plot(
+            x,
+            t["predicted_mean"],
+            marker="D",
+            linestyle="none",
+            color=bars.patches[0].get_facecolor(),
+            label=f"{name}: predicted",
+        )
+    ax.set(
+        xlabel="decile of the prediction (1 = highest)",
+        ylabel="mean per customer",
+        title="Predicted vs actual by decile",
+    )
     ax.set_xticks(range(1, n_bins + 1))
     ax.legend(fontsize="small")
     return fig

@@ -28,9 +28,9 @@ from cxml.features._daily import (
     execute_by_customer,
     finish_report,
     log_report,
-    raw_counts,
-    prepare,
     positive,
+    prepare,
+    raw_counts,
     rescannable,
     to_frame,
     wants_pandas,
@@ -60,9 +60,16 @@ def _trend(last, prev):
     return ibis.ifelse(denom > 0, (last - prev) / denom, ibis.literal(0.0))
 
 
-
-def _aggregate(t: ibis.Table, c: int, windows, *, returns: str, duplicates: str,
-               zero_value: str, firstval: bool = False) -> ibis.Table:
+def _aggregate(
+    t: ibis.Table,
+    c: int,
+    windows,
+    *,
+    returns: str,
+    duplicates: str,
+    zero_value: str,
+    firstval: bool = False,
+) -> ibis.Table:
     """Per-customer aggregates of the rows of ``t`` (none after day ``c``): one query.
 
     The gaps between consecutive purchase days come from a window over the customer-day
@@ -70,8 +77,7 @@ def _aggregate(t: ibis.Table, c: int, windows, *, returns: str, duplicates: str,
     every other feature, so the customer-day table is built once and there is no join;
     that halves the run time against a separate gap query joined back.
     """
-    d = daily(t, duplicates=duplicates, returns=returns, zero_value=zero_value,
-              detail=True)
+    d = daily(t, duplicates=duplicates, returns=returns, zero_value=zero_value, detail=True)
     prev = d.day.lag().over(group_by=[d.customer_id, d.is_purchase], order_by=d.day)
     d = d.mutate(_gap=ibis.ifelse(d.is_purchase, (d.day - prev).cast("float64"), None))
     p = d.is_purchase
@@ -139,11 +145,23 @@ def _columns(g: ibis.Table, windows, *, has_quantity: bool) -> list[str]:
     """Output columns of :func:`behaviour`, in order."""
     cols = ["customer_id"]
     for w in windows:
-        cols += [f"transactions_{w}d", f"value_{w}d", f"trend_transactions_{w}d",
-                 f"trend_value_{w}d"]
-    cols += ["transactions_total", "value_total", "days_since_last_purchase", "tenure_days",
-             "ipt_mean_days", "ipt_std_days", "ipt_cv", "avg_basket_value",
-             "returned_value_share"]
+        cols += [
+            f"transactions_{w}d",
+            f"value_{w}d",
+            f"trend_transactions_{w}d",
+            f"trend_value_{w}d",
+        ]
+    cols += [
+        "transactions_total",
+        "value_total",
+        "days_since_last_purchase",
+        "tenure_days",
+        "ipt_mean_days",
+        "ipt_std_days",
+        "ipt_cv",
+        "avg_basket_value",
+        "returned_value_share",
+    ]
     if has_quantity:
         cols.append("avg_basket_quantity")
     for name in ("n_orders", "n_products", "n_categories"):
@@ -229,8 +247,7 @@ def behaviour(
     t = t.filter(t.timestamp.date().epoch_days() <= c)
 
     def build(t):
-        g = _aggregate(t, c, windows, returns=returns, duplicates=duplicates,
-                       zero_value=zero_value)
+        g = _aggregate(t, c, windows, returns=returns, duplicates=duplicates, zero_value=zero_value)
         return _derive(g, c, windows, has_quantity="quantity" in t.columns)
 
     g = build(t)
@@ -240,14 +257,27 @@ def behaviour(
         return g.filter(g.transactions_total > 0).select(cols).order_by("customer_id")
 
     raw = raw_counts(t)
-    tbl = execute_by_customer(lambda t: (g := build(t)).select(cols + counter_columns(g)),
-                              t, raw["_n_rows"], rescannable(transactions, t))
+    tbl = execute_by_customer(
+        lambda t: (g := build(t)).select(cols + counter_columns(g)),
+        t,
+        raw["_n_rows"],
+        rescannable(transactions, t),
+    )
     raw.update(deferred_duplicates(t, tbl))
-    policies = {"returns": returns, "duplicates": duplicates, "zero_value": zero_value,
-                "has_order_line": {"order_id", "product"} <= set(t.columns),
-                "cutoff": cut.isoformat(), "windows_days": list(windows)}
-    report = finish_report(tbl, raw=raw, policies=policies,
-                           purchase_days=pc.sum(tbl["transactions_total"]).as_py() or 0)
+    policies = {
+        "returns": returns,
+        "duplicates": duplicates,
+        "zero_value": zero_value,
+        "has_order_line": {"order_id", "product"} <= set(t.columns),
+        "cutoff": cut.isoformat(),
+        "windows_days": list(windows),
+    }
+    report = finish_report(
+        tbl,
+        raw=raw,
+        policies=policies,
+        purchase_days=pc.sum(tbl["transactions_total"]).as_py() or 0,
+    )
     keep = positive(tbl, "transactions_total")
     report["customers_excluded"] = {"no_purchase_day": tbl.num_rows - pc.sum(keep).as_py()}
     out = to_frame(tbl, keep, cols)
@@ -260,9 +290,17 @@ def behaviour(
 RFM_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 
 
-def behaviour_with_rfm(t: ibis.Table, *, cutoff, windows_days, time_unit: str,
-                       returns: str = "net", duplicates: str = "auto",
-                       zero_value: str = "keep", return_ids: bool = False):
+def behaviour_with_rfm(
+    t: ibis.Table,
+    *,
+    cutoff,
+    windows_days,
+    time_unit: str,
+    returns: str = "net",
+    duplicates: str = "auto",
+    zero_value: str = "keep",
+    return_ids: bool = False,
+):
     """RFM (:func:`cxml.features.rfm`) and behaviour features in one query, no report.
 
     What training and scoring need for every customer at a cut-off: the values equal
@@ -301,8 +339,9 @@ def behaviour_with_rfm(t: ibis.Table, *, cutoff, windows_days, time_unit: str,
     if duplicates == "auto" and not drops_duplicates(duplicates, t.columns):
         duplicates = "keep"  # same values; "auto" would only count them for the report
     t = t.filter(t.timestamp.date().epoch_days() <= c)
-    g = _aggregate(t, c, windows, returns=returns, duplicates=duplicates,
-                   zero_value=zero_value, firstval=True)
+    g = _aggregate(
+        t, c, windows, returns=returns, duplicates=duplicates, zero_value=zero_value, firstval=True
+    )
     g = _derive(g, c, windows, has_quantity="quantity" in t.columns)
     freq = (g.transactions_total - 1).cast("int64")
     g = g.mutate(
@@ -310,11 +349,13 @@ def behaviour_with_rfm(t: ibis.Table, *, cutoff, windows_days, time_unit: str,
         recency=(g._last - g._first).cast("float64") / unit,
         T=(ibis.literal(c) - g._first).cast("float64") / unit,
         # Fader, Hardie & Lee (2005b): m_x is the mean of the x repeat transactions
-        monetary_value=ibis.ifelse(freq > 0, (g._purchase_value - g._firstval)
-                                   / freq.cast("float64"), ibis.literal(0.0)),
+        monetary_value=ibis.ifelse(
+            freq > 0, (g._purchase_value - g._firstval) / freq.cast("float64"), ibis.literal(0.0)
+        ),
     )
     cols = ["customer_id", *RFM_COLUMNS] + _columns(
-        g, windows, has_quantity="quantity" in t.columns)[1:]
+        g, windows, has_quantity="quantity" in t.columns
+    )[1:]
     tbl = execute_arrow(g.select(cols).order_by("customer_id"))
     out = to_frame(tbl, positive(tbl, "transactions_total"), cols)
     if not return_ids:

@@ -21,18 +21,42 @@ import pyarrow.compute as pc
 from cxml.data import execute_arrow, is_validated, validate_transactions, validation_info
 from cxml.exceptions import CxmlUserError, DataValidationError
 
-__all__ = ["prepare", "daily", "check_policies", "COUNTER_COLUMNS", "finish_report",
-           "raw_counts", "deferred_duplicates", "execute_by_customer", "rescannable",
-           "to_pandas", "customer_counters", "counter_columns", "drops_duplicates",
-           "check_output", "wants_pandas", "positive", "to_frame"]
+__all__ = [
+    "prepare",
+    "daily",
+    "check_policies",
+    "COUNTER_COLUMNS",
+    "finish_report",
+    "raw_counts",
+    "deferred_duplicates",
+    "execute_by_customer",
+    "rescannable",
+    "to_pandas",
+    "customer_counters",
+    "counter_columns",
+    "drops_duplicates",
+    "check_output",
+    "wants_pandas",
+    "positive",
+    "to_frame",
+]
 
 logger = logging.getLogger(__name__)
 
 _DUPLICATES = ("auto", "keep", "drop")
 _RETURNS = ("net", "ignore", "error")
 _ZERO = ("keep", "drop")
-_COLUMN_KEYS = ("customer_id", "timestamp", "amount", "quantity", "order_id", "category",
-                "product", "timestamp_format", "null_customer_id")  # validate_transactions' keys
+_COLUMN_KEYS = (
+    "customer_id",
+    "timestamp",
+    "amount",
+    "quantity",
+    "order_id",
+    "category",
+    "product",
+    "timestamp_format",
+    "null_customer_id",
+)  # validate_transactions' keys
 
 # per-customer counters that every builder aggregates next to its features (then drops)
 # (only day-level facts: row-level counts come from one cheap global query, raw_counts;
@@ -56,9 +80,11 @@ def wants_pandas(output: str, as_pandas: bool) -> bool:
 
 def check_policies(duplicates: str, returns: str, zero_value: str) -> None:
     """Raise :class:`CxmlUserError` for an unknown policy name."""
-    for name, value, allowed in (("duplicates", duplicates, _DUPLICATES),
-                                 ("returns", returns, _RETURNS),
-                                 ("zero_value", zero_value, _ZERO)):
+    for name, value, allowed in (
+        ("duplicates", duplicates, _DUPLICATES),
+        ("returns", returns, _RETURNS),
+        ("zero_value", zero_value, _ZERO),
+    ):
         if value not in allowed:
             raise CxmlUserError(f"{name} must be one of {list(allowed)}, got {value!r}")
 
@@ -88,11 +114,18 @@ def prepare(transactions, column_names: dict, observation_end=None):
 def drops_duplicates(duplicates: str, columns) -> bool:
     """Whether the duplicates policy drops exact duplicate rows for these columns."""
     return duplicates == "drop" or (
-        duplicates == "auto" and "order_id" in columns and "product" in columns)
+        duplicates == "auto" and "order_id" in columns and "product" in columns
+    )
 
 
-def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
-          zero_value: str = "keep", detail: bool = False) -> ibis.Table:
+def daily(
+    t: ibis.Table,
+    *,
+    duplicates: str = "auto",
+    returns: str = "net",
+    zero_value: str = "keep",
+    detail: bool = False,
+) -> ibis.Table:
     """Customer-day table: one row per customer and calendar day with any row.
 
     Parameters
@@ -119,8 +152,9 @@ def daily(t: ibis.Table, *, duplicates: str = "auto", returns: str = "net",
     check_policies(duplicates, returns, zero_value)
     drop_dups = drops_duplicates(duplicates, t.columns)
     if returns == "error":
-        counts = execute_arrow(t.aggregate(neg=(t.amount < 0).cast("int32").cast("int64").sum(),
-                                           n=t.count())).to_pylist()[0]
+        counts = execute_arrow(
+            t.aggregate(neg=(t.amount < 0).cast("int32").cast("int64").sum(), n=t.count())
+        ).to_pylist()[0]
         n_neg, n = int(counts["neg"] or 0), int(counts["n"])
         if n_neg:
             raise DataValidationError(
@@ -175,7 +209,9 @@ def customer_counters(d: ibis.Table, where=None) -> dict:
     # zero-value day or a negative one, so finish_report gets them from _n_cdays (one
     # aggregate state fewer per customer)
     out = dict(
-        _n_zero=d._is_zero.cast("int32").cast("int64").sum(where=where),  # PostgreSQL: no bool->bigint
+        _n_zero=d._is_zero.cast("int32")
+        .cast("int64")
+        .sum(where=where),  # PostgreSQL: no bool->bigint
         _n_cdays=d.count(where=where),
     )
     if "_n_dup" in d.columns:
@@ -193,9 +229,9 @@ def counter_columns(g: ibis.Table) -> list[str]:
 def raw_counts(t: ibis.Table) -> dict:
     """Rows and negative-amount rows of a (filtered) validated table: one global query; plus
     the rows validation dropped for a null customer id, when ``t`` is the validated table."""
-    row = execute_arrow(t.aggregate(
-        _n_rows=t.count(), _n_neg=(t.amount < 0).cast("int32").cast("int64").sum()
-    )).to_pylist()[0]
+    row = execute_arrow(
+        t.aggregate(_n_rows=t.count(), _n_neg=(t.amount < 0).cast("int32").cast("int64").sum())
+    ).to_pylist()[0]
     out = {k: int(v or 0) for k, v in row.items()}
     out["_n_null_id"] = int((validation_info(t) or {}).get("dropped_null_customer_id") or 0)
     return out
@@ -233,8 +269,7 @@ def rescannable(source, t: ibis.Table) -> bool:
     """
     from pathlib import Path
 
-    if isinstance(source, (str, Path)) and not str(source).lower().endswith(
-            (".parquet", ".pq")):
+    if isinstance(source, (str, Path)) and not str(source).lower().endswith((".parquet", ".pq")):
         return False
     try:
         return t._find_backend(use_default=True).name == "duckdb"
@@ -262,15 +297,17 @@ def execute_by_customer(build, t: ibis.Table, n_rows: int, rescan: bool) -> pa.T
     return pa.concat_tables(parts)
 
 
-def finish_report(tbl: pa.Table, *, raw: dict, purchase_days: int, policies: dict,
-                  extra: dict | None = None) -> dict:
+def finish_report(
+    tbl: pa.Table, *, raw: dict, purchase_days: int, policies: dict, extra: dict | None = None
+) -> dict:
     """The data report dict from the counters of an executed (Arrow) result.
 
     ``raw`` comes from :func:`raw_counts`; ``purchase_days`` is the total number of
     purchase days the builder counted.
     """
-    s: dict[str, int | None] = {c: int(pc.sum(tbl[c]).as_py() or 0) for c in COUNTER_COLUMNS
-         if c in tbl.column_names}
+    s: dict[str, int | None] = {
+        c: int(pc.sum(tbl[c]).as_py() or 0) for c in COUNTER_COLUMNS if c in tbl.column_names
+    }
     s.update(raw)
     s["_n_days"] = int(purchase_days)
     if "_n_negday" not in s and "_n_cdays" in s:  # see customer_counters
@@ -279,7 +316,8 @@ def finish_report(tbl: pa.Table, *, raw: dict, purchase_days: int, policies: dic
     if "_n_dup" not in s:
         s["_n_dup"] = None  # duplicates="keep": not counted
     drop_dups = policies["duplicates"] == "drop" or (
-        policies["duplicates"] == "auto" and policies.get("has_order_line", False))
+        policies["duplicates"] == "auto" and policies.get("has_order_line", False)
+    )
     report = {
         "n_rows": s.get("_n_rows", 0),
         "null_customer_id_rows_dropped": s.get("_n_null_id", 0),
@@ -291,8 +329,7 @@ def finish_report(tbl: pa.Table, *, raw: dict, purchase_days: int, policies: dic
         "purchase_days": s.get("_n_days", 0),
         "negative_value_days_dropped": s.get("_n_negday", 0),
         "zero_value_days": s.get("_n_zero", 0),
-        "zero_value_days_dropped": s.get("_n_zero", 0) if policies["zero_value"] == "drop"
-        else 0,
+        "zero_value_days_dropped": s.get("_n_zero", 0) if policies["zero_value"] == "drop" else 0,
         "n_customers_input": tbl.num_rows,
         "customers_excluded": {},
         "n_customers": tbl.num_rows,

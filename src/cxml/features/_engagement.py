@@ -121,9 +121,14 @@ def engagement(
     Examples
     --------
     >>> import pandas as pd
-    >>> ev = pd.DataFrame({"customer_id": [1, 1, 2],
-    ...                    "timestamp": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-01-21"]),
-    ...                    "event_type": ["nps", "web_session", "nps"], "value": [9, 300, 4]})
+    >>> ev = pd.DataFrame(
+    ...     {
+    ...         "customer_id": [1, 1, 2],
+    ...         "timestamp": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-01-21"]),
+    ...         "event_type": ["nps", "web_session", "nps"],
+    ...         "value": [9, 300, 4],
+    ...     }
+    ... )
     >>> f = engagement(ev, cutoff="2024-01-31", windows_days=[30])
     >>> f.loc[:, ["nps_last", "nps_class", "web_session_count"]].to_dict("index")[1]
     {'nps_last': 9.0, 'nps_class': 'promoter', 'web_session_count': 1}
@@ -139,8 +144,11 @@ def engagement(
             f"{list(_EVENT_KEYS)}"
         )
     as_pandas = not isinstance(events, ibis.Table)
-    t = events if is_validated(events, "events") and not column_names else validate_events(
-        events, **column_names)
+    t = (
+        events
+        if is_validated(events, "events") and not column_names
+        else validate_events(events, **column_names)
+    )
     t = t.mutate(day=t.timestamp.date().epoch_days())
     t = t.filter(t.day <= c)
     groups = _event_groups(t, event_types)
@@ -166,8 +174,7 @@ def engagement(
         is_nps = (t.event_type == nps) & t.value.notnull()
         aggs["nps_mean"] = t.value.mean(where=is_nps)
         # last answer: latest timestamp; ties broken by the higher score for determinism
-        aggs["nps_last"] = t.value.argmax(t.timestamp.epoch_seconds() * 100 + t.value,
-                                          where=is_nps)
+        aggs["nps_last"] = t.value.argmax(t.timestamp.epoch_seconds() * 100 + t.value, where=is_nps)
     if csat is not None:
         aggs["csat_mean"] = t.value.mean(where=(t.event_type == csat) & t.value.notnull())
     if ces is not None:
@@ -220,9 +227,9 @@ def engagement(
         index = pd.Index(customers, name="customer_id")
         without = int((~index.isin(df.index)).sum())
         df = df.reindex(index)
-    counts = [col for col in df.columns
-              if re.search(r"_\d+d$", col) and "trend" not in col] + (
-        ["web_session_count"] if web_session is not None else [])
+    counts = [col for col in df.columns if re.search(r"_\d+d$", col) and "trend" not in col] + (
+        ["web_session_count"] if web_session is not None else []
+    )
     for col in df.columns:
         if col in counts:
             df[col] = df[col].fillna(0).astype("int64")

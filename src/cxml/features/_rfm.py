@@ -35,15 +35,16 @@ from cxml.features._daily import (
     execute_by_customer,
     finish_report,
     log_report,
-    raw_counts,
-    prepare,
     positive,
+    prepare,
+    raw_counts,
     rescannable,
     to_frame,
     wants_pandas,
 )
 
 __all__ = ["rfm", "calibration_holdout"]
+
 
 def _rfm_aggs(d: ibis.Table, where, suffix: str = "") -> dict:
     """Per-customer RFM aggregates over the purchase days selected by ``where``."""
@@ -152,19 +153,27 @@ def rfm(
 
     g = build(t)
     cols = ["customer_id", "frequency", "recency", "T", "monetary_value"]
-    policies = {"returns": returns, "duplicates": duplicates, "zero_value": zero_value,
-                "has_order_line": {"order_id", "product"} <= set(t.columns),
-                "time_unit": time_unit,
-                "observation_end": end.isoformat()}
+    policies = {
+        "returns": returns,
+        "duplicates": duplicates,
+        "zero_value": zero_value,
+        "has_order_line": {"order_id", "product"} <= set(t.columns),
+        "time_unit": time_unit,
+        "observation_end": end.isoformat(),
+    }
     if not wants_pandas(output, as_pandas):
         return g.filter(g._ndays > 0).select(cols).order_by("customer_id")
     raw = raw_counts(t)
     tbl = execute_by_customer(
         lambda t: (g := build(t)).select(cols + ["_ndays"] + counter_columns(g)),
-        t, raw["_n_rows"], rescannable(transactions, t))
+        t,
+        raw["_n_rows"],
+        rescannable(transactions, t),
+    )
     raw.update(deferred_duplicates(t, tbl))
-    report = finish_report(tbl, raw=raw, purchase_days=pc.sum(tbl["_ndays"]).as_py() or 0,
-                           policies=policies)
+    report = finish_report(
+        tbl, raw=raw, purchase_days=pc.sum(tbl["_ndays"]).as_py() or 0, policies=policies
+    )
     keep = positive(tbl, "_ndays")
     report["customers_excluded"] = {"no_purchase_day": tbl.num_rows - pc.sum(keep).as_py()}
     out = to_frame(tbl, keep, cols)
@@ -238,8 +247,7 @@ def calibration_holdout(
     --------
     >>> import cxml
     >>> tx = cxml.datasets.load_cdnow("sample")
-    >>> ch = calibration_holdout(tx, calibration_end="1997-09-30",
-    ...                          observation_end="1998-06-30")
+    >>> ch = calibration_holdout(tx, calibration_end="1997-09-30", observation_end="1998-06-30")
     >>> int(ch["frequency_holdout"].sum()), round(float(ch["duration_holdout"].iloc[0]), 2)
     (1882, 39.0)
     """
@@ -274,34 +282,50 @@ def calibration_holdout(
                 nh > 0, g._total_holdout / nh.cast("float64"), ibis.literal(0.0)
             ),
             # cast from text: PostgreSQL reads a bare 39.0 literal as NUMERIC (Decimal)
-            duration_holdout=ibis.literal(repr(float((end_day - cal_day) / unit))).cast(
-                "float64"),
+            duration_holdout=ibis.literal(repr(float((end_day - cal_day) / unit))).cast("float64"),
         )
 
     g = build(t)
-    cols = ["customer_id", "frequency_cal", "recency_cal", "T_cal", "monetary_value_cal",
-            "frequency_holdout", "monetary_value_holdout", "duration_holdout"]
-    policies = {"returns": returns, "duplicates": duplicates, "zero_value": zero_value,
-                "has_order_line": {"order_id", "product"} <= set(t.columns),
-                "time_unit": time_unit,
-                "calibration_end": cal.isoformat(), "observation_end": end.isoformat()}
+    cols = [
+        "customer_id",
+        "frequency_cal",
+        "recency_cal",
+        "T_cal",
+        "monetary_value_cal",
+        "frequency_holdout",
+        "monetary_value_holdout",
+        "duration_holdout",
+    ]
+    policies = {
+        "returns": returns,
+        "duplicates": duplicates,
+        "zero_value": zero_value,
+        "has_order_line": {"order_id", "product"} <= set(t.columns),
+        "time_unit": time_unit,
+        "calibration_end": cal.isoformat(),
+        "observation_end": end.isoformat(),
+    }
     if not wants_pandas(output, as_pandas):
         return g.filter(g._ndays_cal > 0).select(cols).order_by("customer_id")
     raw = raw_counts(t)
     tbl = execute_by_customer(
-        lambda t: (g := build(t)).select(cols + ["_ndays_cal", "_ndays_holdout"]
-                                         + counter_columns(g)),
-        t, raw["_n_rows"], rescannable(transactions, t))
+        lambda t: (g := build(t)).select(
+            cols + ["_ndays_cal", "_ndays_holdout"] + counter_columns(g)
+        ),
+        t,
+        raw["_n_rows"],
+        rescannable(transactions, t),
+    )
     raw.update(deferred_duplicates(t, tbl))
     days = pc.add(pc.fill_null(tbl["_ndays_cal"], 0), pc.fill_null(tbl["_ndays_holdout"], 0))
-    report = finish_report(tbl, raw=raw, purchase_days=pc.sum(days).as_py() or 0,
-                           policies=policies)
+    report = finish_report(tbl, raw=raw, purchase_days=pc.sum(days).as_py() or 0, policies=policies)
     has_cal = positive(tbl, "_ndays_cal")
     n_no_purchase = tbl.num_rows - pc.sum(pc.greater(days, 0)).as_py()
     report["customers_excluded"] = {
         "no_purchase_day": n_no_purchase,
-        "first_purchase_after_calibration_end":
-            tbl.num_rows - pc.sum(has_cal).as_py() - n_no_purchase,
+        "first_purchase_after_calibration_end": tbl.num_rows
+        - pc.sum(has_cal).as_py()
+        - n_no_purchase,
     }
     out = to_frame(tbl, has_cal, cols)
     report["n_customers"] = len(out)

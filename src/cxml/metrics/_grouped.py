@@ -36,8 +36,9 @@ _BY = ("segment", "cohort", "month")
 
 def _require_columns(df, columns, *, name: str, what: str) -> None:
     if not isinstance(df, pd.DataFrame):
-        raise DataValidationError(f"{name}: {what} must be a pandas DataFrame, got "
-                                  f"{type(df).__name__}")
+        raise DataValidationError(
+            f"{name}: {what} must be a pandas DataFrame, got {type(df).__name__}"
+        )
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataValidationError(
@@ -58,17 +59,25 @@ def _activity(transactions, *, customer_id: str, timestamp: str, freq: str, name
     if len(transactions) == 0:
         raise DataValidationError(f"{name}: transactions are empty")
     ts = to_datetime_series(transactions[timestamp], timestamp)
-    pairs = pd.DataFrame({
-        "customer_id": transactions[customer_id].to_numpy(),
-        "period": ts.dt.to_period(freq).to_numpy(),
-        "day": ts.dt.normalize().to_numpy(),
-    })
+    pairs = pd.DataFrame(
+        {
+            "customer_id": transactions[customer_id].to_numpy(),
+            "period": ts.dt.to_period(freq).to_numpy(),
+            "day": ts.dt.normalize().to_numpy(),
+        }
+    )
     first = pairs.groupby("customer_id")["period"].min().rename("cohort")
     return pairs, first
 
 
-def customer_flows(transactions, *, freq: str = "M", by_cohort: bool = False,
-                   customer_id: str = "customer_id", timestamp: str = "timestamp") -> pd.DataFrame:
+def customer_flows(
+    transactions,
+    *,
+    freq: str = "M",
+    by_cohort: bool = False,
+    customer_id: str = "customer_id",
+    timestamp: str = "timestamp",
+) -> pd.DataFrame:
     """Customer-base flows per period: start, end, new, retained, lost, reactivated, rates.
 
     Parameters
@@ -100,22 +109,27 @@ def customer_flows(transactions, *, freq: str = "M", by_cohort: bool = False,
 
     Examples
     --------
-    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 3],
-    ...                    "timestamp": pd.to_datetime(["2024-01-05", "2024-02-01",
-    ...                                                 "2024-01-09", "2024-02-11"])})
+    >>> tx = pd.DataFrame(
+    ...     {
+    ...         "customer_id": [1, 1, 2, 3],
+    ...         "timestamp": pd.to_datetime(
+    ...             ["2024-01-05", "2024-02-01", "2024-01-09", "2024-02-11"]
+    ...         ),
+    ...     }
+    ... )
     >>> customer_flows(tx)[["period", "start", "end", "new", "retained", "churn_rate"]]
         period  start  end  new  retained  churn_rate
     0  2024-01      0    2    2         0         NaN
     1  2024-02      2    2    1         1         0.5
     """
-    pairs, first = _activity(transactions, customer_id=customer_id, timestamp=timestamp,
-                             freq=freq, name="customer_flows")
+    pairs, first = _activity(
+        transactions, customer_id=customer_id, timestamp=timestamp, freq=freq, name="customer_flows"
+    )
     days = pairs.drop_duplicates(["customer_id", "day"])
     # Purchase days so far, per customer, at the end of each period they bought in.
     days = days.sort_values("day")
     days["n_days"] = days.groupby("customer_id").cumcount() + 1
-    active = (days.groupby(["customer_id", "period"], sort=False)["n_days"].max()
-              .reset_index())
+    active = days.groupby(["customer_id", "period"], sort=False)["n_days"].max().reset_index()
     active["cohort"] = active["customer_id"].map(first)
     prev = active[["customer_id", "period"]].assign(period=active["period"] + 1, was=True)
     active = active.merge(prev, on=["customer_id", "period"], how="left")
@@ -125,12 +139,14 @@ def customer_flows(transactions, *, freq: str = "M", by_cohort: bool = False,
 
     keys = ["cohort", "period"] if by_cohort else ["period"]
     g = active.groupby(keys, sort=True)
-    out = pd.DataFrame({
-        "end": g.size(),
-        "new": g["new"].sum(),
-        "retained": g["was"].sum(),
-        "repeat": g["repeat"].sum(),
-    })
+    out = pd.DataFrame(
+        {
+            "end": g.size(),
+            "new": g["new"].sum(),
+            "retained": g["was"].sum(),
+            "repeat": g["repeat"].sum(),
+        }
+    )
     # Every period in range, so a month without buyers still shows its losses.
     periods = pd.period_range(active["period"].min(), active["period"].max(), freq=freq)
     if by_cohort:
@@ -153,8 +169,17 @@ def customer_flows(transactions, *, freq: str = "M", by_cohort: bool = False,
         size = first.value_counts()
         out["cohort_size"] = out.index.get_level_values("cohort").map(size).astype("int64")
         out["active_share"] = out["end"] / out["cohort_size"]
-    cols = ["start", "end", "new", "retained", "lost", "reactivated", "churn_rate",
-            "retention_rate", "repeat_purchase_rate"]
+    cols = [
+        "start",
+        "end",
+        "new",
+        "retained",
+        "lost",
+        "reactivated",
+        "churn_rate",
+        "retention_rate",
+        "repeat_purchase_rate",
+    ]
     if by_cohort:
         cols += ["cohort_size", "active_share"]
     return out[cols].reset_index()
@@ -167,8 +192,10 @@ def _segment_map(segments, *, name: str) -> pd.Series:
             "customer_id, e.g. rfm_segments(rfm))"
         )
     if not isinstance(segments, pd.Series):
-        raise DataValidationError(f"{name}: segments must be a pandas Series indexed by "
-                                  f"customer_id, got {type(segments).__name__}")
+        raise DataValidationError(
+            f"{name}: segments must be a pandas Series indexed by "
+            f"customer_id, got {type(segments).__name__}"
+        )
     if not segments.index.is_unique:
         dup = int(segments.index.duplicated().sum())
         raise DataValidationError(
@@ -179,17 +206,33 @@ def _segment_map(segments, *, name: str) -> pd.Series:
 
 def _warn_unmatched(n_bad: int, n: int, *, name: str, what: str) -> None:
     if n_bad:
-        logger.warning("%s: %s rows belong to customers without a %s; they are left out",
-                       name, count_of(n_bad, n), what)
+        logger.warning(
+            "%s: %s rows belong to customers without a %s; they are left out",
+            name,
+            count_of(n_bad, n),
+            what,
+        )
 
 
-def _survey_by(events, metric, by, *, segments, transactions, customer_id, timestamp,
-               event_type, value, metric_kwargs) -> pd.DataFrame:
+def _survey_by(
+    events,
+    metric,
+    by,
+    *,
+    segments,
+    transactions,
+    customer_id,
+    timestamp,
+    event_type,
+    value,
+    metric_kwargs,
+) -> pd.DataFrame:
     name = f"metric_by({metric!r})"
     needed = [customer_id, value] + ([timestamp] if by == "month" else [])
     if not isinstance(events, pd.DataFrame):
-        raise DataValidationError(f"{name}: events must be a pandas DataFrame, got "
-                                  f"{type(events).__name__}")
+        raise DataValidationError(
+            f"{name}: events must be a pandas DataFrame, got {type(events).__name__}"
+        )
     if event_type in events.columns:
         events = events[events[event_type].astype("string").str.strip().str.lower() == metric]
     _require_columns(events, needed, name=name, what="events")
@@ -197,15 +240,17 @@ def _survey_by(events, metric, by, *, segments, transactions, customer_id, times
     if by == "segment":
         seg = _segment_map(segments, name=name)
         keys = cust.map(seg)
-        categories = (list(seg.cat.categories) if isinstance(seg.dtype, pd.CategoricalDtype)
-                      else None)
+        categories = (
+            list(seg.cat.categories) if isinstance(seg.dtype, pd.CategoricalDtype) else None
+        )
     elif by == "cohort":
         if transactions is None:
             raise DataValidationError(
                 f"{name}: by='cohort' needs transactions= (cohorts are first-purchase months)"
             )
-        _, first = _activity(transactions, customer_id=customer_id, timestamp=timestamp,
-                             freq="M", name=name)
+        _, first = _activity(
+            transactions, customer_id=customer_id, timestamp=timestamp, freq="M", name=name
+        )
         keys = cust.map(first)
         categories = None
     else:
@@ -218,22 +263,32 @@ def _survey_by(events, metric, by, *, segments, transactions, customer_id, times
         # Validate all answers at once, so errors count bad rows over the whole input.
         fn(events[value], **metric_kwargs)
     rows = []
-    frame = pd.DataFrame({"key": keys.to_numpy()[keep], "value": events[value].to_numpy()[keep],
-                          "customer": cust.to_numpy()[keep]})
+    frame = pd.DataFrame(
+        {
+            "key": keys.to_numpy()[keep],
+            "value": events[value].to_numpy()[keep],
+            "customer": cust.to_numpy()[keep],
+        }
+    )
     for key, grp in frame.groupby("key", sort=True, observed=True):
-        rows.append({by: key, metric: fn(grp["value"].to_numpy(), **metric_kwargs),
-                     "responses": len(grp), "customers": grp["customer"].nunique()})
+        rows.append(
+            {
+                by: key,
+                metric: fn(grp["value"].to_numpy(), **metric_kwargs),
+                "responses": len(grp),
+                "customers": grp["customer"].nunique(),
+            }
+        )
     out = pd.DataFrame(rows, columns=[by, metric, "responses", "customers"])
     if categories is not None:
-        out = (out.set_index(by).reindex(pd.Index(categories, name=by)).reset_index())
+        out = out.set_index(by).reindex(pd.Index(categories, name=by)).reset_index()
         out["responses"] = out["responses"].fillna(0).astype("int64")
         out["customers"] = out["customers"].fillna(0).astype("int64")
         out[by] = pd.Categorical(out[by], categories=categories)
     return out
 
 
-def _base_by_group(transactions, metric, *, segments, period, customer_id, timestamp,
-                   by="segment"):
+def _base_by_group(transactions, metric, *, segments, period, customer_id, timestamp, by="segment"):
     name = f"metric_by({metric!r})"
     _require_columns(transactions, [customer_id, timestamp], name=name, what="transactions")
     ts = to_datetime_series(transactions[timestamp], timestamp)
@@ -266,10 +321,20 @@ def _base_by_group(transactions, metric, *, segments, period, customer_id, times
     return out
 
 
-def metric_by(data, *, metric: str, by: str, segments=None, transactions=None, period=None,
-              customer_id: str = "customer_id", timestamp: str = "timestamp",
-              event_type: str = "event_type", value: str = "value",
-              **metric_kwargs) -> pd.DataFrame:
+def metric_by(
+    data,
+    *,
+    metric: str,
+    by: str,
+    segments=None,
+    transactions=None,
+    period=None,
+    customer_id: str = "customer_id",
+    timestamp: str = "timestamp",
+    event_type: str = "event_type",
+    value: str = "value",
+    **metric_kwargs,
+) -> pd.DataFrame:
     """A CX metric per segment, per cohort (first-purchase month) or per calendar month.
 
     Parameters
@@ -318,9 +383,14 @@ def metric_by(data, *, metric: str, by: str, segments=None, transactions=None, p
 
     Examples
     --------
-    >>> ev = pd.DataFrame({"customer_id": [1, 2, 3], "event_type": "nps",
-    ...                    "timestamp": pd.to_datetime(["2024-01-02", "2024-01-20", "2024-02-03"]),
-    ...                    "value": [10, 3, 9]})
+    >>> ev = pd.DataFrame(
+    ...     {
+    ...         "customer_id": [1, 2, 3],
+    ...         "event_type": "nps",
+    ...         "timestamp": pd.to_datetime(["2024-01-02", "2024-01-20", "2024-02-03"]),
+    ...         "value": [10, 3, 9],
+    ...     }
+    ... )
     >>> metric_by(ev, metric="nps", by="month")
          month    nps  responses  customers
     0  2024-01    0.0          2          2
@@ -333,18 +403,35 @@ def metric_by(data, *, metric: str, by: str, segments=None, transactions=None, p
     if by not in _BY:
         raise DataValidationError(f"metric_by: unknown by={by!r}; choose one of {list(_BY)}")
     if metric in _SURVEY:
-        return _survey_by(data, metric, by, segments=segments, transactions=transactions,
-                          customer_id=customer_id, timestamp=timestamp, event_type=event_type,
-                          value=value, metric_kwargs=metric_kwargs)
+        return _survey_by(
+            data,
+            metric,
+            by,
+            segments=segments,
+            transactions=transactions,
+            customer_id=customer_id,
+            timestamp=timestamp,
+            event_type=event_type,
+            value=value,
+            metric_kwargs=metric_kwargs,
+        )
     if metric_kwargs:
         raise DataValidationError(
             f"metric_by: {metric} takes no extra options, got {sorted(metric_kwargs)}"
         )
     if by == "segment" or (by == "cohort" and metric == "repeat_purchase_rate"):
-        return _base_by_group(data, metric, segments=segments, period=period,
-                              customer_id=customer_id, timestamp=timestamp, by=by)
-    flows = customer_flows(data, freq="M", by_cohort=(by == "cohort"),
-                           customer_id=customer_id, timestamp=timestamp)
+        return _base_by_group(
+            data,
+            metric,
+            segments=segments,
+            period=period,
+            customer_id=customer_id,
+            timestamp=timestamp,
+            by=by,
+        )
+    flows = customer_flows(
+        data, freq="M", by_cohort=(by == "cohort"), customer_id=customer_id, timestamp=timestamp
+    )
     denom = "end" if metric == "repeat_purchase_rate" else "start"
     keys = ["cohort", "period"] if by == "cohort" else ["period"]
     out = flows[[*keys, metric, denom]].rename(columns={"period": "month", denom: "customers"})

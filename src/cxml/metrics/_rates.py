@@ -37,8 +37,9 @@ def _as_count(x, *, name: str, arg: str) -> int:
     try:
         value = float(x)
     except (TypeError, ValueError):
-        raise DataValidationError(f"{name}: {arg} must be a count or a collection of customer "
-                                  f"ids, got {x!r}") from None
+        raise DataValidationError(
+            f"{name}: {arg} must be a count or a collection of customer ids, got {x!r}"
+        ) from None
     if not np.isfinite(value) or value < 0 or value != int(value):
         raise DataValidationError(f"{name}: {arg} must be a non-negative whole count, got {x!r}")
     return int(value)
@@ -46,8 +47,9 @@ def _as_count(x, *, name: str, arg: str) -> int:
 
 def _as_ids(x, *, name: str, arg: str) -> set:
     if isinstance(x, str | bytes) or not isinstance(x, Iterable):
-        raise DataValidationError(f"{name}: {arg} must be a collection of customer ids, got "
-                                  f"{type(x).__name__}")
+        raise DataValidationError(
+            f"{name}: {arg} must be a collection of customer ids, got {type(x).__name__}"
+        )
     ids = pd.Series(list(x), dtype=object)
     missing = int(ids.isna().sum())
     if missing:
@@ -174,8 +176,9 @@ def retention_rate(*, start, end, new=None) -> float:
     return float(retained / s)
 
 
-def repeat_purchase_rate(data, *, customer_id: str = "customer_id",
-                         timestamp: str = "timestamp") -> float:
+def repeat_purchase_rate(
+    data, *, customer_id: str = "customer_id", timestamp: str = "timestamp"
+) -> float:
     """Repeat purchase rate: share of customers who bought on at least two different days.
 
     Parameters

@@ -118,8 +118,10 @@ def compress_rows(*columns: np.ndarray, weights: np.ndarray):
     # useful compression; stop after that one hash pass.
     for col in columns:
         if col.dtype.kind == "f" and not np.all(col == np.round(col)):
-            if pd.unique(col[: min(n, 50_000)]).size > 0.9 * min(n, 50_000) and \
-                    pd.unique(col).size > 0.8 * n:
+            if (
+                pd.unique(col[: min(n, 50_000)]).size > 0.9 * min(n, 50_000)
+                and pd.unique(col).size > 0.8 * n
+            ):
                 return columns, weights
     codes, n_unique = row_codes(*columns)
     if n_unique > 0.8 * n:
@@ -165,7 +167,11 @@ def _minimize(objective, x0, args, *, ftol: float, gtol: float):
     """L-BFGS-B on log-parameters bounded by +/- _LOG_BOUND, with the options every fit
     uses (the warm start, the full fit and its restarts differ only in tolerances)."""
     return optimize.minimize(
-        objective, x0, args=args, jac=True, method="L-BFGS-B",
+        objective,
+        x0,
+        args=args,
+        jac=True,
+        method="L-BFGS-B",
         bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(x0),
         options={"maxiter": 5000, "ftol": ftol, "gtol": gtol, "maxcor": 20},
     )
@@ -270,8 +276,7 @@ class BTYDModel(BaseEstimator):
         if sub is not None:
             # Warm start from a fixed subsample: the full-data polish then needs only a few
             # passes over millions of rows. Deterministic (fixed seed).
-            warm = _minimize(self._objective, x0, (sub, sub.W, penalizer), ftol=1e-12,
-                             gtol=1e-8)
+            warm = _minimize(self._objective, x0, (sub, sub.W, penalizer), ftol=1e-12, gtol=1e-8)
             if np.all(np.isfinite(warm.x)):
                 x0 = warm.x
         args = (data, total_weight, penalizer)
@@ -307,7 +312,10 @@ class BTYDModel(BaseEstimator):
         self.data_summary_ = summary
         logger.info(
             "%s fitted in %d iterations: %s, LL %.4f",
-            self._model_label, res.nit, self.params_, self.log_likelihood_,
+            self._model_label,
+            res.nit,
+            self.params_,
+            self.log_likelihood_,
         )
         return self
 
@@ -334,15 +342,18 @@ class BTYDModel(BaseEstimator):
         if not ok:
             logger.warning(
                 "%s: the Hessian is singular or not positive definite; standard errors are "
-                "NaN. The parameters are weakly identified by the data.", self._model_label)
+                "NaN. The parameters are weakly identified by the data.",
+                self._model_label,
+            )
             cov = np.full((k, k), np.nan)
         self.log_params_covariance_ = cov
         params = np.exp(log_params)
         # Delta method from log to natural scale, as lifetimes reports them.
         se = params * np.sqrt(np.diag(cov))
         k0 = len(self._param_names)
-        self.standard_errors_ = {n: float(v) for n, v in zip(self._param_names, se[:k0],
-                                                             strict=True)}
+        self.standard_errors_ = {
+            n: float(v) for n, v in zip(self._param_names, se[:k0], strict=True)
+        }
         return H
 
     def _report_unidentified(self, log_params, H, at_bound):
@@ -366,15 +377,22 @@ class BTYDModel(BaseEstimator):
         theta_names = self._theta_names()
         names = tuple(n for n, b in zip(theta_names, hit, strict=True) if b)
         if names:
-            values = ", ".join(f"{n} = {v:.3g}" for n, v, b in
-                               zip(theta_names, np.exp(log_params), hit, strict=True) if b)
+            values = ", ".join(
+                f"{n} = {v:.3g}"
+                for n, v, b in zip(theta_names, np.exp(log_params), hit, strict=True)
+                if b
+            )
             logger.warning(
                 "%s: parameter(s) %s %s the optimiser bound (exp(+/-%g)): %s. The data do "
                 "not identify them and the fitted model is degenerate. Refit with a penalty, "
                 "e.g. %s(penalizer=0.01), or check the input; params_at_bound_ lists them.",
-                self._model_label, ", ".join(names),
+                self._model_label,
+                ", ".join(names),
                 "reached" if not (runaway & ~at_bound).any() else "reached or ran off towards",
-                _LOG_BOUND, values, type(self).__name__)
+                _LOG_BOUND,
+                values,
+                type(self).__name__,
+            )
         return names
 
     # -- helpers -------------------------------------------------------------------------
@@ -568,8 +586,11 @@ class BTYDModel(BaseEstimator):
             "log_likelihood": float(self.log_likelihood_),
             "params_at_bound": list(getattr(self, "params_at_bound_", ())),
             "data_summary": dict(getattr(self, "data_summary_", {})),
-            **({"covariates": self._covariates_to_dict()}
-               if getattr(self, "coefficients_", None) is not None else {}),
+            **(
+                {"covariates": self._covariates_to_dict()}
+                if getattr(self, "coefficients_", None) is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -756,8 +777,9 @@ def _from_lifetimes(cls, fitter):
     else:
         cov = np.full((k, k), np.nan)
     model.log_params_covariance_ = cov
-    model.standard_errors_ = {n: float(v) for n, v in zip(cls._param_names,
-                                                          p * np.sqrt(np.diag(cov)), strict=True)}
+    model.standard_errors_ = {
+        n: float(v) for n, v in zip(cls._param_names, p * np.sqrt(np.diag(cov)), strict=True)
+    }
     data = getattr(fitter, "data", None)
     try:
         # lifetimes reports its likelihood in rescaled time; recompute it in ours.
@@ -810,8 +832,9 @@ class PurchaseModel(BTYDModel):
     #: parameter -> (covariate group, sign of the exponent), Fader & Hardie note 019
     _covariate_params: dict = {}
 
-    def __init__(self, *, penalizer: float = 0.0, purchase_covariates=None,
-                 dropout_covariates=None):
+    def __init__(
+        self, *, penalizer: float = 0.0, purchase_covariates=None, dropout_covariates=None
+    ):
         self.penalizer = penalizer
         self.purchase_covariates = purchase_covariates
         self.dropout_covariates = dropout_covariates
@@ -824,8 +847,9 @@ class PurchaseModel(BTYDModel):
         raise NotImplementedError
 
     def _wants_covariates(self) -> bool:
-        return bool(getattr(self, "purchase_covariates", None)
-                    or getattr(self, "dropout_covariates", None))
+        return bool(
+            getattr(self, "purchase_covariates", None) or getattr(self, "dropout_covariates", None)
+        )
 
     def _fit_rfm(self, x, tx, T, w, covariates, index=None):
         """Fit on validated (x, t_x, T, w), with covariates when the model has some;
@@ -853,17 +877,30 @@ class PurchaseModel(BTYDModel):
             # A constant column is absorbed by the baseline: not identified, fixed at 0.
             f = (X.max(axis=0) > X.min(axis=0)) if X.shape[0] else np.zeros(0, bool)
             for c in np.asarray(cols, dtype=object)[~f]:
-                logger.warning("%s: covariate column %r is constant in the training data; "
-                               "its coefficient on %s is not identified and is fixed at 0.",
-                               self._model_label, c, p)
+                logger.warning(
+                    "%s: covariate column %r is constant in the training data; "
+                    "its coefficient on %s is not identified and is fixed at 0.",
+                    self._model_label,
+                    c,
+                    p,
+                )
             designs[p], free[p] = (sign, X), f
             names.extend(f"{p}: {c}" for c, keep in zip(cols, f, strict=True) if keep)
         self.coefficient_names_ = tuple(names)
         # The plain model's penalty scale depends on max(T) only: take it from that row.
         i = [int(np.argmax(T))]
         base = self._data_class(x[i], tx[i], T[i], w[i])
-        data = CovariateData(x, tx, T, w, designs, self._param_names, self._row_kernel,
-                             np.asarray(base.penalty_scale, dtype=float), free)
+        data = CovariateData(
+            x,
+            tx,
+            T,
+            w,
+            designs,
+            self._param_names,
+            self._row_kernel,
+            np.asarray(base.penalty_scale, dtype=float),
+            free,
+        )
         self._fit_prepared(data, rfm_data_summary(x, tx, T, w, data.x.size))
         # Split the fitted vector's covariance: baseline block, and the whole for the
         # coefficients.
@@ -876,8 +913,11 @@ class PurchaseModel(BTYDModel):
 
     def _set_coefficients(self, design, free, theta, full):
         k = len(self._param_names)
-        sd = np.sqrt(np.maximum(np.diag(full), 0.0)) if np.all(np.isfinite(full)) else \
-            np.full(full.shape[0], np.nan)
+        sd = (
+            np.sqrt(np.maximum(np.diag(full), 0.0))
+            if np.all(np.isfinite(full))
+            else np.full(full.shape[0], np.nan)
+        )
         coefs, ses, at = {}, {}, k
         for p, (group, _) in self._covariate_params.items():
             coefs[p], ses[p] = {}, {}
@@ -912,11 +952,12 @@ class PurchaseModel(BTYDModel):
         return {
             "design": self.covariate_design_.to_dict(),
             "coefficients": self.coefficients_,
-            "standard_errors": {p: {c: _json_float(v) for c, v in d.items()}
-                                for p, d in self.coefficient_standard_errors_.items()},
+            "standard_errors": {
+                p: {c: _json_float(v) for c, v in d.items()}
+                for p, d in self.coefficient_standard_errors_.items()
+            },
             "theta_names": list(self._theta_names()),
-            "theta_covariance": [[_json_float(v) for v in row]
-                                 for row in self.theta_covariance_],
+            "theta_covariance": [[_json_float(v) for v in row] for row in self.theta_covariance_],
         }
 
     def _covariates_from_dict(self, d):
@@ -926,24 +967,27 @@ class PurchaseModel(BTYDModel):
             des = d["design"]
             self.purchase_covariates = list(des["purchase"]) or None
             self.dropout_covariates = list(des["dropout"]) or None
-            self.covariate_design_ = CovariateDesign(des["purchase"], des["dropout"],
-                                                     des["encoding"])
-            self.coefficients_ = {p: {c: float(v) for c, v in dd.items()}
-                                  for p, dd in d["coefficients"].items()}
+            self.covariate_design_ = CovariateDesign(
+                des["purchase"], des["dropout"], des["encoding"]
+            )
+            self.coefficients_ = {
+                p: {c: float(v) for c, v in dd.items()} for p, dd in d["coefficients"].items()
+            }
             self.coefficient_standard_errors_ = {
                 p: {c: _from_json_float(v) for c, v in dd.items()}
-                for p, dd in d["standard_errors"].items()}
+                for p, dd in d["standard_errors"].items()
+            }
             k = len(self._param_names)
             self.coefficient_names_ = tuple(d["theta_names"][k:])
             self.theta_covariance_ = np.array(
-                [[_from_json_float(v) for v in row] for row in d["theta_covariance"]],
-                dtype=float)
+                [[_from_json_float(v) for v in row] for row in d["theta_covariance"]], dtype=float
+            )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelLoadError(
-                f"saved {type(self).__name__} has corrupt covariates: {exc}") from None
+                f"saved {type(self).__name__} has corrupt covariates: {exc}"
+            ) from None
 
-    def expected_purchases_interval(self, t, frequency, recency, T, *, level=0.95,
-                                    covariates=None):
+    def expected_purchases_interval(self, t, frequency, recency, T, *, level=0.95, covariates=None):
         """Expected purchases with a delta-method interval from the parameter covariance.
 
         Parameters
@@ -977,9 +1021,13 @@ class PurchaseModel(BTYDModel):
             # Refuses covariates= on a model fitted without them.
             self._params_for(covariates, x.size, getattr(frequency, "index", None))
             return self._delta_interval(lambda p: self._expected(p, t, x, tx, T), level)
-        return self._theta_delta_interval(lambda P: self._expected(P, t, x, tx, T),
-                                          covariates, x.size, level,
-                                          getattr(frequency, "index", None))
+        return self._theta_delta_interval(
+            lambda P: self._expected(P, t, x, tx, T),
+            covariates,
+            x.size,
+            level,
+            getattr(frequency, "index", None),
+        )
 
     def _theta_delta_interval(self, func, covariates, n, level, index=None):
         """Delta-method interval of ``func(per-customer parameters)`` over the fitted
@@ -994,13 +1042,17 @@ class PurchaseModel(BTYDModel):
             designs[p] = (sign, design.matrix(covariates, n, group))
             coefs[p] = np.array(list(self.coefficients_[p].values()), dtype=float)
             names = list(self.coefficients_[p])
-            slots.extend((p, names.index(nm.split(": ", 1)[1]))
-                         for nm in self.coefficient_names_ if nm.split(": ", 1)[0] == p)
+            slots.extend(
+                (p, names.index(nm.split(": ", 1)[1]))
+                for nm in self.coefficient_names_
+                if nm.split(": ", 1)[0] == p
+            )
         base = self._param_array()
 
         def at(log_base, cf):
-            return np.asarray(func(row_params(np.exp(log_base), self._param_names,
-                                              designs, cf)), dtype=float)
+            return np.asarray(
+                func(row_params(np.exp(log_base), self._param_names, designs, cf)), dtype=float
+            )
 
         est = at(np.log(base), coefs)
         grads = []

@@ -36,8 +36,7 @@ def _check_bgbb(frequency, recency, n_periods):
         bad = (arr < 0) | (arr != np.round(arr))
         if bad.any():
             raise DataValidationError(
-                f"{name} must be whole numbers >= 0; it is not for {bad.sum():,} of {N:,} "
-                "customers"
+                f"{name} must be whole numbers >= 0; it is not for {bad.sum():,} of {N:,} customers"
             )
     checks = (
         (tx > n, "recency > n_periods"),
@@ -129,8 +128,9 @@ class BetaGeoBetaBinomModel(BTYDModel):
     >>> import lifetimes.datasets as lds
     >>> from cxml.models import BetaGeoBetaBinomModel
     >>> d = lds.load_donations()
-    >>> m = BetaGeoBetaBinomModel().fit(d["frequency"], d["recency"], d["periods"],
-    ...                                 weights=d["weights"])
+    >>> m = BetaGeoBetaBinomModel().fit(
+    ...     d["frequency"], d["recency"], d["periods"], weights=d["weights"]
+    ... )
     >>> round(m.params_["alpha"], 3)
     1.204
     """
@@ -163,10 +163,13 @@ class BetaGeoBetaBinomModel(BTYDModel):
         x, tx, n = _check_bgbb(frequency, recency, n_periods)
         w = check_weights(weights, x.size)
         data = _BGBBData(x, tx, n, w)
-        summary = {"n_customers": float(w.sum()), "total_weight": float(w.sum()),
-                   "n_distinct_rows": int(data.x.size),
-                   "frequency_mean": float(np.average(x, weights=w)),
-                   "n_periods_max": float(n.max())}
+        summary = {
+            "n_customers": float(w.sum()),
+            "total_weight": float(w.sum()),
+            "n_distinct_rows": int(data.x.size),
+            "frequency_mean": float(np.average(x, weights=w)),
+            "n_periods_max": float(n.max()),
+        }
         return self._fit_prepared(data, summary)
 
     def _loglik(self, params, data):
@@ -211,8 +214,7 @@ class BetaGeoBetaBinomModel(BTYDModel):
         x, tx, n = _check_bgbb(frequency, recency, n_periods)
         a, b, g, d = self._param_array()
         m = float(m_periods_in_future)
-        num = (betaln(a + x, b + n - x) - betaln(a, b) + betaln(g, d + n + m)
-               - betaln(g, d))
+        num = betaln(a + x, b + n - x) - betaln(a, b) + betaln(g, d + n + m) - betaln(g, d)
         return np.exp(num - self._row_loglik(x, tx, n))
 
     def expected_purchases(self, m_periods_in_future, frequency, recency, n_periods):
@@ -242,6 +244,7 @@ class BetaGeoBetaBinomModel(BTYDModel):
         l2 = betaln(a + x + 1, b + n - x) - betaln(a, b)
         # delta/(gamma-1) and the bracket change sign together at gamma = 1.
         p3 = d / (g - 1.0) * np.exp(gammaln(g + d) - gammaln(1 + d))
-        diff = (np.exp(gammaln(1 + d + n) - gammaln(g + d + n))
-                - np.exp(gammaln(1 + d + n + m) - gammaln(g + d + n + m)))
+        diff = np.exp(gammaln(1 + d + n) - gammaln(g + d + n)) - np.exp(
+            gammaln(1 + d + n + m) - gammaln(g + d + n + m)
+        )
         return np.exp(l2 - self._row_loglik(x, tx, n)) * p3 * diff

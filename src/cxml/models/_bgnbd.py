@@ -77,8 +77,7 @@ class RFMData:
         return type(self)(self.x[idx], self.tx[idx], self.T[idx], self.w[idx])
 
 
-def bgnbd_total_log_likelihood(params, d: RFMData, gradient: bool = True,
-                               modified: bool = False):
+def bgnbd_total_log_likelihood(params, d: RFMData, gradient: bool = True, modified: bool = False):
     """Weighted total log-likelihood, eq. (6) of FHL (2005), and its gradient with respect
     to (r, alpha, a, b).
 
@@ -94,8 +93,14 @@ def bgnbd_total_log_likelihood(params, d: RFMData, gradient: bool = True,
     ux, xi, wx, w = d.ux, d.xi, d.wx, d.w
     sh = 1.0 if modified else 0.0
     # Terms depending on x only.
-    c_x = (gammaln(r + ux) - gammaln(r) + gammaln(a + b) + gammaln(b + ux + sh) - gammaln(b)
-           - gammaln(a + b + ux + sh))
+    c_x = (
+        gammaln(r + ux)
+        - gammaln(r)
+        + gammaln(a + b)
+        + gammaln(b + ux + sh)
+        - gammaln(b)
+        - gammaln(a + b + ux + sh)
+    )
     with np.errstate(divide="ignore"):
         # ln a - ln(b+x-1); -inf for x = 0, where the "dropped out" branch is impossible.
         if modified:
@@ -122,8 +127,13 @@ def bgnbd_total_log_likelihood(params, d: RFMData, gradient: bool = True,
     np.exp(e, out=e)
     np.log1p(e, out=tmp)
     # ll rows = softplus(dlt) - (r+x) ln(alpha+T); sum the three parts separately.
-    ll = float(dot(wx, c_x) + d.W * r * np.log(alpha) + dot(w, tmp)
-               + dot(w, np.maximum(dlt, 0.0, out=tmp)) - dot(w, np.multiply(rx, lT, out=tmp)))
+    ll = float(
+        dot(wx, c_x)
+        + d.W * r * np.log(alpha)
+        + dot(w, tmp)
+        + dot(w, np.maximum(dlt, 0.0, out=tmp))
+        - dot(w, np.multiply(rx, lT, out=tmp))
+    )
     if not gradient:
         return ll, None
     # p2 = expit(dlt): posterior weight of the "dropped out after t_x" branch.
@@ -136,8 +146,9 @@ def bgnbd_total_log_likelihood(params, d: RFMData, gradient: bool = True,
     p2 = e
     wp2 = p2 if d.unit_weights else np.multiply(w, p2, out=dlt)
     wp2_x = np.bincount(xi, weights=wp2, minlength=ux.size)
-    g_r = (dot(wx, digamma(r + ux)) - d.W * digamma(r) + d.W * np.log(alpha)
-           - dot(w, lT) + dot(wp2, D))
+    g_r = (
+        dot(wx, digamma(r + ux)) - d.W * digamma(r) + d.W * np.log(alpha) - dot(w, lT) + dot(wp2, D)
+    )
     # d/dalpha: -(r+x)[(1-p2)/(alpha+T) + p2/(alpha+t_x)]
     inv_T = np.add(d.T, alpha, out=lT)
     np.reciprocal(inv_T, out=inv_T)
@@ -151,8 +162,9 @@ def bgnbd_total_log_likelihood(params, d: RFMData, gradient: bool = True,
     wp2_sum = float(wp2_x.sum())
     dab = digamma(a + b) - digamma(a + b + ux + sh)
     g_a = dot(wx, dab) + wp2_sum / a
-    g_b = (dot(wx, dab + digamma(b + ux + sh) - digamma(b))
-           - dot(wp2_x, 1.0 / (b + np.maximum(ux, 1.0 - sh) - 1.0 + sh)))
+    g_b = dot(wx, dab + digamma(b + ux + sh) - digamma(b)) - dot(
+        wp2_x, 1.0 / (b + np.maximum(ux, 1.0 - sh) - 1.0 + sh)
+    )
     return ll, np.array([g_r, g_alpha, g_a, g_b])
 
 
@@ -188,16 +200,28 @@ def bgnbd_row_log_likelihood(P, d, modified: bool = False):
     else:
         gx, ga, gb, gr = x, a, b, r
     # Terms depending on (x, a_i, b_i) only: A2 of eq. (6) and its derivatives.
-    c_ab = (gammaln(gr + gx) - gammaln(gr) + gammaln(ga + gb) + gammaln(gb + gx + sh)
-            - gammaln(gb) - gammaln(ga + gb + gx + sh))
+    c_ab = (
+        gammaln(gr + gx)
+        - gammaln(gr)
+        + gammaln(ga + gb)
+        + gammaln(gb + gx + sh)
+        - gammaln(gb)
+        - gammaln(ga + gb + gx + sh)
+    )
     bx = gb + np.maximum(gx, 1.0 - sh) - 1.0 + sh
     with np.errstate(divide="ignore"):
         k_x = np.log(ga) - np.log(bx)
     if not modified:
         k_x = np.where(gx > 0, k_x, -np.inf)
     dab = digamma(ga + gb) - digamma(ga + gb + gx + sh)
-    parts = [c_ab, k_x, dab, dab + digamma(gb + gx + sh) - digamma(gb), 1.0 / bx,
-             digamma(gr + gx) - digamma(gr)]
+    parts = [
+        c_ab,
+        k_x,
+        dab,
+        dab + digamma(gb + gx + sh) - digamma(gb),
+        1.0 / bx,
+        digamma(gr + gx) - digamma(gr),
+    ]
     if grp is not None:
         parts = [v[codes] for v in parts]
     c_ab, k_x, g_a0, g_b0, inv_b, g_r0 = parts
@@ -238,8 +262,11 @@ def bgnbd_log_likelihood(params, frequency, recency, T):
     A2 = betaln(a, b + x) - betaln(a, b)
     A3 = -(r + x) * np.log(alpha + T)
     with np.errstate(divide="ignore", invalid="ignore"):
-        A4 = np.where(x > 0, np.log(a) - np.log(b + np.maximum(x, 1) - 1)
-                      - (r + x) * np.log(alpha + tx), -np.inf)
+        A4 = np.where(
+            x > 0,
+            np.log(a) - np.log(b + np.maximum(x, 1) - 1) - (r + x) * np.log(alpha + tx),
+            -np.inf,
+        )
     return A1 + A2 + np.logaddexp(A3, A4)
 
 
@@ -307,8 +334,7 @@ class BetaGeoModel(PurchaseModel):
     _param_names = ("r", "alpha", "a", "b")
     _model_label = "BG/NBD"
 
-    _covariate_params = {"alpha": ("purchase", -1.0), "a": ("dropout", 1.0),
-                         "b": ("dropout", 1.0)}
+    _covariate_params = {"alpha": ("purchase", -1.0), "a": ("dropout", 1.0), "b": ("dropout", 1.0)}
 
     def fit(self, frequency, recency, T, weights=None, covariates=None):
         """Fit by maximum likelihood (L-BFGS-B on log-parameters, analytic gradient).
@@ -341,15 +367,13 @@ class BetaGeoModel(PurchaseModel):
         """
         x, tx, T = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
-        return self._fit_rfm(x, tx, T, w, covariates,
-                             index=getattr(frequency, "index", None))
+        return self._fit_rfm(x, tx, T, w, covariates, index=getattr(frequency, "index", None))
 
     def _loglik(self, params, data):
         return bgnbd_total_log_likelihood(params, data)
 
     def _row_kernel(self, P, data):
         return bgnbd_row_log_likelihood(P, data)
-
 
     @staticmethod
     def _expected_purchases_path(params, ts, x, tx, T, coefs=None):
@@ -472,12 +496,20 @@ class BetaGeoModel(PurchaseModel):
         lq = np.log(alpha) - np.log(alpha + t)  # ln(alpha/(alpha+t))
         with np.errstate(divide="ignore"):
             lpt = np.log(t) - np.log(alpha + t)
-            first = np.exp(betaln(a, b + n) - betaln(a, b) + gammaln(r + n) - gammaln(r)
-                           - gammaln(n + 1) + r * lq + np.where(n > 0, n * lpt, 0.0))
+            first = np.exp(
+                betaln(a, b + n)
+                - betaln(a, b)
+                + gammaln(r + n)
+                - gammaln(r)
+                - gammaln(n + 1)
+                + r * lq
+                + np.where(n > 0, n * lpt, 0.0)
+            )
         # P(NB(r, alpha/(alpha+t)) >= n) = I_{t/(alpha+t)}(n, r)
         tail = betainc(np.maximum(n, 1), r, t / (alpha + t))
-        second = np.where(n > 0, np.exp(betaln(a + 1, b + np.maximum(n, 1) - 1) - betaln(a, b))
-                          * tail, 0.0)
+        second = np.where(
+            n > 0, np.exp(betaln(a + 1, b + np.maximum(n, 1) - 1) - betaln(a, b)) * tail, 0.0
+        )
         return np.asarray(first + second)
 
 
@@ -507,8 +539,11 @@ def nonzero(c):
 def _p_alive(params, x, tx, T):
     r, alpha, a, b = params
     with np.errstate(divide="ignore"):
-        log_div = (r + x) * (np.log(alpha + T) - np.log(alpha + tx)) + np.log(a) - np.log(
-            b + np.maximum(x, 1.0) - 1.0)
+        log_div = (
+            (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
+            + np.log(a)
+            - np.log(b + np.maximum(x, 1.0) - 1.0)
+        )
     return np.where(x > 0, expit(-log_div), 1.0)
 
 
@@ -583,5 +618,3 @@ def bg_expected_purchases_path(params, ts, x, tx, T, coefs, p_alive, shift):
         e = e_at(t)
         out[j] = (e if codes is None else e[codes]) * pa
     return out
-
-

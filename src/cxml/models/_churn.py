@@ -128,7 +128,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, X: pd.DataFrame, y, *, groups=None) -> "ChurnClassifier":
+    def fit(self, X: pd.DataFrame, y, *, groups=None) -> ChurnClassifier:
         """Fit the booster with early stopping, then the calibration map.
 
         Parameters
@@ -158,7 +158,8 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
 
         if self.calibration not in _CALIBRATIONS:
             raise ValueError(
-                f"calibration must be one of {_CALIBRATIONS}, got {self.calibration!r}")
+                f"calibration must be one of {_CALIBRATIONS}, got {self.calibration!r}"
+            )
         X = check_feature_frame(X)
         y = check_binary_labels(y, len(X))
         if len(np.unique(y)) < 2:
@@ -198,8 +199,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         self.best_iteration_ = int(model.best_iteration_ or model.n_estimators)
         raw = self._raw_proba(X.iloc[cal_idx])
         self.calibration_ = _fit_calibration(self.calibration, raw, y[cal_idx])
-        gain = self.booster_.feature_importance(importance_type="gain",
-                                                iteration=self.best_iteration_)
+        gain = self.booster_.feature_importance(
+            importance_type="gain", iteration=self.best_iteration_
+        )
         self.feature_importances_ = pd.Series(gain, index=X.columns, name="gain").sort_values(
             ascending=False
         )
@@ -207,8 +209,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _split(self, y, groups):
-        fit_idx, hold = holdout_split(len(y), self.validation_fraction, groups=groups, y=y,
-                                      random_state=self.random_state)
+        fit_idx, hold = holdout_split(
+            len(y), self.validation_fraction, groups=groups, y=y, random_state=self.random_state
+        )
         half = len(hold) // 2
         return fit_idx, np.sort(hold[:half]), np.sort(hold[half:])
 
@@ -279,8 +282,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         contrib = self.booster_.predict(Xa, num_iteration=self.best_iteration_, pred_contrib=True)
         return pd.DataFrame(contrib, index=Xa.index, columns=[*Xa.columns, "expected_value"])
 
-    def save_explanations(self, X: pd.DataFrame, directory: str | Path, *,
-                          max_rows: int | None = 10_000) -> dict[str, Path]:
+    def save_explanations(
+        self, X: pd.DataFrame, directory: str | Path, *, max_rows: int | None = 10_000
+    ) -> dict[str, Path]:
         """Write gain importances and SHAP values of ``X`` as CSV files.
 
         Parameters
@@ -304,12 +308,21 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         d.mkdir(parents=True, exist_ok=True)
         rows = X if max_rows is None else X.iloc[: int(max_rows)]
         shap = self.shap_values(rows)
-        summary = (shap.drop(columns="expected_value").abs().mean()
-                   .sort_values(ascending=False).rename("mean_abs_shap"))
-        paths = {"importance": d / "feature_importance_gain.csv", "shap": d / "shap_values.csv",
-                 "shap_summary": d / "shap_summary.csv"}
-        _atomic_csv(self.feature_importances_.rename_axis("feature").to_frame(),
-                    paths["importance"])
+        summary = (
+            shap.drop(columns="expected_value")
+            .abs()
+            .mean()
+            .sort_values(ascending=False)
+            .rename("mean_abs_shap")
+        )
+        paths = {
+            "importance": d / "feature_importance_gain.csv",
+            "shap": d / "shap_values.csv",
+            "shap_summary": d / "shap_summary.csv",
+        }
+        _atomic_csv(
+            self.feature_importances_.rename_axis("feature").to_frame(), paths["importance"]
+        )
         _atomic_csv(shap, paths["shap"])
         _atomic_csv(summary.rename_axis("feature").to_frame(), paths["shap_summary"])
         return paths
@@ -336,11 +349,12 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
             "calibration": self.calibration_,
             "feature_importances": {str(k): float(v) for k, v in self.feature_importances_.items()},
         }
-        save_booster(directory, self.booster_, self.best_iteration_, "churn_lgbm.txt",
-                     "churn.json", meta)
+        save_booster(
+            directory, self.booster_, self.best_iteration_, "churn_lgbm.txt", "churn.json", meta
+        )
 
     @classmethod
-    def load(cls, directory: str | Path) -> "ChurnClassifier":
+    def load(cls, directory: str | Path) -> ChurnClassifier:
         """Read a classifier written by :meth:`save`.
 
         Parameters
@@ -382,8 +396,11 @@ def _fit_calibration(kind: str, raw: np.ndarray, y: np.ndarray) -> dict:
         return {"kind": "none"}
     if kind == "isotonic":
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
-        return {"kind": "isotonic", "x": iso.X_thresholds_.tolist(),
-                "y": iso.y_thresholds_.tolist()}
+        return {
+            "kind": "isotonic",
+            "x": iso.X_thresholds_.tolist(),
+            "y": iso.y_thresholds_.tolist(),
+        }
     # Platt scaling on the log-odds of the booster.
     logit = np.log(np.clip(raw, 1e-12, 1 - 1e-12) / np.clip(1 - raw, 1e-12, 1)).reshape(-1, 1)
     lr = LogisticRegression(C=1e6).fit(logit, y)

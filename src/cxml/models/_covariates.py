@@ -60,8 +60,9 @@ def _as_list(cols, name):
     if cols is None:
         return []
     if isinstance(cols, str):
-        raise CxmlUserError(f"{name} must be a list of column names, got the string {cols!r}; "
-                            f"write [{cols!r}]")
+        raise CxmlUserError(
+            f"{name} must be a list of column names, got the string {cols!r}; write [{cols!r}]"
+        )
     out = list(cols)
     bad = [c for c in out if not isinstance(c, str)]
     if bad:
@@ -77,7 +78,8 @@ def check_no_covariates(model, covariates):
         raise CxmlUserError(
             f"covariates were given but this {type(model).__name__} has no "
             "purchase_covariates or dropout_covariates; set them (e.g. "
-            f"{type(model).__name__}(purchase_covariates=['channel'])) or drop covariates=")
+            f"{type(model).__name__}(purchase_covariates=['channel'])) or drop covariates="
+        )
 
 
 def check_aligned(covariates, index):
@@ -91,7 +93,8 @@ def check_aligned(covariates, index):
         raise DataValidationError(
             f"covariates' index differs from frequency's in {differ.size:,} rows (e.g. row "
             f"{i}: {covariates.index[i]!r} vs {index[i]!r}); rows are matched by position, so "
-            "align them first, e.g. covariates.loc[frequency.index]")
+            "align them first, e.g. covariates.loc[frequency.index]"
+        )
 
 
 class CovariateDesign:
@@ -112,8 +115,10 @@ class CovariateDesign:
 
     @classmethod
     def from_model(cls, model):
-        return (_as_list(model.purchase_covariates, "purchase_covariates"),
-                _as_list(model.dropout_covariates, "dropout_covariates"))
+        return (
+            _as_list(model.purchase_covariates, "purchase_covariates"),
+            _as_list(model.dropout_covariates, "dropout_covariates"),
+        )
 
     @classmethod
     def fit(cls, purchase, dropout, covariates, n):
@@ -121,8 +126,9 @@ class CovariateDesign:
         encoding = {}
         for col in dict.fromkeys(purchase + dropout):
             s = frame[col]
-            numeric = (pd.api.types.is_numeric_dtype(s)
-                       and not isinstance(s.dtype, pd.CategoricalDtype))
+            numeric = pd.api.types.is_numeric_dtype(s) and not isinstance(
+                s.dtype, pd.CategoricalDtype
+            )
             if pd.api.types.is_bool_dtype(s) or numeric:
                 v = s.to_numpy(dtype=float)
                 mean, sd = float(np.mean(v)), float(np.std(v))
@@ -130,7 +136,10 @@ class CovariateDesign:
                     logger.warning(
                         "covariate %r is far from standardised (mean %.3g, sd %.3g); its "
                         "coefficient is per unit of that scale. Consider (x - mean) / sd.",
-                        col, mean, sd)
+                        col,
+                        mean,
+                        sd,
+                    )
                 encoding[col] = {"kind": "numeric"}
             else:
                 levels = sorted(pd.unique(s.astype(str)))
@@ -140,7 +149,7 @@ class CovariateDesign:
     def columns(self, group):
         """Design-column names of ``group`` ("purchase" or "dropout")."""
         out = []
-        for col in (self.purchase if group == "purchase" else self.dropout):
+        for col in self.purchase if group == "purchase" else self.dropout:
             enc = self.encoding[col]
             if enc["kind"] == "numeric":
                 out.append(col)
@@ -164,7 +173,8 @@ class CovariateDesign:
                 except (TypeError, ValueError):
                     raise DataValidationError(
                         f"covariate {col!r} was numeric at fit but holds non-numbers now "
-                        f"(e.g. {s.iloc[0]!r}); pass the same kind of values") from None
+                        f"(e.g. {s.iloc[0]!r}); pass the same kind of values"
+                    ) from None
                 continue
             text = s.astype(str).to_numpy()
             levels = enc["levels"]
@@ -174,9 +184,11 @@ class CovariateDesign:
                 raise DataValidationError(
                     f"covariate {col!r} has {int(unseen.sum()):,} rows with a level not seen "
                     f"at fit (e.g. {bad[0]!r}); known levels: {levels}. Map it to a known "
-                    "level or refit with it")
-            parts.append((text[:, None] == np.asarray(levels[1:], dtype=object)[None, :])
-                         .astype(float))
+                    "level or refit with it"
+                )
+            parts.append(
+                (text[:, None] == np.asarray(levels[1:], dtype=object)[None, :]).astype(float)
+            )
         return np.hstack(parts)
 
     def to_dict(self):
@@ -187,28 +199,33 @@ def _check_frame(covariates, cols, n):
     if covariates is None:
         raise CxmlUserError(
             f"this model uses the covariates {cols}; pass covariates= (a DataFrame with one "
-            "row per customer, in the order of frequency/recency/T)")
+            "row per customer, in the order of frequency/recency/T)"
+        )
     if not isinstance(covariates, pd.DataFrame):
         try:
             covariates = pd.DataFrame(covariates)
         except (TypeError, ValueError):
             raise CxmlUserError(
-                f"covariates must be a DataFrame, got {type(covariates).__name__}") from None
+                f"covariates must be a DataFrame, got {type(covariates).__name__}"
+            ) from None
     missing = [c for c in cols if c not in covariates.columns]
     if missing:
         raise DataValidationError(
-            f"covariates lack the column(s) {missing}; it has {list(covariates.columns)[:10]}")
+            f"covariates lack the column(s) {missing}; it has {list(covariates.columns)[:10]}"
+        )
     if len(covariates) != n:
         raise DataValidationError(
             f"covariates has {len(covariates):,} rows but there are {n:,} customers; pass "
-            "one row per customer, in the same order")
+            "one row per customer, in the same order"
+        )
     for c in cols:
         bad = covariates[c].isna().to_numpy()
         if bad.any():
             raise DataValidationError(
                 f"covariate {c!r} is missing in {int(bad.sum()):,} rows (e.g. row "
                 f"{int(np.flatnonzero(bad)[0])}); fill it (a level such as 'unknown' or a "
-                "number) before fitting or predicting")
+                "number) before fitting or predicting"
+            )
         if covariates[c].dtype.kind == "f" and not np.all(np.isfinite(covariates[c])):
             raise DataValidationError(f"covariate {c!r} holds inf values")
     return covariates
@@ -239,8 +256,9 @@ class CovariateData:
         Parameter name -> boolean mask of the design columns that are estimated.
     """
 
-    def __init__(self, x, tx, T, w, designs, param_names, kernel, base_penalty_scale, free,
-                 compress=True):
+    def __init__(
+        self, x, tx, T, w, designs, param_names, kernel, base_penalty_scale, free, compress=True
+    ):
         mats = [designs[p][1] for p in designs]
         Z = np.hstack(mats) if mats else np.zeros((x.size, 0))
         if compress:
@@ -256,7 +274,7 @@ class CovariateData:
         at = 0
         for p in designs:
             sign, m = designs[p][0], designs[p][1].shape[1]
-            self.designs[p] = (sign, Z[:, at:at + m][:, free[p]])
+            self.designs[p] = (sign, Z[:, at : at + m][:, free[p]])
             at += m
         self._Z, self._raw = Z, designs
         self.n_coef = sum(int(f.sum()) for f in free.values())
@@ -268,8 +286,9 @@ class CovariateData:
         self.chunks = []
         for lo in range(0, x.size, _CHUNK):
             sl = slice(lo, min(lo + _CHUNK, x.size))
-            c = _Rows(x[sl], tx[sl], T[sl], w[sl],
-                      {p: (sg, X[sl]) for p, (sg, X) in self.designs.items()})
+            c = _Rows(
+                x[sl], tx[sl], T[sl], w[sl], {p: (sg, X[sl]) for p, (sg, X) in self.designs.items()}
+            )
             drop = [X for p, (_, X) in c.designs.items() if p != "alpha"]
             codes, n_unique = row_codes(c.x, *[col for X in drop for col in X.T])
             if n_unique < 0.5 * c.x.size:
@@ -285,11 +304,20 @@ class CovariateData:
         designs, at = {}, 0
         for p, (s, mat) in self._raw.items():
             m = mat.shape[1]
-            designs[p] = (s, self._Z[idx, at:at + m])
+            designs[p] = (s, self._Z[idx, at : at + m])
             at += m
-        return CovariateData(self.x[idx], self.tx[idx], self.T[idx], self.w[idx], designs,
-                             self.param_names, self.kernel, self._base_scale, self.free,
-                             compress=False)
+        return CovariateData(
+            self.x[idx],
+            self.tx[idx],
+            self.T[idx],
+            self.w[idx],
+            designs,
+            self.param_names,
+            self.kernel,
+            self._base_scale,
+            self.free,
+            compress=False,
+        )
 
     def split(self, theta):
         """Baseline parameters (k,) and coefficient vectors of the natural fitted vector."""
@@ -298,7 +326,7 @@ class CovariateData:
         coefs, at = {}, k
         for p, (_, X) in self.designs.items():
             m = X.shape[1]
-            coefs[p] = np.log(theta[at:at + m])
+            coefs[p] = np.log(theta[at : at + m])
             at += m
         return base, coefs
 
@@ -366,7 +394,16 @@ def coefficient_table(model, level):
             se = model.coefficient_standard_errors_[p][name]
             lo, hi = g - zq * se, g + zq * se
             index.append(f"{p}: {name}")
-            rows.append({"estimate": g, "se": se, "lower": lo, "upper": hi,
-                         "multiplier": np.exp(g), "multiplier_lower": np.exp(lo),
-                         "multiplier_upper": np.exp(hi), "multiplies": _EFFECT[p]})
+            rows.append(
+                {
+                    "estimate": g,
+                    "se": se,
+                    "lower": lo,
+                    "upper": hi,
+                    "multiplier": np.exp(g),
+                    "multiplier_lower": np.exp(lo),
+                    "multiplier_upper": np.exp(hi),
+                    "multiplies": _EFFECT[p],
+                }
+            )
     return pd.DataFrame(rows, index=index)

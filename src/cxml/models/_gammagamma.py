@@ -108,8 +108,16 @@ def _gg_loglik(params, d: _SpendData, gradient: bool = True):
     np.log(L, out=L)  # ln(v + x m)
     s_L = dot(d.w, L)
     s_xL = dot(d.wxv, L)
-    ll = (dot(wx, gammaln(pu + q) - gammaln(pu)) - W * gammaln(q) + W * q * np.log(v)
-          + p * d.s_xlogm - d.s_logm + p * d.s_xlogx - p * s_xL - q * s_L)
+    ll = (
+        dot(wx, gammaln(pu + q) - gammaln(pu))
+        - W * gammaln(q)
+        + W * q * np.log(v)
+        + p * d.s_xlogm
+        - d.s_logm
+        + p * d.s_xlogx
+        - p * s_xL
+        - q * s_L
+    )
     if not gradient:
         return float(ll), None
     dpsi = digamma(pu + q)
@@ -203,7 +211,9 @@ class GammaGammaModel(BTYDModel):
             logger.warning(
                 "Gamma-Gamma: frequency and monetary_value are correlated (Pearson r = %.2f); "
                 "the model assumes they are independent, so its spend predictions may be "
-                "biased.", corr)
+                "biased.",
+                corr,
+            )
         data = _SpendData(x, m, w)
         summary = {
             "n_customers": int(x.size),
@@ -218,7 +228,9 @@ class GammaGammaModel(BTYDModel):
             logger.warning(
                 "Gamma-Gamma q = %.3g <= 1: the population mean spend p*v/(q-1) is undefined, "
                 "so expected values of new customers are infinite. Refit with a penalty, e.g. "
-                "GammaGammaModel(penalizer=0.01).", self.params_["q"])
+                "GammaGammaModel(penalizer=0.01).",
+                self.params_["q"],
+            )
         return self
 
     def _loglik(self, params, data):

@@ -16,8 +16,9 @@ from cxml.exceptions import ModelLoadError
 __all__ = ["load_booster", "save_booster"]
 
 
-def save_booster(directory: str | Path, booster, iteration: int, model_file: str,
-                 meta_file: str, meta: dict) -> None:
+def save_booster(
+    directory: str | Path, booster, iteration: int, model_file: str, meta_file: str, meta: dict
+) -> None:
     """Write a LightGBM booster (native text format) and its JSON metadata into a directory.
 
     Parameters

@@ -65,8 +65,7 @@ class ModifiedBetaGeoModel(PurchaseModel):
     _param_names = ("r", "alpha", "a", "b")
     _model_label = "MBG/NBD"
 
-    _covariate_params = {"alpha": ("purchase", -1.0), "a": ("dropout", 1.0),
-                         "b": ("dropout", 1.0)}
+    _covariate_params = {"alpha": ("purchase", -1.0), "a": ("dropout", 1.0), "b": ("dropout", 1.0)}
 
     def fit(self, frequency, recency, T, weights=None, covariates=None):
         """Fit by maximum likelihood.
@@ -98,15 +97,13 @@ class ModifiedBetaGeoModel(PurchaseModel):
         """
         x, tx, T = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
-        return self._fit_rfm(x, tx, T, w, covariates,
-                             index=getattr(frequency, "index", None))
+        return self._fit_rfm(x, tx, T, w, covariates, index=getattr(frequency, "index", None))
 
     def _loglik(self, params, data):
         return bgnbd_total_log_likelihood(params, data, modified=True)
 
     def _row_kernel(self, P, data):
         return bgnbd_row_log_likelihood(P, data, modified=True)
-
 
     @staticmethod
     def _expected_purchases_path(params, ts, x, tx, T, coefs=None):
@@ -228,8 +225,15 @@ class ModifiedBetaGeoModel(PurchaseModel):
         lq = np.log(alpha) - np.log(alpha + t)
         with np.errstate(divide="ignore"):
             lpt = np.log(t) - np.log(alpha + t)
-            first = np.exp(betaln(a, b + n + 1) - betaln(a, b) + gammaln(r + n) - gammaln(r)
-                           - gammaln(n + 1) + r * lq + np.where(n > 0, n * lpt, 0.0))
+            first = np.exp(
+                betaln(a, b + n + 1)
+                - betaln(a, b)
+                + gammaln(r + n)
+                - gammaln(r)
+                - gammaln(n + 1)
+                + r * lq
+                + np.where(n > 0, n * lpt, 0.0)
+            )
         tail = np.where(n > 0, betainc(np.maximum(n, 1), r, t / (alpha + t)), 1.0)
         second = np.exp(betaln(a + 1, b + n) - betaln(a, b)) * tail
         return np.asarray(first + second)

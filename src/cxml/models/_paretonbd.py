@@ -81,8 +81,10 @@ _QUAD_CHUNK = 32_768  # rows per block: (rows x 24) temporaries stay ~6 MB
 def _h_and_slope(dl, k1, k2, c, p0):
     """h(dl) - h(0) and h'(dl), where sigma = ln(p0) + dl, p0 = p + t_x."""
     e = p0 * np.exp(dl)
-    return ((1.0 - k1) * dl - k2 * np.log1p(p0 * np.expm1(dl) / (c + p0)),
-            (1.0 - k1) - k2 * e / (c + e))
+    return (
+        (1.0 - k1) * dl - k2 * np.log1p(p0 * np.expm1(dl) / (c + p0)),
+        (1.0 - k1) - k2 * e / (c + e),
+    )
 
 
 def _died_integral(params, x, tx, T, moments: bool):
@@ -135,8 +137,14 @@ def _died_integral_block(params, x, tx, T, moments):
         if idx.size == 0:
             continue
         pos = end[idx]
-        kk1, kk2, cc, pp, tg, md = k1[idx], k2[idx], (c if np.ndim(c) == 0 else c[idx]), \
-            p0[idx], target[idx], mode[idx]
+        kk1, kk2, cc, pp, tg, md = (
+            k1[idx],
+            k2[idx],
+            (c if np.ndim(c) == 0 else c[idx]),
+            p0[idx],
+            target[idx],
+            mode[idx],
+        )
         for _ in range(8):
             hv, dv = _h_and_slope(pos, kk1, kk2, cc, pp)
             g = hv - tg
@@ -164,8 +172,9 @@ def _died_integral_block(params, x, tx, T, moments):
     m_ip = np.einsum("ij,ij->i", f, 1.0 / e) * inv_S
     m_lq = np.einsum("ij,ij->i", f, lq) * inv_S
     m_iq = np.einsum("ij,ij->i", f, 1.0 / (np.asarray(c)[..., None] + e)) * inv_S
-    return rel, np.where(swap, np.stack([m_lq, m_iq, m_lp, m_ip]),
-                         np.stack([m_lp, m_ip, m_lq, m_iq]))
+    return rel, np.where(
+        swap, np.stack([m_lq, m_iq, m_lp, m_ip]), np.stack([m_lp, m_ip, m_lq, m_iq])
+    )
 
 
 def _log_died_odds(params, x, tx, T, rel):
@@ -178,8 +187,14 @@ def _log_died_odds(params, x, tx, T, rel):
     """
     r, alpha, s, beta = params
     span = T - tx
-    return (np.log(s) + rel + np.log(np.minimum(alpha, beta) + tx) - np.log(beta + tx)
-            + (r + x) * np.log1p(span / (alpha + tx)) + s * np.log1p(span / (beta + tx)))
+    return (
+        np.log(s)
+        + rel
+        + np.log(np.minimum(alpha, beta) + tx)
+        - np.log(beta + tx)
+        + (r + x) * np.log1p(span / (alpha + tx))
+        + s * np.log1p(span / (beta + tx))
+    )
 
 
 def _log_alive_part(params, x, T):
@@ -223,15 +238,21 @@ def _pareto_loglik(params, d: _ParetoData, gradient: bool = True):
     x, tx, T, w, ux, wx = d.x, d.tx, d.T, d.w, d.ux, d.wx
     rel, mom = _died_integral(params, x, tx, T, moments=gradient)
     z = _log_died_odds(params, x, tx, T, rel)
-    ll = (_dot(wx, gammaln(r + ux)) - d.W * gammaln(r)
-          + _dot(w, _log_alive_part(params, x, T) + np.logaddexp(0.0, z)))
+    ll = (
+        _dot(wx, gammaln(r + ux))
+        - d.W * gammaln(r)
+        + _dot(w, _log_alive_part(params, x, T) + np.logaddexp(0.0, z))
+    )
     if not gradient:
         return ll, None
     pi = expit(z)
     q = expit(-z)  # 1 - pi without cancellation when pi ~ 1
     m_la, m_ia, m_lb, m_ib = mom
-    g_r = (_dot(wx, digamma(r + ux)) - d.W * digamma(r)
-           - _dot(w, q * np.log1p(T / alpha) + pi * (np.log1p(tx / alpha) + m_la)))
+    g_r = (
+        _dot(wx, digamma(r + ux))
+        - d.W * digamma(r)
+        - _dot(w, q * np.log1p(T / alpha) + pi * (np.log1p(tx / alpha) + m_la))
+    )
     g_alpha = d.W * r / alpha - _dot(w, (r + x) * (q / (alpha + T) + pi * m_ia))
     g_s = -_dot(w, q * np.log1p(T / beta) + pi * (np.log1p(tx / beta) + m_lb - 1.0 / s))
     g_beta = _dot(w, q * s * T / (beta * (beta + T)) + pi * (s / beta - (s + 1.0) * m_ib))
@@ -250,8 +271,9 @@ def pareto_row_log_likelihood(P, d):
     pi, q = expit(z), expit(-z)
     m_la, m_ia, m_lb, m_ib = mom
     G = np.empty((4, x.size))
-    G[0] = (digamma(r + x) - digamma(r)
-            - (q * np.log1p(T / alpha) + pi * (np.log1p(tx / alpha) + m_la)))
+    G[0] = (
+        digamma(r + x) - digamma(r) - (q * np.log1p(T / alpha) + pi * (np.log1p(tx / alpha) + m_la))
+    )
     G[1] = r / alpha - (r + x) * (q / (alpha + T) + pi * m_ia)
     G[2] = -(q * np.log1p(T / beta) + pi * (np.log1p(tx / beta) + m_lb - 1.0 / s))
     G[3] = q * s * T / (beta * (beta + T)) + pi * (s / beta - (s + 1.0) * m_ib)
@@ -335,8 +357,7 @@ class ParetoNBDModel(PurchaseModel):
         """
         x, tx, T = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
-        return self._fit_rfm(x, tx, T, w, covariates,
-                             index=getattr(frequency, "index", None))
+        return self._fit_rfm(x, tx, T, w, covariates, index=getattr(frequency, "index", None))
 
     def _loglik(self, params, data):
         return _pareto_loglik(params, data)
@@ -432,8 +453,9 @@ class ParetoNBDModel(PurchaseModel):
             E[X(t)] for each ``t``.
         """
         t = check_horizon("t", t)
-        r, alpha, s, beta = self._params_for(covariates,
-                                             0 if covariates is None else len(covariates))
+        r, alpha, s, beta = self._params_for(
+            covariates, 0 if covariates is None else len(covariates)
+        )
         return np.asarray(r * beta / alpha * _one_minus_pow_over(s - 1.0, -np.log1p(t / beta)))
 
     def probability_of_purchases(self, t, n):
@@ -469,10 +491,15 @@ class ParetoNBDModel(PurchaseModel):
         Examples
         --------
         >>> from cxml.models import ParetoNBDModel
-        >>> m = ParetoNBDModel.from_dict({"model": "ParetoNBDModel",
-        ...     "params": {"r": 0.5533, "alpha": 10.5776, "s": 0.6062, "beta": 11.6679},
-        ...     "standard_errors": dict.fromkeys(["r", "alpha", "s", "beta"]),
-        ...     "log_params_covariance": [[0.0] * 4] * 4, "log_likelihood": 0.0})
+        >>> m = ParetoNBDModel.from_dict(
+        ...     {
+        ...         "model": "ParetoNBDModel",
+        ...         "params": {"r": 0.5533, "alpha": 10.5776, "s": 0.6062, "beta": 11.6679},
+        ...         "standard_errors": dict.fromkeys(["r", "alpha", "s", "beta"]),
+        ...         "log_params_covariance": [[0.0] * 4] * 4,
+        ...         "log_likelihood": 0.0,
+        ...     }
+        ... )
         >>> m.probability_of_purchases(39, [0, 1, 2]).round(4).tolist()
         [0.5935, 0.1656, 0.0825]
         """
@@ -484,8 +511,9 @@ class ParetoNBDModel(PurchaseModel):
         tb, nb = np.broadcast_arrays(np.asarray(t, dtype=float), n)
         # Evaluate each distinct (t, n) once: a horizon and the counts of many customers
         # repeat the same few pairs.
-        pairs, inverse = np.unique(np.stack([tb.ravel(), nb.ravel()], axis=1), axis=0,
-                                   return_inverse=True)
+        pairs, inverse = np.unique(
+            np.stack([tb.ravel(), nb.ravel()], axis=1), axis=0, return_inverse=True
+        )
         out = _pareto_pmf(params, pairs[:, 0], pairs[:, 1])
         return out[inverse.ravel()].reshape(tb.shape)
 
@@ -517,8 +545,9 @@ def _pareto_alive_expected(params, t, x, T):
     is taken as -log1p(t/(beta+T)) so it keeps its digits when beta is huge (the bracket
     then tends to (1 - e^-mu t) / mu, mu = s/beta)."""
     r, alpha, s, beta = params
-    return ((r + x) * (beta + T) / (alpha + T)
-            * _one_minus_pow_over(s - 1.0, -np.log1p(t / (beta + T))))
+    return (
+        (r + x) * (beta + T) / (alpha + T) * _one_minus_pow_over(s - 1.0, -np.log1p(t / (beta + T)))
+    )
 
 
 def _pareto_expected(params, t, x, tx, T):
@@ -543,8 +572,14 @@ def _pareto_pmf(params, t, n):
     if not pos.any():
         return out
     tp, nq = t[pos], n[pos]
-    log_alive = (gammaln(r + nq) - gammaln(r) - gammaln(nq + 1.0) - r * np.log1p(tp / alpha)
-                 + nq * (np.log(tp) - np.log(alpha + tp)) - s * np.log1p(tp / beta))
+    log_alive = (
+        gammaln(r + nq)
+        - gammaln(r)
+        - gammaln(nq + 1.0)
+        - r * np.log1p(tp / alpha)
+        + nq * (np.log(tp) - np.log(alpha + tp))
+        - s * np.log1p(tp / beta)
+    )
     out[pos] = np.exp(log_alive) + np.exp(_log_died_by_quadrature(params, tp, nq))
     return out
 
@@ -581,8 +616,11 @@ def _log_died_block(params, t, n):
     la, lb = np.log(alpha), np.log(beta)
 
     def H(sig):
-        return ((n + 1.0) * sig - (r + n) * np.logaddexp(0.0, sig - la)
-                - (s + 1.0) * np.logaddexp(0.0, sig - lb))
+        return (
+            (n + 1.0) * sig
+            - (r + n) * np.logaddexp(0.0, sig - la)
+            - (s + 1.0) * np.logaddexp(0.0, sig - lb)
+        )
 
     def dH(sig):
         return (n + 1.0) - (r + n) * expit(sig - la) - (s + 1.0) * expit(sig - lb)
@@ -619,8 +657,11 @@ def _log_died_block(params, t, n):
     half = 0.5 * (edges[:, 1:] - edges[:, :-1])  # rows x k
     nodes = (edges[:, :-1] + half)[:, :, None] + half[:, :, None] * _QUAD_NODES
     nn = n[:, None, None]
-    hv = ((nn + 1.0) * nodes - (r + nn) * np.logaddexp(0.0, nodes - la)
-          - (s + 1.0) * np.logaddexp(0.0, nodes - lb))
+    hv = (
+        (nn + 1.0) * nodes
+        - (r + nn) * np.logaddexp(0.0, nodes - la)
+        - (s + 1.0) * np.logaddexp(0.0, nodes - lb)
+    )
     total = np.einsum("ijk,k,ij->i", np.exp(hv - h_mode[:, None, None]), _QUAD_WEIGHTS, half)
-    log_const = (gammaln(r + n) - gammaln(r) - gammaln(n + 1.0) - n * la + np.log(s) - lb)
+    log_const = gammaln(r + n) - gammaln(r) - gammaln(n + 1.0) - n * la + np.log(s) - lb
     return log_const + h_mode + np.log(total)

@@ -34,8 +34,11 @@ def check_feature_frame(X) -> pd.DataFrame:
     """
     if not isinstance(X, pd.DataFrame):
         raise DataValidationError("X must be a pandas DataFrame with named feature columns")
-    bad = [c for c in X.columns if not (pd.api.types.is_numeric_dtype(X[c]) or
-                                        pd.api.types.is_bool_dtype(X[c]))]
+    bad = [
+        c
+        for c in X.columns
+        if not (pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]))
+    ]
     if bad:
         raise DataValidationError(f"non-numeric feature column(s): {', '.join(map(str, bad))}")
     return X
@@ -69,7 +72,8 @@ def training_columns(X: pd.DataFrame, names, what: str) -> pd.DataFrame:
             f"feature matrix lacks {len(missing)} column(s) the {what} was trained on "
             f"(of {len(names)}): {', '.join(map(str, missing[:10]))}"
             f"{', ...' if len(missing) > 10 else ''}; pass the columns of "
-            "feature_names_in_ (extra columns are ignored)")
+            "feature_names_in_ (extra columns are ignored)"
+        )
     return X[list(names)]
 
 
@@ -111,21 +115,30 @@ def check_binary_labels(y, n_rows: int, name: str = "y") -> np.ndarray:
     if arr.dtype.kind in "iuf":
         bad = ~((arr == 0) | (arr == 1))  # NaN compares unequal: refused too
     else:  # object (e.g. nullable pandas dtypes with NA) or text
-        bad = np.array([not (isinstance(v, (bool, np.bool_, int, np.integer, float,
-                                            np.floating)) and v in (0, 1)) for v in arr],
-                       dtype=bool)
+        bad = np.array(
+            [
+                not (
+                    isinstance(v, (bool, np.bool_, int, np.integer, float, np.floating))
+                    and v in (0, 1)
+                )
+                for v in arr
+            ],
+            dtype=bool,
+        )
     if bad.any():
         example = arr[np.flatnonzero(bad)[0]]
         example = example.item() if isinstance(example, np.generic) else example
         raise DataValidationError(
             f"{name} must be 0 (retained) or 1 (churned), as booleans, integers or floats "
             f"0.0/1.0; {int(bad.sum()):,} of {len(arr):,} labels are not (e.g. {example!r}). "
-            "Map the labels to 0/1 first.")
+            "Map the labels to 0/1 first."
+        )
     return arr.astype(np.int64)
 
 
-def holdout_split(n: int, fraction: float, *, groups=None, y=None,
-                  random_state: int = 0, min_rows: int = 20) -> tuple[np.ndarray, np.ndarray]:
+def holdout_split(
+    n: int, fraction: float, *, groups=None, y=None, random_state: int = 0, min_rows: int = 20
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the fitting rows and of the held-out rows.
 
     With ``groups`` (sortable, e.g. the cut-off dates of stacked snapshots) the hold-out is
@@ -177,6 +190,7 @@ def holdout_split(n: int, fraction: float, *, groups=None, y=None,
     strat = None
     if y is not None and len(np.unique(y)) > 1 and np.min(np.bincount(np.asarray(y))) >= 2:
         strat = y
-    fit_idx, hold = train_test_split(idx, test_size=n_hold, stratify=strat,
-                                     random_state=random_state)
+    fit_idx, hold = train_test_split(
+        idx, test_size=n_hold, stratify=strat, random_state=random_state
+    )
     return np.sort(fit_idx), rng.permutation(hold)

@@ -131,15 +131,22 @@ class ValueModel(RegressorMixin, BaseEstimator):
 
     def _lgb_params(self) -> dict:
         return dict(
-            n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-            num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
-            subsample=self.subsample, subsample_freq=1 if self.subsample < 1 else 0,
-            colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda,
-            random_state=self.random_state, deterministic=True, force_row_wise=True,
-            n_jobs=1, verbose=-1,
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            subsample=self.subsample,
+            subsample_freq=1 if self.subsample < 1 else 0,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            random_state=self.random_state,
+            deterministic=True,
+            force_row_wise=True,
+            n_jobs=1,
+            verbose=-1,
         )
 
-    def fit(self, X: pd.DataFrame, spend, *, groups=None) -> "ValueModel":
+    def fit(self, X: pd.DataFrame, spend, *, groups=None) -> ValueModel:
         """Fit ``P(buy)`` on every row and ``E[spend | buy]`` on the rows with spend > 0.
 
         Parameters
@@ -166,14 +173,18 @@ class ValueModel(RegressorMixin, BaseEstimator):
         import lightgbm as lgb
 
         if self.spend_objective not in _SPEND_OBJECTIVES:
-            raise ValueError(f"spend_objective must be one of {_SPEND_OBJECTIVES}, "
-                             f"got {self.spend_objective!r}")
+            raise ValueError(
+                f"spend_objective must be one of {_SPEND_OBJECTIVES}, got {self.spend_objective!r}"
+            )
         X = check_feature_frame(X)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
-        self.derived_features_ = (["btyd_expected_spend"] if self.btyd_spend_feature and
-                                  {"expected_purchases", "expected_average_value"} <= set(X.columns)
-                                  else [])
+        self.derived_features_ = (
+            ["btyd_expected_spend"]
+            if self.btyd_spend_feature
+            and {"expected_purchases", "expected_average_value"} <= set(X.columns)
+            else []
+        )
         X = self._with_derived(X)
         s = np.asarray(spend, dtype=float).ravel()
         if len(s) != len(X):
@@ -181,37 +192,49 @@ class ValueModel(RegressorMixin, BaseEstimator):
         bad = ~np.isfinite(s)
         if bad.any():
             raise DataValidationError(
-                f"spend is NaN or infinite for {int(bad.sum()):,} of {len(s):,} rows")
+                f"spend is NaN or infinite for {int(bad.sum()):,} of {len(s):,} rows"
+            )
         s = np.maximum(s, 0.0)
         buy = s > 0
         if buy.sum() < 20:
             raise DataValidationError(
                 f"only {int(buy.sum())} of {len(s):,} rows have spend > 0; the spend model "
-                "needs at least 20 buyers: widen the horizon or the data range")
+                "needs at least 20 buyers: widen the horizon or the data range"
+            )
         self.buy_model_ = ChurnClassifier(
-            n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-            num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
-            subsample=self.subsample, colsample_bytree=self.colsample_bytree,
-            reg_lambda=self.reg_lambda, validation_fraction=self.validation_fraction,
-            early_stopping_rounds=self.early_stopping_rounds, random_state=self.random_state,
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            subsample=self.subsample,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            validation_fraction=self.validation_fraction,
+            early_stopping_rounds=self.early_stopping_rounds,
+            random_state=self.random_state,
         ).fit(X, (~buy).astype(int), groups=groups)
 
         idx = np.flatnonzero(buy)
         g = None if groups is None else np.asarray(groups)[idx]
-        fit_i, hold_i = holdout_split(len(idx), self.validation_fraction, groups=g,
-                                      random_state=self.random_state)
+        fit_i, hold_i = holdout_split(
+            len(idx), self.validation_fraction, groups=g, random_state=self.random_state
+        )
         fit_i, hold_i = idx[fit_i], idx[hold_i]
         gamma = self.spend_objective == "gamma"
         target = s if gamma else np.log(s, where=buy, out=np.zeros_like(s))
-        reg = lgb.LGBMRegressor(objective="gamma" if gamma else "regression",
-                                **self._lgb_params())
-        reg.fit(X.iloc[fit_i], target[fit_i], eval_X=(X.iloc[hold_i],),
-                eval_y=(target[hold_i],),
-                callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+        reg = lgb.LGBMRegressor(objective="gamma" if gamma else "regression", **self._lgb_params())
+        reg.fit(
+            X.iloc[fit_i],
+            target[fit_i],
+            eval_X=(X.iloc[hold_i],),
+            eval_y=(target[hold_i],),
+            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+        )
         self.spend_booster_ = reg.booster_
         self.spend_best_iteration_ = int(reg.best_iteration_ or reg.n_estimators)
-        raw_hold = self.spend_booster_.predict(X.iloc[hold_i],
-                                               num_iteration=self.spend_best_iteration_)
+        raw_hold = self.spend_booster_.predict(
+            X.iloc[hold_i], num_iteration=self.spend_best_iteration_
+        )
         self.sigma2_ = 0.0 if gamma else float(np.var(target[hold_i] - raw_hold))
         # calibration in the large on the held-out buyers: a log-link booster's mean of
         # exp(f) drifts from the mean spend (bagging, early stopping, heavy tails), and on a
@@ -221,21 +244,25 @@ class ValueModel(RegressorMixin, BaseEstimator):
         pred_hold = self._spend_from_raw(raw_hold)
         if pred_hold.sum() > 0:
             self.spend_scale_ = float(s[hold_i].sum() / pred_hold.sum())
-        logger.info("value model: %d + %d rounds, %d buyers of %d rows",
-                    self.buy_model_.best_iteration_, self.spend_best_iteration_,
-                    int(buy.sum()), len(s))
+        logger.info(
+            "value model: %d + %d rounds, %d buyers of %d rows",
+            self.buy_model_.best_iteration_,
+            self.spend_best_iteration_,
+            int(buy.sum()),
+            len(s),
+        )
         return self
 
     def _with_derived(self, X: pd.DataFrame) -> pd.DataFrame:
         if "btyd_expected_spend" in self.derived_features_:
-            X = X.assign(btyd_expected_spend=X["expected_purchases"]
-                         * X["expected_average_value"])
+            X = X.assign(btyd_expected_spend=X["expected_purchases"] * X["expected_average_value"])
         return X
 
     def _check_fitted(self):
         if not hasattr(self, "spend_booster_"):
             raise NotFittedError(
-                "This ValueModel is not fitted yet; call fit(X, spend) or ValueModel.load()")
+                "This ValueModel is not fitted yet; call fit(X, spend) or ValueModel.load()"
+            )
 
     def predict_components(self, X: pd.DataFrame) -> pd.DataFrame:
         """``p_buy``, ``spend_if_buy`` and their product ``expected_spend``, per row.
@@ -253,12 +280,14 @@ class ValueModel(RegressorMixin, BaseEstimator):
         self._check_fitted()
         # The training columns plus the derived ones, in the order both parts were fitted on.
         X = self._with_derived(
-            training_columns(check_feature_frame(X), self.feature_names_in_, "value model"))
+            training_columns(check_feature_frame(X), self.feature_names_in_, "value model")
+        )
         p_buy = 1.0 - self.buy_model_.predict_proba(X)[:, 1]
         raw = self.spend_booster_.predict(X, num_iteration=self.spend_best_iteration_)
         spend = self.spend_scale_ * self._spend_from_raw(raw)
-        return pd.DataFrame({"p_buy": p_buy, "spend_if_buy": spend,
-                             "expected_spend": p_buy * spend}, index=X.index)
+        return pd.DataFrame(
+            {"p_buy": p_buy, "spend_if_buy": spend, "expected_spend": p_buy * spend}, index=X.index
+        )
 
     def _spend_from_raw(self, raw) -> np.ndarray:
         # lognormal mean exp(mu + sigma^2/2) (ZILN eq. 3); gamma already predicts the mean
@@ -301,14 +330,24 @@ class ValueModel(RegressorMixin, BaseEstimator):
         """
         self._check_fitted()
         self.buy_model_.save(Path(directory) / "value_buy")
-        meta = {"params": self.get_params(), "sigma2": self.sigma2_,
-                "spend_scale": self.spend_scale_, "derived_features": self.derived_features_,
-                "feature_names": [str(c) for c in self.feature_names_in_]}
-        save_booster(directory, self.spend_booster_, self.spend_best_iteration_,
-                     "value_spend_lgbm.txt", "value.json", meta)
+        meta = {
+            "params": self.get_params(),
+            "sigma2": self.sigma2_,
+            "spend_scale": self.spend_scale_,
+            "derived_features": self.derived_features_,
+            "feature_names": [str(c) for c in self.feature_names_in_],
+        }
+        save_booster(
+            directory,
+            self.spend_booster_,
+            self.spend_best_iteration_,
+            "value_spend_lgbm.txt",
+            "value.json",
+            meta,
+        )
 
     @classmethod
-    def load(cls, directory: str | Path) -> "ValueModel":
+    def load(cls, directory: str | Path) -> ValueModel:
         """Read a model written by :meth:`save`.
 
         Parameters

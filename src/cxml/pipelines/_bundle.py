@@ -41,8 +41,18 @@ from cxml.models import (
     ParetoNBDModel,
 )
 
-__all__ = ["BUNDLE_FORMAT", "BundleManifest", "FeatureColumn", "FeatureSpec", "ModelBundle", "load_model",
-           "PURCHASE_MODELS", "model_files", "purchase_model_name", "resolve_bundle_dir"]
+__all__ = [
+    "BUNDLE_FORMAT",
+    "BundleManifest",
+    "FeatureColumn",
+    "FeatureSpec",
+    "ModelBundle",
+    "load_model",
+    "PURCHASE_MODELS",
+    "model_files",
+    "purchase_model_name",
+    "resolve_bundle_dir",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +60,7 @@ logger = logging.getLogger(__name__)
 BUNDLE_FORMAT = 1
 #: The purchase-model families a pipeline can train (``btyd.purchase_model``), by name.
 #: The name is recorded in ``bundle.json`` and names the purchase model's file.
-PURCHASE_MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel,
-                   "pnbd": ParetoNBDModel}
+PURCHASE_MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "pnbd": ParetoNBDModel}
 MODEL_FILES = ("bgnbd.json", "gamma_gamma.json", "churn.json", "churn_lgbm.txt")
 
 
@@ -85,8 +94,11 @@ def purchase_model_name(model) -> str:
     for name, cls in PURCHASE_MODELS.items():
         if type(model) is cls:
             return name
-    raise TypeError(f"{type(model).__name__} is not a pipeline purchase model; "
-                    f"use one of {', '.join(c.__name__ for c in PURCHASE_MODELS.values())}")
+    raise TypeError(
+        f"{type(model).__name__} is not a pipeline purchase model; "
+        f"use one of {', '.join(c.__name__ for c in PURCHASE_MODELS.values())}"
+    )
+
 
 _PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 # a finite JSON number, kept as it was written (an int stays an int)
@@ -313,10 +325,18 @@ class ModelBundle:
         self.purchase_model.save(d / files[0])
         self.spend_model.save(d / "gamma_gamma.json")
         self.churn_model.save(d)
-        manifest = BundleManifest.model_validate(dict(
-            format=BUNDLE_FORMAT, cxml_version=__version__, spec=self.spec, clv=self.clv,
-            segments=self.segments, info=self.info, purchase_model=kind,
-            sha256={name: _sha256(d / name) for name in files}))
+        manifest = BundleManifest.model_validate(
+            dict(
+                format=BUNDLE_FORMAT,
+                cxml_version=__version__,
+                spec=self.spec,
+                clv=self.clv,
+                segments=self.segments,
+                info=self.info,
+                purchase_model=kind,
+                sha256={name: _sha256(d / name) for name in files},
+            )
+        )
         meta = manifest.model_dump(mode="python")
         meta["clv"], meta["segments"], meta["info"] = self.clv, self.segments, self.info
         text = json.dumps(meta, indent=2, default=str)
@@ -325,7 +345,7 @@ class ModelBundle:
         return d
 
     @classmethod
-    def load(cls, path: str | Path) -> "ModelBundle":
+    def load(cls, path: str | Path) -> ModelBundle:
         """Load a bundle from a bundle directory or an MLflow model directory.
 
         Parameters
@@ -371,8 +391,10 @@ class ModelBundle:
             raise
         except (TypeError, KeyError, ValueError, AttributeError, OSError) as exc:
             # whatever the stored files hold, failing to interpret them is a user error
-            raise ModelLoadError(f"model {path}: cannot read the stored bundle "
-                                 f"({type(exc).__name__}: {exc}); retrain or restore it") from None
+            raise ModelLoadError(
+                f"model {path}: cannot read the stored bundle "
+                f"({type(exc).__name__}: {exc}); retrain or restore it"
+            ) from None
         _check_contract(d, manifest.spec, churn)
         bundle = cls(
             purchase_model=purchase,
@@ -417,12 +439,14 @@ def _check_contract(d: Path, spec: FeatureSpec, churn: ChurnClassifier) -> None:
     if spec.features is None:
         raise ModelLoadError(
             f"model {d} was trained by an older cxml: its bundle.json has no feature "
-            "contract (spec.features); retrain it with this version (`cxml train`)")
+            "contract (spec.features); retrain it with this version (`cxml train`)"
+        )
     names = [f.name for f in spec.features]
     if names != [str(c) for c in churn.feature_names_in_]:
         raise ModelLoadError(
             f"model {d}: the feature contract in bundle.json does not list the churn "
-            "model's columns (edited after saving?); retrain the model")
+            "model's columns (edited after saving?); retrain the model"
+        )
 
 
 def _fingerprint(meta: dict) -> str:
@@ -446,8 +470,9 @@ def _registered_as(bundle_dir: Path) -> str | None:
         meta = yaml.safe_load(meta_file.read_text())
         name, version = meta["model_name"], meta["model_version"]
     except (OSError, yaml.YAMLError, TypeError, KeyError):
-        logger.warning("ignoring unreadable %s: the model version is its content hash only",
-                       meta_file)
+        logger.warning(
+            "ignoring unreadable %s: the model version is its content hash only", meta_file
+        )
         return None
     return f"{name}/{version}" if name and version is not None else None
 
@@ -471,15 +496,18 @@ def _read_manifest(d: Path) -> tuple[BundleManifest, dict]:
     if kind not in PURCHASE_MODELS:
         raise ModelLoadError(
             f"{where}: unknown purchase model {kind!r} (this cxml ({__version__}) reads "
-            f"{', '.join(PURCHASE_MODELS)}); retrain the model with this version")
+            f"{', '.join(PURCHASE_MODELS)}); retrain the model with this version"
+        )
     files = model_files(kind)
     sums = meta.get("sha256")
     unchecked = [f for f in files if not isinstance(sums, dict) or f not in sums]
     if unchecked or not isinstance(sums, dict) or set(sums) != set(files):
         # Without the full checksum table nothing below could be trusted.
         detail = f"no checksum for {', '.join(unchecked)}; " if unchecked else ""
-        raise ModelLoadError(f"{where} lacks the SHA-256 of its model files ({detail}edited "
-                             "after saving?); refusing to load it: retrain the model")
+        raise ModelLoadError(
+            f"{where} lacks the SHA-256 of its model files ({detail}edited "
+            "after saving?); refusing to load it: retrain the model"
+        )
     try:
         return BundleManifest.model_validate(meta), meta
     except ValidationError as exc:
@@ -491,8 +519,10 @@ def _manifest_problem(d: Path, exc: ValidationError) -> str:
     errors = exc.errors()
     unknown = [".".join(map(str, e["loc"])) for e in errors if e["type"] == "extra_forbidden"]
     if unknown:
-        return (f"model {d}: cannot read the stored bundle (unknown key(s) "
-                f"{', '.join(unknown)} in bundle.json); retrain or restore it")
+        return (
+            f"model {d}: cannot read the stored bundle (unknown key(s) "
+            f"{', '.join(unknown)} in bundle.json); retrain or restore it"
+        )
     problems = []
     for e in errors:
         loc = [str(x) for x in e["loc"]]
@@ -505,8 +535,10 @@ def _manifest_problem(d: Path, exc: ValidationError) -> str:
             label = loc[0]
         if label not in problems:
             problems.append(label)
-    return (f"model bundle.json has invalid {', '.join(problems)} (edited after saving?); "
-            "retrain the model")
+    return (
+        f"model bundle.json has invalid {', '.join(problems)} (edited after saving?); "
+        "retrain the model"
+    )
 
 
 def resolve_bundle_dir(path: str | Path) -> Path:

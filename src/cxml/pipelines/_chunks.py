@@ -29,8 +29,15 @@ import ibis
 from cxml.data import duckdb_connection
 from cxml.exceptions import DataValidationError
 
-__all__ = ["FEATURE_WORKERS", "MAX_CASE_CHUNKS", "duckdb_threads", "is_duckdb",
-           "reading", "run_chunked", "sorted_ids"]
+__all__ = [
+    "FEATURE_WORKERS",
+    "MAX_CASE_CHUNKS",
+    "duckdb_threads",
+    "is_duckdb",
+    "reading",
+    "run_chunked",
+    "sorted_ids",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +119,8 @@ def _chunk_of(t: ibis.Table, ids, chunk_size: int, tx: ibis.Table):
         return t.mutate(_chunk=expr)
     distinct = tx.select("customer_id").distinct()
     ranked = distinct.mutate(
-        _chunk=(ibis.row_number().over(order_by=distinct.customer_id) // chunk_size))
+        _chunk=(ibis.row_number().over(order_by=distinct.customer_id) // chunk_size)
+    )
     return t.inner_join(ranked, "customer_id")
 
 
@@ -128,9 +136,17 @@ def _fill_empty_partitions(ev: ibis.Table, root: Path, n_chunks: int) -> None:
             pq.write_table(schema.empty_table(), d / "empty.parquet")
 
 
-def run_chunked(tx: ibis.Table, ev: ibis.Table | None, ids, *, chunk_size: int,
-                build: Callable, work_dir: str | Path | None = None,
-                deterministic: bool = True, source=None) -> Iterator:
+def run_chunked(
+    tx: ibis.Table,
+    ev: ibis.Table | None,
+    ids,
+    *,
+    chunk_size: int,
+    build: Callable,
+    work_dir: str | Path | None = None,
+    deterministic: bool = True,
+    source=None,
+) -> Iterator:
     """Spill ``tx`` (and ``ev``) to Parquet by chunk of customers; yield ``build`` of each.
 
     Parameters
@@ -162,16 +178,17 @@ def run_chunked(tx: ibis.Table, ev: ibis.Table | None, ids, *, chunk_size: int,
     n_chunks = math.ceil(len(ids) / chunk_size)
     with tempfile.TemporaryDirectory(prefix="cxml-score-", dir=work_dir) as spill:
         tmp = Path(spill)
-        logger.info("scoring %d customers in %d chunks (spill directory %s)",
-                    len(ids), n_chunks, tmp)
+        logger.info(
+            "scoring %d customers in %d chunks (spill directory %s)", len(ids), n_chunks, tmp
+        )
         with reading("transactions", source):
             con = tx._find_backend(use_default=True)
-            con.to_parquet(_chunk_of(tx, ids, chunk_size, tx), tmp / "tx",
-                           partition_by="_chunk")
+            con.to_parquet(_chunk_of(tx, ids, chunk_size, tx), tmp / "tx", partition_by="_chunk")
             if ev is not None:
                 ev_con = ev._find_backend(use_default=True)
-                ev_con.to_parquet(_chunk_of(ev, ids, chunk_size, tx), tmp / "ev",
-                                  partition_by="_chunk")
+                ev_con.to_parquet(
+                    _chunk_of(ev, ids, chunk_size, tx), tmp / "ev", partition_by="_chunk"
+                )
                 _fill_empty_partitions(ev, tmp / "ev", n_chunks)
         # Each worker reads its chunk files through its own DuckDB connection (one thread
         # each when deterministic), so chunks are built in parallel without sharing a
@@ -181,8 +198,7 @@ def run_chunked(tx: ibis.Table, ev: ibis.Table | None, ids, *, chunk_size: int,
         def build_chunk(k):
             wcon = getattr(local, "con", None)
             if wcon is None:
-                wcon = local.con = duckdb_connection(new=True,
-                                                     threads=1 if deterministic else None)
+                wcon = local.con = duckdb_connection(new=True, threads=1 if deterministic else None)
                 connections.append(wcon)
             txk = wcon.read_parquet(str(tmp / "tx" / f"_chunk={k}" / "*.parquet"))
             evk = None
@@ -191,15 +207,16 @@ def run_chunked(tx: ibis.Table, ev: ibis.Table | None, ids, *, chunk_size: int,
             return build(txk, evk)
 
         try:
-            with ThreadPoolExecutor(max_workers=FEATURE_WORKERS,
-                                    thread_name_prefix="cxml-features") as pool:
-                pending = {k: pool.submit(build_chunk, k)
-                           for k in range(min(FEATURE_WORKERS, n_chunks))}
+            with ThreadPoolExecutor(
+                max_workers=FEATURE_WORKERS, thread_name_prefix="cxml-features"
+            ) as pool:
+                pending = {
+                    k: pool.submit(build_chunk, k) for k in range(min(FEATURE_WORKERS, n_chunks))
+                }
                 for k in range(n_chunks):
                     result = pending.pop(k).result()
                     if k + FEATURE_WORKERS < n_chunks:
-                        pending[k + FEATURE_WORKERS] = pool.submit(build_chunk,
-                                                                   k + FEATURE_WORKERS)
+                        pending[k + FEATURE_WORKERS] = pool.submit(build_chunk, k + FEATURE_WORKERS)
                     yield result
                     del result
         finally:

@@ -26,9 +26,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -43,34 +43,83 @@ from cxml.pipelines._core import before, cross_fit_proba, day_after, fit_calibra
 from cxml.pipelines._data import check_time_config, load_events, load_transactions
 from cxml.pipelines._train import bound_parameter_warnings, holdout_metrics
 
-__all__ = ["LEADERBOARD_COLUMNS", "SELECT_METRICS", "SUMMARY_METRICS", "CompareResult",
-           "compare", "comparison_figures", "paired_bootstrap", "summarise"]
+__all__ = [
+    "LEADERBOARD_COLUMNS",
+    "SELECT_METRICS",
+    "SUMMARY_METRICS",
+    "CompareResult",
+    "compare",
+    "comparison_figures",
+    "paired_bootstrap",
+    "summarise",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Columns of the leaderboard, one row per (candidate, cutoff).
 LEADERBOARD_COLUMNS = [
-    "candidate", "cutoff", "purchase_model", "penalizer", "log_likelihood", "aic", "bic",
-    "n_params", "params_at_bound", "holdout_purchases_actual", "holdout_purchases_predicted",
-    "purchases_mae", "purchases_rmse", "purchases_spearman", "purchases_aggregate_error",
-    "churn_auc", "churn_pr_auc", "churn_brier", "value_spearman", "value_gini",
-    "value_aggregate_error", "n_customers",
-    "churn_auc_diff", "churn_auc_diff_low", "churn_auc_diff_high",
-    "value_gini_diff", "value_gini_diff_low", "value_gini_diff_high",
+    "candidate",
+    "cutoff",
+    "purchase_model",
+    "penalizer",
+    "log_likelihood",
+    "aic",
+    "bic",
+    "n_params",
+    "params_at_bound",
+    "holdout_purchases_actual",
+    "holdout_purchases_predicted",
+    "purchases_mae",
+    "purchases_rmse",
+    "purchases_spearman",
+    "purchases_aggregate_error",
+    "churn_auc",
+    "churn_pr_auc",
+    "churn_brier",
+    "value_spearman",
+    "value_gini",
+    "value_aggregate_error",
+    "n_customers",
+    "churn_auc_diff",
+    "churn_auc_diff_low",
+    "churn_auc_diff_high",
+    "value_gini_diff",
+    "value_gini_diff_low",
+    "value_gini_diff_high",
 ]
 
 #: Metrics ``select=`` accepts, with +1 when higher is better and -1 when lower is.
 SELECT_METRICS = {
-    "log_likelihood": 1, "aic": -1, "bic": -1, "purchases_mae": -1, "purchases_rmse": -1,
-    "purchases_spearman": 1, "churn_auc": 1, "churn_pr_auc": 1, "churn_brier": -1,
-    "value_spearman": 1, "value_gini": 1,
+    "log_likelihood": 1,
+    "aic": -1,
+    "bic": -1,
+    "purchases_mae": -1,
+    "purchases_rmse": -1,
+    "purchases_spearman": 1,
+    "churn_auc": 1,
+    "churn_pr_auc": 1,
+    "churn_brier": -1,
+    "value_spearman": 1,
+    "value_gini": 1,
 }
 
 #: Metrics summarised over cut-offs (mean and standard deviation).
-SUMMARY_METRICS = ["log_likelihood", "aic", "bic", "holdout_purchases_actual",
-                   "holdout_purchases_predicted", "purchases_mae", "purchases_rmse",
-                   "purchases_spearman", "churn_auc", "churn_pr_auc", "churn_brier",
-                   "value_spearman", "value_gini", "value_aggregate_error"]
+SUMMARY_METRICS = [
+    "log_likelihood",
+    "aic",
+    "bic",
+    "holdout_purchases_actual",
+    "holdout_purchases_predicted",
+    "purchases_mae",
+    "purchases_rmse",
+    "purchases_spearman",
+    "churn_auc",
+    "churn_pr_auc",
+    "churn_brier",
+    "value_spearman",
+    "value_gini",
+    "value_aggregate_error",
+]
 
 
 @dataclass
@@ -131,9 +180,14 @@ def _estimators(c: Config):
     return purchase, churn
 
 
-def compare(config: Config | str | Path | None = None, *, tracking_uri: str | None = None,
-            select: str | None = None, log: bool = True,
-            on_step: Callable[[str], None] = _noop) -> CompareResult:
+def compare(
+    config: Config | str | Path | None = None,
+    *,
+    tracking_uri: str | None = None,
+    select: str | None = None,
+    log: bool = True,
+    on_step: Callable[[str], None] = _noop,
+) -> CompareResult:
     """Backtest every candidate of ``config.compare`` at each cut-off and rank them.
 
     See the module docstring for the cut-offs, the shared features, the cross-fitted
@@ -172,12 +226,16 @@ def compare(config: Config | str | Path | None = None, *, tracking_uri: str | No
     cfg = config if isinstance(config, Config) else load_config(config)
     if cfg.compare is None:
         where = cfg.source_path or "the configuration"
-        raise ConfigError(f"{where} has no compare: section; add one with candidates, e.g. "
-                          "compare: {candidates: [{name: bgnbd}, {name: pnbd, btyd: "
-                          "{purchase_model: pnbd}}]}")
+        raise ConfigError(
+            f"{where} has no compare: section; add one with candidates, e.g. "
+            "compare: {candidates: [{name: bgnbd}, {name: pnbd, btyd: "
+            "{purchase_model: pnbd}}]}"
+        )
     if select is not None and select not in SELECT_METRICS:
-        raise CxmlUserError(f"--select {select!r} is not a leaderboard metric; use one of "
-                            f"{', '.join(SELECT_METRICS)}")
+        raise CxmlUserError(
+            f"--select {select!r} is not a leaderboard metric; use one of "
+            f"{', '.join(SELECT_METRICS)}"
+        )
     uri = tracking.resolve_tracking_uri(tracking_uri, cfg.tracking.tracking_uri)
     if log or select:
         tracking.check_tracking_uri(uri)
@@ -202,8 +260,7 @@ def compare(config: Config | str | Path | None = None, *, tracking_uri: str | No
         on_step(f"cut-off {cal}: building features once for {len(candidates)} candidates")
         end = day_after(obs)
         tx_k = before(tx, end) if k else tx
-        ev_k = (before(events, end, kind="events") if k else events) if events is not None \
-            else None
+        ev_k = (before(events, end, kind="events") if k else events) if events is not None else None
         shared: dict[str, object] = {}
         try:
             cut_rows = []
@@ -212,26 +269,45 @@ def compare(config: Config | str | Path | None = None, *, tracking_uri: str | No
                 key = json.dumps([c.churn.windows_days])  # what the shared features depend on
                 on_step(f"cut-off {cal}: {name}")
                 fit = fit_calibration(
-                    tx_k, calibration_end=cal, observation_end=obs, time_unit=t.time_unit,
-                    windows_days=c.churn.windows_days, spend_penalizer=c.btyd.spend_penalizer,
-                    clv=c.clv.model_dump(), columns=columns, event_columns=event_columns,
-                    events=ev_k, purchase_model=purchase, reuse=shared.get(key))
+                    tx_k,
+                    calibration_end=cal,
+                    observation_end=obs,
+                    time_unit=t.time_unit,
+                    windows_days=c.churn.windows_days,
+                    spend_penalizer=c.btyd.spend_penalizer,
+                    clv=c.clv.model_dump(),
+                    columns=columns,
+                    event_columns=event_columns,
+                    events=ev_k,
+                    purchase_model=purchase,
+                    reuse=shared.get(key),
+                )
                 shared.setdefault(key, fit)
                 for w in bound_parameter_warnings(fit.bg, fit.gg):
                     logger.warning("compare: candidate %s at cut-off %s: %s", name, cal, w)
-                oof = cross_fit_proba(lambda: clone(churn), fit.X, fit.churned,
-                                      folds=c.churn.cv_folds, seed=c.churn.random_state)
+                oof = cross_fit_proba(
+                    lambda churn=churn: clone(churn),  # bound now: called in this loop
+                    fit.X,
+                    fit.churned,
+                    folds=c.churn.cv_folds,
+                    seed=c.churn.random_state,
+                )
                 cut_rows.append(_row(name, c, cal, fit, oof))
                 if k == 0:  # the overlay plots are of the newest cut-off
                     fits[(name, str(cal))] = fit
-                scores[(name, str(cal))] = pd.DataFrame({
-                    "churned": fit.churned, "churn_probability": oof,
-                    "holdout_purchases": fit.holdout_purchases,
-                    "expected_purchases": fit.X["expected_purchases"].to_numpy(),
-                    "holdout_spend": fit.holdout_spend,
-                    "expected_spend": (fit.X["expected_purchases"]
-                                       * fit.X["expected_average_value"]).to_numpy()},
-                    index=fit.X.index)
+                scores[(name, str(cal))] = pd.DataFrame(
+                    {
+                        "churned": fit.churned,
+                        "churn_probability": oof,
+                        "holdout_purchases": fit.holdout_purchases,
+                        "expected_purchases": fit.X["expected_purchases"].to_numpy(),
+                        "holdout_spend": fit.holdout_spend,
+                        "expected_spend": (
+                            fit.X["expected_purchases"] * fit.X["expected_average_value"]
+                        ).to_numpy(),
+                    },
+                    index=fit.X.index,
+                )
         except DataValidationError as exc:
             if k == 0:
                 raise
@@ -257,16 +333,27 @@ def compare(config: Config | str | Path | None = None, *, tracking_uri: str | No
             out = paired_bootstrap(
                 ref[col].to_numpy(),
                 {n: scores[(n, cut)][pred].reindex(ref.index).to_numpy() for n in names},
-                reference=best[metric], metric="auc" if metric == "churn_auc" else "gini",
-                n_resamples=cfg.compare.bootstrap, seed=cfg.compare.seed)
+                reference=best[metric],
+                metric="auc" if metric == "churn_auc" else "gini",
+                n_resamples=cfg.compare.bootstrap,
+                seed=cfg.compare.seed,
+            )
             diffs.update({(n, cut): v for n, v in out.items()})
         for i, suffix in enumerate(("diff", "diff_low", "diff_high")):
-            board[f"{metric}_{suffix}"] = [diffs[(n, c)][i] for n, c in
-                                           zip(board["candidate"], board["cutoff"])]
+            board[f"{metric}_{suffix}"] = [
+                diffs[(n, c)][i] for n, c in zip(board["candidate"], board["cutoff"], strict=True)
+            ]
     board = board[LEADERBOARD_COLUMNS]
     board.attrs.update(best=best, skipped=skipped)
-    result = CompareResult(leaderboard=board, summary=summarise(board), cutoffs=used,
-                           skipped=skipped, best=best, scores=scores, fits=fits)
+    result = CompareResult(
+        leaderboard=board,
+        summary=summarise(board),
+        cutoffs=used,
+        skipped=skipped,
+        best=best,
+        scores=scores,
+        fits=fits,
+    )
     if log:
         on_step("logging the comparison to MLflow")
         _log_comparison(cfg, result, candidates, uri, lineage, tx)
@@ -277,20 +364,44 @@ def compare(config: Config | str | Path | None = None, *, tracking_uri: str | No
 
 def _row(name: str, c: Config, cal: dt.date, fit, oof) -> dict:
     kind = c.btyd.purchase_model
-    m = holdout_metrics(fit.X, fit.churned, oof, fit.holdout_purchases, fit.holdout_spend,
-                        bg=fit.bg, gg=fit.gg, prefix=kind)
+    m = holdout_metrics(
+        fit.X,
+        fit.churned,
+        oof,
+        fit.holdout_purchases,
+        fit.holdout_spend,
+        bg=fit.bg,
+        gg=fit.gg,
+        prefix=kind,
+    )
     s = fit.bg.summary().attrs  # log-likelihood, AIC, BIC of the calibration fit
     return {
-        "candidate": name, "cutoff": str(cal), "purchase_model": kind,
-        "penalizer": float(c.btyd.penalizer), "log_likelihood": s["log_likelihood"],
-        "aic": s["aic"], "bic": s["bic"], "n_params": int(s["n_params"]),
+        "candidate": name,
+        "cutoff": str(cal),
+        "purchase_model": kind,
+        "penalizer": float(c.btyd.penalizer),
+        "log_likelihood": s["log_likelihood"],
+        "aic": s["aic"],
+        "bic": s["bic"],
+        "n_params": int(s["n_params"]),
         "params_at_bound": ",".join(s["params_at_bound"]),
         "holdout_purchases_actual": m["purchases_actual_total"],
         "holdout_purchases_predicted": m["purchases_predicted_total"],
-        **{k: m[k] for k in ("purchases_mae", "purchases_rmse", "purchases_spearman",
-                             "purchases_aggregate_error", "churn_auc", "churn_pr_auc",
-                             "churn_brier", "value_spearman", "value_gini",
-                             "value_aggregate_error")},
+        **{
+            k: m[k]
+            for k in (
+                "purchases_mae",
+                "purchases_rmse",
+                "purchases_spearman",
+                "purchases_aggregate_error",
+                "churn_auc",
+                "churn_pr_auc",
+                "churn_brier",
+                "value_spearman",
+                "value_gini",
+                "value_aggregate_error",
+            )
+        },
         "n_customers": int(len(fit.churned)),
     }
 
@@ -311,15 +422,23 @@ def summarise(board: pd.DataFrame) -> pd.DataFrame:
     """
     g = board.groupby("candidate", sort=False)[SUMMARY_METRICS]
     mean, std = g.mean().add_suffix("_mean"), g.std(ddof=1).add_suffix("_std")
-    out = pd.concat([board.groupby("candidate", sort=False).size().rename("n_cutoffs"),
-                     mean, std], axis=1)
+    out = pd.concat(
+        [board.groupby("candidate", sort=False).size().rename("n_cutoffs"), mean, std], axis=1
+    )
     order = ["n_cutoffs"] + [f"{m}_{s}" for m in SUMMARY_METRICS for s in ("mean", "std")]
     return out[order]
 
 
-def paired_bootstrap(y: np.ndarray, predictions: dict, *, reference: str, metric: str,
-                     n_resamples: int = 1000, seed: int = 0,
-                     level: float = 0.95) -> dict:
+def paired_bootstrap(
+    y: np.ndarray,
+    predictions: dict,
+    *,
+    reference: str,
+    metric: str,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict:
     """Difference of each prediction's metric to the reference's, with a bootstrap interval.
 
     All predictions are evaluated on the same resamples of customers (paired), which
@@ -368,14 +487,14 @@ def paired_bootstrap(y: np.ndarray, predictions: dict, *, reference: str, metric
         fn = _auc_rows if metric == "auc" else _gini_rows
         denom = None if metric == "auc" else _gini_sum(Y, Y)
         for j in range(len(names)):
-            draws[j, start:start + b] = fn(Y, P[j][idx], denom)
+            draws[j, start : start + b] = fn(Y, P[j][idx], denom)
     ref = draws[names.index(reference)]
     alpha = (1 - level) / 2
     out = {}
     for j, k in enumerate(names):
         d = draws[j] - ref
         d = d[np.isfinite(d)]
-        lo, hi = (np.quantile(d, [alpha, 1 - alpha]) if len(d) else (np.nan, np.nan))
+        lo, hi = np.quantile(d, [alpha, 1 - alpha]) if len(d) else (np.nan, np.nan)
         out[k] = (float(point[k] - point[reference]), float(lo), float(hi))
     return out
 
@@ -411,16 +530,28 @@ def _log_comparison(cfg, result, candidates, uri, lineage, tx) -> None:
 
     base = {"cxml.version": __version__, "cxml.config": cfg.name}
     board, summary = result.leaderboard, result.summary
-    with tracking.TrackedRun(uri, cfg.tracking.experiment, run_name=f"{cfg.name}-compare",
-                             tags={**base, "cxml.pipeline": "compare"}) as parent:
+    with tracking.TrackedRun(
+        uri,
+        cfg.tracking.experiment,
+        run_name=f"{cfg.name}-compare",
+        tags={**base, "cxml.pipeline": "compare"},
+    ) as parent:
         params = run_params(cfg, lineage)
         params.pop("compare.candidates", None)  # one child run per candidate holds them
-        parent.log_params({**params, "compare.candidates": ",".join(n for n, _ in candidates),
-                           "compare.cutoffs_used": ",".join(result.cutoffs)})
-        parent.set_tags({**tracking.library_versions(),
-                         **{f"cxml.compare.best_{m}": n for m, n in result.best.items()},
-                         **({"cxml.compare.skipped": " | ".join(result.skipped)}
-                            if result.skipped else {})})
+        parent.log_params(
+            {
+                **params,
+                "compare.candidates": ",".join(n for n, _ in candidates),
+                "compare.cutoffs_used": ",".join(result.cutoffs),
+            }
+        )
+        parent.set_tags(
+            {
+                **tracking.library_versions(),
+                **{f"cxml.compare.best_{m}": n for m, n in result.best.items()},
+                **({"cxml.compare.skipped": " | ".join(result.skipped)} if result.skipped else {}),
+            }
+        )
         parent.log_dataset(lineage, name=f"{cfg.name}-transactions", context="comparison")
         parent.log_dict(cfg.model_dump(mode="json", exclude={"source_path"}), "config.json")
         if cfg.source_path:
@@ -431,18 +562,34 @@ def _log_comparison(cfg, result, candidates, uri, lineage, tx) -> None:
             parent.log_figure(fig, name)
         for name, c in candidates:
             row = summary.loc[name]
-            with tracking.TrackedRun(uri, cfg.tracking.experiment, run_name=name, nested=True,
-                                     tags={**base, "cxml.pipeline": "compare-candidate",
-                                           "cxml.compare.candidate": name,
-                                           "cxml.compare.parent_run": parent.run_id}) as child:
-                child.log_params(tracking.flatten_params(
-                    c.model_dump(mode="json", include={"btyd", "churn", "clv"})))
+            with tracking.TrackedRun(
+                uri,
+                cfg.tracking.experiment,
+                run_name=name,
+                nested=True,
+                tags={
+                    **base,
+                    "cxml.pipeline": "compare-candidate",
+                    "cxml.compare.candidate": name,
+                    "cxml.compare.parent_run": parent.run_id,
+                },
+            ) as child:
+                child.log_params(
+                    tracking.flatten_params(
+                        c.model_dump(mode="json", include={"btyd", "churn", "clv"})
+                    )
+                )
                 # the mean over cut-offs under the metric's own name (as a training run)
                 child.log_metrics({m: row[f"{m}_mean"] for m in SUMMARY_METRICS})
                 child.log_metrics({f"{m}_std": row[f"{m}_std"] for m in SUMMARY_METRICS})
                 mine = board[board["candidate"] == name]
-                child.log_metrics({c2: mine[c2].mean() for c2 in LEADERBOARD_COLUMNS
-                                   if c2.endswith(("_diff", "_diff_low", "_diff_high"))})
+                child.log_metrics(
+                    {
+                        c2: mine[c2].mean()
+                        for c2 in LEADERBOARD_COLUMNS
+                        if c2.endswith(("_diff", "_diff_low", "_diff_high"))
+                    }
+                )
                 child.log_metrics({"n_cutoffs": float(row["n_cutoffs"])})
             parent.failures.extend(child.failures)
     result.run_id, result.tracking_uri = parent.run_id, uri
@@ -474,8 +621,13 @@ def comparison_figures(result: CompareResult, tx, cfg: Config) -> dict:
     names = [n for n in result.leaderboard["candidate"].unique() if (n, cut) in result.scores]
     first = result.scores[(names[0], cut)]
     y = first["churned"].to_numpy()
-    roc = plot_roc(y, {n: result.scores[(n, cut)]["churn_probability"]
-                       .reindex(first.index).to_numpy() for n in names})
+    roc = plot_roc(
+        y,
+        {
+            n: result.scores[(n, cut)]["churn_probability"].reindex(first.index).to_numpy()
+            for n in names
+        },
+    )
     cal = dt.date.fromisoformat(cut)
     H = cfg.time.holdout_days
     days = tx.select("customer_id", day=tx.timestamp.date()).distinct()
@@ -493,12 +645,21 @@ def comparison_figures(result: CompareResult, tx, cfg: Config) -> dict:
     weekly = ts[6::7] if H >= 7 else ts
     for n in names:
         fit = result.fits[(n, cut)]
-        f, r, T = (fit.ch[c].to_numpy(dtype=float) for c in ("frequency_cal", "recency_cal", "T_cal"))
+        f, r, T = (
+            fit.ch[c].to_numpy(dtype=float) for c in ("frequency_cal", "recency_cal", "T_cal")
+        )
         curve = [float(np.sum(fit.bg.expected_purchases(t, f, r, T))) for t in weekly]
-        ax.plot(grid[(weekly * unit).astype(int) - 1], curve, linestyle="--",
-                label=f"{n} ({curve[-1]:,.1f})")
-    ax.set(xlabel="date", ylabel="cumulative repeat purchase days",
-           title=f"Holdout after {cut}: candidates against actual")
+        ax.plot(
+            grid[(weekly * unit).astype(int) - 1],
+            curve,
+            linestyle="--",
+            label=f"{n} ({curve[-1]:,.1f})",
+        )
+    ax.set(
+        xlabel="date",
+        ylabel="cumulative repeat purchase days",
+        title=f"Holdout after {cut}: candidates against actual",
+    )
     ax.legend(fontsize="small")
     fig.autofmt_xdate()
     return {"plots/cumulative_holdout_purchases.png": fig, "plots/roc.png": roc}
@@ -513,16 +674,23 @@ def _train_selected(cfg, result, candidates, select, uri, on_step) -> None:
     ranked = summary[col].sort_values(ascending=SELECT_METRICS[select] < 0)
     name = str(ranked.index[0])
     chosen = dict(candidates)[name]
-    why = (f"best mean {select} over {len(result.cutoffs)} cut-off(s) "
-           f"({', '.join(result.cutoffs)}): {ranked.iloc[0]:.6g}"
-           + (f"; next {ranked.index[1]} {ranked.iloc[1]:.6g}" if len(ranked) > 1 else ""))
+    why = (
+        f"best mean {select} over {len(result.cutoffs)} cut-off(s) "
+        f"({', '.join(result.cutoffs)}): {ranked.iloc[0]:.6g}"
+        + (f"; next {ranked.index[1]} {ranked.iloc[1]:.6g}" if len(ranked) > 1 else "")
+    )
     on_step(f"training the selected candidate {name} ({why})")
     res = train(chosen, tracking_uri=uri, on_step=on_step)
     from cxml import tracking
 
-    tracking.tag_run(uri, res.run_id, {"cxml.compare.selected": name,
-                                       "cxml.compare.selected_by": select,
-                                       "cxml.compare.why": why,
-                                       **({"cxml.compare.parent_run": result.run_id}
-                                          if result.run_id else {})})
+    tracking.tag_run(
+        uri,
+        res.run_id,
+        {
+            "cxml.compare.selected": name,
+            "cxml.compare.selected_by": select,
+            "cxml.compare.why": why,
+            **({"cxml.compare.parent_run": result.run_id} if result.run_id else {}),
+        },
+    )
     result.selected, result.train_result = name, res

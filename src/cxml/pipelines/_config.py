@@ -19,12 +19,17 @@ from pydantic import (
     model_validator,
 )
 
-
 from cxml.data import check_timestamp_format, masked, to_date
 from cxml.exceptions import ConfigError, CxmlUserError
 
-__all__ = ["CompareConfig", "Config", "SourceConfig", "candidate_configs", "load_config",
-           "default_config_path"]
+__all__ = [
+    "CompareConfig",
+    "Config",
+    "SourceConfig",
+    "candidate_configs",
+    "load_config",
+    "default_config_path",
+]
 
 
 class _Strict(BaseModel):
@@ -177,8 +182,12 @@ class BTYDConfig(_Strict):
         "'mbgnbd' (MBG/NBD, Batislam, Denizel & Filiztekin 2007) or 'pnbd' (Pareto/NBD, "
         "Schmittlein, Morrison & Colombo 1987).",
     )
-    penalizer: float = Field(0.0, ge=0, description="L2 penalty of the purchase model's "
-                             "log-parameters (raise it when parameters sit at a bound)")
+    penalizer: float = Field(
+        0.0,
+        ge=0,
+        description="L2 penalty of the purchase model's "
+        "log-parameters (raise it when parameters sit at a bound)",
+    )
     spend_penalizer: float = Field(0.0, ge=0, description="L2 penalty of Gamma-Gamma")
 
 
@@ -200,18 +209,25 @@ class ChurnConfig(_Strict):
     calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
     random_state: int = 0
     max_training_customers: int | None = Field(
-        None, gt=0, description="Train the churn model on at most this many customers, "
-        "sampled with random_state (None: all); for very large sources such as Spark tables.")
+        None,
+        gt=0,
+        description="Train the churn model on at most this many customers, "
+        "sampled with random_state (None: all); for very large sources such as Spark tables.",
+    )
 
 
 class SegmentsConfig(_Strict):
-    rules: str | None = Field(None, description="YAML file of RFM segment rules (default: packaged)")
+    rules: str | None = Field(
+        None, description="YAML file of RFM segment rules (default: packaged)"
+    )
     value_quantiles: tuple[float, float] = (1 / 3, 2 / 3)
     risk_thresholds: tuple[float, float] = (0.33, 0.66)
 
 
 class TrackingConfig(_Strict):
-    tracking_uri: str | None = None  # None: --tracking-uri, $MLFLOW_TRACKING_URI, sqlite:///mlflow.db
+    tracking_uri: str | None = (
+        None  # None: --tracking-uri, $MLFLOW_TRACKING_URI, sqlite:///mlflow.db
+    )
     experiment: str = "cxml"
 
 
@@ -250,18 +266,24 @@ class CompareConfig(_Strict):
     """
 
     candidates: list[dict] = Field(
-        ..., min_length=1,
+        ...,
+        min_length=1,
         description="Models to compare: each a mapping with a unique 'name' and overrides of "
-        "the btyd, churn or clv sections of this configuration.")
+        "the btyd, churn or clv sections of this configuration.",
+    )
     cutoffs: int = Field(
-        1, ge=1,
+        1,
+        ge=1,
         description="Backtest origins: calibration_end, then calibration_end minus 1, 2, ... "
         "holdout lengths (each with the same holdout length); those without enough history "
-        "are skipped and reported.")
+        "are skipped and reported.",
+    )
     bootstrap: int = Field(
-        1000, ge=0,
+        1000,
+        ge=0,
         description="Paired bootstrap resamples of customers for the 95% interval of each "
-        "candidate's churn AUC and value Gini difference to the best (0: none).")
+        "candidate's churn AUC and value Gini difference to the best (0: none).",
+    )
     seed: int = Field(0, description="Seed of the bootstrap resamples.")
 
 
@@ -329,7 +351,7 @@ def _merge(base: dict, override: dict) -> dict:
     return out
 
 
-def candidate_configs(cfg: "Config") -> list[tuple[str, "Config"]]:
+def candidate_configs(cfg: Config) -> list[tuple[str, Config]]:
     """Each ``compare.candidates`` entry applied to ``cfg``: ``(name, full Config)``.
 
     Parameters
@@ -365,7 +387,8 @@ def candidate_configs(cfg: "Config") -> list[tuple[str, "Config"]]:
             if key not in CANDIDATE_SECTIONS:
                 raise ValueError(
                     f"{where}: cannot override '{key}'; candidates are compared on the same "
-                    f"data and dates and may override {', '.join(CANDIDATE_SECTIONS)}")
+                    f"data and dates and may override {', '.join(CANDIDATE_SECTIONS)}"
+                )
             if not isinstance(value, dict):
                 raise ValueError(f"{where}: '{key}' must be a mapping of its options")
         try:

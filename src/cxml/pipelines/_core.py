@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -28,9 +29,21 @@ from cxml.pipelines._bundle import PURCHASE_MODELS, FeatureSpec
 from cxml.pipelines._customer_features import customer_features, to_pandas, with_btyd_outputs
 from cxml.pipelines._model_matrix import CUTOFF_AGE
 
-__all__ = ["CUTOFF_AGE", "CalibrationFit", "TrainingSet", "at_latest_cutoff", "churn_labels",
-           "cross_fit_predict", "cross_fit_proba", "day_after", "stack_training",
-           "fit_calibration", "snapshot_cutoffs", "stacked_snapshots", "check_enough_history"]
+__all__ = [
+    "CUTOFF_AGE",
+    "CalibrationFit",
+    "TrainingSet",
+    "at_latest_cutoff",
+    "churn_labels",
+    "cross_fit_predict",
+    "cross_fit_proba",
+    "day_after",
+    "stack_training",
+    "fit_calibration",
+    "snapshot_cutoffs",
+    "stacked_snapshots",
+    "check_enough_history",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +64,12 @@ def before(table, cut: pd.Timestamp, *, kind: str = "transactions"):
 
 
 # Validated events carry the contract's names; used when a caller passes no mapping.
-_EVENT_COLUMNS = {"customer_id": "customer_id", "timestamp": "timestamp",
-                  "event_type": "event_type", "value": "value"}
+_EVENT_COLUMNS = {
+    "customer_id": "customer_id",
+    "timestamp": "timestamp",
+    "event_type": "event_type",
+    "value": "value",
+}
 
 
 def day_after(d: dt.date) -> pd.Timestamp:
@@ -89,12 +106,23 @@ class CalibrationFit:
     clv: dict
 
 
-def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date,
-                    time_unit: Literal["D", "W"],
-                    windows_days, penalizer: float = 0.0, spend_penalizer: float = 0.0,
-                    clv: dict, columns: dict, event_columns: dict | None = None, events=None,
-                    purchase_model="bgnbd", reuse: "CalibrationFit | None" = None,
-                    on_step: Callable[[str], None] = lambda s: None) -> CalibrationFit:
+def fit_calibration(
+    tx,
+    *,
+    calibration_end: dt.date,
+    observation_end: dt.date,
+    time_unit: Literal["D", "W"],
+    windows_days,
+    penalizer: float = 0.0,
+    spend_penalizer: float = 0.0,
+    clv: dict,
+    columns: dict,
+    event_columns: dict | None = None,
+    events=None,
+    purchase_model="bgnbd",
+    reuse: CalibrationFit | None = None,
+    on_step: Callable[[str], None] = lambda s: None,
+) -> CalibrationFit:
     """Split at ``calibration_end``, fit a purchase model + Gamma-Gamma, build features.
 
     Parameters
@@ -119,48 +147,71 @@ def fit_calibration(tx, *, calibration_end: dt.date, observation_end: dt.date,
     ch = reuse.ch if reuse is not None else None
     if ch is None:
         on_step("building calibration / holdout features")
-        ch = to_pandas(features.calibration_holdout(
-            tx, calibration_end=calibration_end, observation_end=observation_end,
-            time_unit=time_unit, output="pandas"))
+        ch = to_pandas(
+            features.calibration_holdout(
+                tx,
+                calibration_end=calibration_end,
+                observation_end=observation_end,
+                time_unit=time_unit,
+                output="pandas",
+            )
+        )
     if len(ch) == 0:
         raise DataValidationError(
-            f"no customer has a purchase on or before calibration_end {calibration_end}")
+            f"no customer has a purchase on or before calibration_end {calibration_end}"
+        )
     check_enough_history(ch, calibration_end=calibration_end)
 
-    template = (PURCHASE_MODELS[purchase_model](penalizer=penalizer)
-                if isinstance(purchase_model, str) else purchase_model)
+    template = (
+        PURCHASE_MODELS[purchase_model](penalizer=penalizer)
+        if isinstance(purchase_model, str)
+        else purchase_model
+    )
     on_step(f"fitting {type(template).__name__} and Gamma-Gamma")
     bg = clone(template).fit(ch["frequency_cal"], ch["recency_cal"], ch["T_cal"])
     # Gamma-Gamma needs a positive mean spend; a repeat buyer whose purchase days net to 0
     # (CDNOW master has one) carries no spend information and only gets a prediction.
     repeat = (ch["frequency_cal"] > 0) & (ch["monetary_value_cal"] > 0)
     gg = GammaGammaModel(penalizer=spend_penalizer).fit(
-        ch.loc[repeat, "frequency_cal"], ch.loc[repeat, "monetary_value_cal"])
+        ch.loc[repeat, "frequency_cal"], ch.loc[repeat, "monetary_value_cal"]
+    )
 
     on_step("building churn features at calibration_end")
-    spec = FeatureSpec(time_unit=time_unit,
-                       horizon_days=(observation_end - calibration_end).days,
-                       windows_days=list(windows_days), columns=dict(columns),
-                       event_columns=dict(event_columns or _EVENT_COLUMNS)
-                       if events is not None else None)
+    spec = FeatureSpec(
+        time_unit=time_unit,
+        horizon_days=(observation_end - calibration_end).days,
+        windows_days=list(windows_days),
+        columns=dict(columns),
+        event_columns=dict(event_columns or _EVENT_COLUMNS) if events is not None else None,
+    )
     cut = day_after(calibration_end)
     if reuse is not None:
         X = with_btyd_outputs(reuse.X, bg, gg, spec=spec, clv=clv)
     else:
-        X = customer_features(before(tx, cut), cutoff=calibration_end,
-                              purchase_model=bg, spend_model=gg, spec=spec, clv=clv,
-                              events=before(events, cut, kind="events")
-                              if events is not None else None)
+        X = customer_features(
+            before(tx, cut),
+            cutoff=calibration_end,
+            purchase_model=bg,
+            spend_model=gg,
+            spec=spec,
+            clv=clv,
+            events=before(events, cut, kind="events") if events is not None else None,
+        )
     attrs = dict(X.attrs)  # the levels and event types used (the trained contract)
     X = X.reindex(ch.index)
     X.attrs = attrs
     return CalibrationFit(
-        ch=ch, bg=bg, gg=gg, X=X,
+        ch=ch,
+        bg=bg,
+        gg=gg,
+        X=X,
         churned=(ch["frequency_holdout"] == 0).astype(int).to_numpy(),
         holdout_purchases=ch["frequency_holdout"].to_numpy(dtype=float),
-        holdout_spend=(ch["frequency_holdout"] * ch["monetary_value_holdout"])
-        .to_numpy(dtype=float),
-        spec=spec, clv=clv,
+        holdout_spend=(ch["frequency_holdout"] * ch["monetary_value_holdout"]).to_numpy(
+            dtype=float
+        ),
+        spec=spec,
+        clv=clv,
     )
 
 
@@ -186,8 +237,10 @@ def check_enough_history(ch: pd.DataFrame, *, calibration_end: dt.date) -> None:
     why = []
     excluded = sum(report.get("customers_excluded", {}).values())
     if excluded:
-        why.append(f"{excluded:,} of {report.get('n_customers_input', n + excluded):,} "
-                   "customers excluded (no usable purchase day)")
+        why.append(
+            f"{excluded:,} of {report.get('n_customers_input', n + excluded):,} "
+            "customers excluded (no usable purchase day)"
+        )
     if report.get("return_rows"):
         why.append(f"{report['return_rows']:,} of {report.get('n_rows', 0):,} rows are returns")
     detail = f" ({'; '.join(why)})" if why else ""
@@ -196,17 +249,26 @@ def check_enough_history(ch: pd.DataFrame, *, calibration_end: dt.date) -> None:
             f"calibration to {calibration_end}: {n:,} customer{'s' * (n != 1)}, {repeat:,} "
             f"repeat buyer{'s' * (repeat != 1)}"
             f"{detail}; BG/NBD and Gamma-Gamma need at least {MIN_CUSTOMERS} customers and "
-            f"{MIN_REPEAT_BUYERS} repeat buyers: use more history or a later calibration_end")
+            f"{MIN_REPEAT_BUYERS} repeat buyers: use more history or a later calibration_end"
+        )
     if min(churners, n - churners) < MIN_PER_CLASS:
         raise DataValidationError(
             f"holdout after {calibration_end}: {churners:,} of {n:,} customers churned (no "
             f"purchase); the churn model needs at least {MIN_PER_CLASS} churners and "
-            f"{MIN_PER_CLASS} customers who bought: move calibration_end or observation_end")
+            f"{MIN_PER_CLASS} customers who bought: move calibration_end or observation_end"
+        )
 
 
-def cross_fit_proba(make_model: Callable, X: pd.DataFrame, y: np.ndarray, *, folds: int,
-                    seed: int, extra: "TrainingSet | None" = None,
-                    cutoff: dt.date | None = None) -> np.ndarray:
+def cross_fit_proba(
+    make_model: Callable,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    folds: int,
+    seed: int,
+    extra: TrainingSet | None = None,
+    cutoff: dt.date | None = None,
+) -> np.ndarray:
     """Out-of-fold probabilities of class 1 (customer-level cross-fitting).
 
     Each customer is scored by a model fitted on the other folds, so no prediction uses
@@ -216,15 +278,31 @@ def cross_fit_proba(make_model: Callable, X: pd.DataFrame, y: np.ndarray, *, fol
     early-stops and calibrates on the latest period; ``cutoff`` is then required
     (ValueError otherwise).
     """
-    return cross_fit_predict(make_model, X, y, folds=folds, seed=seed, extra=extra,
-                             cutoff=cutoff, predict=lambda m, Z: m.predict_proba(Z)[:, 1])
+    return cross_fit_predict(
+        make_model,
+        X,
+        y,
+        folds=folds,
+        seed=seed,
+        extra=extra,
+        cutoff=cutoff,
+        predict=lambda m, Z: m.predict_proba(Z)[:, 1],
+    )
 
 
-def cross_fit_predict(make_model: Callable, X: pd.DataFrame, y: np.ndarray, *, folds: int,
-                      seed: int, extra: "TrainingSet | None" = None,
-                      cutoff: dt.date | None = None, target: np.ndarray | None = None,
-                      extra_target: np.ndarray | None = None,
-                      predict: Callable = lambda m, Z: m.predict(Z)) -> np.ndarray:
+def cross_fit_predict(
+    make_model: Callable,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    folds: int,
+    seed: int,
+    extra: TrainingSet | None = None,
+    cutoff: dt.date | None = None,
+    target: np.ndarray | None = None,
+    extra_target: np.ndarray | None = None,
+    predict: Callable = lambda m, Z: m.predict(Z),
+) -> np.ndarray:
     """Out-of-fold predictions, folds stratified on the churn label ``y``.
 
     Parameters
@@ -257,8 +335,10 @@ def cross_fit_predict(make_model: Callable, X: pd.DataFrame, y: np.ndarray, *, f
     past = extra if extra is not None and len(extra) > 0 else None
     if past is not None:
         if cutoff is None:
-            raise ValueError("cross-fitting with extra (past cut-off) rows needs cutoff, the "
-                             "cut-off date of the rows of X")
+            raise ValueError(
+                "cross-fitting with extra (past cut-off) rows needs cutoff, the "
+                "cut-off date of the rows of X"
+            )
         newest = cutoff
         te = np.asarray(past.y if extra_target is None else extra_target)
         X = at_latest_cutoff(X)
@@ -277,8 +357,9 @@ def at_latest_cutoff(X: pd.DataFrame) -> pd.DataFrame:
     return X.assign(**{CUTOFF_AGE: 0.0})
 
 
-def stack_training(extra: "TrainingSet", X: pd.DataFrame,
-                   cutoff: dt.date) -> tuple[pd.DataFrame, np.ndarray]:
+def stack_training(
+    extra: TrainingSet, X: pd.DataFrame, cutoff: dt.date
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Past cut-off rows stacked on the rows of ``X`` (cut-off ``cutoff``, the newest).
 
     Returns
@@ -295,6 +376,7 @@ def stack_training(extra: "TrainingSet", X: pd.DataFrame,
 
 
 # -- time-based labels and stacked out-of-time training sets --------------------------------
+
 
 def churn_labels(tx, *, cutoff: dt.date, horizon_days: int) -> pd.Series:
     """Churn label of every customer with a purchase on or before ``cutoff``.
@@ -319,15 +401,27 @@ def churn_labels(tx, *, cutoff: dt.date, horizon_days: int) -> pd.Series:
     if int(horizon_days) <= 0:
         raise CxmlUserError(f"horizon_days must be a positive number of days, got {horizon_days}")
     end = cutoff + dt.timedelta(days=int(horizon_days))
-    ch = to_pandas(features.calibration_holdout(
-        tx.filter(tx.timestamp < day_after(end)), calibration_end=cutoff, observation_end=end,
-        time_unit="D", output="pandas"))
+    ch = to_pandas(
+        features.calibration_holdout(
+            tx.filter(tx.timestamp < day_after(end)),
+            calibration_end=cutoff,
+            observation_end=end,
+            time_unit="D",
+            output="pandas",
+        )
+    )
     return (ch["frequency_holdout"] == 0).astype("int64").rename("churned")
 
 
-def snapshot_cutoffs(calibration_end: dt.date, *, horizon_days: int, first_date: dt.date,
-                     step_days: int = 28, max_snapshots: int = 6,
-                     min_history_days: int = 182) -> list[dt.date]:
+def snapshot_cutoffs(
+    calibration_end: dt.date,
+    *,
+    horizon_days: int,
+    first_date: dt.date,
+    step_days: int = 28,
+    max_snapshots: int = 6,
+    min_history_days: int = 182,
+) -> list[dt.date]:
     """Past cut-offs whose whole label window ends on or before ``calibration_end``.
 
     The latest is ``calibration_end - horizon_days`` (its labels use calibration data only);
@@ -391,28 +485,47 @@ class TrainingSet:
         return len(self.y)
 
     @classmethod
-    def from_fits(cls, fits: list[CalibrationFit], cutoffs: list[dt.date]) -> "TrainingSet":
+    def from_fits(cls, fits: list[CalibrationFit], cutoffs: list[dt.date]) -> TrainingSet:
         """Stack :class:`CalibrationFit` results (the columns are aligned, missing = NaN)."""
         if not fits:
-            return cls(X=pd.DataFrame(), y=np.empty(0, dtype=int),
-                       cutoff=np.empty(0, dtype="datetime64[D]"),
-                       purchases=np.empty(0), spend=np.empty(0))
+            return cls(
+                X=pd.DataFrame(),
+                y=np.empty(0, dtype=int),
+                cutoff=np.empty(0, dtype="datetime64[D]"),
+                purchases=np.empty(0),
+                spend=np.empty(0),
+            )
         return cls(
             X=pd.concat([f.X for f in fits], axis=0, join="outer"),
             y=np.concatenate([f.churned for f in fits]),
-            cutoff=np.concatenate([np.full(len(f.churned), np.datetime64(c, "D"))
-                                   for f, c in zip(fits, cutoffs, strict=True)]),
+            cutoff=np.concatenate(
+                [
+                    np.full(len(f.churned), np.datetime64(c, "D"))
+                    for f, c in zip(fits, cutoffs, strict=True)
+                ]
+            ),
             purchases=np.concatenate([f.holdout_purchases for f in fits]),
             spend=np.concatenate([f.holdout_spend for f in fits]),
         )
 
 
-def stacked_snapshots(tx, *, cutoffs, horizon_days: int, time_unit: Literal["D", "W"],
-                      windows_days,
-                      penalizer: float = 0.0, spend_penalizer: float = 0.0, clv: dict,
-                      columns: dict, event_columns: dict | None = None, events=None,
-                      min_customers: int = 200, purchase_model: str = "bgnbd",
-                      on_step: Callable[[str], None] = lambda s: None) -> TrainingSet:
+def stacked_snapshots(
+    tx,
+    *,
+    cutoffs,
+    horizon_days: int,
+    time_unit: Literal["D", "W"],
+    windows_days,
+    penalizer: float = 0.0,
+    spend_penalizer: float = 0.0,
+    clv: dict,
+    columns: dict,
+    event_columns: dict | None = None,
+    events=None,
+    min_customers: int = 200,
+    purchase_model: str = "bgnbd",
+    on_step: Callable[[str], None] = lambda s: None,
+) -> TrainingSet:
     """Features and labels at each past cut-off, every one built as if it were "now".
 
     At cut-off ``c`` the BTYD models are refitted on data up to ``c`` and the features use
@@ -444,17 +557,30 @@ def stacked_snapshots(tx, *, cutoffs, horizon_days: int, time_unit: Literal["D",
         cut_tx = before(tx, day_after(end))
         cut_ev = before(events, day_after(end), kind="events") if events is not None else None
         try:
-            f = fit_calibration(cut_tx, calibration_end=c, observation_end=end,
-                                time_unit=time_unit, windows_days=windows_days,
-                                penalizer=penalizer, spend_penalizer=spend_penalizer, clv=clv,
-                                columns=columns, event_columns=event_columns, events=cut_ev,
-                                purchase_model=purchase_model)
+            f = fit_calibration(
+                cut_tx,
+                calibration_end=c,
+                observation_end=end,
+                time_unit=time_unit,
+                windows_days=windows_days,
+                penalizer=penalizer,
+                spend_penalizer=spend_penalizer,
+                clv=clv,
+                columns=columns,
+                event_columns=event_columns,
+                events=cut_ev,
+                purchase_model=purchase_model,
+            )
         except (DataValidationError, ConvergenceError) as exc:
             logger.info("snapshot %s skipped: %s", c, exc)
             continue
         if len(f.churned) < min_customers or len(np.unique(f.churned)) < 2:
-            logger.info("snapshot %s skipped: %d customers, churn rate %.3f", c,
-                        len(f.churned), float(np.mean(f.churned)) if len(f.churned) else 0)
+            logger.info(
+                "snapshot %s skipped: %d customers, churn rate %.3f",
+                c,
+                len(f.churned),
+                float(np.mean(f.churned)) if len(f.churned) else 0,
+            )
             continue
         fits.append(f)
         kept.append(c)

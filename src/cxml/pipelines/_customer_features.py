@@ -14,12 +14,19 @@ import numpy as np
 import pandas as pd
 
 from cxml import features
-from cxml.features._behaviour import RFM_COLUMNS, behaviour_with_rfm
 from cxml.clv import customer_lifetime_value
+from cxml.features._behaviour import RFM_COLUMNS, behaviour_with_rfm
 from cxml.pipelines._model_matrix import one_hot
 
-__all__ = ["BTYD_COLUMNS", "btyd_outputs", "customer_features", "feature_contract",
-           "present_event_types", "to_pandas", "with_btyd_outputs"]
+__all__ = [
+    "BTYD_COLUMNS",
+    "btyd_outputs",
+    "customer_features",
+    "feature_contract",
+    "present_event_types",
+    "to_pandas",
+    "with_btyd_outputs",
+]
 
 #: The feature columns that come from the BTYD models (see :func:`btyd_outputs`).
 BTYD_COLUMNS = ("p_alive", "expected_purchases", "expected_average_value", "clv")
@@ -41,8 +48,15 @@ def to_pandas(result) -> pd.DataFrame:
     return df
 
 
-def btyd_outputs(purchase_model, spend_model, rfm: pd.DataFrame, *, time_unit: str,
-                 horizon_days: float, clv: dict) -> pd.DataFrame:
+def btyd_outputs(
+    purchase_model,
+    spend_model,
+    rfm: pd.DataFrame,
+    *,
+    time_unit: str,
+    horizon_days: float,
+    clv: dict,
+) -> pd.DataFrame:
     """P(alive), expected purchases over the horizon, expected spend and discounted CLV.
 
     Parameters
@@ -72,7 +86,13 @@ def btyd_outputs(purchase_model, spend_model, rfm: pd.DataFrame, *, time_unit: s
             "expected_purchases": purchase_model.expected_purchases(t, f, r, T),
             "expected_average_value": spend_model.expected_average_value(f, m),
             "clv": customer_lifetime_value(
-                purchase_model, spend_model, f, r, T, m, time_unit=time_unit,
+                purchase_model,
+                spend_model,
+                f,
+                r,
+                T,
+                m,
+                time_unit=time_unit,
                 horizon_months=clv["horizon_months"],
                 annual_discount_rate=clv["annual_discount_rate"],
             ),
@@ -81,8 +101,9 @@ def btyd_outputs(purchase_model, spend_model, rfm: pd.DataFrame, *, time_unit: s
     )
 
 
-def with_btyd_outputs(X: pd.DataFrame, purchase_model, spend_model, *, spec,
-                      clv: dict) -> pd.DataFrame:
+def with_btyd_outputs(
+    X: pd.DataFrame, purchase_model, spend_model, *, spec, clv: dict
+) -> pd.DataFrame:
     """``X`` (from :func:`customer_features`) with its BTYD columns recomputed by other models.
 
     Every other column depends on the transactions only, so candidates that differ in
@@ -94,8 +115,14 @@ def with_btyd_outputs(X: pd.DataFrame, purchase_model, spend_model, *, spec,
         A copy of ``X`` (same columns, order and ``attrs``).
     """
     rfm = X[["frequency", "recency", "T", "monetary_value"]]
-    new = btyd_outputs(purchase_model, spend_model, rfm, time_unit=spec.time_unit,
-                       horizon_days=spec.horizon_days, clv=clv).replace([np.inf, -np.inf], np.nan)
+    new = btyd_outputs(
+        purchase_model,
+        spend_model,
+        rfm,
+        time_unit=spec.time_unit,
+        horizon_days=spec.horizon_days,
+        clv=clv,
+    ).replace([np.inf, -np.inf], np.nan)
     out = X.copy()
     for c in BTYD_COLUMNS:
         out[c] = new[c].to_numpy()
@@ -103,8 +130,17 @@ def with_btyd_outputs(X: pd.DataFrame, purchase_model, spend_model, *, spec,
     return out
 
 
-def customer_features(transactions, *, cutoff: dt.date, purchase_model, spend_model, spec,
-                      clv: dict, events=None, return_ids: bool = False):
+def customer_features(
+    transactions,
+    *,
+    cutoff: dt.date,
+    purchase_model,
+    spend_model,
+    spec,
+    clv: dict,
+    events=None,
+    return_ids: bool = False,
+):
     """RFM, behaviour, engagement and BTYD features of every customer at ``cutoff``.
 
     Parameters
@@ -132,23 +168,45 @@ def customer_features(transactions, *, cutoff: dt.date, purchase_model, spend_mo
         the index of all customer ids.
     """
     # RFM and behaviour from one query (one customer-day table); executed through Arrow
-    both, ids = behaviour_with_rfm(transactions, cutoff=cutoff,
-                                   windows_days=tuple(spec.windows_days),
-                                   time_unit=spec.time_unit, return_ids=True)
+    both, ids = behaviour_with_rfm(
+        transactions,
+        cutoff=cutoff,
+        windows_days=tuple(spec.windows_days),
+        time_unit=spec.time_unit,
+        return_ids=True,
+    )
     rfm = both[list(RFM_COLUMNS)]
     behaviour = both.drop(columns=list(RFM_COLUMNS))
-    btyd = btyd_outputs(purchase_model, spend_model, rfm, time_unit=spec.time_unit,
-                        horizon_days=spec.horizon_days, clv=clv)
-    parts = [rfm.assign(T_minus_recency=rfm["T"] - rfm["recency"]), btyd,
-             behaviour.drop(columns=[c for c in behaviour.columns if c in rfm.columns])]
+    btyd = btyd_outputs(
+        purchase_model,
+        spend_model,
+        rfm,
+        time_unit=spec.time_unit,
+        horizon_days=spec.horizon_days,
+        clv=clv,
+    )
+    parts = [
+        rfm.assign(T_minus_recency=rfm["T"] - rfm["recency"]),
+        btyd,
+        behaviour.drop(columns=[c for c in behaviour.columns if c in rfm.columns]),
+    ]
     types = None
     if events is not None:
         # the recorded event types, so that a chunk without some type still has its columns
-        types = (list(spec.event_types) if spec.event_types is not None
-                 else present_event_types(events, cutoff))
-        eng = to_pandas(features.engagement(events, cutoff=cutoff, customers=rfm.index,
-                                            windows_days=tuple(spec.windows_days),
-                                            event_types=types))
+        types = (
+            list(spec.event_types)
+            if spec.event_types is not None
+            else present_event_types(events, cutoff)
+        )
+        eng = to_pandas(
+            features.engagement(
+                events,
+                cutoff=cutoff,
+                customers=rfm.index,
+                windows_days=tuple(spec.windows_days),
+                event_types=types,
+            )
+        )
         parts.append(eng)
     out = pd.concat(parts, axis=1, join="outer").reindex(rfm.index)
     # LightGBM needs numeric columns: categorical engagement classes are one-hot encoded
@@ -156,8 +214,10 @@ def customer_features(transactions, *, cutoff: dt.date, purchase_model, spend_mo
     out, levels, unknown = one_hot(out, spec.categories)
     out = out.replace([np.inf, -np.inf], np.nan)
     if unknown:
-        logger.warning("features: %s not seen in training, encoded as no level",
-                       ", ".join(f"{n:,} customers with a {c} level" for c, n in unknown.items()))
+        logger.warning(
+            "features: %s not seen in training, encoded as no level",
+            ", ".join(f"{n:,} customers with a {c} level" for c, n in unknown.items()),
+        )
     out.attrs.update(categories=levels, event_types=types, unknown_levels=unknown)
     return (out, ids) if return_ids else out
 
@@ -165,8 +225,9 @@ def customer_features(transactions, *, cutoff: dt.date, purchase_model, spend_mo
 def present_event_types(events, cutoff: dt.date) -> list[str]:
     """The sorted distinct event types of validated ``events`` up to ``cutoff``."""
     t = events.filter(events.timestamp.date() <= cutoff)
-    return sorted(str(e) for e in t.select("event_type").distinct().to_pyarrow().column(0)
-                  .to_pylist())
+    return sorted(
+        str(e) for e in t.select("event_type").distinct().to_pyarrow().column(0).to_pylist()
+    )
 
 
 def feature_contract(spec, X: pd.DataFrame, feature_names, *, events=None):
@@ -196,8 +257,13 @@ def feature_contract(spec, X: pd.DataFrame, feature_names, *, events=None):
     event_types = X.attrs.get("event_types")
     fills = {}
     if events is not None:
-        fills = _no_event_values(events, spec=spec, event_types=event_types or [],
-                                 categories=categories, customer=X.index[0])
+        fills = _no_event_values(
+            events,
+            spec=spec,
+            event_types=event_types or [],
+            categories=categories,
+            customer=X.index[0],
+        )
     level_of = {f"{c}_{lvl}": (c, lvl) for c, lvls in categories.items() for lvl in lvls}
     columns = []
     for name in map(str, feature_names):
@@ -210,11 +276,23 @@ def feature_contract(spec, X: pd.DataFrame, feature_names, *, events=None):
         else:
             source, fill = "transactions", None
         fill = None if fill is None or not np.isfinite(fill) else float(fill)
-        columns.append(FeatureColumn(
-            name=name, dtype=str(X[name].dtype) if name in X.columns else "float64",
-            source=source, category=category, level=level, fill=fill))
-    return spec.model_copy(update={"features": columns, "categories": categories,
-                                   "event_types": event_types if events is not None else None})
+        columns.append(
+            FeatureColumn(
+                name=name,
+                dtype=str(X[name].dtype) if name in X.columns else "float64",
+                source=source,
+                category=category,
+                level=level,
+                fill=fill,
+            )
+        )
+    return spec.model_copy(
+        update={
+            "features": columns,
+            "categories": categories,
+            "event_types": event_types if events is not None else None,
+        }
+    )
 
 
 def _no_event_values(events, *, spec, event_types, categories, customer) -> dict:
@@ -222,12 +300,16 @@ def _no_event_values(events, *, spec, event_types, categories, customer) -> dict
     events (counts 0, trends 0, "days since" and survey scores missing)."""
     from cxml.data import validate_events
 
-    empty = validate_events(events.limit(0), **{c: c for c in events.columns
-                                                if c in _EVENT_KEYS})
+    empty = validate_events(events.limit(0), **{c: c for c in events.columns if c in _EVENT_KEYS})
     cutoff = dt.date(2000, 1, 1)  # any day: with no events every value is the "none" value
-    eng = to_pandas(features.engagement(empty, cutoff=cutoff,
-                                        customers=pd.Index([customer], name="customer_id"),
-                                        windows_days=tuple(spec.windows_days),
-                                        event_types=list(event_types)))
+    eng = to_pandas(
+        features.engagement(
+            empty,
+            cutoff=cutoff,
+            customers=pd.Index([customer], name="customer_id"),
+            windows_days=tuple(spec.windows_days),
+            event_types=list(event_types),
+        )
+    )
     eng, _, _ = one_hot(eng, {c: v for c, v in categories.items() if c in eng.columns})
     return {c: float(v) for c, v in eng.iloc[0].items()}

@@ -20,8 +20,14 @@ from cxml.data import (
 from cxml.datasets import cdnow_path, load_cdnow
 from cxml.exceptions import DataValidationError
 
-__all__ = ["load_events", "load_transactions", "file_sha256", "raw_rows", "check_time_config",
-           "config_artifact"]
+__all__ = [
+    "load_events",
+    "load_transactions",
+    "file_sha256",
+    "raw_rows",
+    "check_time_config",
+    "config_artifact",
+]
 
 _CDNOW = {"cdnow:master": "master", "cdnow:sample": "sample"}
 
@@ -50,8 +56,10 @@ def load_transactions(data_cfg, *, observation_end: dt.date | None):
     where: dict = {}
     if is_table_source(src):  # a database table or query: no file to hash
         source, digest = open_source(src, name="transactions"), None
-        where = {"connection": masked(src.connection),
-                 **({"table": src.table} if src.table else {"query": src.query})}
+        where = {
+            "connection": masked(src.connection),
+            **({"table": src.table} if src.table else {"query": src.query}),
+        }
     elif src in _CDNOW:
         kind = _CDNOW[src]
         path = str(cdnow_path(kind))
@@ -62,15 +70,23 @@ def load_transactions(data_cfg, *, observation_end: dt.date | None):
         p = Path(expand_env(src, name="data.transactions"))
         path = str(p)
         digest = file_sha256(p) if p.is_file() else None
-    table = validate_transactions(source, observation_end=observation_end,
-                                  timestamp_format=data_cfg.timestamp_format,
-                                  null_customer_id=data_cfg.null_customer_id, **cols)
-    stats = table.aggregate(
-        rows=table.count(),
-        customers=table.customer_id.nunique(),
-        first=table.timestamp.min(),
-        last=table.timestamp.max(),
-    ).to_pandas().iloc[0]
+    table = validate_transactions(
+        source,
+        observation_end=observation_end,
+        timestamp_format=data_cfg.timestamp_format,
+        null_customer_id=data_cfg.null_customer_id,
+        **cols,
+    )
+    stats = (
+        table.aggregate(
+            rows=table.count(),
+            customers=table.customer_id.nunique(),
+            first=table.timestamp.min(),
+            last=table.timestamp.max(),
+        )
+        .to_pandas()
+        .iloc[0]
+    )
     info = validation_info(table)
     assert info is not None  # validate_transactions recorded it
     lineage = {
@@ -84,8 +100,10 @@ def load_transactions(data_cfg, *, observation_end: dt.date | None):
         "null_customer_id_rows_dropped": info["dropped_null_customer_id"],
     }
     if not lineage["rows"]:
-        raise DataValidationError(f"transactions: {source_label(src)} has no rows (after the "
-                                  "read policies); nothing to train on")
+        raise DataValidationError(
+            f"transactions: {source_label(src)} has no rows (after the "
+            "read policies); nothing to train on"
+        )
     return table, lineage
 
 
@@ -93,19 +111,27 @@ def check_time_config(time_cfg, lineage: dict) -> None:
     """Refuse a training ``observation_end`` far beyond the latest transaction
     (:func:`cxml.data.check_horizon`, horizon = the holdout length)."""
     last = dt.date.fromisoformat(lineage["last_date"]) if lineage.get("last_date") else None
-    check_horizon(time_cfg.observation_end, last, horizon_days=time_cfg.holdout_days,
-                  name="time.observation_end", allow=time_cfg.allow_stale_observation_end,
-                  switch="time.allow_stale_observation_end: true in the config")
+    check_horizon(
+        time_cfg.observation_end,
+        last,
+        horizon_days=time_cfg.holdout_days,
+        name="time.observation_end",
+        allow=time_cfg.allow_stale_observation_end,
+        switch="time.allow_stale_observation_end: true in the config",
+    )
 
 
 def load_events(data_cfg, *, observation_end: dt.date | None):
     """Validated engagement events of a :class:`DataConfig` (``None`` when not configured)."""
     if not data_cfg.events:
         return None
-    return validate_events(open_source(data_cfg.events, name="events"), observation_end=observation_end,
-                           timestamp_format=data_cfg.timestamp_format,
-                           null_customer_id=data_cfg.null_customer_id,
-                           **data_cfg.event_columns.model_dump())
+    return validate_events(
+        open_source(data_cfg.events, name="events"),
+        observation_end=observation_end,
+        timestamp_format=data_cfg.timestamp_format,
+        null_customer_id=data_cfg.null_customer_id,
+        **data_cfg.event_columns.model_dump(),
+    )
 
 
 def raw_rows(data_cfg, *, n: int = 200):

@@ -50,8 +50,7 @@ def report_lines(report: dict) -> list[tuple[str, str]]:
         Counts that apply (a policy that did nothing shows 0 only for the rows it
         concerns), the excluded customers by reason, and the policies in one line.
     """
-    out = [(label, _value(report[key])) for key, label in _LINES
-           if report.get(key) is not None]
+    out = [(label, _value(report[key])) for key, label in _LINES if report.get(key) is not None]
     for reason, n in (report.get("customers_excluded") or {}).items():
         out.append((f"customers excluded: {reason.replace('_', ' ')}", f"{n:,}"))
     policies = report.get("policies") or {}
@@ -73,8 +72,11 @@ def report_metrics(report: dict) -> dict[str, float]:
     dict
         ``{"data.n_rows": 69659.0, "data.customers_excluded.no_purchase_day": 0.0, ...}``.
     """
-    out = {f"data.{k}": float(v) for k, v in report.items()
-           if isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None}
+    out = {
+        f"data.{k}": float(v)
+        for k, v in report.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None
+    }
     for reason, n in (report.get("customers_excluded") or {}).items():
         out[f"data.customers_excluded.{reason}"] = float(n)
     return out

@@ -42,22 +42,45 @@ from cxml.pipelines._core import (
 __all__ = ["EVALUATION_COLUMNS", "evaluate", "evaluate_config", "evaluation_figures"]
 
 EVALUATION_COLUMNS = [
-    "churn_auc", "churn_pr_auc", "churn_brier", "churn_log_loss",
-    "purchases_spearman", "purchases_mae", "purchases_aggregate_error",
-    "value_spearman", "value_gini", "value_decile_mape", "value_aggregate_error",
+    "churn_auc",
+    "churn_pr_auc",
+    "churn_brier",
+    "churn_log_loss",
+    "purchases_spearman",
+    "purchases_mae",
+    "purchases_aggregate_error",
+    "value_spearman",
+    "value_gini",
+    "value_decile_mape",
+    "value_aggregate_error",
 ]
 
 _RFM_COLUMNS = ["frequency", "recency", "T", "T_minus_recency", "monetary_value"]
 _TRAINING = ("auto", "cross_fit", "out_of_time", "both")
 
 
-def evaluate(transactions, *, calibration_end, observation_end, time_unit: str = "W",
-             events=None, windows_days=(30, 90, 180, 365), folds: int = 5,
-             random_state: int = 0, training: str = "auto", max_snapshots: int = 6,
-             snapshot_step_days: int = 28, min_history_days: int = 182,
-             churn_params: dict | None = None, value_params: dict | None = None,
-             return_scores: bool = False, purchase_model: str = "bgnbd",
-             penalizer: float = 0.0, spend_penalizer: float = 0.0, **columns):
+def evaluate(
+    transactions,
+    *,
+    calibration_end,
+    observation_end,
+    time_unit: str = "W",
+    events=None,
+    windows_days=(30, 90, 180, 365),
+    folds: int = 5,
+    random_state: int = 0,
+    training: str = "auto",
+    max_snapshots: int = 6,
+    snapshot_step_days: int = 28,
+    min_history_days: int = 182,
+    churn_params: dict | None = None,
+    value_params: dict | None = None,
+    return_scores: bool = False,
+    purchase_model: str = "bgnbd",
+    penalizer: float = 0.0,
+    spend_penalizer: float = 0.0,
+    **columns,
+):
     """Compare the cxml churn and value models with baselines on one calibration/holdout split.
 
     Churned = no purchase in ``(calibration_end, observation_end]``. Every model sees only
@@ -135,10 +158,15 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
     obs = to_date(observation_end, "observation_end")
     tx = validate_transactions(transactions, observation_end=obs, **columns)
     ev = validate_events(events, observation_end=obs) if events is not None else None
-    common = dict(time_unit=time_unit, windows_days=windows_days,
-                  clv={"horizon_months": 12, "annual_discount_rate": 0.1}, columns=columns,
-                  purchase_model=purchase_model, penalizer=penalizer,
-                  spend_penalizer=spend_penalizer)
+    common = dict(
+        time_unit=time_unit,
+        windows_days=windows_days,
+        clv={"horizon_months": 12, "annual_discount_rate": 0.1},
+        columns=columns,
+        purchase_model=purchase_model,
+        penalizer=penalizer,
+        spend_penalizer=spend_penalizer,
+    )
     fit = fit_calibration(tx, calibration_end=cal, observation_end=obs, events=ev, **common)
     X, y, bg = fit.X, fit.churned, fit.bg
     horizon_days = fit.spec.horizon_days
@@ -149,19 +177,25 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
     cutoffs: list[dt.date] = []
     if training != "cross_fit":
         first = tx.timestamp.min().execute()
-        cutoffs = snapshot_cutoffs(cal, horizon_days=horizon_days,
-                                   first_date=pd.Timestamp(first).date(),
-                                   step_days=snapshot_step_days, max_snapshots=max_snapshots,
-                                   min_history_days=min_history_days)
+        cutoffs = snapshot_cutoffs(
+            cal,
+            horizon_days=horizon_days,
+            first_date=pd.Timestamp(first).date(),
+            step_days=snapshot_step_days,
+            max_snapshots=max_snapshots,
+            min_history_days=min_history_days,
+        )
         if cutoffs:
-            snaps = stacked_snapshots(tx, cutoffs=cutoffs, horizon_days=horizon_days,
-                                      events=ev, **common)
+            snaps = stacked_snapshots(
+                tx, cutoffs=cutoffs, horizon_days=horizon_days, events=ev, **common
+            )
             cutoffs = sorted({pd.Timestamp(c).date() for c in snaps.cutoff})
     if training == "out_of_time" and len(snaps) == 0:
         raise CxmlUserError(
             f"training='out_of_time' needs a past cut-off with {min_history_days} days of "
             f"history before it and its {horizon_days}-day label window ending by "
-            f"calibration_end {cal}; the data are too short: use training='cross_fit'")
+            f"calibration_end {cal}; the data are too short: use training='cross_fit'"
+        )
     scheme = training if training != "auto" else ("both" if len(snaps) else "cross_fit")
 
     churn_kw = {"random_state": random_state, **(churn_params or {})}
@@ -175,11 +209,26 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
         cxml_value = ValueModel(**value_kw).fit(Xs, snaps.spend, groups=groups).predict(Xc)
     else:
         extra = snaps if scheme == "both" else None
-        cxml_churn = cross_fit_proba(lambda: ChurnClassifier(**churn_kw), X, y, folds=folds,
-                                     seed=random_state, extra=extra, cutoff=cal)
-        cxml_value = cross_fit_predict(lambda: ValueModel(**value_kw), X, y, folds=folds,
-                                       seed=random_state, extra=extra, cutoff=cal,
-                                       target=spend, extra_target=snaps.spend)
+        cxml_churn = cross_fit_proba(
+            lambda: ChurnClassifier(**churn_kw),
+            X,
+            y,
+            folds=folds,
+            seed=random_state,
+            extra=extra,
+            cutoff=cal,
+        )
+        cxml_value = cross_fit_predict(
+            lambda: ValueModel(**value_kw),
+            X,
+            y,
+            folds=folds,
+            seed=random_state,
+            extra=extra,
+            cutoff=cal,
+            target=spend,
+            extra_target=snaps.spend,
+        )
 
     f, T = (fit.ch[c].to_numpy(dtype=float) for c in ("frequency_cal", "T_cal"))
     p_alive = X["p_alive"].to_numpy()
@@ -201,9 +250,14 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
         **btyd_scores,
         "rfm_logistic": cross_fit_proba(
             lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
-            X[_RFM_COLUMNS], y, folds=folds, seed=random_state),
-        "rfm_lightgbm": cross_fit_proba(lambda: ChurnClassifier(**churn_kw),
-                                        X[_RFM_COLUMNS], y, folds=folds, seed=random_state),
+            X[_RFM_COLUMNS],
+            y,
+            folds=folds,
+            seed=random_state,
+        ),
+        "rfm_lightgbm": cross_fit_proba(
+            lambda: ChurnClassifier(**churn_kw), X[_RFM_COLUMNS], y, folds=folds, seed=random_state
+        ),
     }
     expected_purchases = X["expected_purchases"].to_numpy()
     btyd_value = expected_purchases * X["expected_average_value"].to_numpy()
@@ -212,8 +266,9 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
     cxml_value_m = value_metrics(spend, cxml_value, prefix="value_")
     nan_value = {k: float("nan") for k in btyd_value_m}
     nan_purchases = {k: float("nan") for k in purchases}
-    n_train = {"cxml": len(snaps) + (len(y) * (folds - 1) // folds
-                                     if scheme != "out_of_time" else 0)}
+    n_train = {
+        "cxml": len(snaps) + (len(y) * (folds - 1) // folds if scheme != "out_of_time" else 0)
+    }
     rows = {}
     for name, s in scores.items():
         cm = {f"churn_{k}": v for k, v in churn_metrics(y, s).items() if k != "n"}
@@ -223,21 +278,35 @@ def evaluate(transactions, *, calibration_end, observation_end, time_unit: str =
             pv = {**purchases, **btyd_value_m}
         else:
             pv = {**nan_purchases, **nan_value}
-        rows[name] = {**cm, **pv, "n_customers": len(y),
-                      "n_training_rows": n_train.get(name, len(y) * (folds - 1) // folds
-                                                     if name.startswith("rfm") else 0)}
+        rows[name] = {
+            **cm,
+            **pv,
+            "n_customers": len(y),
+            "n_training_rows": n_train.get(
+                name, len(y) * (folds - 1) // folds if name.startswith("rfm") else 0
+            ),
+        }
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "model"
     rest = [c for c in table.columns if c not in EVALUATION_COLUMNS]
-    table = table[EVALUATION_COLUMNS + rest].astype({"n_customers": "int64",
-                                                     "n_training_rows": "int64"})
+    table = table[EVALUATION_COLUMNS + rest].astype(
+        {"n_customers": "int64", "n_training_rows": "int64"}
+    )
     per_customer = pd.DataFrame(
-        {"churned": y, "holdout_purchases": fit.holdout_purchases, "holdout_spend": spend,
-         **{f"churn_score_{k}": v for k, v in scores.items()},
-         "expected_purchases_bgnbd": expected_purchases, "value_bgnbd_gg": btyd_value,
-         "value_cxml": cxml_value}, index=X.index)
-    table.attrs.update(training=scheme, snapshots=[str(c) for c in cutoffs],
-                       horizon_days=int(horizon_days))
+        {
+            "churned": y,
+            "holdout_purchases": fit.holdout_purchases,
+            "holdout_spend": spend,
+            **{f"churn_score_{k}": v for k, v in scores.items()},
+            "expected_purchases_bgnbd": expected_purchases,
+            "value_bgnbd_gg": btyd_value,
+            "value_cxml": cxml_value,
+        },
+        index=X.index,
+    )
+    table.attrs.update(
+        training=scheme, snapshots=[str(c) for c in cutoffs], horizon_days=int(horizon_days)
+    )
     return (table, per_customer) if return_scores else table
 
 
@@ -259,19 +328,29 @@ def evaluation_figures(scores: pd.DataFrame) -> dict:
     from cxml.evaluation import plot_calibration, plot_decile_value, plot_gain, plot_lift
 
     y = scores["churned"].to_numpy()
-    churn = {c.removeprefix("churn_score_"): scores[c].to_numpy()
-             for c in scores.columns if c.startswith("churn_score_")}
-    probs = {k: v for k, v in churn.items()
-             if k == "cxml" or k.endswith("_p_zero") or k == "rfm_logistic"}
+    churn = {
+        c.removeprefix("churn_score_"): scores[c].to_numpy()
+        for c in scores.columns
+        if c.startswith("churn_score_")
+    }
+    probs = {
+        k: v
+        for k, v in churn.items()
+        if k == "cxml" or k.endswith("_p_zero") or k == "rfm_logistic"
+    }
     return {
         "plots/churn_calibration.png": plot_calibration(y, probs),
         "plots/churn_gain.png": plot_gain(y, churn),
-        "plots/churn_lift.png": plot_lift(y, {k: v for k, v in churn.items()
-                                              if k == "cxml" or k.endswith("_expected")}),
+        "plots/churn_lift.png": plot_lift(
+            y, {k: v for k, v in churn.items() if k == "cxml" or k.endswith("_expected")}
+        ),
         "plots/value_deciles.png": plot_decile_value(
             scores["holdout_spend"].to_numpy(),
-            {"cxml": scores["value_cxml"].to_numpy(),
-             "bgnbd_gg": scores["value_bgnbd_gg"].to_numpy()}),
+            {
+                "cxml": scores["value_cxml"].to_numpy(),
+                "bgnbd_gg": scores["value_bgnbd_gg"].to_numpy(),
+            },
+        ),
     }
 
 
@@ -298,11 +377,11 @@ def evaluate_config(config=None, *, tracking_uri: str | None = None, on_step=lam
     (pandas.DataFrame, str, str)
         The comparison table, the MLflow run id and the tracking URI.
     """
+    import tempfile
+
     from cxml import tracking
     from cxml._version import __version__
     from cxml.pipelines._config import Config, load_config
-    import tempfile
-
     from cxml.pipelines._data import (
         check_time_config,
         config_artifact,
@@ -319,15 +398,26 @@ def evaluate_config(config=None, *, tracking_uri: str | None = None, on_step=lam
     events = load_events(cfg.data, observation_end=cfg.time.observation_end)
     on_step("fitting models and baselines (out-of-time cut-offs and cross-fitting)")
     table, scores = evaluate(
-        tx, calibration_end=cfg.time.calibration_end, observation_end=cfg.time.observation_end,
-        time_unit=cfg.time.time_unit, events=events, windows_days=tuple(cfg.churn.windows_days),
-        folds=cfg.churn.cv_folds, random_state=cfg.churn.random_state, return_scores=True,
-        purchase_model=cfg.btyd.purchase_model, penalizer=cfg.btyd.penalizer,
-        spend_penalizer=cfg.btyd.spend_penalizer)
+        tx,
+        calibration_end=cfg.time.calibration_end,
+        observation_end=cfg.time.observation_end,
+        time_unit=cfg.time.time_unit,
+        events=events,
+        windows_days=tuple(cfg.churn.windows_days),
+        folds=cfg.churn.cv_folds,
+        random_state=cfg.churn.random_state,
+        return_scores=True,
+        purchase_model=cfg.btyd.purchase_model,
+        penalizer=cfg.btyd.penalizer,
+        spend_penalizer=cfg.btyd.spend_penalizer,
+    )
     on_step("logging the comparison to MLflow")
-    with tracking.TrackedRun(uri, cfg.tracking.experiment, run_name=f"{cfg.name}-evaluate",
-                             tags={"cxml.version": __version__, "cxml.pipeline": "evaluate",
-                                   "cxml.config": cfg.name}) as run:
+    with tracking.TrackedRun(
+        uri,
+        cfg.tracking.experiment,
+        run_name=f"{cfg.name}-evaluate",
+        tags={"cxml.version": __version__, "cxml.pipeline": "evaluate", "cxml.config": cfg.name},
+    ) as run:
         from cxml.pipelines._train import run_params
 
         run.log_params(run_params(cfg, lineage))
@@ -337,15 +427,24 @@ def evaluate_config(config=None, *, tracking_uri: str | None = None, on_step=lam
             config_path = config_artifact(cfg, tmp)
             if config_path:
                 run.log_artifact(config_path, "config")
-        run.log_params({"time.calibration_end": str(cfg.time.calibration_end),
-                        "time.observation_end": str(cfg.time.observation_end),
-                        "time.time_unit": cfg.time.time_unit,
-                        "evaluate.training": table.attrs.get("training"),
-                        "evaluate.snapshots": ",".join(table.attrs.get("snapshots", []))})
+        run.log_params(
+            {
+                "time.calibration_end": str(cfg.time.calibration_end),
+                "time.observation_end": str(cfg.time.observation_end),
+                "time.time_unit": cfg.time.time_unit,
+                "evaluate.training": table.attrs.get("training"),
+                "evaluate.snapshots": ",".join(table.attrs.get("snapshots", [])),
+            }
+        )
         # the same names as a training run: the cxml model's metrics bare (churn_auc),
         # a baseline's prefixed by its name (bgnbd_expected_churn_auc)
-        run.log_metrics({col if model == "cxml" else f"{model}_{col}": val
-                         for model, row in table.iterrows() for col, val in row.items()})
+        run.log_metrics(
+            {
+                col if model == "cxml" else f"{model}_{col}": val
+                for model, row in table.iterrows()
+                for col, val in row.items()
+            }
+        )
         run.log_table(table, "evaluation")
         for name, fig in evaluation_figures(scores).items():
             run.log_figure(fig, name)

@@ -69,7 +69,8 @@ def one_hot(X: pd.DataFrame, categories: dict | None = None):
         if unknown_cols:
             raise DataValidationError(
                 f"features: column(s) {', '.join(unknown_cols)} are categorical but the "
-                "model was not trained with them as categories; retrain the model")
+                "model was not trained with them as categories; retrain the model"
+            )
         levels = {c: list(categories[c]) for c in cats}
     if not cats:
         return X, levels, {}
@@ -85,8 +86,7 @@ def one_hot(X: pd.DataFrame, categories: dict | None = None):
         n_unknown = int((seen & ~known).sum())
         if n_unknown:
             unknown[c] = n_unknown
-    encoded = pd.concat([X.drop(columns=cats),
-                         pd.DataFrame(dummies, index=X.index)], axis=1)
+    encoded = pd.concat([X.drop(columns=cats), pd.DataFrame(dummies, index=X.index)], axis=1)
     return encoded, levels, unknown
 
 
@@ -114,13 +114,18 @@ def model_matrix(X: pd.DataFrame, spec, *, events_given: bool = True) -> pd.Data
         A trained column is missing (and not legitimately absent), or is not numeric.
     """
     features = spec.features
-    missing = [f.name for f in features if f.name not in X.columns
-               and not (f.source == "cutoff" or (f.source == "events" and not events_given))]
+    missing = [
+        f.name
+        for f in features
+        if f.name not in X.columns
+        and not (f.source == "cutoff" or (f.source == "events" and not events_given))
+    ]
     if missing:
         raise DataValidationError(
             f"features: the model was trained on {len(missing)} column(s) that scoring did "
             f"not produce: {', '.join(missing[:10])}; score with the same inputs (columns, "
-            "events) the model was trained with")
+            "events) the model was trained with"
+        )
     # one float block in pandas' own (columns x rows) layout, filled row of the block by
     # row with contiguous writes: no consolidation of 30+ column blocks when LightGBM asks
     # for the matrix (half a second per 500,000-customer chunk)
@@ -131,9 +136,9 @@ def model_matrix(X: pd.DataFrame, spec, *, events_given: bool = True) -> pd.Data
             if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
                 raise DataValidationError(
                     f"features: column {f.name!r} is {col.dtype}, the model was trained on "
-                    f"{f.dtype}")
+                    f"{f.dtype}"
+                )
             values[j] = col.to_numpy(dtype=float, na_value=np.nan)
         else:
             values[j] = np.nan if f.fill is None else f.fill
-    return pd.DataFrame(values.T, index=X.index, columns=[f.name for f in features],
-                        copy=False)
+    return pd.DataFrame(values.T, index=X.index, columns=[f.name for f in features], copy=False)

@@ -149,7 +149,7 @@ class TableWriter:
             pass
         self._file.abort()
 
-    def __enter__(self) -> "TableWriter":
+    def __enter__(self) -> TableWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -72,7 +72,8 @@ class DatabaseTableWriter:
             raise CxmlUserError(
                 f"--output {masked(target.connection)}: writing tables is supported on "
                 f"{', '.join(_TRANSACTIONAL_DDL)} (an atomic swap needs transactional DDL); "
-                f"got {self._con.name}")
+                f"got {self._con.name}"
+            )
         self._staging = f"{target.table}__cxml_staging_{uuid.uuid4().hex[:12]}"
         self._created = False
         self._done = False
@@ -140,10 +141,12 @@ class DatabaseTableWriter:
         self._done = True
         target, staging = _quote(self.target.table), _quote(self._staging)
         try:
-            self._execute_in_transaction([
-                f"DROP TABLE IF EXISTS {target}",
-                f"ALTER TABLE {staging} RENAME TO {target}",
-            ])
+            self._execute_in_transaction(
+                [
+                    f"DROP TABLE IF EXISTS {target}",
+                    f"ALTER TABLE {staging} RENAME TO {target}",
+                ]
+            )
         except BaseException:
             self._drop_staging()
             raise
@@ -172,7 +175,7 @@ class DatabaseTableWriter:
         except Exception:  # noqa: BLE001 - already closed
             pass
 
-    def __enter__(self) -> "DatabaseTableWriter":
+    def __enter__(self) -> DatabaseTableWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -28,16 +28,18 @@ class CxmlPyfuncModel(PythonModel):
         self.bundle = load_model(context.artifacts["bundle"])
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None):
-        from cxml.pipelines._score import score
-
         from cxml.data import to_datetime_series
+        from cxml.pipelines._score import score
 
         as_of = (params or {}).get("as_of") or None
         if as_of is None:  # the model's own date policy, as scoring applies it
             spec = self.bundle.spec
             ts = spec.columns.get("timestamp", "timestamp")
-            as_of = to_datetime_series(model_input[ts], ts,
-                                       timestamp_format=spec.timestamp_format
-                                       ).max().date().isoformat()
+            as_of = (
+                to_datetime_series(model_input[ts], ts, timestamp_format=spec.timestamp_format)
+                .max()
+                .date()
+                .isoformat()
+            )
         allow = bool((params or {}).get("allow_stale_as_of", False))
         return score(model_input, model=self.bundle, as_of=as_of, allow_stale_as_of=allow)

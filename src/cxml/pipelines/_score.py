@@ -91,8 +91,14 @@ from cxml.pipelines._reasons import churn_reasons
 from cxml.pipelines._score_schema import conform_scores, reason_dtypes
 from cxml.pipelines._segmenting import assign_segments
 
-__all__ = ["score", "score_to_file", "iter_scores", "read_policies", "ScoreSummary",
-           "DEFAULT_CHUNK_SIZE"]
+__all__ = [
+    "score",
+    "score_to_file",
+    "iter_scores",
+    "read_policies",
+    "ScoreSummary",
+    "DEFAULT_CHUNK_SIZE",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +106,12 @@ logger = logging.getLogger(__name__)
 DEFAULT_CHUNK_SIZE = 500_000
 
 ProgressCallback = Callable[[int, int], None]
-_EVENT_CANONICAL = {"customer_id": "customer_id", "timestamp": "timestamp",
-                    "event_type": "event_type", "value": "value"}
+_EVENT_CANONICAL = {
+    "customer_id": "customer_id",
+    "timestamp": "timestamp",
+    "event_type": "event_type",
+    "value": "value",
+}
 
 
 @dataclass(frozen=True)
@@ -142,25 +152,37 @@ class ScoreSummary:
 
 
 def _refuse_empty_file(source, what: str) -> None:
-    if isinstance(source, (str, Path)) and Path(source).is_file() \
-            and Path(source).stat().st_size == 0:
+    if (
+        isinstance(source, (str, Path))
+        and Path(source).is_file()
+        and Path(source).stat().st_size == 0
+    ):
         raise DataValidationError(f"{what}: {source} is an empty file (0 bytes)")
 
 
 def _input_stats(tx) -> tuple[int, int, dt.date | None]:
     """(rows, non-finite amounts, day of the latest transaction) in one query."""
     amt = tx.amount
-    row = tx.aggregate(
-        n=tx.count(),
-        nonfinite=(amt.isnan() | amt.isinf()).fill_null(False).cast("int32").cast("int64").sum(),
-        last=tx.timestamp.max(),
-    ).to_pyarrow().to_pylist()[0]
+    row = (
+        tx.aggregate(
+            n=tx.count(),
+            nonfinite=(amt.isnan() | amt.isinf())
+            .fill_null(False)
+            .cast("int32")
+            .cast("int64")
+            .sum(),
+            last=tx.timestamp.max(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
     last = row["last"].date() if row["last"] is not None else None
     return int(row["n"] or 0), int(row["nonfinite"] or 0), last
 
 
-def read_policies(bundle: ModelBundle, *, timestamp_format: str | None = None,
-                  null_customer_id: str | None = None) -> dict:
+def read_policies(
+    bundle: ModelBundle, *, timestamp_format: str | None = None, null_customer_id: str | None = None
+) -> dict:
     """The read policies a scoring run applies: the given ones, else the model's.
 
     Parameters
@@ -178,19 +200,32 @@ def read_policies(bundle: ModelBundle, *, timestamp_format: str | None = None,
         ``timestamp_format`` and ``null_customer_id``.
     """
     spec = bundle.spec
-    return {"timestamp_format": timestamp_format if timestamp_format is not None
-            else spec.timestamp_format,
-            "null_customer_id": null_customer_id if null_customer_id is not None
-            else spec.null_customer_id}
+    return {
+        "timestamp_format": timestamp_format
+        if timestamp_format is not None
+        else spec.timestamp_format,
+        "null_customer_id": null_customer_id
+        if null_customer_id is not None
+        else spec.null_customer_id,
+    }
 
 
-def iter_scores(transactions, *, model, as_of, events=None,
-                chunk_size: int = DEFAULT_CHUNK_SIZE,
-                on_progress: ProgressCallback | None = None,
-                work_dir: str | Path | None = None,
-                deterministic: bool = True, timestamp_format: str | None = None,
-                null_customer_id: str | None = None, allow_stale_as_of: bool = False,
-                report: dict | None = None, explain: int = 0) -> Iterator[pd.DataFrame]:
+def iter_scores(
+    transactions,
+    *,
+    model,
+    as_of,
+    events=None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_progress: ProgressCallback | None = None,
+    work_dir: str | Path | None = None,
+    deterministic: bool = True,
+    timestamp_format: str | None = None,
+    null_customer_id: str | None = None,
+    allow_stale_as_of: bool = False,
+    report: dict | None = None,
+    explain: int = 0,
+) -> Iterator[pd.DataFrame]:
     """Score customers chunk by chunk; yields DataFrames in ``customer_id`` order.
 
     Validation errors are raised before the first chunk is yielded. The features of the
@@ -236,7 +271,8 @@ def iter_scores(transactions, *, model, as_of, events=None,
         raise DataValidationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     if isinstance(explain, bool) or not isinstance(explain, (int, np.integer)) or explain < 0:
         raise DataValidationError(
-            f"explain must be the number of reasons (an integer >= 0), got {explain!r}")
+            f"explain must be the number of reasons (an integer >= 0), got {explain!r}"
+        )
     bundle = load_model(model)
     as_of = to_date(as_of, "as_of")
     spec = bundle.spec
@@ -247,40 +283,52 @@ def iter_scores(transactions, *, model, as_of, events=None,
         events = None
     if events is not None:
         _refuse_empty_file(events, "events")
-    policies = read_policies(bundle, timestamp_format=timestamp_format,
-                             null_customer_id=null_customer_id)
+    policies = read_policies(
+        bundle, timestamp_format=timestamp_format, null_customer_id=null_customer_id
+    )
     with reading("transactions", transactions):
-        tx = validate_transactions(transactions, observation_end=as_of, **policies,
-                                   **spec.columns)
+        tx = validate_transactions(transactions, observation_end=as_of, **policies, **spec.columns)
         n_rows, nonfinite, last = _input_stats(tx)
     if nonfinite:
         raise DataValidationError(
             f"transactions: column {_user_label('amount', spec.columns)}: {nonfinite:,} of "
-            f"{n_rows:,} values are NaN or infinite; drop or fix them")
+            f"{n_rows:,} values are NaN or infinite; drop or fix them"
+        )
     if n_rows == 0:
         raise DataValidationError("transactions: no rows to score (the table is empty)")
-    gap = check_horizon(as_of, last, horizon_days=spec.horizon_days, name="as_of",
-                        allow=allow_stale_as_of,
-                        switch="--allow-stale-as-of (allow_stale_as_of=True)")
+    gap = check_horizon(
+        as_of,
+        last,
+        horizon_days=spec.horizon_days,
+        name="as_of",
+        allow=allow_stale_as_of,
+        switch="--allow-stale-as-of (allow_stale_as_of=True)",
+    )
     if report is not None:
         info = validation_info(tx)
         assert info is not None  # validate_transactions recorded it
-        report.update({
-            "n_rows": n_rows,
-            "null_customer_id_rows_dropped": info["dropped_null_customer_id"],
-            "latest_transaction": last.isoformat() if last else None,
-            "days_from_latest_transaction_to_as_of": gap,
-            "policies": {**policies, "as_of": as_of.isoformat(),
-                         "allow_stale_as_of": allow_stale_as_of},
-        })
+        report.update(
+            {
+                "n_rows": n_rows,
+                "null_customer_id_rows_dropped": info["dropped_null_customer_id"],
+                "latest_transaction": last.isoformat() if last else None,
+                "days_from_latest_transaction_to_as_of": gap,
+                "policies": {
+                    **policies,
+                    "as_of": as_of.isoformat(),
+                    "allow_stale_as_of": allow_stale_as_of,
+                },
+            }
+        )
     with reading("transactions", transactions):
         ids = sorted_ids(tx)  # sorted distinct ids: the same on any number of threads
     n_customers = len(ids)
     ev = None
     if events is not None:
         with reading("events", events):
-            ev = validate_events(events, observation_end=as_of, **policies,
-                                 **(spec.event_columns or {}))
+            ev = validate_events(
+                events, observation_end=as_of, **policies, **(spec.event_columns or {})
+            )
     if on_progress:
         on_progress(0, n_customers)
     n_chunks = math.ceil(n_customers / chunk_size)
@@ -288,8 +336,9 @@ def iter_scores(transactions, *, model, as_of, events=None,
         if n_chunks == 1 or not is_duckdb(tx) or (ev is not None and not is_duckdb(ev)):
             with reading("transactions", transactions):
                 ids_1, X_1 = _chunk_features(tx, ev, bundle, as_of)
-                out = _chunk_scores(ids_1, X_1, bundle, as_of, events_given=ev is not None,
-                                    explain=explain)
+                out = _chunk_scores(
+                    ids_1, X_1, bundle, as_of, events_given=ev is not None, explain=explain
+                )
             _check_count(len(out), n_customers)
             if on_progress:
                 on_progress(len(out), n_customers)
@@ -305,11 +354,19 @@ def iter_scores(transactions, *, model, as_of, events=None,
 
         done = 0
         # DuckDB builds the next chunks while LightGBM and pandas score the current one
-        for ids_k, X in run_chunked(tx, ev, ids, chunk_size=chunk_size, build=features_of,
-                                    work_dir=work_dir, deterministic=deterministic,
-                                    source=transactions):
-            out = _chunk_scores(ids_k, X, bundle, as_of, events_given=ev is not None,
-                                explain=explain)
+        for ids_k, X in run_chunked(
+            tx,
+            ev,
+            ids,
+            chunk_size=chunk_size,
+            build=features_of,
+            work_dir=work_dir,
+            deterministic=deterministic,
+            source=transactions,
+        ):
+            out = _chunk_scores(
+                ids_k, X, bundle, as_of, events_given=ev is not None, explain=explain
+            )
             del X
             done += len(out)
             if on_progress:
@@ -333,14 +390,27 @@ def _chunk_features(tx, ev, bundle: ModelBundle, as_of: dt.date):
     engine's part of scoring a chunk."""
     # every customer of the chunk (those without a purchase day too) comes out of the
     # feature query itself: no separate distinct-ids pass
-    X, ids = customer_features(tx, cutoff=as_of, purchase_model=bundle.purchase_model,
-                               spend_model=bundle.spend_model, spec=bundle.spec,
-                               clv=bundle.clv, events=ev, return_ids=True)
+    X, ids = customer_features(
+        tx,
+        cutoff=as_of,
+        purchase_model=bundle.purchase_model,
+        spend_model=bundle.spend_model,
+        spec=bundle.spec,
+        clv=bundle.clv,
+        events=ev,
+        return_ids=True,
+    )
     return ids, X
 
 
-def _chunk_scores(ids: pd.Index, X: pd.DataFrame, bundle: ModelBundle,
-                  as_of: dt.date, events_given: bool, explain: int = 0) -> pd.DataFrame:
+def _chunk_scores(
+    ids: pd.Index,
+    X: pd.DataFrame,
+    bundle: ModelBundle,
+    as_of: dt.date,
+    events_given: bool,
+    explain: int = 0,
+) -> pd.DataFrame:
     """Scores of the customers ``ids`` from their features (pandas and LightGBM only);
     ``attrs["unknown_levels"]`` counts the categorical levels not seen in training."""
     spec = bundle.spec
@@ -351,20 +421,34 @@ def _chunk_scores(ids: pd.Index, X: pd.DataFrame, bundle: ModelBundle,
         # Prior-based score: a customer with no usable purchase day is treated as just acquired.
         logger.info("%d customers without usable history scored from the prior", missing.sum())
         idx = X.index[missing]
-        zero = pd.DataFrame(0.0, index=idx, columns=["frequency", "recency", "T",
-                                                      "monetary_value"])
+        zero = pd.DataFrame(0.0, index=idx, columns=["frequency", "recency", "T", "monetary_value"])
         X.loc[idx, zero.columns] = zero
-        prior = btyd_outputs(bundle.purchase_model, bundle.spend_model, zero,
-                             time_unit=spec.time_unit, horizon_days=spec.horizon_days,
-                             clv=bundle.clv)
+        prior = btyd_outputs(
+            bundle.purchase_model,
+            bundle.spend_model,
+            zero,
+            time_unit=spec.time_unit,
+            horizon_days=spec.horizon_days,
+            clv=bundle.clv,
+        )
         X.loc[idx, prior.columns] = prior
     Xm = model_matrix(X, spec, events_given=events_given)
     churn_p = bundle.churn_model.predict_proba(Xm)[:, 1]
     reasons = churn_reasons(bundle.churn_model, Xm, explain) if explain else None
     del Xm
 
-    out = X[["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
-             "expected_average_value", "clv"]].astype("float64")
+    out = X[
+        [
+            "frequency",
+            "recency",
+            "T",
+            "monetary_value",
+            "p_alive",
+            "expected_purchases",
+            "expected_average_value",
+            "clv",
+        ]
+    ].astype("float64")
     out["churn_probability"] = churn_p
     out["insufficient_history"] = missing  # before segments: no tier for prior-based scores
     out = assign_segments(out, bundle.segments)
@@ -378,11 +462,21 @@ def _chunk_scores(ids: pd.Index, X: pd.DataFrame, bundle: ModelBundle,
     return out
 
 
-def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
-          chunk_size: int = DEFAULT_CHUNK_SIZE, on_progress: ProgressCallback | None = None,
-          work_dir: str | Path | None = None, deterministic: bool = True,
-          timestamp_format: str | None = None, null_customer_id: str | None = None,
-          allow_stale_as_of: bool = False, explain: int = 0) -> pd.DataFrame:
+def score(
+    transactions,
+    *,
+    model: ModelBundle | str | Path,
+    as_of,
+    events=None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_progress: ProgressCallback | None = None,
+    work_dir: str | Path | None = None,
+    deterministic: bool = True,
+    timestamp_format: str | None = None,
+    null_customer_id: str | None = None,
+    allow_stale_as_of: bool = False,
+    explain: int = 0,
+) -> pd.DataFrame:
     """Score every customer of a transaction table as of a date.
 
     Parameters
@@ -449,13 +543,23 @@ def score(transactions, *, model: ModelBundle | str | Path, as_of, events=None,
     >>> scores = score("tx.parquet", model="models/cdnow", as_of="1998-06-30")  # doctest: +SKIP
     """
     report: dict = {}
-    frames = list(iter_scores(transactions, model=model, as_of=as_of, events=events,
-                              chunk_size=chunk_size, on_progress=on_progress,
-                              work_dir=work_dir, deterministic=deterministic,
-                              timestamp_format=timestamp_format,
-                              null_customer_id=null_customer_id,
-                              allow_stale_as_of=allow_stale_as_of, report=report,
-                              explain=explain))
+    frames = list(
+        iter_scores(
+            transactions,
+            model=model,
+            as_of=as_of,
+            events=events,
+            chunk_size=chunk_size,
+            on_progress=on_progress,
+            work_dir=work_dir,
+            deterministic=deterministic,
+            timestamp_format=timestamp_format,
+            null_customer_id=null_customer_id,
+            allow_stale_as_of=allow_stale_as_of,
+            report=report,
+            explain=explain,
+        )
+    )
     unknown = _unknown_levels(frames)
     out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     out.attrs["unknown_levels"] = unknown
@@ -469,8 +573,7 @@ def _finish_report(report: dict, scores_or_counts) -> dict:
     else:
         n, prior = scores_or_counts
     policies = report.pop("policies", {})
-    return {**report, "n_customers_scored": n, "insufficient_history": prior,
-            "policies": policies}
+    return {**report, "n_customers_scored": n, "insufficient_history": prior, "policies": policies}
 
 
 def _unknown_levels(frames) -> dict:
@@ -481,13 +584,22 @@ def _unknown_levels(frames) -> dict:
     return total
 
 
-def score_to_file(transactions, output: str | Path, *, model, as_of, events=None,
-                  chunk_size: int = DEFAULT_CHUNK_SIZE,
-                  on_progress: ProgressCallback | None = None,
-                  work_dir: str | Path | None = None,
-                  deterministic: bool = True, timestamp_format: str | None = None,
-                  null_customer_id: str | None = None,
-                  allow_stale_as_of: bool = False, explain: int = 0) -> ScoreSummary:
+def score_to_file(
+    transactions,
+    output: str | Path,
+    *,
+    model,
+    as_of,
+    events=None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_progress: ProgressCallback | None = None,
+    work_dir: str | Path | None = None,
+    deterministic: bool = True,
+    timestamp_format: str | None = None,
+    null_customer_id: str | None = None,
+    allow_stale_as_of: bool = False,
+    explain: int = 0,
+) -> ScoreSummary:
     """Score every customer and stream the result to a Parquet or CSV file, atomically.
 
     Memory is bounded by ``chunk_size`` customers, not by the input: a path is read by
@@ -536,20 +648,34 @@ def score_to_file(transactions, output: str | Path, *, model, as_of, events=None
     unknown: dict = {}
     report: dict = {}
     with open_writer(output) as writer:  # a file or a database table
-        for chunk in iter_scores(transactions, model=bundle, as_of=as_of, events=events,
-                                 chunk_size=chunk_size, on_progress=on_progress,
-                                 work_dir=work_dir, deterministic=deterministic,
-                                 timestamp_format=timestamp_format,
-                                 null_customer_id=null_customer_id,
-                                 allow_stale_as_of=allow_stale_as_of, report=report,
-                                 explain=explain):
+        for chunk in iter_scores(
+            transactions,
+            model=bundle,
+            as_of=as_of,
+            events=events,
+            chunk_size=chunk_size,
+            on_progress=on_progress,
+            work_dir=work_dir,
+            deterministic=deterministic,
+            timestamp_format=timestamp_format,
+            null_customer_id=null_customer_id,
+            allow_stale_as_of=allow_stale_as_of,
+            report=report,
+            explain=explain,
+        ):
             writer.write(chunk)
             n += len(chunk)
             n_prior += int(chunk["insufficient_history"].sum())
             n_chunks += 1
             for c, k in _unknown_levels([chunk]).items():
                 unknown[c] = unknown.get(c, 0) + k
-    return ScoreSummary(path=writer.path, n_customers=n, n_insufficient_history=n_prior,
-                        n_chunks=n_chunks, as_of=to_date(as_of, "as_of").isoformat(),
-                        model_version=bundle.model_version, unknown_levels=unknown,
-                        data_report=_finish_report(report, (n, n_prior)))
+    return ScoreSummary(
+        path=writer.path,
+        n_customers=n,
+        n_insufficient_history=n_prior,
+        n_chunks=n_chunks,
+        as_of=to_date(as_of, "as_of").isoformat(),
+        model_version=bundle.model_version,
+        unknown_levels=unknown,
+        data_report=_finish_report(report, (n, n_prior)),
+    )

@@ -13,20 +13,46 @@ __all__ = ["SCORE_COLUMNS", "SCORE_DTYPES", "conform_scores", "reason_columns", 
 
 #: Columns of a scores table, in order.
 SCORE_COLUMNS = [
-    "customer_id", "p_alive", "expected_purchases", "expected_average_value", "clv",
-    "churn_probability", "segment", "rfm_segment", "value_tier", "risk_tier",
-    "frequency", "recency", "T", "monetary_value", "insufficient_history",
-    "as_of", "model_version",
+    "customer_id",
+    "p_alive",
+    "expected_purchases",
+    "expected_average_value",
+    "clv",
+    "churn_probability",
+    "segment",
+    "rfm_segment",
+    "value_tier",
+    "risk_tier",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "insufficient_history",
+    "as_of",
+    "model_version",
 ]
 
 #: pandas dtype of every score column but ``customer_id`` (which keeps the input's type):
 #: ``float64`` scores and RFM summaries, ``object`` (Python str) labels, ``bool`` flag.
 SCORE_DTYPES: dict[str, str] = {
-    **{c: "float64" for c in ("p_alive", "expected_purchases", "expected_average_value",
-                              "clv", "churn_probability", "frequency", "recency", "T",
-                              "monetary_value")},
-    **{c: "object" for c in ("segment", "rfm_segment", "value_tier", "risk_tier", "as_of",
-                             "model_version")},
+    **{
+        c: "float64"
+        for c in (
+            "p_alive",
+            "expected_purchases",
+            "expected_average_value",
+            "clv",
+            "churn_probability",
+            "frequency",
+            "recency",
+            "T",
+            "monetary_value",
+        )
+    },
+    **{
+        c: "object"
+        for c in ("segment", "rfm_segment", "value_tier", "risk_tier", "as_of", "model_version")
+    },
     "insufficient_history": "bool",
 }
 
@@ -56,8 +82,11 @@ def reason_columns(top: int) -> list[str]:
     >>> reason_columns(1)
     ['reason_1', 'reason_1_value', 'reason_1_shap']
     """
-    return [c for k in range(1, top + 1)
-            for c in (f"reason_{k}", f"reason_{k}_value", f"reason_{k}_shap")]
+    return [
+        c
+        for k in range(1, top + 1)
+        for c in (f"reason_{k}", f"reason_{k}_value", f"reason_{k}_shap")
+    ]
 
 
 def reason_dtypes(top: int) -> dict[str, str]:

@@ -41,15 +41,19 @@ def assign_segments(scores: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     """
     from cxml.segments import INSUFFICIENT_HISTORY, rfm_segments, value_risk_matrix
 
-    vr = value_risk_matrix(scores["clv"], scores["churn_probability"],
-                           value_thresholds=thresholds["value_thresholds"],
-                           risk_thresholds=thresholds["risk_thresholds"])
+    vr = value_risk_matrix(
+        scores["clv"],
+        scores["churn_probability"],
+        value_thresholds=thresholds["value_thresholds"],
+        risk_thresholds=thresholds["risk_thresholds"],
+    )
     out = scores.copy()
     out["value_tier"] = vr["value_tier"].astype(str).astype(object)
     out["risk_tier"] = vr["risk_tier"].astype(str).astype(object)
     out["segment"] = vr["segment"].astype(str)
-    out["rfm_segment"] = rfm_segments(out, rules=thresholds["rules"],
-                                      edges=thresholds.get("rfm_edges")).astype(str)
+    out["rfm_segment"] = rfm_segments(
+        out, rules=thresholds["rules"], edges=thresholds.get("rfm_edges")
+    ).astype(str)
     if "insufficient_history" in out.columns:
         prior = out["insufficient_history"].astype(bool).to_numpy()
         if prior.any():
@@ -58,8 +62,15 @@ def assign_segments(scores: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     return out
 
 
-def segment_scores(scores, *, model=None, recut: bool = False, rules=None,
-                   value_quantiles=(1 / 3, 2 / 3), risk_thresholds=(0.33, 0.66)):
+def segment_scores(
+    scores,
+    *,
+    model=None,
+    recut: bool = False,
+    rules=None,
+    value_quantiles=(1 / 3, 2 / 3),
+    risk_thresholds=(0.33, 0.66),
+):
     """Segment a table of customer scores (the output of :func:`cxml.pipelines.score`).
 
     Parameters
@@ -90,12 +101,20 @@ def segment_scores(scores, *, model=None, recut: bool = False, rules=None,
     from cxml.segments import load_segment_rules, segment_summary
 
     df = scores if isinstance(scores, pd.DataFrame) else read_table(scores).to_pandas()
-    needed = ["customer_id", "clv", "churn_probability", "frequency", "recency", "T",
-              "monetary_value"]
+    needed = [
+        "customer_id",
+        "clv",
+        "churn_probability",
+        "frequency",
+        "recency",
+        "T",
+        "monetary_value",
+    ]
     missing = [c for c in needed if c not in df.columns]
     if missing:
-        raise DataValidationError(f"scores: missing column(s) {', '.join(missing)} "
-                                  "(expected the output of `cxml score`)")
+        raise DataValidationError(
+            f"scores: missing column(s) {', '.join(missing)} (expected the output of `cxml score`)"
+        )
     if df["customer_id"].duplicated().any():
         n = int(df["customer_id"].duplicated().sum())
         raise DataValidationError(f"scores: customer_id repeated in {n:,} of {len(df):,} rows")
@@ -118,15 +137,20 @@ def segment_scores(scores, *, model=None, recut: bool = False, rules=None,
             usable = df[~df["insufficient_history"].astype(bool)]
         thresholds = {
             "rfm_edges": rfm_score_edges(usable),
-            "value_thresholds": [float(x) for x in
-                                 np.quantile(usable["clv"], list(value_quantiles))],
+            "value_thresholds": [
+                float(x) for x in np.quantile(usable["clv"], list(value_quantiles))
+            ],
             "risk_thresholds": [float(x) for x in risk_thresholds],
             "rules": load_segment_rules(rules).model_dump(mode="json"),
         }
-    base = df.drop(columns=[c for c in ("value_tier", "risk_tier", "segment", "rfm_segment")
-                            if c in df.columns]).set_index("customer_id")
+    base = df.drop(
+        columns=[
+            c for c in ("value_tier", "risk_tier", "segment", "rfm_segment") if c in df.columns
+        ]
+    ).set_index("customer_id")
     out = assign_segments(base, thresholds)
     churned = "churned_holdout" if "churned_holdout" in out.columns else None
-    summary = segment_summary(out, segment="segment", clv="clv",
-                              churn_probability="churn_probability", churned=churned)
+    summary = segment_summary(
+        out, segment="segment", clv="clv", churn_probability="churn_probability", churned=churned
+    )
     return out.reset_index(), summary

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
-from importlib import resources
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -92,9 +93,13 @@ def _noop(step: str) -> None:
     pass
 
 
-def train(config: Config | str | Path | None = None, *, tracking_uri: str | None = None,
-          model_dir: str | Path | None = None,
-          on_step: Callable[[str], None] = _noop) -> TrainResult:
+def train(
+    config: Config | str | Path | None = None,
+    *,
+    tracking_uri: str | None = None,
+    model_dir: str | Path | None = None,
+    on_step: Callable[[str], None] = _noop,
+) -> TrainResult:
     """Train every model of a configuration, evaluate on the holdout and log one MLflow run.
 
     Parameters
@@ -129,56 +134,93 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     columns = cfg.data.columns.model_dump(exclude_none=True)
     event_columns = cfg.data.event_columns.model_dump()
     fit = fit_calibration(
-        tx, calibration_end=t.calibration_end, observation_end=t.observation_end,
-        time_unit=t.time_unit, windows_days=cfg.churn.windows_days,
-        penalizer=cfg.btyd.penalizer, spend_penalizer=cfg.btyd.spend_penalizer,
-        clv=cfg.clv.model_dump(), columns=columns, event_columns=event_columns, events=events,
-        purchase_model=cfg.btyd.purchase_model, on_step=on_step)
+        tx,
+        calibration_end=t.calibration_end,
+        observation_end=t.observation_end,
+        time_unit=t.time_unit,
+        windows_days=cfg.churn.windows_days,
+        penalizer=cfg.btyd.penalizer,
+        spend_penalizer=cfg.btyd.spend_penalizer,
+        clv=cfg.clv.model_dump(),
+        columns=columns,
+        event_columns=event_columns,
+        events=events,
+        purchase_model=cfg.btyd.purchase_model,
+        on_step=on_step,
+    )
     bound_warnings = bound_parameter_warnings(fit.bg, fit.gg)
     for w in bound_warnings:
         logger.warning(w)
     ch, bg, gg, X, spec, clv_cfg = fit.ch, fit.bg, fit.gg, fit.X, fit.spec, fit.clv
-    churned, holdout_purchases, holdout_spend = fit.churned, fit.holdout_purchases, fit.holdout_spend
+    churned, holdout_purchases, holdout_spend = (
+        fit.churned,
+        fit.holdout_purchases,
+        fit.holdout_spend,
+    )
 
     # Out-of-time training rows: past cut-offs whose label windows end by calibration_end,
     # each built as if it were "now" (BTYD refitted, features from data up to that cut-off).
     cutoffs = snapshot_cutoffs(
-        t.calibration_end, horizon_days=spec.horizon_days,
+        t.calibration_end,
+        horizon_days=spec.horizon_days,
         first_date=dt.date.fromisoformat(lineage["first_date"]),
-        step_days=cfg.churn.snapshot_step_days, max_snapshots=cfg.churn.max_snapshots,
-        min_history_days=cfg.churn.min_history_days)
+        step_days=cfg.churn.snapshot_step_days,
+        max_snapshots=cfg.churn.max_snapshots,
+        min_history_days=cfg.churn.min_history_days,
+    )
     snaps = None
     if not cutoffs:
         on_step("no past cut-off has enough history: cross-fitting only")
     else:
         on_step(f"building {len(cutoffs)} out-of-time training snapshots")
         snaps = stacked_snapshots(
-            tx, cutoffs=cutoffs, horizon_days=spec.horizon_days, time_unit=t.time_unit,
-            windows_days=cfg.churn.windows_days, penalizer=cfg.btyd.penalizer,
-            spend_penalizer=cfg.btyd.spend_penalizer, clv=clv_cfg, columns=columns,
-            event_columns=event_columns, events=events, purchase_model=cfg.btyd.purchase_model)
+            tx,
+            cutoffs=cutoffs,
+            horizon_days=spec.horizon_days,
+            time_unit=t.time_unit,
+            windows_days=cfg.churn.windows_days,
+            penalizer=cfg.btyd.penalizer,
+            spend_penalizer=cfg.btyd.spend_penalizer,
+            clv=clv_cfg,
+            columns=columns,
+            event_columns=event_columns,
+            events=events,
+            purchase_model=cfg.btyd.purchase_model,
+        )
         if len(snaps.y) == 0:
             snaps = None
 
-    on_step(f"training the churn model ({cfg.churn.cv_folds}-fold cross-fitting"
-            + (f" + {len(cutoffs)} past cut-offs)" if snaps is not None else ")"))
+    on_step(
+        f"training the churn model ({cfg.churn.cv_folds}-fold cross-fitting"
+        + (f" + {len(cutoffs)} past cut-offs)" if snaps is not None else ")")
+    )
     params: dict[str, Any]  # mixed value types, checked by ChurnClassifier
-    params = dict(n_estimators=cfg.churn.n_estimators, learning_rate=cfg.churn.learning_rate,
-                  num_leaves=cfg.churn.num_leaves, min_child_samples=cfg.churn.min_child_samples,
-                  calibration=cfg.churn.calibration, random_state=cfg.churn.random_state)
+    params = dict(
+        n_estimators=cfg.churn.n_estimators,
+        learning_rate=cfg.churn.learning_rate,
+        num_leaves=cfg.churn.num_leaves,
+        min_child_samples=cfg.churn.min_child_samples,
+        calibration=cfg.churn.calibration,
+        random_state=cfg.churn.random_state,
+    )
     # churn.max_training_customers: the churn model trains on a fixed-seed customer sample
     # (BTYD already fitted every customer from compressed sufficient statistics)
     sample = churn_sample(len(X), cfg.churn.max_training_customers, cfg.churn.random_state)
     X_fit, y_fit = (X, churned) if sample is None else (X.iloc[sample], np.asarray(churned)[sample])
-    oof = cross_fit_proba(lambda: ChurnClassifier(**params), X_fit, y_fit,
-                          folds=cfg.churn.cv_folds, seed=cfg.churn.random_state,
-                          extra=snaps, cutoff=t.calibration_end if snaps is not None else None)
+    oof = cross_fit_proba(
+        lambda: ChurnClassifier(**params),
+        X_fit,
+        y_fit,
+        folds=cfg.churn.cv_folds,
+        seed=cfg.churn.random_state,
+        extra=snaps,
+        cutoff=t.calibration_end if snaps is not None else None,
+    )
     if snaps is None:
         churn_model = ChurnClassifier(**params).fit(X_fit, y_fit)
     else:
         X_all, groups = stack_training(snaps, X_fit, t.calibration_end)
-        churn_model = ChurnClassifier(**params).fit(X_all, np.r_[snaps.y, y_fit],
-                                                    groups=groups)
+        churn_model = ChurnClassifier(**params).fit(X_all, np.r_[snaps.y, y_fit], groups=groups)
     if sample is not None:  # customers outside the sample: the final model never saw them
         rest = np.setdiff1d(np.arange(len(X)), sample)
         full = np.empty(len(X))
@@ -189,16 +231,37 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
 
     # the trained contract: every column of the churn model, its dtype, levels and fill
     spec = feature_contract(spec, X, churn_model.feature_names_in_, events=events).model_copy(
-        update={"timestamp_format": cfg.data.timestamp_format,  # read policies travel along
-                "null_customer_id": cfg.data.null_customer_id})
+        update={
+            "timestamp_format": cfg.data.timestamp_format,  # read policies travel along
+            "null_customer_id": cfg.data.null_customer_id,
+        }
+    )
 
     on_step("evaluating on the holdout")
-    metrics = holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend,
-                               bg=bg, gg=gg, prefix=cfg.btyd.purchase_model)
+    metrics = holdout_metrics(
+        X,
+        churned,
+        oof,
+        holdout_purchases,
+        holdout_spend,
+        bg=bg,
+        gg=gg,
+        prefix=cfg.btyd.purchase_model,
+    )
 
     on_step("assigning segments")
-    scores = X[["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
-                "expected_average_value", "clv"]].copy()
+    scores = X[
+        [
+            "frequency",
+            "recency",
+            "T",
+            "monetary_value",
+            "p_alive",
+            "expected_purchases",
+            "expected_average_value",
+            "clv",
+        ]
+    ].copy()
     scores["churn_probability"] = oof
     thresholds = segment_thresholds(scores, cfg.segments)
     scores = assign_segments(scores, thresholds)
@@ -212,12 +275,21 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     summary = _segment_summary(scores, ev_summary)
 
     bundle = ModelBundle(
-        purchase_model=bg, spend_model=gg, churn_model=churn_model, spec=spec, clv=clv_cfg,
+        purchase_model=bg,
+        spend_model=gg,
+        churn_model=churn_model,
+        spec=spec,
+        clv=clv_cfg,
         segments=thresholds,
-        info={"name": cfg.name, "calibration_end": str(t.calibration_end),
-              "observation_end": str(t.observation_end), "trained_with": __version__,
-              "n_customers": int(len(ch)), "metrics": metrics,
-              "churn_training_customers": int(len(X) if sample is None else len(sample))},
+        info={
+            "name": cfg.name,
+            "calibration_end": str(t.calibration_end),
+            "observation_end": str(t.observation_end),
+            "trained_with": __version__,
+            "n_customers": int(len(ch)),
+            "metrics": metrics,
+            "churn_training_customers": int(len(X) if sample is None else len(sample)),
+        },
     )
 
     on_step("saving the model and logging the MLflow run")
@@ -225,9 +297,20 @@ def train(config: Config | str | Path | None = None, *, tracking_uri: str | None
     figures = _diagnostic_figures(tx, fit, oof, t)
     # explanations are of the training customers as the model sees them at the cut-off
     X_model = X if snaps is None else at_latest_cutoff(X)
-    result = _save_and_log(cfg, bundle, X_model, uri, out_dir, lineage, metrics, scores,
-                           summary, figures, data_report=ch.attrs.get("report", {}),
-                           warnings=bound_warnings)
+    result = _save_and_log(
+        cfg,
+        bundle,
+        X_model,
+        uri,
+        out_dir,
+        lineage,
+        metrics,
+        scores,
+        summary,
+        figures,
+        data_report=ch.attrs.get("report", {}),
+        warnings=bound_warnings,
+    )
     return result
 
 
@@ -262,14 +345,17 @@ def bound_parameter_warnings(purchase_model, spend_model) -> list[str]:
     for model, key in ((purchase_model, "btyd.penalizer"), (spend_model, "btyd.spend_penalizer")):
         bound = tuple(getattr(model, "params_at_bound_", ()))
         if bound:
-            out.append(f"{type(model).__name__}: parameter(s) {', '.join(bound)} at the "
-                       f"optimiser's bound (not identified by the data); set {key}: 0.01 "
-                       "(or more) in the configuration, or use more history")
+            out.append(
+                f"{type(model).__name__}: parameter(s) {', '.join(bound)} at the "
+                f"optimiser's bound (not identified by the data); set {key}: 0.01 "
+                "(or more) in the configuration, or use more history"
+            )
     return out
 
 
-def holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend, *, bg, gg,
-                    prefix: str = "bgnbd") -> dict:
+def holdout_metrics(
+    X, churned, oof, holdout_purchases, holdout_spend, *, bg, gg, prefix: str = "bgnbd"
+) -> dict:
     """The holdout metric suite of a training run (churn, purchases, value, BTYD fits).
 
     Purchase-model quantities are named after its family (``bgnbd_r``,
@@ -300,13 +386,31 @@ def holdout_metrics(X, churned, oof, holdout_purchases, holdout_spend, *, bg, gg
 def _segment_summary(scores: pd.DataFrame, events: pd.DataFrame | None) -> pd.DataFrame:
     from cxml.segments import segment_summary
 
-    return segment_summary(scores, segment="segment", clv="clv",
-                           churn_probability="churn_probability", churned="churned_holdout",
-                           events=events)
+    return segment_summary(
+        scores,
+        segment="segment",
+        clv="clv",
+        churn_probability="churn_probability",
+        churned="churned_holdout",
+        events=events,
+    )
 
 
-def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summary,
-                  figures, *, data_report: dict, warnings: list[str] = ()) -> TrainResult:
+def _save_and_log(
+    cfg,
+    bundle,
+    X,
+    uri,
+    out_dir,
+    lineage,
+    metrics,
+    scores,
+    summary,
+    figures,
+    *,
+    data_report: dict,
+    warnings: list[str] = (),
+) -> TrainResult:
     from cxml import tracking
 
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -314,20 +418,29 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
         bundle_dir = bundle.save(tmp / "bundle")
         config_path = config_artifact(cfg, tmp)  # passwords masked
         example_in, example_out, as_of = _signature_example(cfg.data, bundle)
-        tracking.save_pyfunc_model(bundle_dir, out_dir, python_model=_pyfunc_entry(),
-                                   input_example=example_in,
-                                   output_example=example_out, as_of=as_of,
-                                   config_path=config_path)
+        tracking.save_pyfunc_model(
+            bundle_dir,
+            out_dir,
+            python_model=_pyfunc_entry(),
+            input_example=example_in,
+            output_example=example_out,
+            as_of=as_of,
+            config_path=config_path,
+        )
         scores_path = tmp / "segments.parquet"
         scores.to_parquet(scores_path)
         report_path = _training_report(bundle, scores, X, tmp / "report.html")
-        with tracking.TrackedRun(uri, cfg.tracking.experiment, run_name=cfg.name,
-                                 tags={"cxml.version": __version__, "cxml.pipeline": "train",
-                                       "cxml.config": cfg.name}) as run:
+        with tracking.TrackedRun(
+            uri,
+            cfg.tracking.experiment,
+            run_name=cfg.name,
+            tags={"cxml.version": __version__, "cxml.pipeline": "train", "cxml.config": cfg.name},
+        ) as run:
             run.log_params(run_params(cfg, lineage))
             # the churn model's customer sample (churn.max_training_customers), stated
-            run.log_params({"churn.training_customers":
-                            bundle.info.get("churn_training_customers")})
+            run.log_params(
+                {"churn.training_customers": bundle.info.get("churn_training_customers")}
+            )
             run.set_tags(tracking.library_versions())
             run.log_dataset(lineage, name=f"{cfg.name}-transactions")
             run.log_metrics(metrics)
@@ -347,10 +460,18 @@ def _save_and_log(cfg, bundle, X, uri, out_dir, lineage, metrics, scores, summar
                 run.log_artifact(f, "explanations")
             _log_figures(run, summary, scores, figures)
             run.log_artifact(report_path, "report")
-    return TrainResult(bundle=bundle, metrics=metrics, scores=scores, segment_summary=summary,
-                       model_dir=out_dir, run_id=run.run_id, tracking_uri=uri,
-                       logging_failures=run.failures, data_report=data_report,
-                       warnings=list(warnings))
+    return TrainResult(
+        bundle=bundle,
+        metrics=metrics,
+        scores=scores,
+        segment_summary=summary,
+        model_dir=out_dir,
+        run_id=run.run_id,
+        tracking_uri=uri,
+        logging_failures=run.failures,
+        data_report=data_report,
+        warnings=list(warnings),
+    )
 
 
 def _training_report(bundle, scores: pd.DataFrame, X: pd.DataFrame, path: Path) -> Path:
@@ -358,10 +479,19 @@ def _training_report(bundle, scores: pd.DataFrame, X: pd.DataFrame, path: Path) 
     cross-fitted churn probabilities, holdout churn as the actual, SHAP drivers of ``X``."""
     from cxml.reporting import write_report
 
-    rows = scores.rename_axis("customer_id").reset_index().assign(
-        as_of=bundle.info["calibration_end"], model_version=bundle.model_version)
-    return write_report(rows, bundle, path, churned="churned_holdout", features=X,
-                        title=f"Training report: {bundle.info.get('name', '')} (holdout)")
+    rows = (
+        scores.rename_axis("customer_id")
+        .reset_index()
+        .assign(as_of=bundle.info["calibration_end"], model_version=bundle.model_version)
+    )
+    return write_report(
+        rows,
+        bundle,
+        path,
+        churned="churned_holdout",
+        features=X,
+        title=f"Training report: {bundle.info.get('name', '')} (holdout)",
+    )
 
 
 def _pyfunc_entry() -> Path:
@@ -401,18 +531,29 @@ def _diagnostic_figures(tx, fit, oof, t) -> dict:
     joined = days.join(first, "customer_id")
     repeat_days = joined.filter(joined.day > joined.first)
     repeat = repeat_days.group_by("day").aggregate(n=repeat_days.count()).to_pandas()
-    churn_scores = {"cxml": oof, "BG/NBD 1 - P(alive)": 1 - X["p_alive"].to_numpy(),
-                    "BG/NBD -E[Y]": -X["expected_purchases"].to_numpy()}
+    churn_scores = {
+        "cxml": oof,
+        "BG/NBD 1 - P(alive)": 1 - X["p_alive"].to_numpy(),
+        "BG/NBD -E[Y]": -X["expected_purchases"].to_numpy(),
+    }
     return {
         "btyd/holdout_by_frequency.png": ev.plot_holdout_by_frequency(
-            ch["frequency_cal"], ch["frequency_holdout"], X["expected_purchases"]),
+            ch["frequency_cal"], ch["frequency_holdout"], X["expected_purchases"]
+        ),
         "btyd/probability_alive_matrix.png": ev.plot_probability_alive_matrix(
-            bg, max_frequency=max_f, T=T_max),
+            bg, max_frequency=max_f, T=T_max
+        ),
         "btyd/frequency_recency_matrix.png": ev.plot_frequency_recency_matrix(
-            bg, t=fit.spec.horizon_days / unit, max_frequency=max_f, T=T_max),
+            bg, t=fit.spec.horizon_days / unit, max_frequency=max_f, T=T_max
+        ),
         "btyd/cumulative_purchases.png": ev.plot_cumulative_purchases(
-            new.set_index("first")["n"], repeat.set_index("day")["n"], bg,
-            time_unit=t.time_unit, calibration_end=t.calibration_end, end=t.observation_end),
+            new.set_index("first")["n"],
+            repeat.set_index("day")["n"],
+            bg,
+            time_unit=t.time_unit,
+            calibration_end=t.calibration_end,
+            end=t.observation_end,
+        ),
         "churn/roc.png": ev.plot_roc(fit.churned, churn_scores),
         "churn/precision_recall.png": ev.plot_precision_recall(fit.churned, churn_scores),
         "churn/calibration.png": ev.plot_calibration(fit.churned, {"cxml": oof}),

@@ -58,12 +58,18 @@ def figure_html(fig: Figure, *, alt: str, caption: str) -> str:
     svg = _METADATA.sub("", _PROLOG.sub("", buf.getvalue(), count=1), count=1)
     label = html.escape(alt, quote=True)
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
-    return (f'<figure class="chart">{svg}<figcaption>{html.escape(caption)}</figcaption>'
-            "</figure>")
+    return f'<figure class="chart">{svg}<figcaption>{html.escape(caption)}</figcaption></figure>'
 
 
-def histogram(values, *, title: str, xlabel: str, ylabel: str = "customers", bins: int = 40,
-              clip_quantile: float | None = None) -> Figure:
+def histogram(
+    values,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str = "customers",
+    bins: int = 40,
+    clip_quantile: float | None = None,
+) -> Figure:
     """Histogram of ``values`` from counts (its size does not grow with the number of values).
 
     Parameters
@@ -118,8 +124,9 @@ def bar_chart(labels, values, *, title: str, xlabel: str, ylabel: str) -> Figure
     return fig
 
 
-def matrix_chart(matrix: pd.DataFrame, *, title: str, xlabel: str, ylabel: str,
-                 fmt: str = "{:.0%}") -> Figure:
+def matrix_chart(
+    matrix: pd.DataFrame, *, title: str, xlabel: str, ylabel: str, fmt: str = "{:.0%}"
+) -> Figure:
     """Heat map of a small matrix (rows x columns), each cell labelled with ``fmt``.
 
     Parameters
@@ -144,8 +151,15 @@ def matrix_chart(matrix: pd.DataFrame, *, title: str, xlabel: str, ylabel: str,
     top = np.nanmax(values) if values.size else 0
     for i in range(n_r):
         for j in range(n_c):
-            ax.text(j, i, fmt.format(values[i, j]), ha="center", va="center", fontsize=8,
-                    color="white" if top and values[i, j] > 0.6 * top else "black")
+            ax.text(
+                j,
+                i,
+                fmt.format(values[i, j]),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if top and values[i, j] > 0.6 * top else "black",
+            )
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -24,10 +24,17 @@ TOP_DRIVERS = 10
 _SCORE_DRIFT = ("clv", "churn_probability", "p_alive")
 
 
-def report_context(scores: pd.DataFrame, bundle, *, previous: pd.DataFrame | None = None,
-                   events: pd.DataFrame | None = None, churned=None,
-                   features: pd.DataFrame | None = None,
-                   title: str = "Customer value and churn report", seed: int = 0) -> dict:
+def report_context(
+    scores: pd.DataFrame,
+    bundle,
+    *,
+    previous: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    churned=None,
+    features: pd.DataFrame | None = None,
+    title: str = "Customer value and churn report",
+    seed: int = 0,
+) -> dict:
     """Everything the template shows, as plain values and ready HTML fragments.
 
     Parameters
@@ -72,26 +79,39 @@ def report_context(scores: pd.DataFrame, bundle, *, previous: pd.DataFrame | Non
         ("Expected churners", f"{scores['churn_probability'].sum():,.0f}"),
         ("Mean probability alive", f"{scores['p_alive'].mean():.1%}"),
     ]
-    summary = segment_summary(scores, segment="segment", clv="clv",
-                              churn_probability="churn_probability", churned=churned,
-                              events=events)
+    summary = segment_summary(
+        scores,
+        segment="segment",
+        clv="clv",
+        churn_probability="churn_probability",
+        churned=churned,
+        events=events,
+    )
     ctx["segments"] = _segment_rows(summary)
     ctx["segment_names"] = [str(s) for s in summary["segment"]]
     ctx["survey"] = events is not None
     charts = ctx["charts"]
     charts["clv"] = figure_html(
-        histogram(scores["clv"], title="Predicted CLV", xlabel="CLV (top 1% in the last bin)",
-                  clip_quantile=0.99),
+        histogram(
+            scores["clv"],
+            title="Predicted CLV",
+            xlabel="CLV (top 1% in the last bin)",
+            clip_quantile=0.99,
+        ),
         alt="Histogram of predicted customer lifetime value per customer",
-        caption=f"Predicted CLV of the {n:,} customers; the top 1% are counted in the last bin.")
+        caption=f"Predicted CLV of the {n:,} customers; the top 1% are counted in the last bin.",
+    )
     charts["churn"] = figure_html(
-        histogram(scores["churn_probability"], title="Churn probability",
-                  xlabel="churn probability"),
+        histogram(
+            scores["churn_probability"], title="Churn probability", xlabel="churn probability"
+        ),
         alt="Histogram of the churn probability per customer",
-        caption="Churn probability of every customer.")
+        caption="Churn probability of every customer.",
+    )
     charts["heatmap"] = _heatmap(scores)
-    ctx["drivers"], charts["drivers"] = _drivers(scores if features is None else features,
-                                                 bundle, seed=seed)
+    ctx["drivers"], charts["drivers"] = _drivers(
+        scores if features is None else features, bundle, seed=seed
+    )
     ctx["reasons"] = _reasons(scores)
     ctx["quality"], charts["calibration"] = _quality(scores, bundle, churned)
     ctx["previous"] = None if previous is None else _comparison(previous, scores, ctx["drivers"])
@@ -117,20 +137,32 @@ def _policies(bundle) -> list[tuple[str, str]]:
 def _fmt(v, kind: str) -> str:
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "–"
-    return {"int": f"{int(v):,}", "pct": f"{v:.1%}", "num": f"{v:,.0f}",
-            "score": f"{v:.1f}", "mean": f"{v:.2f}"}[kind]
+    return {
+        "int": f"{int(v):,}",
+        "pct": f"{v:.1%}",
+        "num": f"{v:,.0f}",
+        "score": f"{v:.1f}",
+        "mean": f"{v:.2f}",
+    }[kind]
 
 
 def _segment_rows(summary: pd.DataFrame) -> dict:
-    cols = [("segment", "Segment", None), ("customers", "Customers", "int"),
-            ("share", "Share", "pct"), ("clv_total", "CLV total", "num"),
-            ("clv_share", "CLV share", "pct"),
-            ("churn_probability_mean", "Mean churn probability", "pct"),
-            ("churn_actual", "Actual churn", "pct"), ("nps", "NPS", "score"),
-            ("csat", "CSAT (%)", "score"), ("ces", "CES", "mean")]
+    cols = [
+        ("segment", "Segment", None),
+        ("customers", "Customers", "int"),
+        ("share", "Share", "pct"),
+        ("clv_total", "CLV total", "num"),
+        ("clv_share", "CLV share", "pct"),
+        ("churn_probability_mean", "Mean churn probability", "pct"),
+        ("churn_actual", "Actual churn", "pct"),
+        ("nps", "NPS", "score"),
+        ("csat", "CSAT (%)", "score"),
+        ("ces", "CES", "mean"),
+    ]
     cols = [c for c in cols if c[0] in summary.columns]
-    rows = [[str(r["segment"])] + [_fmt(r[c], k) for c, _, k in cols[1:]]
-            for _, r in summary.iterrows()]
+    rows = [
+        [str(r["segment"])] + [_fmt(r[c], k) for c, _, k in cols[1:]] for _, r in summary.iterrows()
+    ]
     return {"header": [h for _, h, _ in cols], "rows": rows}
 
 
@@ -142,9 +174,12 @@ def _heatmap(scores: pd.DataFrame) -> str:
     ax = fig.axes[0]
     ax.set_xlabel(ax.get_xlabel() or "churn risk tier")
     ax.set_ylabel(ax.get_ylabel() or "value tier")
-    return figure_html(fig, alt="Heat map of customers by value tier and churn-risk tier",
-                       caption=f"Value x risk matrix of the {len(tiered):,} customers with "
-                               "enough history for tiers; each cell names its action.")
+    return figure_html(
+        fig,
+        alt="Heat map of customers by value tier and churn-risk tier",
+        caption=f"Value x risk matrix of the {len(tiered):,} customers with "
+        "enough history for tiers; each cell names its action.",
+    )
 
 
 def _drivers(scores: pd.DataFrame, bundle, *, seed: int):
@@ -155,20 +190,25 @@ def _drivers(scores: pd.DataFrame, bundle, *, seed: int):
         rows = scores.sample(min(len(scores), SHAP_SAMPLE), random_state=seed)
         shap = model.shap_values(rows[names]).drop(columns="expected_value")
         imp = shap.abs().mean().sort_values(ascending=False)
-        how = (f"mean |SHAP| (log-odds) over {len(rows):,} sampled customers, LightGBM "
-               "pred_contrib")
+        how = f"mean |SHAP| (log-odds) over {len(rows):,} sampled customers, LightGBM pred_contrib"
         xlabel = "mean |SHAP value| (log-odds of churn)"
     else:
         gain = pd.Series(model.feature_importances_, dtype=float)
         imp = (gain / gain.sum()).sort_values(ascending=False)
-        how = ("share of the churn model's total split gain (the scores do not carry every "
-               "model feature, so SHAP values cannot be computed from them)")
+        how = (
+            "share of the churn model's total split gain (the scores do not carry every "
+            "model feature, so SHAP values cannot be computed from them)"
+        )
         xlabel = "share of total gain"
     imp = imp.head(TOP_DRIVERS)
-    fig = bar_chart(imp.index, imp.to_numpy(), title="Top churn drivers", xlabel=xlabel,
-                    ylabel="feature")
-    chart = figure_html(fig, alt=f"Bar chart of the {len(imp)} most important churn features",
-                        caption=f"Top churn drivers: {how}.")
+    fig = bar_chart(
+        imp.index, imp.to_numpy(), title="Top churn drivers", xlabel=xlabel, ylabel="feature"
+    )
+    chart = figure_html(
+        fig,
+        alt=f"Bar chart of the {len(imp)} most important churn features",
+        caption=f"Top churn drivers: {how}.",
+    )
     return [str(i) for i in imp.index], chart
 
 
@@ -188,10 +228,14 @@ def _quality(scores: pd.DataFrame, bundle, churned):
     from cxml.evaluation import plot_calibration
 
     m = bundle.info.get("metrics", {})
-    labels = {"churn_auc": "Churn AUC (cross-fitted, holdout)",
-              "bgnbd_p_alive_churn_auc": "AUC of 1 - P(alive) (BG/NBD baseline)",
-              "churn_brier": "Churn Brier score", "churn_log_loss": "Churn log loss",
-              "purchases_mae": "Holdout purchases MAE", "value_mae": "Holdout spend MAE"}
+    labels = {
+        "churn_auc": "Churn AUC (cross-fitted, holdout)",
+        "bgnbd_p_alive_churn_auc": "AUC of 1 - P(alive) (BG/NBD baseline)",
+        "churn_brier": "Churn Brier score",
+        "churn_log_loss": "Churn log loss",
+        "purchases_mae": "Holdout purchases MAE",
+        "value_mae": "Holdout spend MAE",
+    }
     rows = [(lab, f"{m[k]:.3f}") for k, lab in labels.items() if k in m]
     chart = None
     if churned is not None:
@@ -200,9 +244,11 @@ def _quality(scores: pd.DataFrame, bundle, churned):
         ax = fig.axes[0]
         ax.set_xlabel(ax.get_xlabel() or "mean predicted churn probability")
         ax.set_ylabel(ax.get_ylabel() or "observed churn rate")
-        chart = figure_html(fig, alt="Calibration plot: observed churn rate against predicted "
-                                     "churn probability",
-                            caption="Calibration on the customers whose churn is known.")
+        chart = figure_html(
+            fig,
+            alt="Calibration plot: observed churn rate against predicted churn probability",
+            caption="Calibration on the customers whose churn is known.",
+        )
     return rows, chart
 
 
@@ -214,36 +260,61 @@ def _comparison(previous: pd.DataFrame, scores: pd.DataFrame, drivers: list[str]
     counts, shares = migration_matrix(previous, scores)
     out["n_both"] = int(counts.to_numpy().sum())
     out["n_previous"] = len(previous)
-    out["migration_counts"] = {"columns": [str(c) for c in counts.columns],
-                               "rows": [(str(i), [f"{v:,}" for v in r])
-                                        for i, r in zip(counts.index, counts.to_numpy(),
-                                                        strict=True)]}
+    out["migration_counts"] = {
+        "columns": [str(c) for c in counts.columns],
+        "rows": [
+            (str(i), [f"{v:,}" for v in r])
+            for i, r in zip(counts.index, counts.to_numpy(), strict=True)
+        ],
+    }
     out["migration_chart"] = figure_html(
-        matrix_chart(shares, title="Segment migration", xlabel="new segment",
-                     ylabel="previous segment"),
+        matrix_chart(
+            shares, title="Segment migration", xlabel="new segment", ylabel="previous segment"
+        ),
         alt="Heat map of the share of each previous segment that moved to each new segment",
         caption=f"Share of each previous segment's customers in each new segment "
-                f"({out['n_both']:,} customers in both files).")
-    feats = [c for c in drivers if c in previous.columns and c in scores.columns
-             and c not in _SCORE_DRIFT]
+        f"({out['n_both']:,} customers in both files).",
+    )
+    feats = [
+        c
+        for c in drivers
+        if c in previous.columns and c in scores.columns and c not in _SCORE_DRIFT
+    ]
     if not feats:
         feats = ["frequency", "recency", "monetary_value"]
-    out["psi"] = [(c, f"{population_stability_index(previous[c], scores[c]):.3f}")
-                  for c in (*_SCORE_DRIFT, *feats[:5])]
+    out["psi"] = [
+        (c, f"{population_stability_index(previous[c], scores[c]):.3f}")
+        for c in (*_SCORE_DRIFT, *feats[:5])
+    ]
     new_as_of = pd.to_datetime(scores["as_of"]).min()
     old_as_of = pd.to_datetime(previous["as_of"]).max()
     out["backtest"] = None
     if new_as_of > old_as_of:
         bt = backtest(previous, scores)
         if len(bt):
-            seg = segment_summary(bt, segment="segment", clv=None,
-                                  churn_probability="churn_probability", churned="churned")
-            rows = [(str(r["segment"]), f"{int(r['customers']):,}",
-                     _fmt(r["churn_probability_mean"], "pct"), _fmt(r["churn_actual"], "pct"),
-                     _fmt(1 - r["churn_actual"], "pct")) for _, r in seg.iterrows()]
+            seg = segment_summary(
+                bt,
+                segment="segment",
+                clv=None,
+                churn_probability="churn_probability",
+                churned="churned",
+            )
+            rows = [
+                (
+                    str(r["segment"]),
+                    f"{int(r['customers']):,}",
+                    _fmt(r["churn_probability_mean"], "pct"),
+                    _fmt(r["churn_actual"], "pct"),
+                    _fmt(1 - r["churn_actual"], "pct"),
+                )
+                for _, r in seg.iterrows()
+            ]
             y = bt["churned"].to_numpy(dtype=float)
-            auc = (churn_metrics(y, bt["churn_probability"])["auc"]
-                   if 0 < y.sum() < len(y) else float("nan"))
+            auc = (
+                churn_metrics(y, bt["churn_probability"])["auc"]
+                if 0 < y.sum() < len(y)
+                else float("nan")
+            )
             fig = plot_calibration(y, {"previous scoring": bt["churn_probability"].to_numpy()})
             out["backtest"] = {
                 "days": int((new_as_of - old_as_of).days),
@@ -252,9 +323,11 @@ def _comparison(previous: pd.DataFrame, scores: pd.DataFrame, drivers: list[str]
                 "predicted_purchases": f"{bt['expected_purchases'].sum():,.0f}",
                 "actual_purchases": f"{bt['purchases'].sum():,.0f}",
                 "chart": figure_html(
-                    fig, alt="Calibration of the previous scoring's churn probabilities "
-                             "against what happened since",
+                    fig,
+                    alt="Calibration of the previous scoring's churn probabilities "
+                    "against what happened since",
                     caption="Previous churn probability against the realised churn (no repeat "
-                            "purchase since the previous as_of)."),
+                    "purchase since the previous as_of).",
+                ),
             }
     return out

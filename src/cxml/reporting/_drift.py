@@ -54,8 +54,13 @@ def population_stability_index(expected, actual, *, bins: int = 10) -> float:
     return float(np.sum((a_share - e_share) * np.log(a_share / e_share)))
 
 
-def migration_matrix(previous: pd.DataFrame, current: pd.DataFrame, *,
-                     segment: str = "segment", customer_id: str = "customer_id"):
+def migration_matrix(
+    previous: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    segment: str = "segment",
+    customer_id: str = "customer_id",
+):
     """Counts and row shares of customers moving from their old to their new segment.
 
     Parameters
@@ -81,16 +86,19 @@ def migration_matrix(previous: pd.DataFrame, current: pd.DataFrame, *,
     a    1  1
     b    0  1
     """
-    both = previous[[customer_id, segment]].merge(current[[customer_id, segment]],
-                                                   on=customer_id, suffixes=("_old", "_new"))
+    both = previous[[customer_id, segment]].merge(
+        current[[customer_id, segment]], on=customer_id, suffixes=("_old", "_new")
+    )
     counts = pd.crosstab(both[f"{segment}_old"], both[f"{segment}_new"]).rename_axis(
-        index="old", columns="new")
+        index="old", columns="new"
+    )
     shares = counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0)
     return counts, shares
 
 
-def backtest(previous: pd.DataFrame, current: pd.DataFrame, *,
-             customer_id: str = "customer_id") -> pd.DataFrame:
+def backtest(
+    previous: pd.DataFrame, current: pd.DataFrame, *, customer_id: str = "customer_id"
+) -> pd.DataFrame:
     """What happened since the previous scoring to the customers it scored.
 
     A customer scored in both files *purchased* ``frequency_new - frequency_old`` repeat
@@ -116,8 +124,7 @@ def backtest(previous: pd.DataFrame, current: pd.DataFrame, *,
         one), ``churn_probability`` and ``expected_purchases`` (predicted then),
         ``purchases`` (realised since) and ``churned`` (bool).
     """
-    old = previous[[customer_id, "segment", "churn_probability", "expected_purchases",
-                    "frequency"]]
+    old = previous[[customer_id, "segment", "churn_probability", "expected_purchases", "frequency"]]
     new = current[[customer_id, "frequency"]].rename(columns={"frequency": "frequency_new"})
     both = old.merge(new, on=customer_id, how="inner")
     # a decreasing frequency cannot come from later data of the same history: count it as 0

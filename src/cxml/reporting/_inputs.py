@@ -9,13 +9,27 @@ from cxml.exceptions import DataValidationError
 __all__ = ["REQUIRED_COLUMNS", "check_scores"]
 
 #: Columns a scores table must have to be reported on (all written by ``cxml score``).
-REQUIRED_COLUMNS = ("customer_id", "p_alive", "expected_purchases", "clv", "churn_probability",
-                    "segment", "value_tier", "risk_tier", "frequency", "recency", "T",
-                    "monetary_value", "as_of", "model_version")
+REQUIRED_COLUMNS = (
+    "customer_id",
+    "p_alive",
+    "expected_purchases",
+    "clv",
+    "churn_probability",
+    "segment",
+    "value_tier",
+    "risk_tier",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "as_of",
+    "model_version",
+)
 
 
-def check_scores(scores: pd.DataFrame, *, model_version: str | None, name: str = "scores"
-                 ) -> pd.DataFrame:
+def check_scores(
+    scores: pd.DataFrame, *, model_version: str | None, name: str = "scores"
+) -> pd.DataFrame:
     """``scores`` if they come from ``cxml score`` (with the model ``model_version``).
 
     Parameters

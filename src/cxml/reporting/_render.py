@@ -17,9 +17,13 @@ __all__ = ["build_report", "write_report"]
 def _template():
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-    env = Environment(loader=PackageLoader("cxml.reporting", "templates"),
-                      autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined,
-                      trim_blocks=False, lstrip_blocks=False)
+    env = Environment(
+        loader=PackageLoader("cxml.reporting", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
     return env.get_template("report.html.j2")
 
 
@@ -36,10 +40,16 @@ def _markup(ctx: dict) -> dict:
     return ctx
 
 
-def build_report(scores: pd.DataFrame, model, *, previous: pd.DataFrame | None = None,
-                 events: pd.DataFrame | None = None, churned=None,
-                 features: pd.DataFrame | None = None,
-                 title: str = "Customer value and churn report") -> str:
+def build_report(
+    scores: pd.DataFrame,
+    model,
+    *,
+    previous: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    churned=None,
+    features: pd.DataFrame | None = None,
+    title: str = "Customer value and churn report",
+) -> str:
     """One self-contained HTML page on a scoring: segments, distributions, drivers, drift.
 
     The page has inline CSS and inline SVG charts only (no script, no image file, no URL
@@ -82,8 +92,15 @@ def build_report(scores: pd.DataFrame, model, *, previous: pd.DataFrame | None =
     check_scores(scores, model_version=bundle.model_version)
     if previous is not None:
         check_scores(previous, model_version=None, name="previous scores")
-    ctx = report_context(scores, bundle, previous=previous, events=events, churned=churned,
-                         features=features, title=title)
+    ctx = report_context(
+        scores,
+        bundle,
+        previous=previous,
+        events=events,
+        churned=churned,
+        features=features,
+        title=title,
+    )
     ctx["cxml_version"] = __version__
     return _template().render(**_markup(ctx))
 

@@ -64,8 +64,11 @@ def plot_segment_sizes(summary: pd.DataFrame) -> Figure:
         )
     labels = summary["segment"].astype(str).tolist()
     customers = summary["customers"].to_numpy(dtype=float)
-    share = (summary["share"].to_numpy(dtype=float) if "share" in summary.columns
-             else customers / max(customers.sum(), 1))
+    share = (
+        summary["share"].to_numpy(dtype=float)
+        if "share" in summary.columns
+        else customers / max(customers.sum(), 1)
+    )
     has_clv = "clv_total" in summary.columns
     from matplotlib.figure import Figure
 
@@ -76,9 +79,12 @@ def plot_segment_sizes(summary: pd.DataFrame) -> Figure:
 
     ax = axes[0]
     bars = ax.barh(y, customers, color="#4C72B0")
-    ax.bar_label(bars, labels=[f"{int(c):,} ({s:.1%})" for c, s in zip(customers, share,
-                                                                     strict=True)],
-                 padding=3, fontsize=8)
+    ax.bar_label(
+        bars,
+        labels=[f"{int(c):,} ({s:.1%})" for c, s in zip(customers, share, strict=True)],
+        padding=3,
+        fontsize=8,
+    )
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set_xlabel("customers")
@@ -87,21 +93,28 @@ def plot_segment_sizes(summary: pd.DataFrame) -> Figure:
 
     if has_clv:
         clv_total = summary["clv_total"].to_numpy(dtype=float)
-        clv_share = (summary["clv_share"].to_numpy(dtype=float)
-                     if "clv_share" in summary.columns else clv_total / np.nansum(clv_total))
+        clv_share = (
+            summary["clv_share"].to_numpy(dtype=float)
+            if "clv_share" in summary.columns
+            else clv_total / np.nansum(clv_total)
+        )
         ax2 = axes[1]
         bars2 = ax2.barh(y, np.nan_to_num(clv_total), color="#DD8452")
-        ax2.bar_label(bars2, labels=[f"{v:,.0f} ({s:.1%})" for v, s in zip(clv_total, clv_share,
-                                                                           strict=True)],
-                      padding=3, fontsize=8)
+        ax2.bar_label(
+            bars2,
+            labels=[f"{v:,.0f} ({s:.1%})" for v, s in zip(clv_total, clv_share, strict=True)],
+            padding=3,
+            fontsize=8,
+        )
         ax2.set_xlabel("total predicted CLV")
         ax2.set_title("Value per segment")
         ax2.margins(x=0.25)
     return fig
 
 
-def plot_value_risk_heatmap(data: pd.DataFrame, *, clv: str = "clv",
-                            churn_probability: str = "churn_probability") -> Figure:
+def plot_value_risk_heatmap(
+    data: pd.DataFrame, *, clv: str = "clv", churn_probability: str = "churn_probability"
+) -> Figure:
     """Heat map of customers in the value x churn-risk matrix, cells labelled with actions.
 
     Parameters
@@ -158,8 +171,11 @@ def plot_value_risk_heatmap(data: pd.DataFrame, *, clv: str = "clv",
     total = max(int(counts.to_numpy().sum()), 1)
     actions = None
     if "segment" in data.columns:
-        actions = (pd.DataFrame({"v": vt, "r": rt, "a": data["segment"].astype(str)})
-                   .drop_duplicates(["v", "r"]).set_index(["v", "r"])["a"])
+        actions = (
+            pd.DataFrame({"v": vt, "r": rt, "a": data["segment"].astype(str)})
+            .drop_duplicates(["v", "r"])
+            .set_index(["v", "r"])["a"]
+        )
 
     from matplotlib.figure import Figure
 
@@ -173,8 +189,15 @@ def plot_value_risk_heatmap(data: pd.DataFrame, *, clv: str = "clv",
             text = f"{int(mat[i, j]):,}\n{mat[i, j] / total:.1%}"
             if actions is not None and (v, r) in actions.index:
                 text += f"\n{actions[(v, r)]}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=9,
-                    color="white" if mat[i, j] > threshold else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if mat[i, j] > threshold else "black",
+            )
     ax.set_xticks(np.arange(len(r_names)), r_names)
     ax.set_yticks(np.arange(len(v_names)), v_names)
     ax.set_xlabel("churn risk")
@@ -191,6 +214,8 @@ def _tier_order(labels) -> list[str]:
         return [lv for lv in _LEVELS if lv in labels]
     numbered = [re.fullmatch(r"tier (\d+)", lb) for lb in labels]
     if all(numbered):
-        return [lb for _, lb in sorted(zip((int(m.group(1)) for m in numbered if m), labels,
-                                           strict=True))]
+        return [
+            lb
+            for _, lb in sorted(zip((int(m.group(1)) for m in numbered if m), labels, strict=True))
+        ]
     return sorted(labels)

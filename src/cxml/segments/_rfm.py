@@ -161,8 +161,9 @@ def _validated_rfm(rfm, columns: dict[str, str], *, name: str) -> pd.DataFrame:
 
 def _check_edges(edges, n_bins: int | None, *, name: str) -> dict[str, np.ndarray]:
     if not isinstance(edges, dict):
-        raise DataValidationError(f"{name}: edges must be the dict made by rfm_score_edges, got "
-                                  f"{type(edges).__name__}")
+        raise DataValidationError(
+            f"{name}: edges must be the dict made by rfm_score_edges, got {type(edges).__name__}"
+        )
     missing = [k for k in ("n_bins", *_EDGE_KEYS) if k not in edges]
     if missing:
         raise DataValidationError(f"{name}: edges lack {missing}; make them with rfm_score_edges")
@@ -186,9 +187,15 @@ def _since_last(data: pd.DataFrame) -> np.ndarray:
     return np.round(data["T"].to_numpy() - data["recency"].to_numpy(), _DECIMALS)
 
 
-def rfm_score_edges(rfm, *, n_bins: int = 5, recency: str = "recency",
-                    frequency: str = "frequency", monetary_value: str = "monetary_value",
-                    T: str = "T") -> dict:
+def rfm_score_edges(
+    rfm,
+    *,
+    n_bins: int = 5,
+    recency: str = "recency",
+    frequency: str = "frequency",
+    monetary_value: str = "monetary_value",
+    T: str = "T",
+) -> dict:
     """Freeze the RFM score cut points of a reference set of customers.
 
     Scores from :func:`rfm_scores` are relative to the batch they are computed on. Pass
@@ -220,8 +227,14 @@ def rfm_score_edges(rfm, *, n_bins: int = 5, recency: str = "recency",
 
     Examples
     --------
-    >>> rfm = pd.DataFrame({"recency": [0.0, 10, 30, 35, 20], "frequency": [0, 1, 4, 9, 2],
-    ...                     "monetary_value": [0.0, 15, 40, 22, 18], "T": [38.0] * 5})
+    >>> rfm = pd.DataFrame(
+    ...     {
+    ...         "recency": [0.0, 10, 30, 35, 20],
+    ...         "frequency": [0, 1, 4, 9, 2],
+    ...         "monetary_value": [0.0, 15, 40, 22, 18],
+    ...         "T": [38.0] * 5,
+    ...     }
+    ... )
     >>> edges = rfm_score_edges(rfm)
     >>> edges["frequency"]
     [0.0, 1.0, 2.0, 4.0]
@@ -239,9 +252,16 @@ def rfm_score_edges(rfm, *, n_bins: int = 5, recency: str = "recency",
     }
 
 
-def rfm_scores(rfm, *, n_bins: int | None = None, edges: dict | None = None,
-               recency: str = "recency", frequency: str = "frequency",
-               monetary_value: str = "monetary_value", T: str = "T") -> pd.DataFrame:
+def rfm_scores(
+    rfm,
+    *,
+    n_bins: int | None = None,
+    edges: dict | None = None,
+    recency: str = "recency",
+    frequency: str = "frequency",
+    monetary_value: str = "monetary_value",
+    T: str = "T",
+) -> pd.DataFrame:
     """Recency, frequency and monetary scores 1..n_bins (quintiles by default).
 
     Parameters
@@ -275,8 +295,14 @@ def rfm_scores(rfm, *, n_bins: int | None = None, edges: dict | None = None,
 
     Examples
     --------
-    >>> rfm = pd.DataFrame({"recency": [0.0, 10, 30, 35, 20], "frequency": [0, 1, 4, 9, 2],
-    ...                     "monetary_value": [0.0, 15, 40, 22, 18], "T": [38.0] * 5})
+    >>> rfm = pd.DataFrame(
+    ...     {
+    ...         "recency": [0.0, 10, 30, 35, 20],
+    ...         "frequency": [0, 1, 4, 9, 2],
+    ...         "monetary_value": [0.0, 15, 40, 22, 18],
+    ...         "T": [38.0] * 5,
+    ...     }
+    ... )
     >>> rfm_scores(rfm)
        r_score  f_score  m_score
     0        1        1        1
@@ -309,8 +335,10 @@ def rfm_scores(rfm, *, n_bins: int | None = None, edges: dict | None = None,
 
 
 def _scores_for(rfm, rules: SegmentRules, column_names: dict[str, str], edges) -> pd.DataFrame:
-    if isinstance(rfm, pd.DataFrame) and all(c in rfm.columns for c in _SCORE_COLUMNS) and not all(
-        c in rfm.columns for c in column_names.values()
+    if (
+        isinstance(rfm, pd.DataFrame)
+        and all(c in rfm.columns for c in _SCORE_COLUMNS)
+        and not all(c in rfm.columns for c in column_names.values())
     ):
         scores = rfm[list(_SCORE_COLUMNS)]
         values = scores.to_numpy(dtype=float, na_value=np.nan)
@@ -324,9 +352,16 @@ def _scores_for(rfm, rules: SegmentRules, column_names: dict[str, str], edges) -
     return rfm_scores(rfm, n_bins=rules.n_bins, edges=edges, **column_names)
 
 
-def rfm_segments(rfm, *, rules=None, edges: dict | None = None, recency: str = "recency",
-                 frequency: str = "frequency", monetary_value: str = "monetary_value",
-                 T: str = "T") -> pd.Series:
+def rfm_segments(
+    rfm,
+    *,
+    rules=None,
+    edges: dict | None = None,
+    recency: str = "recency",
+    frequency: str = "frequency",
+    monetary_value: str = "monetary_value",
+    T: str = "T",
+) -> pd.Series:
     """Named RFM segments (Champions, Loyal, ..., Lost) from rules kept as data.
 
     Parameters
@@ -362,8 +397,7 @@ def rfm_segments(rfm, *, rules=None, edges: dict | None = None, recency: str = "
 
     Examples
     --------
-    >>> scores = pd.DataFrame({"r_score": [5, 5, 1], "f_score": [5, 1, 1],
-    ...                        "m_score": [4, 1, 2]})
+    >>> scores = pd.DataFrame({"r_score": [5, 5, 1], "f_score": [5, 1, 1], "m_score": [4, 1, 2]})
     >>> rfm_segments(scores).tolist()
     ['Champions', 'New', 'Lost']
     """

@@ -68,10 +68,19 @@ def _churned(scores: pd.DataFrame, churned, ids: pd.Index) -> np.ndarray:
     return values
 
 
-def segment_summary(scores, *, segment: str = "segment", clv: str | None = "clv",
-                    churn_probability: str | None = "churn_probability", churned=None,
-                    events=None, customer_id: str = "customer_id", csat_scale=(1, 5),
-                    csat_satisfied_min: int = 4, ces_scale=(1, 7)) -> pd.DataFrame:
+def segment_summary(
+    scores,
+    *,
+    segment: str = "segment",
+    clv: str | None = "clv",
+    churn_probability: str | None = "churn_probability",
+    churned=None,
+    events=None,
+    customer_id: str = "customer_id",
+    csat_scale=(1, 5),
+    csat_satisfied_min: int = 4,
+    ces_scale=(1, 7),
+) -> pd.DataFrame:
     """Summarise customers per segment: size, CLV, predicted and actual churn, NPS/CSAT/CES.
 
     Parameters
@@ -119,16 +128,22 @@ def segment_summary(scores, *, segment: str = "segment", clv: str | None = "clv"
 
     Examples
     --------
-    >>> scores = pd.DataFrame({"segment": ["a", "a", "b"], "clv": [10.0, 30.0, 60.0],
-    ...                        "churn_probability": [0.2, 0.4, 0.9]})
+    >>> scores = pd.DataFrame(
+    ...     {
+    ...         "segment": ["a", "a", "b"],
+    ...         "clv": [10.0, 30.0, 60.0],
+    ...         "churn_probability": [0.2, 0.4, 0.9],
+    ...     }
+    ... )
     >>> segment_summary(scores)[["segment", "customers", "clv_total", "churn_probability_mean"]]
       segment  customers  clv_total  churn_probability_mean
     0       b          1       60.0                     0.9
     1       a          2       40.0                     0.3
     """
     if not isinstance(scores, pd.DataFrame):
-        raise DataValidationError(f"{_NAME}: scores must be a pandas DataFrame, got "
-                                  f"{type(scores).__name__}")
+        raise DataValidationError(
+            f"{_NAME}: scores must be a pandas DataFrame, got {type(scores).__name__}"
+        )
     if segment not in scores.columns:
         raise DataValidationError(
             f"{_NAME}: scores lack the segment column {segment!r} "
@@ -172,8 +187,9 @@ def segment_summary(scores, *, segment: str = "segment", clv: str | None = "clv"
     if churned is not None:
         out["churn_actual"] = g["churned"].mean()
     if is_cat:
-        out = out.reindex(pd.CategoricalIndex(seg.cat.categories, categories=seg.cat.categories,
-                                              name="segment"))
+        out = out.reindex(
+            pd.CategoricalIndex(seg.cat.categories, categories=seg.cat.categories, name="segment")
+        )
     else:
         key = "clv_total" if clv is not None else "customers"
         out = out.sort_values([key, "customers"], ascending=False, kind="stable")
@@ -189,8 +205,14 @@ def segment_summary(scores, *, segment: str = "segment", clv: str | None = "clv"
             "ces": {"scale": ces_scale},
         }
         for metric, kw in kwargs.items():
-            by_seg = metric_by(events, metric=metric, by="segment", segments=segments,
-                               customer_id=customer_id, **kw).set_index("segment")
+            by_seg = metric_by(
+                events,
+                metric=metric,
+                by="segment",
+                segments=segments,
+                customer_id=customer_id,
+                **kw,
+            ).set_index("segment")
             out[metric] = by_seg[metric].reindex(out.index).astype(float)
             out[f"{metric}_responses"] = (
                 by_seg["responses"].reindex(out.index).fillna(0).astype("int64")

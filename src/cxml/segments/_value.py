@@ -23,8 +23,10 @@ _DEFAULT_LABELS = {2: ("low", "high"), 3: ("low", "medium", "high")}
 
 def _as_values(x, *, name: str, arg: str) -> pd.Series:
     if isinstance(x, pd.DataFrame):
-        raise DataValidationError(f"{name}: {arg} must be one column (Series or array), got a "
-                                  f"DataFrame with columns {list(x.columns)}")
+        raise DataValidationError(
+            f"{name}: {arg} must be one column (Series or array), got a "
+            f"DataFrame with columns {list(x.columns)}"
+        )
     series = x if isinstance(x, pd.Series) else pd.Series(np.asarray(x).ravel())
     if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
         raise DataValidationError(f"{name}: {arg} must be numeric, got dtype {series.dtype}")
@@ -64,8 +66,9 @@ def _labels_for(labels, n_tiers: int, *, name: str, arg: str) -> list[str]:
     return labels
 
 
-def tier_edges(values, *, quantiles=None, thresholds=None, name: str = "clv_tiers",
-               arg: str = "clv") -> np.ndarray:
+def tier_edges(
+    values, *, quantiles=None, thresholds=None, name: str = "clv_tiers", arg: str = "clv"
+) -> np.ndarray:
     """Cut points between tiers: the given thresholds, or the values' quantiles."""
     if (quantiles is None) == (thresholds is None):
         raise DataValidationError(f"{name}: pass exactly one of quantiles= or thresholds=")
@@ -73,8 +76,9 @@ def tier_edges(values, *, quantiles=None, thresholds=None, name: str = "clv_tier
         return _increasing(thresholds, name=name, arg="thresholds")
     q = _increasing(quantiles, name=name, arg="quantiles")
     if q[0] <= 0 or q[-1] >= 1:
-        raise DataValidationError(f"{name}: quantiles must lie strictly between 0 and 1, got "
-                                  f"{q.tolist()}")
+        raise DataValidationError(
+            f"{name}: quantiles must lie strictly between 0 and 1, got {q.tolist()}"
+        )
     if len(values) == 0:
         raise DataValidationError(f"{name}: {arg} is empty; quantile tiers need values")
     return np.quantile(np.asarray(values, dtype=float), q)
@@ -179,9 +183,17 @@ def _action_table(actions, value_names, risk_names) -> dict[tuple[str, str], str
     return table
 
 
-def value_risk_matrix(clv, churn_probability, *, value_quantiles=(1 / 3, 2 / 3),
-                      value_thresholds=None, risk_thresholds=(0.33, 0.66), value_labels=None,
-                      risk_labels=None, actions=None) -> pd.DataFrame:
+def value_risk_matrix(
+    clv,
+    churn_probability,
+    *,
+    value_quantiles=(1 / 3, 2 / 3),
+    value_thresholds=None,
+    risk_thresholds=(0.33, 0.66),
+    value_labels=None,
+    risk_labels=None,
+    actions=None,
+) -> pd.DataFrame:
     """Place customers in a value x churn-risk grid and give each cell an action.
 
     Parameters
@@ -251,8 +263,9 @@ def value_risk_matrix(clv, churn_probability, *, value_quantiles=(1 / 3, 2 / 3),
         risk.index = value.index
     if value_thresholds is not None:
         value_quantiles = None
-    value_tier = clv_tiers(value, quantiles=value_quantiles, thresholds=value_thresholds,
-                           labels=value_labels)
+    value_tier = clv_tiers(
+        value, quantiles=value_quantiles, thresholds=value_thresholds, labels=value_labels
+    )
     risk_tier = _risk_tiers(risk, risk_thresholds, risk_labels)
     v_names = list(value_tier.cat.categories)
     r_names = list(risk_tier.cat.categories)

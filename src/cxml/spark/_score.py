@@ -90,8 +90,16 @@ def _worker_bundle(key: str, files: dict, registered: str | None):
     return bundle
 
 
-def score(spark_df, model_uri, *, as_of, events=None, tracking_uri: str | None = None,
-          num_partitions: int | None = None, explain: int = 0):
+def score(
+    spark_df,
+    model_uri,
+    *,
+    as_of,
+    events=None,
+    tracking_uri: str | None = None,
+    num_partitions: int | None = None,
+    explain: int = 0,
+):
     """Score every customer of a Spark DataFrame of transactions as of a date.
 
     Parameters
@@ -150,29 +158,32 @@ def score(spark_df, model_uri, *, as_of, events=None, tracking_uri: str | None =
     missing = [u for u in columns.values() if u not in spark_df.columns]
     if missing:
         raise DataValidationError(
-            f"transactions: missing column(s) {missing}; available columns: "
-            f"{spark_df.columns[:20]}")
+            f"transactions: missing column(s) {missing}; available columns: {spark_df.columns[:20]}"
+        )
     cid = columns["customer_id"]
     tx = spark_df.select(*dict.fromkeys(columns.values()))
     schema = score_schema(spark_df.schema[cid].dataType, explain=explain)
     n = num_partitions or int(spark_df.sparkSession.conf.get("spark.sql.shuffle.partitions"))
 
     if events is None:
+
         def score_partitions(batches):
             frames = [b for b in batches if len(b)]
             if not frames:
                 return
             b = _worker_bundle(key, files, registered)
-            yield score_pandas(pd.concat(frames, ignore_index=True), model=b,
-                               as_of=as_of_day, explain=explain)
+            yield score_pandas(
+                pd.concat(frames, ignore_index=True), model=b, as_of=as_of_day, explain=explain
+            )
 
         return tx.repartition(n, F.col(cid)).mapInPandas(score_partitions, schema)
 
     ev_cols = dict(bundle.spec.event_columns or {})
     ev_cid = ev_cols.get("customer_id", "customer_id")
     if ev_cid not in events.columns:
-        raise DataValidationError(f"events: missing column {ev_cid!r}; available columns: "
-                                  f"{events.columns[:20]}")
+        raise DataValidationError(
+            f"events: missing column {ev_cid!r}; available columns: {events.columns[:20]}"
+        )
 
     def bucket(col):  # same bucket for the same id whatever its type in each table
         return F.pmod(F.hash(F.col(col).cast("string")), F.lit(n))
@@ -181,9 +192,17 @@ def score(spark_df, model_uri, *, as_of, events=None, tracking_uri: str | None =
         if not len(tx_pdf):
             return pd.DataFrame({c: pd.Series(dtype=object) for c in schema.fieldNames()})
         b = _worker_bundle(key, files, registered)
-        return score_pandas(tx_pdf.drop(columns="_cxml_bucket"), model=b, as_of=as_of_day,
-                            events=ev_pdf.drop(columns="_cxml_bucket"), explain=explain)
+        return score_pandas(
+            tx_pdf.drop(columns="_cxml_bucket"),
+            model=b,
+            as_of=as_of_day,
+            events=ev_pdf.drop(columns="_cxml_bucket"),
+            explain=explain,
+        )
 
-    return (tx.withColumn("_cxml_bucket", bucket(cid)).groupBy("_cxml_bucket")
-            .cogroup(events.withColumn("_cxml_bucket", bucket(ev_cid)).groupBy("_cxml_bucket"))
-            .applyInPandas(score_group, schema))
+    return (
+        tx.withColumn("_cxml_bucket", bucket(cid))
+        .groupBy("_cxml_bucket")
+        .cogroup(events.withColumn("_cxml_bucket", bucket(ev_cid)).groupBy("_cxml_bucket"))
+        .applyInPandas(score_group, schema)
+    )

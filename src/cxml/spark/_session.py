@@ -32,9 +32,15 @@ def _java_executable() -> str | None:
     return shutil.which("java")
 
 
-def local_session(app_name: str = "cxml", *, cores: int = 2, shuffle_partitions: int = 4,
-                  driver_memory: str | None = None, log_level: str = "ERROR",
-                  config: dict | None = None):
+def local_session(
+    app_name: str = "cxml",
+    *,
+    cores: int = 2,
+    shuffle_partitions: int = 4,
+    driver_memory: str | None = None,
+    log_level: str = "ERROR",
+    config: dict | None = None,
+):
     """Build, or get, a local SparkSession for cxml.
 
     Before the session starts, ``PYSPARK_PYTHON`` and ``PYSPARK_DRIVER_PYTHON`` are set to
@@ -84,14 +90,19 @@ def local_session(app_name: str = "cxml", *, cores: int = 2, shuffle_partitions:
             raise CxmlUserError(f"{name} must be a positive integer, got {value!r}")
     if importlib.util.find_spec("pyspark") is None:
         raise CxmlUserError(
-            "pyspark is not installed; install cxml's Spark extra: pip install 'cxml[spark]'")
+            "pyspark is not installed; install cxml's Spark extra: pip install 'cxml[spark]'"
+        )
     java = _java_executable()
     if java is None:
-        where = (f"JAVA_HOME={os.environ['JAVA_HOME']} has no bin/java"
-                 if os.environ.get("JAVA_HOME") else "no 'java' on the PATH and JAVA_HOME unset")
+        where = (
+            f"JAVA_HOME={os.environ['JAVA_HOME']} has no bin/java"
+            if os.environ.get("JAVA_HOME")
+            else "no 'java' on the PATH and JAVA_HOME unset"
+        )
         raise CxmlUserError(
             f"Java not found ({where}); Spark needs Java 17 or later: install it (e.g. "
-            "apt-get install openjdk-17-jre-headless) or set JAVA_HOME")
+            "apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
+        )
 
     from pyspark.sql import SparkSession
 
@@ -114,6 +125,11 @@ def local_session(app_name: str = "cxml", *, cores: int = 2, shuffle_partitions:
     spark = builder.getOrCreate()
     if log_level is not None:
         spark.sparkContext.setLogLevel(log_level)
-    logger.info("Spark session %s on %s (Spark %s, java %s)", app_name,
-                spark.sparkContext.master, spark.version, java)
+    logger.info(
+        "Spark session %s on %s (Spark %s, java %s)",
+        app_name,
+        spark.sparkContext.master,
+        spark.version,
+        java,
+    )
     return spark

@@ -124,8 +124,9 @@ def load_uplift_config(path: str | Path) -> UpliftConfig:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(x) for x in err["loc"])
-        raise ConfigError(f"config {p}: {where}: {err['msg']} "
-                          f"({len(exc.errors())} problem(s))") from None
+        raise ConfigError(
+            f"config {p}: {where}: {err['msg']} ({len(exc.errors())} problem(s))"
+        ) from None
     base = p.parent
 
     def resolve(s: str) -> str:

@@ -24,8 +24,16 @@ from cxml.exceptions import DataValidationError
 __all__ = ["TARGET_COLUMNS", "select_targets"]
 
 #: Columns of :func:`select_targets`'s result, after its index (the customer id).
-TARGET_COLUMNS = ["rank", "arm", "uplift", "value", "cost", "expected_incremental_value",
-                  "cumulative_cost", "reason"]
+TARGET_COLUMNS = [
+    "rank",
+    "arm",
+    "uplift",
+    "value",
+    "cost",
+    "expected_incremental_value",
+    "cumulative_cost",
+    "reason",
+]
 
 
 def _costs(arms, cost_per_contact) -> dict:
@@ -60,9 +68,15 @@ def _values(value, index) -> pd.Series:
     return v
 
 
-def select_targets(uplift: pd.DataFrame, *, value=1.0, cost_per_contact=0.0,
-                   budget: float | None = None, budget_kind: str = "contacts",
-                   unit: str = "uplift") -> pd.DataFrame:
+def select_targets(
+    uplift: pd.DataFrame,
+    *,
+    value=1.0,
+    cost_per_contact=0.0,
+    budget: float | None = None,
+    budget_kind: str = "contacts",
+    unit: str = "uplift",
+) -> pd.DataFrame:
     """Select the customers worth contacting, each with its best arm, within a budget.
 
     Parameters
@@ -121,13 +135,16 @@ def select_targets(uplift: pd.DataFrame, *, value=1.0, cost_per_contact=0.0,
     eiv_frame = eiv_frame[valid]
     best_pos = np.nanargmax(eiv_frame.to_numpy(), axis=1) if len(eiv_frame) else np.array([], int)
     best_eiv = eiv_frame.to_numpy()[np.arange(len(eiv_frame)), best_pos]
-    out = pd.DataFrame({
-        "arm": np.asarray(arms, dtype=object)[best_pos],
-        "uplift": uplift.loc[eiv_frame.index].to_numpy()[np.arange(len(eiv_frame)), best_pos],
-        "value": v[valid].to_numpy(),
-        "cost": cost_row[best_pos],
-        "expected_incremental_value": best_eiv,
-    }, index=eiv_frame.index)
+    out = pd.DataFrame(
+        {
+            "arm": np.asarray(arms, dtype=object)[best_pos],
+            "uplift": uplift.loc[eiv_frame.index].to_numpy()[np.arange(len(eiv_frame)), best_pos],
+            "value": v[valid].to_numpy(),
+            "cost": cost_row[best_pos],
+            "expected_incremental_value": best_eiv,
+        },
+        index=eiv_frame.index,
+    )
     if len(arms) > 1:  # the runner-up arm, for the reason text
         filled = np.nan_to_num(eiv_frame.to_numpy(), nan=-np.inf)
         second_pos = np.argsort(filled, axis=1, kind="mergesort")[:, -2]
@@ -145,8 +162,10 @@ def select_targets(uplift: pd.DataFrame, *, value=1.0, cost_per_contact=0.0,
     reasons = []
     pos = {c: i for i, c in enumerate(eiv_frame.index)} if len(arms) > 1 else {}
     for cid, r in out.iterrows():
-        text = (f"{r['arm']}: {unit} {r['uplift']:+.4f} x value {r['value']:.2f} - cost "
-                f"{r['cost']:.2f} = {r['expected_incremental_value']:+.2f}")
+        text = (
+            f"{r['arm']}: {unit} {r['uplift']:+.4f} x value {r['value']:.2f} - cost "
+            f"{r['cost']:.2f} = {r['expected_incremental_value']:+.2f}"
+        )
         if len(arms) > 1:
             j = pos[cid]
             text += f"; next best {second_arm[j]} {second[j]:+.2f}, none 0"

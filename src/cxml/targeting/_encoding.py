@@ -69,8 +69,11 @@ class FrozenEncoding:
             s = X[col]
             if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
                 continue
-            if (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
-                    or isinstance(s.dtype, pd.CategoricalDtype)):
+            if (
+                pd.api.types.is_object_dtype(s)
+                or pd.api.types.is_string_dtype(s)
+                or isinstance(s.dtype, pd.CategoricalDtype)
+            ):
                 categories[str(col)] = sorted({str(v) for v in s.dropna().unique()})
                 continue
             raise DataValidationError(
@@ -118,12 +121,16 @@ class FrozenEncoding:
                 present = s.notna().to_numpy()
                 codes = np.full(len(s), -1, dtype=np.int64)
                 codes[present] = pd.Index(cats).get_indexer(
-                    [str(v) for v in s.to_numpy(dtype=object)[present]])
+                    [str(v) for v in s.to_numpy(dtype=object)[present]]
+                )
                 unseen = (codes < 0) & present
                 if unseen.any():
-                    logger.info("feature %r: %d value(s) not seen at fit (e.g. %r) are scored "
-                                "as missing", col, int(unseen.sum()),
-                                s[unseen].iloc[0])
+                    logger.info(
+                        "feature %r: %d value(s) not seen at fit (e.g. %r) are scored as missing",
+                        col,
+                        int(unseen.sum()),
+                        s[unseen].iloc[0],
+                    )
                 out[:, j] = np.where(codes < 0, np.nan, codes)
             else:
                 if not (pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s)):

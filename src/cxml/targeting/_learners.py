@@ -47,10 +47,20 @@ class _UpliftModel(BaseEstimator):
 
     _binary: bool = True
 
-    def __init__(self, *, control, learner: str = "t", n_estimators: int = 200,
-                 learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 100, reg_lambda: float = 1.0,
-                 min_rows_per_arm: int = 50, n_jobs: int = 1, random_state=None):
+    def __init__(
+        self,
+        *,
+        control,
+        learner: str = "t",
+        n_estimators: int = 200,
+        learning_rate: float = 0.05,
+        num_leaves: int = 15,
+        min_child_samples: int = 100,
+        reg_lambda: float = 1.0,
+        min_rows_per_arm: int = 50,
+        n_jobs: int = 1,
+        random_state=None,
+    ):
         self.control = control
         self.learner = learner
         self.n_estimators = n_estimators
@@ -103,8 +113,10 @@ class _UpliftModel(BaseEstimator):
         masks = {a: t == a for a in labels}
         objective = "binary" if self._binary else "regression"
 
-        outcome_models = {a: self._train(Z[masks[a]], yv[masks[a]], objective, encoding)
-                          for a in [self.control, *arms]}
+        outcome_models = {
+            a: self._train(Z[masks[a]], yv[masks[a]], objective, encoding)
+            for a in [self.control, *arms]
+        }
         effect_models: dict = {}
         propensity: dict = {}
         if self.learner == "x":
@@ -114,8 +126,10 @@ class _UpliftModel(BaseEstimator):
                 k = masks[a]
                 d1 = yv[k] - mu_c.predict(Z[k])
                 d0 = outcome_models[a].predict(Z[c]) - yv[c]
-                effect_models[a] = (self._train(Z[k], d1, "regression", encoding),
-                                    self._train(Z[c], d0, "regression", encoding))
+                effect_models[a] = (
+                    self._train(Z[k], d1, "regression", encoding),
+                    self._train(Z[c], d0, "regression", encoding),
+                )
                 propensity[a] = float(k.sum() / (k.sum() + c.sum()))
 
         self.encoding_ = encoding
@@ -126,8 +140,13 @@ class _UpliftModel(BaseEstimator):
         self.outcome_models_ = outcome_models
         self.effect_models_ = effect_models
         self.propensity_ = propensity
-        logger.info("uplift %s-learner fitted: %d rows, arms %s against control %r",
-                    self.learner, len(X), arms, self.control)
+        logger.info(
+            "uplift %s-learner fitted: %d rows, arms %s against control %r",
+            self.learner,
+            len(X),
+            arms,
+            self.control,
+        )
         return self
 
     def _lgb_params(self, objective: str) -> dict:
@@ -146,13 +165,18 @@ class _UpliftModel(BaseEstimator):
             params["seed"] = int(self.random_state)
         return params
 
-    def _train(self, Z: np.ndarray, y: np.ndarray, objective: str,
-               encoding: FrozenEncoding) -> lgb.Booster:
-        data = lgb.Dataset(Z, label=y, categorical_feature=encoding.categorical_indices,
-                           feature_name=[f"f{i}" for i in range(Z.shape[1])],
-                           params={"verbose": -1}, free_raw_data=True)
-        return lgb.train(self._lgb_params(objective), data,
-                         num_boost_round=int(self.n_estimators))
+    def _train(
+        self, Z: np.ndarray, y: np.ndarray, objective: str, encoding: FrozenEncoding
+    ) -> lgb.Booster:
+        data = lgb.Dataset(
+            Z,
+            label=y,
+            categorical_feature=encoding.categorical_indices,
+            feature_name=[f"f{i}" for i in range(Z.shape[1])],
+            params={"verbose": -1},
+            free_raw_data=True,
+        )
+        return lgb.train(self._lgb_params(objective), data, num_boost_round=int(self.n_estimators))
 
     # -- prediction ------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -212,8 +236,9 @@ class _UpliftModel(BaseEstimator):
         self._check_fitted()
         Z = self._encode(X)
         arms = [self.control, *self.arms_]
-        return pd.DataFrame({a: self.outcome_models_[a].predict(Z) for a in arms},
-                            index=X.index, columns=arms)
+        return pd.DataFrame(
+            {a: self.outcome_models_[a].predict(Z) for a in arms}, index=X.index, columns=arms
+        )
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
@@ -251,8 +276,9 @@ class _UpliftModel(BaseEstimator):
             "params": {k: _json_label(v) for k, v in self.get_params().items()},
             "labels": [_json_label(a) for a in labels],
             "models": files,
-            "propensity": {str(i): self.propensity_[a]
-                           for i, a in enumerate(labels) if a in self.propensity_},
+            "propensity": {
+                str(i): self.propensity_[a] for i, a in enumerate(labels) if a in self.propensity_
+            },
             "n_rows_per_arm": {str(i): self.n_rows_per_arm_[a] for i, a in enumerate(labels)},
             "encoding": self.encoding_.to_dict(),
         }
@@ -282,15 +308,19 @@ class _UpliftModel(BaseEstimator):
         try:
             meta = json.loads((d / _META_FILE).read_text())
         except (OSError, ValueError) as exc:
-            raise ModelLoadError(f"uplift model {d}: cannot read {_META_FILE} ({exc}); "
-                                 "pass the directory written by save()") from exc
+            raise ModelLoadError(
+                f"uplift model {d}: cannot read {_META_FILE} ({exc}); "
+                "pass the directory written by save()"
+            ) from exc
         if meta.get("format") != _FORMAT:
             raise ModelLoadError(f"uplift model {d}: {_META_FILE} is not a cxml uplift model")
-        klass = {"UpliftClassifier": UpliftClassifier,
-                 "UpliftRegressor": UpliftRegressor}.get(meta.get("estimator"))
+        klass = {"UpliftClassifier": UpliftClassifier, "UpliftRegressor": UpliftRegressor}.get(
+            meta.get("estimator")
+        )
         if klass is None or (cls is not _UpliftModel and not issubclass(klass, cls)):
-            raise ModelLoadError(f"uplift model {d}: holds a {meta.get('estimator')}, "
-                                 f"not a {cls.__name__}")
+            raise ModelLoadError(
+                f"uplift model {d}: holds a {meta.get('estimator')}, not a {cls.__name__}"
+            )
         est = klass(**meta["params"])
         labels = meta["labels"]
         try:
@@ -299,8 +329,10 @@ class _UpliftModel(BaseEstimator):
                 entry = meta["models"][str(i)]
                 outcome[a] = lgb.Booster(model_file=str(d / entry["outcome"]))
                 if "effect_treated" in entry:
-                    effect[a] = (lgb.Booster(model_file=str(d / entry["effect_treated"])),
-                                 lgb.Booster(model_file=str(d / entry["effect_control"])))
+                    effect[a] = (
+                        lgb.Booster(model_file=str(d / entry["effect_treated"])),
+                        lgb.Booster(model_file=str(d / entry["effect_control"])),
+                    )
         except Exception as exc:  # LightGBM raises its own error types on bad files
             raise ModelLoadError(f"uplift model {d}: cannot read a LightGBM model ({exc})") from exc
         est.encoding_ = FrozenEncoding.from_dict(meta["encoding"])
@@ -390,11 +422,14 @@ _PARAMS_DOC = """
 
 class UpliftClassifier(_UpliftModel):
     _binary = True
-    __doc__ = """Uplift model for a 0/1 outcome (visit, conversion, retention).
+    __doc__ = (
+        """Uplift model for a 0/1 outcome (visit, conversion, retention).
 
     ``predict_uplift`` gives, per customer and non-control arm, the estimated change in
     P(y = 1) if the customer gets that arm instead of control.
-""" + _PARAMS_DOC + """
+"""
+        + _PARAMS_DOC
+        + """
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -407,12 +442,16 @@ class UpliftClassifier(_UpliftModel):
     >>> model.predict_uplift(X).columns.tolist()
     ['email']
 """
+    )
 
 
 class UpliftRegressor(_UpliftModel):
     _binary = False
-    __doc__ = """Uplift model for a continuous outcome, such as spend: incremental spend per arm.
+    __doc__ = (
+        """Uplift model for a continuous outcome, such as spend: incremental spend per arm.
 
     ``predict_uplift`` gives, per customer and non-control arm, the estimated change in
     the expected outcome if the customer gets that arm instead of control.
-""" + _PARAMS_DOC
+"""
+        + _PARAMS_DOC
+    )

@@ -245,7 +245,7 @@ def uplift_at_k(y, uplift, treatment, *, k: float = 0.3, strategy: str = "overal
         for g in (1, 0):
             yg = y[t == g]
             size = int(len(yg) * k) if is_float else int(k)
-            out.append(yg[:max(size, 1)].mean())
+            out.append(yg[: max(size, 1)].mean())
         return float(out[0] - out[1])
     raise DataValidationError(f"strategy={strategy!r} is not one of ['overall', 'by_group']")
 
@@ -279,9 +279,17 @@ def uplift_by_decile(y, uplift, treatment, *, bins: int = 10) -> pd.DataFrame:
         yt, yc = y[idx][t[idx] == 1], y[idx][t[idx] == 0]
         rt = yt.mean() if len(yt) else np.nan
         rc = yc.mean() if len(yc) else np.nan
-        rows.append({"bin": i, "n_treatment": len(yt), "n_control": len(yc),
-                     "response_treatment": rt, "response_control": rc, "uplift": rt - rc,
-                     "predicted_uplift": s[idx].mean()})
+        rows.append(
+            {
+                "bin": i,
+                "n_treatment": len(yt),
+                "n_control": len(yc),
+                "response_treatment": rt,
+                "response_control": rc,
+                "uplift": rt - rc,
+                "predicted_uplift": s[idx].mean(),
+            }
+        )
     return pd.DataFrame(rows).set_index("bin")
 
 
@@ -339,6 +347,10 @@ def uplift_table(y, uplift: pd.DataFrame, treatment, *, control, k: float = 0.3)
     for name, (treated, s) in scores.items():
         keep = treated | (t == control)
         yk, sk, tk = y[keep], s[keep], treated[keep].astype(int)
-        rows[name] = {"n": int(keep.sum()), "uplift_at_k": uplift_at_k(yk, sk, tk, k=k),
-                      "qini": qini_coefficient(yk, sk, tk), "auuc": auuc(yk, sk, tk)}
+        rows[name] = {
+            "n": int(keep.sum()),
+            "uplift_at_k": uplift_at_k(yk, sk, tk, k=k),
+            "qini": qini_coefficient(yk, sk, tk),
+            "auuc": auuc(yk, sk, tk),
+        }
     return pd.DataFrame.from_dict(rows, orient="index")

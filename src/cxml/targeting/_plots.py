@@ -65,8 +65,7 @@ def plot_qini(y, uplift, treatment, *, title: str = "Qini curve") -> Figure:
     ax = fig.axes[0]
     x_p, q_p = qini_curve(y_arr, perfect_ranking(y_arr, t_arr, "qini"), t_arr)
     ax.plot(x_p, q_p, color="grey", linewidth=1, label="perfect")
-    ax.plot([0, x_p[-1]], [0, q_p[-1]], linestyle="--", color="grey", linewidth=1,
-            label="random")
+    ax.plot([0, x_p[-1]], [0, q_p[-1]], linestyle="--", color="grey", linewidth=1, label="random")
     for name, s in scores.items():
         x, q = qini_curve(y_arr, s, t_arr)
         ax.plot(x, q, label=f"{name} (Qini {qini_coefficient(y_arr, s, t_arr):.3f})")
@@ -75,8 +74,9 @@ def plot_qini(y, uplift, treatment, *, title: str = "Qini curve") -> Figure:
     return fig
 
 
-def plot_uplift_by_decile(y, uplift, treatment, *, bins: int = 10,
-                          title: str = "Uplift by decile") -> Figure:
+def plot_uplift_by_decile(
+    y, uplift, treatment, *, bins: int = 10, title: str = "Uplift by decile"
+) -> Figure:
     """Observed and predicted uplift in bins of predicted uplift, best bin first.
 
     Parameters
@@ -101,10 +101,13 @@ def plot_uplift_by_decile(y, uplift, treatment, *, bins: int = 10,
     fig = _new_figure()
     ax = fig.axes[0]
     ax.bar(table.index, table["uplift"], color="tab:blue", label="observed")
-    ax.plot(table.index, table["predicted_uplift"], "o-", color="tab:orange",
-            label="predicted")
+    ax.plot(table.index, table["predicted_uplift"], "o-", color="tab:orange", label="predicted")
     ax.axhline(0, color="grey", linewidth=1)
-    ax.set(xlabel="bin of predicted uplift (1 = highest)", ylabel="uplift", title=title,
-           xticks=list(table.index))
+    ax.set(
+        xlabel="bin of predicted uplift (1 = highest)",
+        ylabel="uplift",
+        title=title,
+        xticks=list(table.index),
+    )
     ax.legend(loc="upper right", fontsize="small")
     return fig

@@ -76,8 +76,9 @@ def policy_value(y, treatment, policy) -> float:
     return _ipw(*_prepare(y, treatment, policy))
 
 
-def policy_value_ci(y, treatment, policy, baseline, *, n_boot: int = 1000,
-                    level: float = 0.95, random_state=None) -> dict:
+def policy_value_ci(
+    y, treatment, policy, baseline, *, n_boot: int = 1000, level: float = 0.95, random_state=None
+) -> dict:
     """Policy value against a baseline policy, with bootstrap confidence intervals.
 
     Parameters
@@ -114,6 +115,10 @@ def policy_value_ci(y, treatment, policy, baseline, *, n_boot: int = 1000,
         diffs[i] = values[i] - _ipw(y, t, b, idx)
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     value, base = _ipw(y, t, p), _ipw(y, t, b)
-    return {"value": value, "baseline_value": base, "difference": value - base,
-            "value_ci": tuple(float(v) for v in np.percentile(values, q)),
-            "difference_ci": tuple(float(v) for v in np.percentile(diffs, q))}
+    return {
+        "value": value,
+        "baseline_value": base,
+        "difference": value - base,
+        "value_ci": tuple(float(v) for v in np.percentile(values, q)),
+        "difference_ci": tuple(float(v) for v in np.percentile(diffs, q)),
+    }

@@ -91,19 +91,28 @@ def campaign_frame(cfg: UpliftConfig) -> tuple[pd.DataFrame, pd.Series, pd.Serie
             f"(e.g. {table.loc[dup, cfg.id_column].iloc[0]!r}): one row per customer"
         )
     table = table.set_index(cfg.id_column)
-    features = cfg.features or [c for c in table.columns
-                                if c not in (cfg.treatment_column, cfg.outcome_column)]
+    features = cfg.features or [
+        c for c in table.columns if c not in (cfg.treatment_column, cfg.outcome_column)
+    ]
     X = table[features]
     if cfg.customer_features is not None:
         from cxml.features import rfm
 
         cf = cfg.customer_features
-        feats = rfm(cf.transactions, observation_end=cf.campaign_date,
-                    time_unit=cf.time_unit, output="pandas")
+        feats = rfm(
+            cf.transactions,
+            observation_end=cf.campaign_date,
+            time_unit=cf.time_unit,
+            output="pandas",
+        )
         absent = ~X.index.isin(feats.index)
         if absent.any():
-            logger.info("%d campaign customer(s) have no transaction up to %s: their RFM "
-                        "features are missing", int(absent.sum()), cf.campaign_date)
+            logger.info(
+                "%d campaign customer(s) have no transaction up to %s: their RFM "
+                "features are missing",
+                int(absent.sum()),
+                cf.campaign_date,
+            )
         clash = sorted(set(X.columns) & set(feats.columns))
         if clash:
             raise DataValidationError(
@@ -136,11 +145,13 @@ def train_uplift(cfg: UpliftConfig, *, tracking_uri: str | None = None) -> Uplif
     params = {"learner": cfg.learner, "random_state": cfg.seed, **cfg.params}
     strata = t.astype(str) + "|" + (pd.to_numeric(y, errors="coerce") > 0).astype(str)
     try:
-        idx_tr, idx_te = train_test_split(X.index, test_size=cfg.test_size,
-                                          random_state=cfg.seed, stratify=strata)
+        idx_tr, idx_te = train_test_split(
+            X.index, test_size=cfg.test_size, random_state=cfg.seed, stratify=strata
+        )
     except ValueError as exc:  # a stratum with a single customer
-        raise DataValidationError(f"campaign {cfg.campaign}: cannot split it stratified by "
-                                  f"arm x outcome ({exc})") from None
+        raise DataValidationError(
+            f"campaign {cfg.campaign}: cannot split it stratified by arm x outcome ({exc})"
+        ) from None
     model = klass(control=cfg.control, **params).fit(X.loc[idx_tr], t.loc[idx_tr], y.loc[idx_tr])
     up = model.predict_uplift(X.loc[idx_te])
     evaluation = uplift_table(y.loc[idx_te], up, t.loc[idx_te], control=cfg.control, k=cfg.k)
@@ -148,25 +159,43 @@ def train_uplift(cfg: UpliftConfig, *, tracking_uri: str | None = None) -> Uplif
     for arm in model.arms_:
         keep = t.loc[idx_te].isin([arm, cfg.control]).to_numpy()
         yy, tt = y.loc[idx_te][keep], (t.loc[idx_te][keep] == arm).astype(int)
-        figures[f"plots/qini_{arm}.png"] = plot_qini(yy, {model.learner + "-learner":
-                                                         up[arm][keep]}, tt,
-                                                     title=f"Qini: {arm} vs {cfg.control}")
+        figures[f"plots/qini_{arm}.png"] = plot_qini(
+            yy,
+            {model.learner + "-learner": up[arm][keep]},
+            tt,
+            title=f"Qini: {arm} vs {cfg.control}",
+        )
         figures[f"plots/deciles_{arm}.png"] = plot_uplift_by_decile(
-            yy, up[arm][keep], tt, title=f"Uplift by decile: {arm} vs {cfg.control}")
+            yy, up[arm][keep], tt, title=f"Uplift by decile: {arm} vs {cfg.control}"
+        )
     if cfg.refit:
         model = klass(control=cfg.control, **params).fit(X, t, y)
     model_dir = model.save(cfg.model_dir)
     uri = resolve_tracking_uri(tracking_uri, cfg.tracking_uri)
-    with TrackedRun(uri, cfg.experiment, run_name=f"uplift-{cfg.outcome_column}",
-                    tags={"cxml.kind": "uplift"}) as run:
-        run.log_params({"learner": cfg.learner, "control": cfg.control,
-                        "outcome": cfg.outcome_column, "outcome_type": cfg.outcome_type,
-                        "test_size": cfg.test_size, "seed": cfg.seed, "k": cfg.k,
-                        "refit": cfg.refit, "n_features": X.shape[1],
-                        **{f"model.{k}": v for k, v in cfg.params.items()}})
-        run.log_metrics({f"{name}.{col}": float(evaluation.loc[name, col])
-                         for name in evaluation.index
-                         for col in ("uplift_at_k", "qini", "auuc")})
+    with TrackedRun(
+        uri, cfg.experiment, run_name=f"uplift-{cfg.outcome_column}", tags={"cxml.kind": "uplift"}
+    ) as run:
+        run.log_params(
+            {
+                "learner": cfg.learner,
+                "control": cfg.control,
+                "outcome": cfg.outcome_column,
+                "outcome_type": cfg.outcome_type,
+                "test_size": cfg.test_size,
+                "seed": cfg.seed,
+                "k": cfg.k,
+                "refit": cfg.refit,
+                "n_features": X.shape[1],
+                **{f"model.{k}": v for k, v in cfg.params.items()},
+            }
+        )
+        run.log_metrics(
+            {
+                f"{name}.{col}": float(evaluation.loc[name, col])
+                for name in evaluation.index
+                for col in ("uplift_at_k", "qini", "auuc")
+            }
+        )
         run.log_table(evaluation, "uplift_evaluation")
         for name, fig in figures.items():
             run.log_figure(fig, name)

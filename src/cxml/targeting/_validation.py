@@ -37,12 +37,14 @@ def check_treatment(treatment, n_rows: int, control, min_rows_per_arm: int) -> n
     The labels must have one entry per row, no missing values, at least two arms, contain
     ``control`` and give every arm at least ``min_rows_per_arm`` rows.
     """
-    t = pd.Series(np.asarray(treatment, dtype=object).ravel()
-                  if not isinstance(treatment, pd.Series) else treatment.to_numpy(dtype=object))
+    t = pd.Series(
+        np.asarray(treatment, dtype=object).ravel()
+        if not isinstance(treatment, pd.Series)
+        else treatment.to_numpy(dtype=object)
+    )
     if len(t) != n_rows:
         raise DataValidationError(
-            f"X has {n_rows} rows but treatment has {len(t)}: "
-            "pass one treatment label per row of X"
+            f"X has {n_rows} rows but treatment has {len(t)}: pass one treatment label per row of X"
         )
     missing = t.isna().to_numpy()
     if missing.any():

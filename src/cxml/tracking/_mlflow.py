@@ -80,19 +80,28 @@ def check_tracking_uri(uri: str, *, timeout_s: float = 5.0) -> None:
         try:
             with urllib.request.urlopen(url, timeout=timeout_s) as resp:  # noqa: S310
                 if resp.status != 200:
-                    raise CxmlUserError(f"MLflow server {uri} answered HTTP {resp.status} on /health")
+                    raise CxmlUserError(
+                        f"MLflow server {uri} answered HTTP {resp.status} on /health"
+                    )
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise CxmlUserError(f"MLflow tracking server {uri} is unreachable: {reason}") from None
     elif uri.startswith("sqlite:///"):
-        parent = Path(uri[len("sqlite:///"):]).expanduser().resolve().parent
+        parent = Path(uri[len("sqlite:///") :]).expanduser().resolve().parent
         if not parent.is_dir():
             raise CxmlUserError(f"tracking URI {uri}: directory {parent} does not exist")
 
 
-def save_pyfunc_model(bundle_dir: Path, model_dir: str | Path, *, python_model: str | Path,
-                      input_example: pd.DataFrame, output_example: pd.DataFrame, as_of: str,
-                      config_path: str | Path | None = None) -> Path:
+def save_pyfunc_model(
+    bundle_dir: Path,
+    model_dir: str | Path,
+    *,
+    python_model: str | Path,
+    input_example: pd.DataFrame,
+    output_example: pd.DataFrame,
+    as_of: str,
+    config_path: str | Path | None = None,
+) -> Path:
     """Save a bundle as an MLflow pyfunc model (models-from-code; no pickle), atomically.
 
     The model is written to a temporary sibling directory and renamed over ``model_dir``,
@@ -131,12 +140,16 @@ def save_pyfunc_model(bundle_dir: Path, model_dir: str | Path, *, python_model: 
         # MLflow hints about integer columns in the example; the example is the user's own
         # data, so its types are the right ones to record.
         warnings.simplefilter("ignore")
-        signature = infer_signature(input_example, output_example, params={"as_of": as_of, "allow_stale_as_of": False})
+        signature = infer_signature(
+            input_example, output_example, params={"as_of": as_of, "allow_stale_as_of": False}
+        )
         mlflow.pyfunc.save_model(
             path=str(target),
             python_model=str(python_model),
-            artifacts={"bundle": str(bundle_dir),
-                       **({"config": str(config_path)} if config_path else {})},
+            artifacts={
+                "bundle": str(bundle_dir),
+                **({"config": str(config_path)} if config_path else {}),
+            },
             signature=signature,
             input_example=input_example,
             pip_requirements=_pip_requirements(),
@@ -165,7 +178,8 @@ class TrackedRun:
     Use as a context manager::
 
         with TrackedRun(uri, "cxml", run_name="cdnow", tags={...}) as run:
-            run.log_params({...}); run.log_metrics({...})
+            run.log_params({...})
+            run.log_metrics({...})
 
     Logging problems after the start never lose the trained model: they are collected in
     :attr:`failures` and reported as one warning.
@@ -191,8 +205,15 @@ class TrackedRun:
         unreachable, read-only, ...).
     """
 
-    def __init__(self, tracking_uri: str, experiment: str, *, run_name: str,
-                 tags: dict | None = None, nested: bool = False):
+    def __init__(
+        self,
+        tracking_uri: str,
+        experiment: str,
+        *,
+        run_name: str,
+        tags: dict | None = None,
+        nested: bool = False,
+    ):
         self.nested = nested
         self.tracking_uri = tracking_uri
         self.experiment = experiment
@@ -201,14 +222,13 @@ class TrackedRun:
         self.run_id: str | None = None
         self.failures: list[str] = []
 
-    def __enter__(self) -> "TrackedRun":
+    def __enter__(self) -> TrackedRun:
         import mlflow
 
         mlflow.set_tracking_uri(self.tracking_uri)
         try:
             mlflow.set_experiment(self.experiment)
-            self._run = mlflow.start_run(run_name=self.run_name, tags=self.tags,
-                                         nested=self.nested)
+            self._run = mlflow.start_run(run_name=self.run_name, tags=self.tags, nested=self.nested)
         except Exception as exc:  # noqa: BLE001 - any store failure is a user-facing problem
             raise CxmlUserError(
                 f"cannot start an MLflow run at {self.tracking_uri}: {str(exc).splitlines()[0]}"
@@ -279,8 +299,9 @@ class TrackedRun:
 
         import mlflow
 
-        finite = {k: float(v) for k, v in metrics.items()
-                  if v is not None and math.isfinite(float(v))}
+        finite = {
+            k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))
+        }
         with self._guard("metrics"):
             mlflow.log_metrics(finite)
 
@@ -379,11 +400,25 @@ class TrackedRun:
                     source = CodeDatasetSource({"source": str(lineage.get("source"))})
             # MetaDataset leaves Dataset.profile abstract, but Dataset is no ABC, so it
             # instantiates (mlflow's own API for a dataset known by its metadata only).
-            ds = MetaDataset(source, name=name,  # type: ignore[abstract]
-                             digest=(lineage.get("sha256") or "")[:16] or None)
-            tags = {k: str(lineage[k]) for k in ("rows", "customers", "first_date", "last_date",
-                                                  "sha256", "connection", "table", "query")
-                    if lineage.get(k) is not None}
+            ds = MetaDataset(
+                source,
+                name=name,  # type: ignore[abstract]
+                digest=(lineage.get("sha256") or "")[:16] or None,
+            )
+            tags = {
+                k: str(lineage[k])
+                for k in (
+                    "rows",
+                    "customers",
+                    "first_date",
+                    "last_date",
+                    "sha256",
+                    "connection",
+                    "table",
+                    "query",
+                )
+                if lineage.get(k) is not None
+            }
             mlflow.log_input(ds, context=context, tags=tags)
 
     def log_model_dir(self, model_dir: Path) -> None:
@@ -466,8 +501,19 @@ def library_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for pkg in ("cxml", "numpy", "scipy", "pandas", "pyarrow", "ibis-framework", "duckdb",
-                "lightgbm", "scikit-learn", "mlflow", "lifetimes"):
+    for pkg in (
+        "cxml",
+        "numpy",
+        "scipy",
+        "pandas",
+        "pyarrow",
+        "ibis-framework",
+        "duckdb",
+        "lightgbm",
+        "scikit-learn",
+        "mlflow",
+        "lifetimes",
+    ):
         try:
             out[f"version.{pkg}"] = version(pkg)
         except PackageNotFoundError:

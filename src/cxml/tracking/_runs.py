@@ -9,28 +9,72 @@ import pandas as pd
 
 from cxml.exceptions import CxmlUserError, ModelLoadError
 
-__all__ = ["COMPARE_METRICS", "COMPARE_PARAMS", "compare_runs", "register_model", "local_model_path", "KEY_METRICS", "KEY_PARAMS"]
+__all__ = [
+    "COMPARE_METRICS",
+    "COMPARE_PARAMS",
+    "compare_runs",
+    "register_model",
+    "local_model_path",
+    "KEY_METRICS",
+    "KEY_PARAMS",
+]
 
 logger = logging.getLogger(__name__)
 
-KEY_PARAMS = ["data.source", "data.customers", "time.calibration_end", "time.observation_end",
-              "time.time_unit", "churn.learning_rate", "churn.num_leaves"]
-KEY_METRICS = ["churn_auc", "churn_pr_auc", "churn_brier", "bgnbd_expected_churn_auc",
-               "purchases_spearman", "value_gini", "bgnbd_log_likelihood",
-               "mbgnbd_log_likelihood", "pnbd_log_likelihood", "n_customers"]
+KEY_PARAMS = [
+    "data.source",
+    "data.customers",
+    "time.calibration_end",
+    "time.observation_end",
+    "time.time_unit",
+    "churn.learning_rate",
+    "churn.num_leaves",
+]
+KEY_METRICS = [
+    "churn_auc",
+    "churn_pr_auc",
+    "churn_brier",
+    "bgnbd_expected_churn_auc",
+    "purchases_spearman",
+    "value_gini",
+    "bgnbd_log_likelihood",
+    "mbgnbd_log_likelihood",
+    "pnbd_log_likelihood",
+    "n_customers",
+]
 
 
 #: Rows shown for the child runs of a ``cxml compare`` run (one per candidate).
-COMPARE_PARAMS = ["btyd.purchase_model", "btyd.penalizer", "churn.num_leaves",
-                  "churn.learning_rate"]
-COMPARE_METRICS = ["log_likelihood", "aic", "bic", "holdout_purchases_predicted",
-                   "churn_auc", "churn_auc_diff_low", "churn_auc_diff_high", "value_gini",
-                   "value_gini_diff_low", "value_gini_diff_high", "n_cutoffs"]
+COMPARE_PARAMS = [
+    "btyd.purchase_model",
+    "btyd.penalizer",
+    "churn.num_leaves",
+    "churn.learning_rate",
+]
+COMPARE_METRICS = [
+    "log_likelihood",
+    "aic",
+    "bic",
+    "holdout_purchases_predicted",
+    "churn_auc",
+    "churn_auc_diff_low",
+    "churn_auc_diff_high",
+    "value_gini",
+    "value_gini_diff_low",
+    "value_gini_diff_high",
+    "n_cutoffs",
+]
 
 
-def compare_runs(tracking_uri: str, *, experiment: str = "cxml", max_runs: int = 10,
-                 metrics: list[str] | None = None, params: list[str] | None = None,
-                 parent: str | None = None) -> pd.DataFrame:
+def compare_runs(
+    tracking_uri: str,
+    *,
+    experiment: str = "cxml",
+    max_runs: int = 10,
+    metrics: list[str] | None = None,
+    params: list[str] | None = None,
+    parent: str | None = None,
+) -> pd.DataFrame:
     """Key parameters and metrics of the latest runs, one column per run.
 
     Parameters
@@ -67,17 +111,26 @@ def compare_runs(tracking_uri: str, *, experiment: str = "cxml", max_runs: int =
         raise CxmlUserError(f"experiment {experiment!r} not found at {tracking_uri}")
     query = ""
     if parent:
-        found = [r for r in client.search_runs([exp.experiment_id], max_results=1000)
-                 if r.info.run_id.startswith(parent)]
+        found = [
+            r
+            for r in client.search_runs([exp.experiment_id], max_results=1000)
+            if r.info.run_id.startswith(parent)
+        ]
         if len(found) != 1:
             what = "no run" if not found else f"{len(found)} runs"
-            raise CxmlUserError(f"--children {parent}: {what} of experiment {experiment!r} "
-                                "has this id; pass the run id printed by `cxml compare`")
+            raise CxmlUserError(
+                f"--children {parent}: {what} of experiment {experiment!r} "
+                "has this id; pass the run id printed by `cxml compare`"
+            )
         query = f"tags.mlflow.parentRunId = '{found[0].info.run_id}'"
         metrics = metrics or COMPARE_METRICS
         params = params or COMPARE_PARAMS
-    runs = client.search_runs([exp.experiment_id], filter_string=query,
-                              order_by=["attributes.start_time DESC"], max_results=max_runs)
+    runs = client.search_runs(
+        [exp.experiment_id],
+        filter_string=query,
+        order_by=["attributes.start_time DESC"],
+        max_results=max_runs,
+    )
     metrics = metrics or KEY_METRICS
     params = params or KEY_PARAMS
     cols = {}
@@ -98,8 +151,7 @@ def compare_runs(tracking_uri: str, *, experiment: str = "cxml", max_runs: int =
     return pd.DataFrame(cols)
 
 
-def register_model(run_id: str, name: str, *, tracking_uri: str, alias: str | None = None
-                   ) -> int:
+def register_model(run_id: str, name: str, *, tracking_uri: str, alias: str | None = None) -> int:
     """Register the model logged by a ``cxml train`` run and optionally set an alias.
 
     Parameters
@@ -125,7 +177,8 @@ def register_model(run_id: str, name: str, *, tracking_uri: str, alias: str | No
     mv = mlflow.register_model(f"runs:/{run_id}/model", name)
     if alias:
         mlflow.MlflowClient(tracking_uri=tracking_uri).set_registered_model_alias(
-            name, alias, mv.version)
+            name, alias, mv.version
+        )
     return int(mv.version)
 
 
