@@ -260,6 +260,7 @@ def _score_sources(
             raise CxmlUserError(f"give one of {flags}, not both")
         return open_source({"connection": value, "table": tbl, "query": qry}, name=name)
 
+    out: OutputTable | Path
     if output_table:
         out = OutputTable(output, output_table)
     else:

@@ -145,7 +145,7 @@ def source_secrets(url: str) -> list[str]:
     return sorted({s for s in out if s}, key=len, reverse=True)
 
 
-def _scrub(text: str, url: str) -> str:
+def _scrub(text: object, url: str) -> str:
     text = " ".join(str(text).split())
     for secret in source_secrets(url):
         text = text.replace(secret, _MASK)

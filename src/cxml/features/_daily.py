@@ -311,8 +311,8 @@ def finish_report(
     s.update(raw)
     s["_n_days"] = int(purchase_days)
     if "_n_negday" not in s and "_n_cdays" in s:  # see customer_counters
-        dropped_zero = s.get("_n_zero", 0) if policies["zero_value"] == "drop" else 0
-        s["_n_negday"] = s["_n_cdays"] - s["_n_days"] - dropped_zero
+        dropped_zero = (s.get("_n_zero") or 0) if policies["zero_value"] == "drop" else 0
+        s["_n_negday"] = (s["_n_cdays"] or 0) - (s["_n_days"] or 0) - dropped_zero
     if "_n_dup" not in s:
         s["_n_dup"] = None  # duplicates="keep": not counted
     drop_dups = policies["duplicates"] == "drop" or (

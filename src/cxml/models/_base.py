@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -862,7 +863,7 @@ class PurchaseModel(BTYDModel):
         )
 
         self.coefficients_ = None
-        self.coefficient_names_ = ()
+        self.coefficient_names_: tuple[str, ...] = ()
         if not self._wants_covariates():
             check_no_covariates(self, covariates)
             data = self._data_class(x, tx, T, w)
@@ -870,7 +871,9 @@ class PurchaseModel(BTYDModel):
         purchase, dropout = CovariateDesign.from_model(self)
         check_aligned(covariates, index)
         design = CovariateDesign.fit(purchase, dropout, covariates, x.size)
-        designs, free, names = {}, {}, []
+        designs: dict = {}
+        free: dict = {}
+        names: list[str] = []
         for p, (group, sign) in self._covariate_params.items():
             X = design.matrix(covariates, x.size, group)
             cols = design.columns(group)
@@ -918,7 +921,9 @@ class PurchaseModel(BTYDModel):
             if np.all(np.isfinite(full))
             else np.full(full.shape[0], np.nan)
         )
-        coefs, ses, at = {}, {}, k
+        coefs: dict[str, dict[str, float]] = {}
+        ses: dict[str, dict[str, float]] = {}
+        at = k
         for p, (group, _) in self._covariate_params.items():
             coefs[p], ses[p] = {}, {}
             for c, keep in zip(design.columns(group), free[p], strict=True):
@@ -942,10 +947,12 @@ class PurchaseModel(BTYDModel):
             return base
         check_aligned(covariates, index)
         design = self.covariate_design_
-        designs, coefs = {}, {}
+        fitted = cast(dict, self.coefficients_)
+        designs: dict = {}
+        coefs: dict = {}
         for p, (group, sign) in self._covariate_params.items():
             designs[p] = (sign, design.matrix(covariates, n, group))
-            coefs[p] = np.array(list(self.coefficients_[p].values()), dtype=float)
+            coefs[p] = np.asarray(list(fitted[p].values()), dtype=np.float64)
         return row_params(base, self._param_names, designs, coefs)
 
     def _covariates_to_dict(self):
@@ -1037,11 +1044,14 @@ class PurchaseModel(BTYDModel):
         check_aligned(covariates, index)
         design = self.covariate_design_
         k = len(self._param_names)
-        designs, coefs, slots = {}, {}, []
+        fitted = cast(dict, self.coefficients_)
+        designs: dict = {}
+        coefs: dict = {}
+        slots: list[tuple[str, int]] = []
         for p, (group, sign) in self._covariate_params.items():
             designs[p] = (sign, design.matrix(covariates, n, group))
-            coefs[p] = np.array(list(self.coefficients_[p].values()), dtype=float)
-            names = list(self.coefficients_[p])
+            coefs[p] = np.asarray(list(fitted[p].values()), dtype=np.float64)
+            names = list(fitted[p])
             slots.extend(
                 (p, names.index(nm.split(": ", 1)[1]))
                 for nm in self.coefficient_names_
@@ -1069,8 +1079,8 @@ class PurchaseModel(BTYDModel):
                 c_up[p][i] += h
                 c_dn[p][i] -= h
             grads.append((at(lb_up, c_up) - at(lb_dn, c_dn)) / (2 * h))
-        grads = np.stack(grads)
-        var = np.einsum("i...,ij,j...->...", grads, self.theta_covariance_, grads)
+        G = np.stack(grads)
+        var = np.einsum("i...,ij,j...->...", G, self.theta_covariance_, G)
         with np.errstate(divide="ignore", invalid="ignore"):
             sd = np.sqrt(np.maximum(var, 0.0)) / est
         zq = z_quantile(level)

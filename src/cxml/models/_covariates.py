@@ -123,7 +123,7 @@ class CovariateDesign:
     @classmethod
     def fit(cls, purchase, dropout, covariates, n):
         frame = _check_frame(covariates, purchase + dropout, n)
-        encoding = {}
+        encoding: dict[str, dict] = {}
         for col in dict.fromkeys(purchase + dropout):
             s = frame[col]
             numeric = pd.api.types.is_numeric_dtype(s) and not isinstance(

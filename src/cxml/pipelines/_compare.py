@@ -39,9 +39,15 @@ from cxml.exceptions import ConfigError, CxmlUserError, DataValidationError
 from cxml.models import ChurnClassifier
 from cxml.pipelines._bundle import PURCHASE_MODELS
 from cxml.pipelines._config import Config, candidate_configs, load_config
-from cxml.pipelines._core import before, cross_fit_proba, day_after, fit_calibration
+from cxml.pipelines._core import (
+    CalibrationFit,
+    before,
+    cross_fit_proba,
+    day_after,
+    fit_calibration,
+)
 from cxml.pipelines._data import check_time_config, load_events, load_transactions
-from cxml.pipelines._train import bound_parameter_warnings, holdout_metrics
+from cxml.pipelines._train import TrainResult, bound_parameter_warnings, holdout_metrics
 
 __all__ = [
     "LEADERBOARD_COLUMNS",
@@ -164,7 +170,7 @@ class CompareResult:
     run_id: str | None = None
     tracking_uri: str | None = None
     selected: str | None = None
-    train_result: object | None = None
+    train_result: TrainResult | None = None
 
 
 def _noop(step: str) -> None:
@@ -261,7 +267,7 @@ def compare(
         end = day_after(obs)
         tx_k = before(tx, end) if k else tx
         ev_k = (before(events, end, kind="events") if k else events) if events is not None else None
-        shared: dict[str, object] = {}
+        shared: dict[str, CalibrationFit] = {}
         try:
             cut_rows = []
             for name, c in candidates:
@@ -517,7 +523,7 @@ def _gini_sum(A: np.ndarray, S: np.ndarray) -> np.ndarray:
     return cum.sum(axis=1) / n - (n + 1) / (2 * n)
 
 
-def _gini_rows(A: np.ndarray, S: np.ndarray, denom: np.ndarray) -> np.ndarray:
+def _gini_rows(A: np.ndarray, S: np.ndarray, denom: np.ndarray | None) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return _gini_sum(A, S) / denom
 
@@ -683,14 +689,15 @@ def _train_selected(cfg, result, candidates, select, uri, on_step) -> None:
     res = train(chosen, tracking_uri=uri, on_step=on_step)
     from cxml import tracking
 
-    tracking.tag_run(
-        uri,
-        res.run_id,
-        {
-            "cxml.compare.selected": name,
-            "cxml.compare.selected_by": select,
-            "cxml.compare.why": why,
-            **({"cxml.compare.parent_run": result.run_id} if result.run_id else {}),
-        },
-    )
+    if res.run_id is not None:  # the run was logged: say why this candidate won
+        tracking.tag_run(
+            uri,
+            res.run_id,
+            {
+                "cxml.compare.selected": name,
+                "cxml.compare.selected_by": select,
+                "cxml.compare.why": why,
+                **({"cxml.compare.parent_run": result.run_id} if result.run_id else {}),
+            },
+        )
     result.selected, result.train_result = name, res

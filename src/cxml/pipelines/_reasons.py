@@ -51,7 +51,7 @@ def churn_reasons(churn_model, X: pd.DataFrame, top: int) -> pd.DataFrame:
     for j in range(top):
         if j < k:
             up = pushes_up[:, j]
-            out[f"reason_{j + 1}"] = np.where(up, n[:, j], None)
+            out[f"reason_{j + 1}"] = np.where(up, n[:, j], np.array(None, dtype=object))
             out[f"reason_{j + 1}_value"] = np.where(up, v[:, j], np.nan)
             out[f"reason_{j + 1}_shap"] = np.where(up, c[:, j], np.nan)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -409,7 +409,7 @@ def _save_and_log(
     figures,
     *,
     data_report: dict,
-    warnings: list[str] = (),
+    warnings: Sequence[str] = (),
 ) -> TrainResult:
     from cxml import tracking
 

@@ -134,7 +134,7 @@ def _policies(bundle) -> list[tuple[str, str]]:
     ]
 
 
-def _fmt(v, kind: str) -> str:
+def _fmt(v, kind: str | None) -> str:
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "–"
     return {
@@ -143,7 +143,7 @@ def _fmt(v, kind: str) -> str:
         "num": f"{v:,.0f}",
         "score": f"{v:.1f}",
         "mean": f"{v:.2f}",
-    }[kind]
+    }[kind or "num"]
 
 
 def _segment_rows(summary: pd.DataFrame) -> dict:
