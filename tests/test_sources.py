@@ -111,19 +111,28 @@ def test_train_from_each_source_equals_the_csv(
     assert result.bundle.purchase_model.params_ == pytest.approx(
         expected.bundle.purchase_model.params_, rel=1e-9
     )
-    # Everything the source determines (RFM, BTYD outputs, CLV, labels) is compared exactly.
-    # The churn model is not bit-reproducible across fits in one process (two fits of the same
-    # CSV differ by up to 0.041 in probability: a known bug, see the 2026-12-01 session
-    # note), so its output and the segments built on it are compared within that tolerance.
-    churn_cols = ["churn_probability", "segment", "risk_tier"]
     got, exp = result.scores.reset_index(), expected.scores.reset_index()
-    _same(got.drop(columns=churn_cols), exp.drop(columns=churn_cols))
-    np.testing.assert_allclose(
-        got.sort_values("customer_id")["churn_probability"],
-        exp.sort_values("customer_id")["churn_probability"],
-        atol=0.1,
-    )
-    assert result.metrics["churn_auc"] == pytest.approx(expected.metrics["churn_auc"], abs=0.02)
+    if kind != "postgres":
+        # Training is reproducible (DuckDB runs its training queries on one thread, see
+        # cxml.pipelines._reproducible): every score, churn probability included, is identical.
+        _same(got, exp)
+        assert result.metrics["churn_auc"] == expected.metrics["churn_auc"]
+        return
+    # PostgreSQL aggregates in its own engine and adds a customer's amounts in another order
+    # than DuckDB: sums differ in the last bit, which moves the LightGBM fit slightly. What
+    # the source determines agrees to the optimisers' precision (Gamma-Gamma: 2e-7 relative);
+    # churn probabilities to 0.02 (measured max 0.0084).
+    churn_cols = ["churn_probability", "segment", "risk_tier"]
+    got, exp = got.sort_values("customer_id"), exp.sort_values("customer_id")
+    for c in exp.columns.drop(["customer_id", *churn_cols, *LINEAGE], errors="ignore"):
+        if exp[c].dtype.kind == "f":
+            np.testing.assert_allclose(got[c], exp[c], rtol=1e-6, atol=1e-9, err_msg=c)
+        else:
+            assert (got[c].to_numpy() == exp[c].to_numpy()).all(), c
+    diff = np.abs(got["churn_probability"].to_numpy() - exp["churn_probability"].to_numpy())
+    print(f"postgres vs csv churn probability: max abs diff {diff.max():.4g}")
+    assert diff.max() < 0.02
+    assert result.metrics["churn_auc"] == pytest.approx(expected.metrics["churn_auc"], abs=0.005)
 
 
 @pytest.mark.slow

@@ -9,8 +9,9 @@ connection) and handed to the caller's ``build`` function; the results come back
 order while the next chunks are built.
 
 Every result depends only on its chunk's customers' own rows, so the output does not depend
-on the chunk size; with ``deterministic`` every DuckDB connection runs on one thread, so
-floating-point sums come out bit-identical between runs.
+on the chunk size; with ``deterministic`` every DuckDB connection runs on one thread
+(:func:`cxml.pipelines._reproducible.duckdb_threads`), so floating-point sums come out
+bit-identical between runs.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from cxml.exceptions import DataValidationError
 __all__ = [
     "FEATURE_WORKERS",
     "MAX_CASE_CHUNKS",
-    "duckdb_threads",
     "is_duckdb",
     "reading",
     "run_chunked",
@@ -71,37 +71,6 @@ def is_duckdb(expr: ibis.Table) -> bool:
         return expr._find_backend(use_default=True).name == "duckdb"
     except Exception:  # noqa: BLE001 - unbound or foreign backend: no chunking
         return False
-
-
-@contextlib.contextmanager
-def duckdb_threads(tables, deterministic: bool):
-    """Run DuckDB single-threaded while scoring, for reproducible output.
-
-    DuckDB's parallel aggregation adds a customer's amounts in an order that depends on
-    thread scheduling, so float sums (monetary value, CLV) could differ in the last bit
-    between two runs. One thread (and a deterministic scan order) makes reruns
-    byte-identical; the settings are restored afterwards.
-    """
-    if not deterministic:
-        yield
-        return
-    cons = {}
-    for t in tables:
-        if is_duckdb(t):
-            be = t._find_backend(use_default=True)
-            cons[id(be.con)] = be.con
-    shared = duckdb_connection().con
-    cons.setdefault(id(shared), shared)
-    saved = []
-    for raw in cons.values():
-        old = raw.execute("SELECT current_setting('threads')").fetchone()[0]
-        raw.execute("SET threads = 1")
-        saved.append((raw, old))
-    try:
-        yield
-    finally:
-        for raw, old in saved:
-            raw.execute(f"SET threads = {int(old)}")
 
 
 def _chunk_of(t: ibis.Table, ids, chunk_size: int, tx: ibis.Table):

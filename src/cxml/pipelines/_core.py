@@ -28,6 +28,7 @@ from cxml.models import BetaGeoModel, GammaGammaModel
 from cxml.pipelines._bundle import PURCHASE_MODELS, FeatureSpec
 from cxml.pipelines._customer_features import customer_features, to_pandas, with_btyd_outputs
 from cxml.pipelines._model_matrix import CUTOFF_AGE
+from cxml.pipelines._reproducible import reproducible
 
 __all__ = [
     "CUTOFF_AGE",
@@ -106,6 +107,7 @@ class CalibrationFit:
     clv: dict
 
 
+@reproducible
 def fit_calibration(
     tx,
     *,
@@ -509,6 +511,7 @@ class TrainingSet:
         )
 
 
+@reproducible
 def stacked_snapshots(
     tx,
     *,

@@ -83,11 +83,12 @@ from cxml.data import (
 )
 from cxml.exceptions import DataValidationError
 from cxml.pipelines._bundle import ModelBundle, load_model
-from cxml.pipelines._chunks import duckdb_threads, is_duckdb, reading, run_chunked, sorted_ids
+from cxml.pipelines._chunks import is_duckdb, reading, run_chunked, sorted_ids
 from cxml.pipelines._customer_features import btyd_outputs, customer_features
 from cxml.pipelines._model_matrix import model_matrix
 from cxml.pipelines._output import open_writer
 from cxml.pipelines._reasons import churn_reasons
+from cxml.pipelines._reproducible import duckdb_threads
 from cxml.pipelines._score_schema import conform_scores, reason_dtypes
 from cxml.pipelines._segmenting import assign_segments
 
