@@ -6,7 +6,7 @@ import datetime as dt
 import difflib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -487,6 +487,8 @@ def _fields_at(loc: tuple) -> list[str]:
     for part in loc:
         field = model.model_fields.get(str(part))
         ann = getattr(field, "annotation", None)
+        # an optional section (``X | None``) is read as X
+        ann = next((a for a in get_args(ann) if a is not type(None)), ann) if get_args(ann) else ann
         if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
             return []
         model = ann

@@ -110,9 +110,11 @@ def load_customers(
         )
     dup = ids.duplicated(keep=False)
     if dup.any():
+        first = ids[dup].iloc[0]
+        first = first.item() if isinstance(first, np.generic) else first
         raise DataValidationError(
             f"{name}: {int(ids[dup].nunique()):,} customer ids appear on more than one row "
-            f"(e.g. {ids[dup].iloc[0]!r}); give one row of attributes per customer"
+            f"(e.g. {first!r}); give one row of attributes per customer"
         )
     return df.set_index(customer_id).rename_axis("customer_id")
 
@@ -148,6 +150,7 @@ def covariates_for(customers: pd.DataFrame, ids: pd.Index, *, name: str = "custo
     missing = pos < 0
     if missing.any():
         example = ids[np.flatnonzero(missing)[0]]
+        example = example.item() if isinstance(example, np.generic) else example
         raise DataValidationError(
             f"{name}: {int(missing.sum()):,} of {len(ids):,} customers have no row of "
             f"attributes (e.g. customer {example!r}); add them to the customers table (a "

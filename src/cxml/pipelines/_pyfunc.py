@@ -68,9 +68,11 @@ def _customers_from_rows(rows: pd.DataFrame, spec) -> pd.DataFrame:
     out = rows[[cid, *cov.names]].drop_duplicates()
     twice = out[cid].duplicated(keep=False)
     if twice.any():
+        first = out.loc[twice, cid].iloc[0]
+        first = first.item() if hasattr(first, "item") else first
         raise DataValidationError(
             f"model input: {int(out.loc[twice, cid].nunique()):,} customers have rows with "
-            f"different attributes (e.g. customer {out.loc[twice, cid].iloc[0]!r}); give "
-            "each customer one value of every covariate"
+            f"different attributes (e.g. customer {first!r}); give each customer one value "
+            "of every covariate"
         )
     return out.rename(columns={cid: cov.customer_id}) if cid != cov.customer_id else out

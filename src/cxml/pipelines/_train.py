@@ -141,7 +141,11 @@ def train(
     events = load_events(cfg.data, observation_end=t.observation_end) if cfg.data.events else None
     # btyd.covariates: the customers' attributes (every calibration customer needs a row)
     customers = load_customer_attributes(cfg)
-    covariates = cfg.btyd.covariates.model_dump() if customers is not None else None
+    covariates = (
+        cfg.btyd.covariates.model_dump()
+        if customers is not None and cfg.btyd.covariates is not None
+        else None
+    )
 
     columns = cfg.data.columns.model_dump(exclude_none=True)
     event_columns = cfg.data.event_columns.model_dump()
