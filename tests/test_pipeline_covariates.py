@@ -447,3 +447,22 @@ def test_pipeline_recovers_known_effects_on_simulated_data(tmp_path):
             assert abs(est - true) < 4 * se, (p, level, est, true, se)
     for k, true in params.items():
         assert abs(m.params_[k] - true) < 4 * m.standard_errors_[k], (k, m.params_[k])
+
+
+def test_a_bundle_whose_covariate_spec_was_removed_is_refused(trained, tmp_path):
+    import shutil
+
+    from cxml.exceptions import ModelLoadError
+
+    tmp, _ = trained
+    copy = tmp_path / "model"
+    shutil.copytree(tmp / "model", copy)
+    meta_path = copy / "artifacts" / "bundle" / "bundle.json"
+    meta = json.loads(meta_path.read_text())
+    meta["spec"]["covariates"] = None
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(
+        ModelLoadError,
+        match=r"bundle.json's covariates \(spec.covariates\) do not match the purchase model's",
+    ):
+        load_model(copy)

@@ -402,6 +402,11 @@ class ModelBundle:
                 f"({type(exc).__name__}: {exc}); retrain or restore it"
             ) from None
         _check_contract(d, manifest.spec, churn)
+        if (getattr(purchase, "coefficients_", None) is None) != (manifest.spec.covariates is None):
+            raise ModelLoadError(
+                f"model {d}: bundle.json's covariates (spec.covariates) do not match the "
+                "purchase model's (edited after saving?); retrain the model"
+            )
         bundle = cls(
             purchase_model=purchase,
             spend_model=spend,
