@@ -269,7 +269,7 @@ def test_recovery_of_known_effects(model, cls, params, coefs, seed):
         assert abs(m.params_[k] - true) < 4 * se, (k, m.params_[k], true, se)
 
 
-def test_clv_refuses_a_covariate_model(cdnow):
+def test_clv_refuses_a_covariate_model_without_covariates(cdnow):
     from cxml.clv import customer_lifetime_value
     from cxml.models import GammaGammaModel
 
@@ -278,7 +278,7 @@ def test_clv_refuses_a_covariate_model(cdnow):
     rep = lds.load_cdnow_summary_data_with_monetary_value()
     rep = rep[rep["frequency"] > 0]
     gg = GammaGammaModel().fit(rep["frequency"], rep["monetary_value"])
-    with pytest.raises(CxmlUserError, match="fitted with covariates; CLV does not take"):
+    with pytest.raises(CxmlUserError, match="fitted with covariates; pass the customers'"):
         customer_lifetime_value(
             m, gg, s["frequency"], s["recency"], s["T"], np.full(len(s), 30.0), time_unit="W"
         )

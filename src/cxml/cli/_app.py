@@ -135,6 +135,18 @@ def score(
     events_query: str | None = typer.Option(
         None, "--events-query", help="With an --events URL: a SQL query."
     ),
+    customers: str | None = typer.Option(
+        None,
+        "--customers",
+        help="Customers table (id + attribute columns) of a model trained with "
+        "btyd.covariates: a file, or a URL with --customers-table/--customers-query.",
+    ),
+    customers_table: str | None = typer.Option(
+        None, "--customers-table", help="With a --customers URL: the table."
+    ),
+    customers_query: str | None = typer.Option(
+        None, "--customers-query", help="With a --customers URL: a SQL query."
+    ),
     output_table: str | None = typer.Option(
         None,
         "--output-table",
@@ -188,6 +200,9 @@ def score(
     transactions, events, output = _score_sources(
         transactions, table, query, events, events_table, events_query, output, output_table
     )
+    customers = _source(
+        customers, customers_table, customers_query, "--customers-table or --customers-query"
+    )
     to_date(as_of, "--as-of")  # YYYY-MM-DD only, named as the user typed it
     bundle = load_model(local_model_path(model, tracking_uri=tracking_uri))
     progress = None
@@ -227,6 +242,7 @@ def score(
             null_customer_id=null_customer_id,
             allow_stale_as_of=allow_stale_as_of,
             explain=top_reasons if explain else 0,
+            customers=customers,
         )
     finally:
         if progress is not None:
@@ -243,6 +259,18 @@ def score(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _source(value, tbl, qry, flags, name="customers"):
+    """A file path as given, or a database source ``value`` (a URL) opened with its table
+    or query."""
+    from cxml.data import open_source
+
+    if value is None or not (tbl or qry):
+        return value
+    if tbl and qry:
+        raise CxmlUserError(f"give one of {flags}, not both")
+    return open_source({"connection": value, "table": tbl, "query": qry}, name=name)
 
 
 def _score_sources(

@@ -53,14 +53,24 @@ def _check_args(time_unit, horizon_months, annual_discount_rate):
     return DAYS_PER_MONTH / _DAYS_PER_UNIT[time_unit], (1.0 + float(rate)) ** (1.0 / 12) - 1.0
 
 
-def _weighted_purchases(purchase_model, params, ts, coefs, x, tx, T):
+def _weighted_purchases(purchase_model, params, ts, coefs, x, tx, T, covariates=None):
     """sum_j coefs[j] E[Y(ts[j])] per customer, without an (len(ts), n) matrix."""
     if getattr(purchase_model, "coefficients_", None) is not None:
-        # Its parameters are per customer; the baseline alone would be silently wrong.
-        raise CxmlUserError(
-            f"{type(purchase_model).__name__} was fitted with covariates; CLV does not take "
-            "covariates yet: use expected_purchases(..., covariates=) for the purchases"
-        )
+        # Its parameters are per customer (Fader & Hardie note 019): the baseline alone
+        # would be silently wrong, so the customers' covariates are required.
+        if covariates is None:
+            raise CxmlUserError(
+                f"{type(purchase_model).__name__} was fitted with covariates; pass the "
+                "customers' covariates= (one row per customer, in the order of frequency)"
+            )
+        if params is not None:
+            raise CxmlUserError(
+                "the CLV interval does not take covariate models yet; use "
+                "customer_lifetime_value(..., covariates=) and expected_purchases_interval"
+            )
+        params = purchase_model._params_for(covariates, x.size)
+    elif covariates is not None:
+        purchase_model._params_for(covariates, x.size)  # refuses covariates= (one line)
     path_fn = getattr(purchase_model, "_expected_purchases_path", None)
     if path_fn is not None:
         p = purchase_model._param_array() if params is None else params
@@ -84,6 +94,7 @@ def _clv_core(
     horizon_months,
     purchase_params=None,
     spend_params=None,
+    covariates=None,
 ):
     """CLV with explicit month length (in model time units) and monthly discount rate."""
     n = x.size
@@ -94,7 +105,7 @@ def _clv_core(
     # sum_k disc_k (E_k - E_{k-1}) = sum_k (disc_k - disc_{k+1}) E_k  (E_0 = 0, disc_{H+1} = 0)
     coefs = disc - np.append(disc[1:], 0.0)
     discounted = _weighted_purchases(
-        purchase_model, purchase_params, unit_per_month * months, coefs, x, tx, T
+        purchase_model, purchase_params, unit_per_month * months, coefs, x, tx, T, covariates
     )
     if spend_params is not None:
         from cxml.models._gammagamma import gamma_gamma_expected_value
@@ -134,6 +145,7 @@ def customer_lifetime_value(
     time_unit="W",
     horizon_months=12,
     annual_discount_rate=0.10,
+    covariates=None,
 ):
     """Discounted expected value of each customer's purchases over the next months.
 
@@ -154,6 +166,11 @@ def customer_lifetime_value(
     annual_discount_rate : float, default 0.10
         Yearly rate as a fraction (0.10 = 10 %); cash flows are discounted monthly at
         ``(1 + rate)^(1/12) - 1``.
+    covariates : pandas.DataFrame, optional
+        For a purchase model fitted with covariates (required then): the customers'
+        covariates, one row each in the order of ``frequency``. E[Y(t)] is then the
+        model's prediction with each customer's own parameters (Fader & Hardie note 019),
+        as ``purchase_model.expected_purchases(t, ..., covariates=)`` gives it.
 
     Returns
     -------
@@ -163,8 +180,8 @@ def customer_lifetime_value(
     Raises
     ------
     CxmlUserError
-        On an unknown time unit, a negative or fractional horizon, or a rate given in
-        percent.
+        On an unknown time unit, a negative or fractional horizon, a rate given in
+        percent, or a purchase model fitted with covariates but no ``covariates``.
 
     Examples
     --------
@@ -200,6 +217,7 @@ def customer_lifetime_value(
         unit_per_month=unit_per_month,
         monthly_rate=monthly,
         horizon_months=int(horizon_months),
+        covariates=covariates,
     )
 
 

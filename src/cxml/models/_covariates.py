@@ -394,16 +394,18 @@ def coefficient_table(model, level):
             se = model.coefficient_standard_errors_[p][name]
             lo, hi = g - zq * se, g + zq * se
             index.append(f"{p}: {name}")
-            rows.append(
-                {
-                    "estimate": g,
-                    "se": se,
-                    "lower": lo,
-                    "upper": hi,
-                    "multiplier": np.exp(g),
-                    "multiplier_lower": np.exp(lo),
-                    "multiplier_upper": np.exp(hi),
-                    "multiplies": _EFFECT[p],
-                }
-            )
+            # an unidentified coefficient has a huge se: its interval is (0, inf), said so
+            with np.errstate(over="ignore"):
+                rows.append(
+                    {
+                        "estimate": g,
+                        "se": se,
+                        "lower": lo,
+                        "upper": hi,
+                        "multiplier": np.exp(g),
+                        "multiplier_lower": np.exp(lo),
+                        "multiplier_upper": np.exp(hi),
+                        "multiplies": _EFFECT[p],
+                    }
+                )
     return pd.DataFrame(rows, index=index)

@@ -40,6 +40,7 @@ from cxml.models import (
     ModifiedBetaGeoModel,
     ParetoNBDModel,
 )
+from cxml.pipelines._customers import CovariateSpec
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -166,6 +167,10 @@ class FeatureSpec(BaseModel):
     null_customer_id : {"error", "drop"}
         The training's policy for rows without a customer id (``data.null_customer_id``);
         scoring uses it unless told otherwise.
+    covariates : CovariateSpec or None
+        The purchase model's customer covariates (columns of the customers table, the
+        id column, the categorical levels frozen at fit); scoring then requires the
+        customers table. None for a model without covariates.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -180,6 +185,7 @@ class FeatureSpec(BaseModel):
     features: list[FeatureColumn] | None = None
     timestamp_format: str | None = None
     null_customer_id: Literal["error", "drop"] = "error"
+    covariates: CovariateSpec | None = None
 
 
 class _Settings(BaseModel):
@@ -396,6 +402,11 @@ class ModelBundle:
                 f"({type(exc).__name__}: {exc}); retrain or restore it"
             ) from None
         _check_contract(d, manifest.spec, churn)
+        if (getattr(purchase, "coefficients_", None) is None) != (manifest.spec.covariates is None):
+            raise ModelLoadError(
+                f"model {d}: bundle.json's covariates (spec.covariates) do not match the "
+                "purchase model's (edited after saving?); retrain the model"
+            )
         bundle = cls(
             purchase_model=purchase,
             spend_model=spend,

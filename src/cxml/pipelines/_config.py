@@ -6,7 +6,7 @@ import datetime as dt
 import difflib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -25,6 +25,7 @@ from cxml.exceptions import ConfigError, CxmlUserError
 __all__ = [
     "CompareConfig",
     "Config",
+    "CovariatesConfig",
     "SourceConfig",
     "candidate_configs",
     "load_config",
@@ -65,6 +66,13 @@ class ColumnsConfig(_Strict):
     order_id: str | None = None
     category: str | None = None
     product: str | None = None
+
+
+class CustomerColumnsConfig(_Strict):
+    """Name of the customer id in the user's customers table (its other columns are the
+    attributes, named as they are)."""
+
+    customer_id: str = "customer_id"
 
 
 class EventColumnsConfig(_Strict):
@@ -136,6 +144,13 @@ class DataConfig(_Strict):
     columns: ColumnsConfig = ColumnsConfig()
     events: Source | None = None
     event_columns: EventColumnsConfig = EventColumnsConfig()
+    customers: Source | None = Field(
+        None,
+        description="Customer attributes (one row per customer: customer_id and the "
+        "columns btyd.covariates lists): a CSV/Parquet path or {connection: URL, table: "
+        "NAME} / {connection: URL, query: SQL}, as for transactions.",
+    )
+    customer_columns: CustomerColumnsConfig = CustomerColumnsConfig()
     timestamp_format: Annotated[str | None, BeforeValidator(_strptime_format)] = Field(
         None,
         description="strptime format of text timestamps (e.g. '%d/%m/%Y %H:%M'), applied "
@@ -173,6 +188,35 @@ class TimeConfig(_Strict):
         return (self.observation_end - self.calibration_end).days
 
 
+class CovariatesConfig(_Strict):
+    """Static customer covariates of the purchase model (columns of ``data.customers``)."""
+
+    purchase: list[str] = Field(
+        default_factory=list,
+        description="Customer attributes that shift the purchase rate (alpha_i = alpha "
+        "exp(-x g), Fader & Hardie note 019).",
+    )
+    dropout: list[str] = Field(
+        default_factory=list,
+        description="Customer attributes that shift the dropout process (BG/NBD, MBG/NBD: a "
+        "and b; Pareto/NBD: beta).",
+    )
+
+    @model_validator(mode="after")
+    def _unique(self):
+        for group in ("purchase", "dropout"):
+            names = getattr(self, group)
+            twice = sorted({c for c in names if names.count(c) > 1})
+            if twice:
+                raise ValueError(f"{group} lists {twice[0]!r} twice")
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        """Every attribute used, each once, purchase ones first."""
+        return list(dict.fromkeys(self.purchase + self.dropout))
+
+
 class BTYDConfig(_Strict):
     """Purchase and spend models of the pipeline."""
 
@@ -189,6 +233,12 @@ class BTYDConfig(_Strict):
         "log-parameters (raise it when parameters sit at a bound)",
     )
     spend_penalizer: float = Field(0.0, ge=0, description="L2 penalty of Gamma-Gamma")
+    covariates: CovariatesConfig | None = Field(
+        None,
+        description="{purchase: [...], dropout: [...]}: columns of data.customers in the "
+        "purchase model (see 'Customer covariates in BTYD models'); scoring then needs the "
+        "customers table too.",
+    )
 
 
 class CLVConfig(_Strict):
@@ -338,6 +388,17 @@ class Config(_Strict):
     source_path: str | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
+    def _customers(self):
+        cov = self.btyd.covariates
+        if cov is not None and cov.names and self.data.customers is None:
+            raise ValueError(
+                f"btyd.covariates lists {cov.names} but data.customers is not set; give the "
+                "customers table (a path or {connection, table|query}) with "
+                f"{self.data.customer_columns.customer_id} and those columns"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _candidates(self):
         if self.compare is not None:
             candidate_configs(self)  # every override is checked through the schema
@@ -426,6 +487,8 @@ def _fields_at(loc: tuple) -> list[str]:
     for part in loc:
         field = model.model_fields.get(str(part))
         ann = getattr(field, "annotation", None)
+        # an optional section (``X | None``) is read as X
+        ann = next((a for a in get_args(ann) if a is not type(None)), ann) if get_args(ann) else ann
         if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
             return []
         model = ann

@@ -27,6 +27,7 @@ from cxml.exceptions import ConvergenceError, CxmlUserError, DataValidationError
 from cxml.models import BetaGeoModel, GammaGammaModel
 from cxml.pipelines._bundle import PURCHASE_MODELS, FeatureSpec
 from cxml.pipelines._customer_features import customer_features, to_pandas, with_btyd_outputs
+from cxml.pipelines._customers import covariates_for
 from cxml.pipelines._model_matrix import CUTOFF_AGE
 from cxml.pipelines._reproducible import reproducible
 
@@ -124,6 +125,8 @@ def fit_calibration(
     purchase_model="bgnbd",
     reuse: CalibrationFit | None = None,
     on_step: Callable[[str], None] = lambda s: None,
+    covariates: dict | None = None,
+    customers: pd.DataFrame | None = None,
 ) -> CalibrationFit:
     """Split at ``calibration_end``, fit a purchase model + Gamma-Gamma, build features.
 
@@ -141,6 +144,13 @@ def fit_calibration(
         model): its calibration/holdout table and non-BTYD features are reused, only the
         BTYD models and their feature columns are new (a comparison builds features once
         per cut-off).
+    covariates : dict, optional
+        ``{"purchase": [...], "dropout": [...]}``: columns of ``customers`` given to a
+        purchase model named by ``purchase_model`` (``btyd.covariates``).
+    customers : pandas.DataFrame, optional
+        The customers table's covariate columns, indexed by customer id (see
+        :func:`cxml.pipelines._customers.load_customers`); required with ``covariates``.
+        A calibration customer without a row is refused (count and an example).
 
     Returns
     -------
@@ -164,13 +174,27 @@ def fit_calibration(
         )
     check_enough_history(ch, calibration_end=calibration_end)
 
+    cov_kw: dict = {}
+    if covariates and (covariates.get("purchase") or covariates.get("dropout")):
+        cov_kw = {
+            "purchase_covariates": list(covariates.get("purchase") or []) or None,
+            "dropout_covariates": list(covariates.get("dropout") or []) or None,
+        }
     template = (
-        PURCHASE_MODELS[purchase_model](penalizer=penalizer)
+        PURCHASE_MODELS[purchase_model](penalizer=penalizer, **cov_kw)
         if isinstance(purchase_model, str)
         else purchase_model
     )
+    fit_kw: dict = {}
+    if cov_kw:
+        if customers is None:
+            raise CxmlUserError(
+                "btyd.covariates needs the customers table (data.customers); none was given"
+            )
+        # every calibration customer needs attributes: refused, never dropped
+        fit_kw["covariates"] = covariates_for(customers, ch.index, name="data.customers")
     on_step(f"fitting {type(template).__name__} and Gamma-Gamma")
-    bg = clone(template).fit(ch["frequency_cal"], ch["recency_cal"], ch["T_cal"])
+    bg = clone(template).fit(ch["frequency_cal"], ch["recency_cal"], ch["T_cal"], **fit_kw)
     # Gamma-Gamma needs a positive mean spend; a repeat buyer whose purchase days net to 0
     # (CDNOW master has one) carries no spend information and only gets a prediction.
     repeat = (ch["frequency_cal"] > 0) & (ch["monetary_value_cal"] > 0)
@@ -188,7 +212,7 @@ def fit_calibration(
     )
     cut = day_after(calibration_end)
     if reuse is not None:
-        X = with_btyd_outputs(reuse.X, bg, gg, spec=spec, clv=clv)
+        X = with_btyd_outputs(reuse.X, bg, gg, spec=spec, clv=clv, customers=customers)
     else:
         X = customer_features(
             before(tx, cut),
@@ -198,6 +222,7 @@ def fit_calibration(
             spec=spec,
             clv=clv,
             events=before(events, cut, kind="events") if events is not None else None,
+            customers=customers,
         )
     attrs = dict(X.attrs)  # the levels and event types used (the trained contract)
     X = X.reindex(ch.index)
@@ -528,6 +553,8 @@ def stacked_snapshots(
     min_customers: int = 200,
     purchase_model: str = "bgnbd",
     on_step: Callable[[str], None] = lambda s: None,
+    covariates: dict | None = None,
+    customers: pd.DataFrame | None = None,
 ) -> TrainingSet:
     """Features and labels at each past cut-off, every one built as if it were "now".
 
@@ -548,6 +575,8 @@ def stacked_snapshots(
         As in :func:`fit_calibration`.
     purchase_model : str, default "bgnbd"
         As in :func:`fit_calibration`.
+    covariates, customers : optional
+        The purchase model's covariates, as in :func:`fit_calibration`.
 
     Returns
     -------
@@ -573,6 +602,8 @@ def stacked_snapshots(
                 event_columns=event_columns,
                 events=cut_ev,
                 purchase_model=purchase_model,
+                covariates=covariates,
+                customers=customers,
             )
         except (DataValidationError, ConvergenceError) as exc:
             logger.info("snapshot %s skipped: %s", c, exc)

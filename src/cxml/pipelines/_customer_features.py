@@ -16,6 +16,7 @@ import pandas as pd
 from cxml import features
 from cxml.clv import customer_lifetime_value
 from cxml.features._behaviour import RFM_COLUMNS, behaviour_with_rfm
+from cxml.pipelines._customers import covariates_for
 from cxml.pipelines._model_matrix import one_hot
 
 __all__ = [
@@ -56,6 +57,7 @@ def btyd_outputs(
     time_unit: str,
     horizon_days: float,
     clv: dict,
+    customers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """P(alive), expected purchases over the horizon, expected spend and discounted CLV.
 
@@ -69,6 +71,11 @@ def btyd_outputs(
         Horizon of ``expected_purchases`` in days (converted to ``time_unit``).
     clv : dict
         ``horizon_months`` and ``annual_discount_rate``.
+    customers : pandas.DataFrame, optional
+        The customers table's covariate columns indexed by customer id
+        (:func:`~cxml.pipelines._customers.load_customers`); required by a purchase model
+        fitted with covariates, whose every output then uses each customer's own
+        parameters. A customer of ``rfm`` without a row is refused.
 
     Returns
     -------
@@ -80,10 +87,14 @@ def btyd_outputs(
     T = rfm["T"].to_numpy(dtype=float)
     m = rfm["monetary_value"].to_numpy(dtype=float)
     t = horizon_days / _UNIT_DAYS[time_unit]
+    cov = None
+    if getattr(purchase_model, "coefficients_", None) is not None and customers is not None:
+        cov = covariates_for(customers, rfm.index).reset_index(drop=True)  # by position
+    kw = {} if cov is None else {"covariates": cov}
     return pd.DataFrame(
         {
-            "p_alive": purchase_model.probability_alive(f, r, T),
-            "expected_purchases": purchase_model.expected_purchases(t, f, r, T),
+            "p_alive": purchase_model.probability_alive(f, r, T, **kw),
+            "expected_purchases": purchase_model.expected_purchases(t, f, r, T, **kw),
             "expected_average_value": spend_model.expected_average_value(f, m),
             "clv": customer_lifetime_value(
                 purchase_model,
@@ -95,6 +106,7 @@ def btyd_outputs(
                 time_unit=time_unit,
                 horizon_months=clv["horizon_months"],
                 annual_discount_rate=clv["annual_discount_rate"],
+                **kw,
             ),
         },
         index=rfm.index,
@@ -102,7 +114,7 @@ def btyd_outputs(
 
 
 def with_btyd_outputs(
-    X: pd.DataFrame, purchase_model, spend_model, *, spec, clv: dict
+    X: pd.DataFrame, purchase_model, spend_model, *, spec, clv: dict, customers=None
 ) -> pd.DataFrame:
     """``X`` (from :func:`customer_features`) with its BTYD columns recomputed by other models.
 
@@ -122,6 +134,7 @@ def with_btyd_outputs(
         time_unit=spec.time_unit,
         horizon_days=spec.horizon_days,
         clv=clv,
+        customers=customers,
     ).replace([np.inf, -np.inf], np.nan)
     out = X.copy()
     for c in BTYD_COLUMNS:
@@ -140,6 +153,7 @@ def customer_features(
     clv: dict,
     events=None,
     return_ids: bool = False,
+    customers: pd.DataFrame | None = None,
 ):
     """RFM, behaviour, engagement and BTYD features of every customer at ``cutoff``.
 
@@ -157,6 +171,8 @@ def customer_features(
     return_ids : bool, default False
         Also return the sorted ids of every customer in ``transactions``, including
         those without a purchase day (who have no feature row).
+    customers : pandas.DataFrame, optional
+        Covariates of a purchase model fitted with them (see :func:`btyd_outputs`).
 
     Returns
     -------
@@ -184,6 +200,7 @@ def customer_features(
         time_unit=spec.time_unit,
         horizon_days=spec.horizon_days,
         clv=clv,
+        customers=customers,
     )
     parts = [
         rfm.assign(T_minus_recency=rfm["T"] - rfm["recency"]),

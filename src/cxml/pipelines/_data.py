@@ -21,6 +21,7 @@ from cxml.datasets import cdnow_path, load_cdnow
 from cxml.exceptions import DataValidationError
 
 __all__ = [
+    "load_customer_attributes",
     "load_events",
     "load_transactions",
     "file_sha256",
@@ -134,6 +135,29 @@ def load_events(data_cfg, *, observation_end: dt.date | None):
     )
 
 
+def load_customer_attributes(cfg):
+    """The configured customers table's covariate columns (``data.customers``, the columns
+    ``btyd.covariates`` lists), indexed by customer id; None without covariates.
+
+    Raises
+    ------
+    DataValidationError
+        A covariate or id column the table lacks (its columns listed), a missing or
+        duplicated id (see :func:`cxml.pipelines._customers.load_customers`).
+    """
+    from cxml.pipelines._customers import load_customers
+
+    cov = cfg.btyd.covariates
+    if cov is None or not cov.names:
+        return None
+    return load_customers(
+        cfg.data.customers,
+        columns=cov.names,
+        customer_id=cfg.data.customer_columns.customer_id,
+        name="data.customers",
+    )
+
+
 def raw_rows(data_cfg, *, n: int = 200):
     """The first ``n`` rows of the configured transactions, unvalidated, in the user's own
     column names and types (with only the mapped columns)."""
@@ -153,7 +177,7 @@ def config_artifact(cfg, tmp_dir: str | Path) -> str | None:
     if not cfg.source_path:
         return None
     secrets: set[str] = set()
-    for src in (cfg.data.transactions, cfg.data.events):
+    for src in (cfg.data.transactions, cfg.data.events, cfg.data.customers):
         if is_table_source(src):
             secrets.update(source_secrets(src.connection))
             try:

@@ -20,6 +20,11 @@ class CxmlPyfuncModel(PythonModel):
     :func:`cxml.pipelines.score`). Without ``as_of`` the last transaction date is used;
     ``params={"allow_stale_as_of": True}`` accepts an ``as_of`` long after the latest
     transaction (refused by default, see :func:`cxml.data.check_horizon`).
+
+    A model trained with customer covariates reads each customer's attributes from the
+    input rows: the covariate columns (``bundle.spec.covariates.names``) next to the
+    transaction columns, the same value on every row of a customer (the input example
+    logged with the model shows them).
     """
 
     def load_context(self, context):
@@ -42,4 +47,32 @@ class CxmlPyfuncModel(PythonModel):
                 .isoformat()
             )
         allow = bool((params or {}).get("allow_stale_as_of", False))
-        return score(model_input, model=self.bundle, as_of=as_of, allow_stale_as_of=allow)
+        kw = {}
+        if self.bundle.spec.covariates is not None:
+            kw["customers"] = _customers_from_rows(model_input, self.bundle.spec)
+        return score(model_input, model=self.bundle, as_of=as_of, allow_stale_as_of=allow, **kw)
+
+
+def _customers_from_rows(rows: pd.DataFrame, spec) -> pd.DataFrame:
+    """One row of attributes per customer from transaction rows that carry them."""
+    from cxml.exceptions import DataValidationError
+
+    cov = spec.covariates
+    cid = spec.columns.get("customer_id", "customer_id")
+    missing = [c for c in cov.names if c not in rows.columns]
+    if missing:
+        raise DataValidationError(
+            f"model input: no covariate column(s) {missing}; this model needs each "
+            "customer's attributes as columns of the transaction rows"
+        )
+    out = rows[[cid, *cov.names]].drop_duplicates()
+    twice = out[cid].duplicated(keep=False)
+    if twice.any():
+        first = out.loc[twice, cid].iloc[0]
+        first = first.item() if hasattr(first, "item") else first
+        raise DataValidationError(
+            f"model input: {int(out.loc[twice, cid].nunique()):,} customers have rows with "
+            f"different attributes (e.g. customer {first!r}); give each customer one value "
+            "of every covariate"
+        )
+    return out.rename(columns={cid: cov.customer_id}) if cid != cov.customer_id else out

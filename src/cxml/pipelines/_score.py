@@ -58,6 +58,12 @@ categorical level unseen in training   no level (all-zero one-hot), counted in
 no events for a model trained on them  engagement columns take their recorded fill values
                                        (those of a customer without events)
 events for a model trained without     ignored (logged): they cannot change the scores
+covariate model without ``customers``  error: the model needs the customers table
+customer without a row of attributes   error with the count and an example id (never a
+                                       default level)
+unseen covariate level, missing value  error naming the column and the level / the count
+customers for a model without          ignored (logged): they cannot change the scores
+covariates
 feature the model needs but not built  error naming the column
 =====================================  ====================================================
 """
@@ -85,6 +91,7 @@ from cxml.exceptions import DataValidationError
 from cxml.pipelines._bundle import ModelBundle, load_model
 from cxml.pipelines._chunks import is_duckdb, reading, run_chunked, sorted_ids
 from cxml.pipelines._customer_features import btyd_outputs, customer_features
+from cxml.pipelines._customers import covariates_for, load_customers
 from cxml.pipelines._model_matrix import model_matrix
 from cxml.pipelines._output import open_writer
 from cxml.pipelines._reasons import churn_reasons
@@ -226,6 +233,7 @@ def iter_scores(
     allow_stale_as_of: bool = False,
     report: dict | None = None,
     explain: int = 0,
+    customers=None,
 ) -> Iterator[pd.DataFrame]:
     """Score customers chunk by chunk; yields DataFrames in ``customer_id`` order.
 
@@ -261,6 +269,8 @@ def iter_scores(
         Filled with the data report (see :attr:`ScoreSummary.data_report`).
     explain : int, default 0
         Add this many churn reasons per customer (see :func:`score`).
+    customers : optional
+        The customers table of a model trained with covariates (see :func:`score`).
 
     Yields
     ------
@@ -297,6 +307,7 @@ def iter_scores(
         )
     if n_rows == 0:
         raise DataValidationError("transactions: no rows to score (the table is empty)")
+    customers = _customer_attributes(bundle, customers)
     gap = check_horizon(
         as_of,
         last,
@@ -324,6 +335,8 @@ def iter_scores(
     with reading("transactions", transactions):
         ids = sorted_ids(tx)  # sorted distinct ids: the same on any number of threads
     n_customers = len(ids)
+    if customers is not None:  # every scored customer has attributes, known levels
+        customers = _check_attributes(bundle, customers, pd.Index(ids.to_pandas()))
     ev = None
     if events is not None:
         with reading("events", events):
@@ -336,9 +349,15 @@ def iter_scores(
     with duckdb_threads([tx] + ([ev] if ev is not None else []), deterministic):
         if n_chunks == 1 or not is_duckdb(tx) or (ev is not None and not is_duckdb(ev)):
             with reading("transactions", transactions):
-                ids_1, X_1 = _chunk_features(tx, ev, bundle, as_of)
+                ids_1, X_1 = _chunk_features(tx, ev, bundle, as_of, customers)
                 out = _chunk_scores(
-                    ids_1, X_1, bundle, as_of, events_given=ev is not None, explain=explain
+                    ids_1,
+                    X_1,
+                    bundle,
+                    as_of,
+                    events_given=ev is not None,
+                    explain=explain,
+                    customers=customers,
                 )
             _check_count(len(out), n_customers)
             if on_progress:
@@ -351,7 +370,7 @@ def iter_scores(
             txk = validate_transactions(txk, **canonical)
             if evk is not None:
                 evk = validate_events(evk, **_EVENT_CANONICAL)
-            return _chunk_features(txk, evk, bundle, as_of)
+            return _chunk_features(txk, evk, bundle, as_of, customers)
 
         done = 0
         # DuckDB builds the next chunks while LightGBM and pandas score the current one
@@ -366,7 +385,13 @@ def iter_scores(
             source=transactions,
         ):
             out = _chunk_scores(
-                ids_k, X, bundle, as_of, events_given=ev is not None, explain=explain
+                ids_k,
+                X,
+                bundle,
+                as_of,
+                events_given=ev is not None,
+                explain=explain,
+                customers=customers,
             )
             del X
             done += len(out)
@@ -386,7 +411,37 @@ def _user_label(canonical: str, columns: dict) -> str:
     return f"'{canonical}'" if user == canonical else f"'{canonical}' (your column '{user}')"
 
 
-def _chunk_features(tx, ev, bundle: ModelBundle, as_of: dt.date):
+def _customer_attributes(bundle: ModelBundle, customers):
+    """The covariate columns of ``customers`` for a covariate model (None otherwise)."""
+    cov = bundle.spec.covariates
+    if cov is None:
+        if customers is not None:
+            logger.warning("customers ignored: the model was trained without covariates")
+        return None
+    if customers is None:
+        raise DataValidationError(
+            f"this model was trained with the customer covariates {cov.names}: pass the "
+            f"customers table (--customers PATH, customers=) with {cov.customer_id!r} and "
+            "those columns"
+        )
+    _refuse_empty_file(customers, "customers")
+    with reading("customers", customers):
+        return load_customers(
+            customers, columns=cov.names, customer_id=cov.customer_id, name="customers"
+        )
+
+
+def _check_attributes(bundle: ModelBundle, customers: pd.DataFrame, ids: pd.Index):
+    """The attributes of the customers ``ids`` (refused when some have none, or a level
+    the model never saw), before any chunk is scored."""
+    attrs = covariates_for(customers, ids, name="customers")
+    design = bundle.purchase_model.covariate_design_
+    for group in ("purchase", "dropout"):
+        design.matrix(attrs, len(attrs), group)  # the model's own unseen-level error
+    return attrs
+
+
+def _chunk_features(tx, ev, bundle: ModelBundle, as_of: dt.date, customers=None):
     """(sorted customer ids, feature frame) of a validated transaction table: the query
     engine's part of scoring a chunk."""
     # every customer of the chunk (those without a purchase day too) comes out of the
@@ -400,6 +455,7 @@ def _chunk_features(tx, ev, bundle: ModelBundle, as_of: dt.date):
         clv=bundle.clv,
         events=ev,
         return_ids=True,
+        customers=customers,
     )
     return ids, X
 
@@ -411,6 +467,7 @@ def _chunk_scores(
     as_of: dt.date,
     events_given: bool,
     explain: int = 0,
+    customers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Scores of the customers ``ids`` from their features (pandas and LightGBM only);
     ``attrs["unknown_levels"]`` counts the categorical levels not seen in training."""
@@ -431,6 +488,7 @@ def _chunk_scores(
             time_unit=spec.time_unit,
             horizon_days=spec.horizon_days,
             clv=bundle.clv,
+            customers=customers,
         )
         X.loc[idx, prior.columns] = prior
     Xm = model_matrix(X, spec, events_given=events_given)
@@ -477,6 +535,7 @@ def score(
     null_customer_id: str | None = None,
     allow_stale_as_of: bool = False,
     explain: int = 0,
+    customers=None,
 ) -> pd.DataFrame:
     """Score every customer of a transaction table as of a date.
 
@@ -516,6 +575,12 @@ def score(
         LightGBM's ``pred_contrib``; None if fewer push the score up), ``reason_k_value``
         (the customer's value of it) and ``reason_k_shap`` (its log-odds contribution),
         after the score columns.
+    customers : DataFrame, CSV/Parquet path, ibis.Table or {connection, table|query}
+        The customers table, required by a model trained with customer covariates
+        (``btyd.covariates``; ``bundle.spec.covariates`` names the id column and the
+        attribute columns): one row per customer. Every customer scored needs a row
+        (refused otherwise, with the count and an example id: nothing is defaulted); a
+        categorical level not seen in training is refused naming it.
 
     Returns
     -------
@@ -559,6 +624,7 @@ def score(
             allow_stale_as_of=allow_stale_as_of,
             report=report,
             explain=explain,
+            customers=customers,
         )
     )
     unknown = _unknown_levels(frames)
@@ -600,6 +666,7 @@ def score_to_file(
     null_customer_id: str | None = None,
     allow_stale_as_of: bool = False,
     explain: int = 0,
+    customers=None,
 ) -> ScoreSummary:
     """Score every customer and stream the result to a Parquet or CSV file, atomically.
 
@@ -633,6 +700,8 @@ def score_to_file(
         Read policies and the stale-horizon switch, as in :func:`score`.
     explain : int, default 0
         Number of churn reasons per customer, as in :func:`score`.
+    customers : optional
+        The customers table of a model trained with covariates, as in :func:`score`.
 
     Returns
     -------
@@ -663,6 +732,7 @@ def score_to_file(
             allow_stale_as_of=allow_stale_as_of,
             report=report,
             explain=explain,
+            customers=customers,
         ):
             writer.write(chunk)
             n += len(chunk)

@@ -29,16 +29,25 @@ from cxml.pipelines._core import (
     stacked_snapshots,
 )
 from cxml.pipelines._customer_features import feature_contract
+from cxml.pipelines._customers import covariate_spec
 from cxml.pipelines._data import (
     check_time_config,
     config_artifact,
+    load_customer_attributes,
     load_events,
     load_transactions,
 )
 from cxml.pipelines._data_report import report_metrics
 from cxml.pipelines._segmenting import assign_segments, segment_thresholds
 
-__all__ = ["TrainResult", "bound_parameter_warnings", "holdout_metrics", "run_params", "train"]
+__all__ = [
+    "TrainResult",
+    "bound_parameter_warnings",
+    "coefficient_metrics",
+    "holdout_metrics",
+    "run_params",
+    "train",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +139,13 @@ def train(
     tx, lineage = load_transactions(cfg.data, observation_end=t.observation_end)
     check_time_config(t, lineage)
     events = load_events(cfg.data, observation_end=t.observation_end) if cfg.data.events else None
+    # btyd.covariates: the customers' attributes (every calibration customer needs a row)
+    customers = load_customer_attributes(cfg)
+    covariates = (
+        cfg.btyd.covariates.model_dump()
+        if customers is not None and cfg.btyd.covariates is not None
+        else None
+    )
 
     columns = cfg.data.columns.model_dump(exclude_none=True)
     event_columns = cfg.data.event_columns.model_dump()
@@ -147,6 +163,8 @@ def train(
         events=events,
         purchase_model=cfg.btyd.purchase_model,
         on_step=on_step,
+        covariates=covariates,
+        customers=customers,
     )
     bound_warnings = bound_parameter_warnings(fit.bg, fit.gg)
     for w in bound_warnings:
@@ -186,6 +204,8 @@ def train(
             event_columns=event_columns,
             events=events,
             purchase_model=cfg.btyd.purchase_model,
+            covariates=covariates,
+            customers=customers,
         )
         if len(snaps.y) == 0:
             snaps = None
@@ -234,6 +254,8 @@ def train(
         update={
             "timestamp_format": cfg.data.timestamp_format,  # read policies travel along
             "null_customer_id": cfg.data.null_customer_id,
+            # the purchase model's covariates: scoring needs the customers table
+            "covariates": covariate_spec(bg, customer_id=cfg.data.customer_columns.customer_id),
         }
     )
 
@@ -248,6 +270,7 @@ def train(
         gg=gg,
         prefix=cfg.btyd.purchase_model,
     )
+    metrics.update(coefficient_metrics(bg, prefix=cfg.btyd.purchase_model))
 
     on_step("assigning segments")
     scores = X[
@@ -310,6 +333,7 @@ def train(
         figures,
         data_report=ch.attrs.get("report", {}),
         warnings=bound_warnings,
+        customers=customers,
     )
     return result
 
@@ -410,6 +434,7 @@ def _save_and_log(
     *,
     data_report: dict,
     warnings: Sequence[str] = (),
+    customers: pd.DataFrame | None = None,
 ) -> TrainResult:
     from cxml import tracking
 
@@ -417,7 +442,7 @@ def _save_and_log(
         tmp = Path(tmp_name)
         bundle_dir = bundle.save(tmp / "bundle")
         config_path = config_artifact(cfg, tmp)  # passwords masked
-        example_in, example_out, as_of = _signature_example(cfg.data, bundle)
+        example_in, example_out, as_of = _signature_example(cfg.data, bundle, customers)
         tracking.save_pyfunc_model(
             bundle_dir,
             out_dir,
@@ -451,6 +476,11 @@ def _save_and_log(
             if config_path:
                 run.log_artifact(config_path, "config")
             run.log_table(summary, "segment_summary")
+            if bundle.spec.covariates is not None:  # baseline + coefficients, multipliers
+                run.log_table(
+                    bundle.purchase_model.summary().rename_axis("parameter"),
+                    "purchase_model_summary",
+                )
             run.log_artifact(scores_path, "segments")
             run.log_model_dir(out_dir)
             # gain importances and SHAP values of the training customers at the cut-off
@@ -499,19 +529,56 @@ def _pyfunc_entry() -> Path:
     return Path(str(resources.files("cxml.pipelines").joinpath("_pyfunc_entry.py")))
 
 
-def _signature_example(data_cfg, bundle, n_customers: int = 5):
+def _signature_example(data_cfg, bundle, customers=None, n_customers: int = 5):
     """Transactions of a few customers exactly as the user holds them (their column names
-    and types) and the scores they get, for the MLflow model signature and input example."""
+    and types) and the scores they get, for the MLflow model signature and input example.
+    With covariates, each row also carries its customer's attributes (the pyfunc model
+    reads them from there, see :mod:`cxml.pipelines._pyfunc`)."""
     from cxml.pipelines._data import raw_rows
     from cxml.pipelines._score import score
 
     rows = raw_rows(data_cfg, n=200)
     id_col = bundle.spec.columns.get("customer_id", "customer_id")
+    cov = bundle.spec.covariates
+    if cov is not None and customers is not None:  # customers with attributes only
+        rows = rows[rows[id_col].astype(str).isin(customers.index.astype(str))]
     keep = rows[id_col].drop_duplicates().iloc[:n_customers]
     example = rows[rows[id_col].isin(keep)].reset_index(drop=True)
     as_of = str(pd.Timestamp(bundle.info["observation_end"]).date())
+    kw = {}
+    if cov is not None and customers is not None:
+        from cxml.pipelines._customers import covariates_for
+
+        attrs = covariates_for(customers, pd.Index(example[id_col]), name="data.customers")
+        for c in cov.names:
+            example[c] = attrs[c].to_numpy()
+        kw["customers"] = attrs.rename_axis(cov.customer_id).reset_index().drop_duplicates()
     # a handful of customers, some long lapsed, scored as of the training end on purpose
-    return example, score(example, model=bundle, as_of=as_of, allow_stale_as_of=True), as_of
+    out = score(example, model=bundle, as_of=as_of, allow_stale_as_of=True, **kw)
+    return example, out, as_of
+
+
+def coefficient_metrics(purchase_model, *, prefix: str) -> dict:
+    """The fitted covariate effects as MLflow metrics: ``<prefix>_<param>_<column>`` (the
+    coefficient), ``..._multiplier`` (its exp) and ``..._se``; empty without covariates.
+
+    Design columns such as ``channel=web`` are named ``channel_web`` (MLflow metric names
+    allow letters, digits, ``_ - . /`` and spaces only).
+    """
+    import re
+
+    coefs = getattr(purchase_model, "coefficients_", None)
+    if coefs is None:
+        return {}
+    out: dict[str, float] = {}
+    ses = purchase_model.coefficient_standard_errors_
+    for p, cols in coefs.items():
+        for col, g in cols.items():
+            key = f"{prefix}_{p}_{re.sub(r'[^0-9A-Za-z_./ -]', '_', col)}"
+            out[key] = float(g)
+            out[f"{key}_multiplier"] = float(np.exp(g))
+            out[f"{key}_se"] = float(ses[p][col])
+    return out
 
 
 def _diagnostic_figures(tx, fit, oof, t) -> dict:
@@ -536,10 +603,23 @@ def _diagnostic_figures(tx, fit, oof, t) -> dict:
         "BG/NBD 1 - P(alive)": 1 - X["p_alive"].to_numpy(),
         "BG/NBD -E[Y]": -X["expected_purchases"].to_numpy(),
     }
-    return {
+    churn = {
+        "churn/roc.png": ev.plot_roc(fit.churned, churn_scores),
+        "churn/precision_recall.png": ev.plot_precision_recall(fit.churned, churn_scores),
+        "churn/calibration.png": ev.plot_calibration(fit.churned, {"cxml": oof}),
+        "churn/lift.png": ev.plot_lift(fit.churned, {"cxml": oof}),
+    }
+    holdout = {
         "btyd/holdout_by_frequency.png": ev.plot_holdout_by_frequency(
             ch["frequency_cal"], ch["frequency_holdout"], X["expected_purchases"]
         ),
+    }
+    if getattr(bg, "coefficients_", None) is not None:
+        # the matrices and the tracking plot are of one population (no covariates): a
+        # covariate model has one per combination of attributes, so they are left out
+        return {**holdout, **churn}
+    return {
+        **holdout,
         "btyd/probability_alive_matrix.png": ev.plot_probability_alive_matrix(
             bg, max_frequency=max_f, T=T_max
         ),
@@ -554,10 +634,7 @@ def _diagnostic_figures(tx, fit, oof, t) -> dict:
             calibration_end=t.calibration_end,
             end=t.observation_end,
         ),
-        "churn/roc.png": ev.plot_roc(fit.churned, churn_scores),
-        "churn/precision_recall.png": ev.plot_precision_recall(fit.churned, churn_scores),
-        "churn/calibration.png": ev.plot_calibration(fit.churned, {"cxml": oof}),
-        "churn/lift.png": ev.plot_lift(fit.churned, {"cxml": oof}),
+        **churn,
     }
 
 

@@ -154,6 +154,13 @@ def score(
     as_of_day = to_date(as_of, "as_of").isoformat()
     key, files, registered = _bundle_payload(model_uri, tracking_uri)
     bundle = _worker_bundle(key, files, registered)  # the driver's copy: column mapping only
+    if bundle.spec.covariates is not None:
+        raise DataValidationError(
+            f"model {model_uri} was trained with the customer covariates "
+            f"{bundle.spec.covariates.names}: cxml.spark.score does not join a customers "
+            "table yet; score it with cxml.pipelines.score(..., customers=) or cxml score "
+            "--customers"
+        )
     columns = dict(bundle.spec.columns)
     missing = [u for u in columns.values() if u not in spark_df.columns]
     if missing:
