@@ -153,7 +153,7 @@ def daily(
     drop_dups = drops_duplicates(duplicates, t.columns)
     if returns == "error":
         counts = execute_arrow(
-            t.aggregate(neg=(t.amount < 0).cast("int32").cast("int64").sum(), n=t.count())
+            t.aggregate(neg=t.count(where=t.amount < 0), n=t.count())
         ).to_pylist()[0]
         n_neg, n = int(counts["neg"] or 0), int(counts["n"])
         if n_neg:
@@ -209,9 +209,8 @@ def customer_counters(d: ibis.Table, where=None) -> dict:
     # zero-value day or a negative one, so finish_report gets them from _n_cdays (one
     # aggregate state fewer per customer)
     out = dict(
-        _n_zero=d._is_zero.cast("int32")
-        .cast("int64")
-        .sum(where=where),  # PostgreSQL: no bool->bigint
+        # COUNT FILTER, not a SUM of casts (DuckDB sums BIGINT into a 128-bit HUGEINT)
+        _n_zero=d.count(where=d._is_zero if where is None else d._is_zero & where),
         _n_cdays=d.count(where=where),
     )
     if "_n_dup" in d.columns:
@@ -230,7 +229,7 @@ def raw_counts(t: ibis.Table) -> dict:
     """Rows and negative-amount rows of a (filtered) validated table: one global query; plus
     the rows validation dropped for a null customer id, when ``t`` is the validated table."""
     row = execute_arrow(
-        t.aggregate(_n_rows=t.count(), _n_neg=(t.amount < 0).cast("int32").cast("int64").sum())
+        t.aggregate(_n_rows=t.count(), _n_neg=t.count(where=t.amount < 0))
     ).to_pylist()[0]
     out = {k: int(v or 0) for k, v in row.items()}
     out["_n_null_id"] = int((validation_info(t) or {}).get("dropped_null_customer_id") or 0)

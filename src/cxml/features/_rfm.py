@@ -50,7 +50,7 @@ def _rfm_aggs(d: ibis.Table, where, suffix: str = "") -> dict:
     """Per-customer RFM aggregates over the purchase days selected by ``where``."""
     first = d.day.min(where=where)
     last = d.day.max(where=where)
-    n_days = where.cast("int32").cast("int64").sum()
+    n_days = d.count(where=where)  # COUNT FILTER: a 64-bit count, no 128-bit SUM of casts
     total = d.value.sum(where=where)
     first_value = d.value.argmin(d.day, where=where)
     return {
@@ -270,7 +270,7 @@ def calibration_holdout(
         in_hold = d.is_purchase & (d.day > cal_day)
         g = d.group_by("customer_id").aggregate(
             **_rfm_aggs(d, in_cal, "_cal"),
-            _ndays_holdout=in_hold.cast("int32").cast("int64").sum(),
+            _ndays_holdout=d.count(where=in_hold),
             _total_holdout=d.value.sum(where=in_hold),
             **customer_counters(d),
         )
