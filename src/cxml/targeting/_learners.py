@@ -457,7 +457,8 @@ class _UpliftModel(BaseEstimator):
         est = klass(**params)
         labels = meta["labels"]
         try:
-            outcome, effect = {}, {}
+            outcome: dict = {}
+            effect: dict[object, tuple[lgb.Booster, ...]] = {}
             for i, a in enumerate(labels):
                 entry = meta["models"][str(i)]
                 outcome[a] = lgb.Booster(model_file=str(d / entry["outcome"]))
