@@ -144,6 +144,8 @@ class _UpliftModel(BaseEstimator):
         arms = [a for a in labels if a != self.control]
         masks = {a: t == a for a in labels}
         objective = "binary" if self._binary else "regression"
+        # DR parameters are checked before anything is fitted.
+        known = self._check_dr(t, labels, arms) if self.learner == "dr" else None
 
         outcome_models = {
             a: self._train(Z[masks[a]], yv[masks[a]], objective, encoding)
@@ -164,7 +166,7 @@ class _UpliftModel(BaseEstimator):
                 )
                 propensity[a] = float(k.sum() / (k.sum() + c.sum()))
         elif self.learner == "dr":
-            effect_models, propensity, ate = self._fit_dr(Z, t, yv, labels, arms, encoding)
+            effect_models, propensity, ate = self._fit_dr(Z, t, yv, labels, arms, encoding, known)
             self.ate_ = ate
         elif hasattr(self, "ate_"):  # a DR fit before this one
             del self.ate_
@@ -213,8 +215,8 @@ class _UpliftModel(BaseEstimator):
         c = float(spec[self.control])
         return {a: float(spec[a]) / (float(spec[a]) + c) for a in arms}
 
-    def _fit_dr(self, Z, t, yv, labels, arms, encoding):
-        """Cross-fitted AIPW pseudo-outcomes, one effect regression per non-control arm."""
+    def _check_dr(self, t: np.ndarray, labels: list, arms: list) -> dict | None:
+        """Check ``n_folds`` against the arms; return the known propensity (or None)."""
         k_folds = self.n_folds
         if isinstance(k_folds, bool) or not isinstance(k_folds, (int, np.integer)) or k_folds < 2:
             raise DataValidationError(
@@ -226,7 +228,11 @@ class _UpliftModel(BaseEstimator):
                 f"arm {smallest!r} has {int((t == smallest).sum())} rows, fewer than "
                 f"2 x n_folds = {2 * k_folds}: lower n_folds or collect more rows"
             )
-        known = self._known_propensity(t, labels, arms)
+        return self._known_propensity(t, labels, arms)
+
+    def _fit_dr(self, Z, t, yv, labels, arms, encoding, known):
+        """Cross-fitted AIPW pseudo-outcomes, one effect regression per non-control arm."""
+        k_folds = int(self.n_folds)
         objective = "binary" if self._binary else "regression"
         seed = 0 if self.random_state is None else int(self.random_state)
         folds = StratifiedKFold(n_splits=int(k_folds), shuffle=True, random_state=seed)
