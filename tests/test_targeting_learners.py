@@ -80,7 +80,7 @@ def sim():
     return simulate()
 
 
-@pytest.mark.parametrize("learner", ["t", "x"])
+@pytest.mark.parametrize("learner", ["t", "x", "dr"])
 def test_learners_recover_the_ranking_of_a_known_uplift(sim, learner):
     X, t, y, _, _ = sim
     model = UpliftClassifier(control="ctrl", learner=learner, random_state=0).fit(X, t, y)
@@ -130,7 +130,7 @@ def test_sklearn_protocol_and_unseen_category(sim):
     )
 
 
-@pytest.mark.parametrize("learner", ["t", "x"])
+@pytest.mark.parametrize("learner", ["t", "x", "dr"])
 def test_save_load_round_trip_without_pickle(sim, tmp_path, learner):
     X, t, y, _, _ = sim
     model = UpliftClassifier(control="ctrl", learner=learner, n_estimators=30).fit(X, t, y)
@@ -148,6 +148,136 @@ def test_save_load_round_trip_without_pickle(sim, tmp_path, learner):
         UpliftRegressor.load(tmp_path)
     with pytest.raises(ModelLoadError, match="cannot read uplift.json"):
         UpliftClassifier.load(tmp_path / "nowhere")
+
+
+# -- DR-learner (Kennedy 2023) ----------------------------------------------------------------
+def simulate_continuous(n: int, seed: int):
+    """y = 2 + x1 + tau_W(x) + N(0, 1), arms drawn with probability 1/3 each.
+
+    tau_a(x) = 1 + x2 (mean 1, sd 1); tau_b(x) = 1 if region == "north" else -0.5.
+    """
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "x1": rng.normal(size=n),
+            "x2": rng.normal(size=n),
+            "region": rng.choice(["north", "south"], n),
+        }
+    )
+    tau = pd.DataFrame(
+        {"a": 1 + X["x2"].to_numpy(), "b": np.where(X["region"] == "north", 1.0, -0.5)},
+        index=X.index,
+    )
+    t = rng.choice(["ctrl", "a", "b"], n)
+    effect = np.select([t == "a", t == "b"], [tau["a"], tau["b"]], 0.0)
+    y = 2 + X["x1"].to_numpy() + effect + rng.normal(size=n)
+    return X, t, y, tau
+
+
+@pytest.mark.parametrize("propensity", [None, "shares", {"ctrl": 1 / 3, "a": 1 / 3, "b": 1 / 3}])
+def test_dr_learner_recovers_a_known_heterogeneous_effect(propensity):
+    X, t, y, tau = simulate_continuous(6000, seed=0)
+    model = UpliftRegressor(control="ctrl", learner="dr", propensity=propensity, random_state=0)
+    model.fit(X, t, y)
+    test_X, _, _, test_tau = simulate_continuous(2000, seed=1)
+    pred = model.predict_uplift(test_X)
+    for arm in ["a", "b"]:
+        assert np.corrcoef(pred[arm], test_tau[arm])[0, 1] > 0.85, arm  # 0.86-0.93 measured
+        # Tolerance from the AIPW standard error: the unit noise variance over e = 1/2 on
+        # each side, plus Var(tau) (1 for "a", 0.5625 for "b"), over the ~4,000 rows of the
+        # arm and control: se ~ sqrt(5 / 4000) = 0.035; 4 se.
+        assert pred[arm].mean() == pytest.approx(test_tau[arm].mean(), abs=0.14), arm
+        # The AIPW average effect covers the true mean effect on the training rows.
+        estimate, se = model.ate_[arm]
+        rows = (t == arm) | (t == "ctrl")
+        assert 0.03 < se < 0.045
+        assert abs(estimate - tau[arm][rows].mean()) < 3 * se, (arm, estimate, se)
+    if propensity is not None:  # known: the pairwise share, 1/2 by design or ~1/2 observed
+        assert model.propensity_["a"] == pytest.approx(0.5, abs=0.02)
+
+
+def test_dr_learner_cross_fits_the_outcome_models():
+    # Pure noise and outcome models that memorise their training rows. Cross-fitted, the
+    # pseudo-outcomes' variance is at least the AIPW bound Var(y)/e + Var(y)/(1 - e) (no
+    # effect, e = 1/2); outcome models evaluated on their own rows would leave residuals
+    # near 0 and a variance far below it (0.36 against 0.84, measured).
+    rng = np.random.default_rng(0)
+    n = 4000
+    X = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n)})
+    t = rng.choice(["c", "k"], n)
+    y = rng.binomial(1, 0.3, n)
+    memorise = dict(num_leaves=63, min_child_samples=2, n_estimators=300, learning_rate=0.3)
+    for n_folds in [2, 5]:
+        model = UpliftClassifier(
+            control="c",
+            learner="dr",
+            propensity="shares",
+            n_folds=n_folds,
+            reg_lambda=0.0,
+            random_state=0,
+            **memorise,
+        ).fit(X, t, y)
+        estimate, se = model.ate_["k"]
+        bound = y[t == "k"].var() / 0.5 + y[t == "c"].var() / 0.5
+        assert (se * np.sqrt(n)) ** 2 > bound, n_folds
+        diff = y[t == "k"].mean() - y[t == "c"].mean()
+        assert abs(estimate - diff) < 2 * se  # no effect, and both estimate it
+    # The folds are seeded: the same seed gives the same model, another seed another.
+    a = UpliftClassifier(control="c", learner="dr", n_estimators=20, random_state=1)
+    b = clone(a)
+    pa, pb = a.fit(X, t, y).predict_uplift(X), b.fit(X, t, y).predict_uplift(X)
+    pd.testing.assert_frame_equal(pa, pb)
+    pc = clone(a).set_params(random_state=2).fit(X, t, y).predict_uplift(X)
+    assert not np.allclose(pa, pc)
+
+
+def test_dr_learner_params_clone_and_round_trip_of_a_known_propensity(sim, tmp_path):
+    X, t, y, _, _ = sim
+    shares = {"ctrl": 1 / 3, "a": 1 / 3, "b": 1 / 3}
+    model = UpliftClassifier(
+        control="ctrl", learner="dr", propensity=shares, n_folds=3, n_estimators=20
+    )
+    params = model.get_params()
+    assert params["propensity"] == shares and params["n_folds"] == 3
+    assert clone(model).get_params() == params
+    model.fit(X, t, y)
+    assert set(model.effect_models_) == {"a", "b"} and set(model.ate_) == {"a", "b"}
+    assert model.propensity_ == {"a": pytest.approx(0.5), "b": pytest.approx(0.5)}
+    model.save(tmp_path)
+    meta = json.loads((tmp_path / "uplift.json").read_text())
+    assert meta["params"]["propensity"] == [["ctrl", 1 / 3], ["a", 1 / 3], ["b", 1 / 3]]
+    assert sorted(p.name for p in tmp_path.glob("effect_*.txt")) == ["effect_1.txt", "effect_2.txt"]
+    loaded = UpliftClassifier.load(tmp_path)
+    assert loaded.get_params() == params
+    assert loaded.ate_ == model.ate_ and loaded.propensity_ == model.propensity_
+    pd.testing.assert_frame_equal(loaded.predict_uplift(X), model.predict_uplift(X))
+    # refitting the clone as a T-learner leaves no DR attribute behind
+    t_model = clone(model).set_params(learner="t", propensity=None).fit(X, t, y)
+    assert not hasattr(t_model, "ate_")
+
+
+def test_dr_learner_bad_parameters(small):
+    X, t, y = small
+    with pytest.raises(
+        DataValidationError, match=r"propensity= is used by the DR-learner only \(learner='x'\)"
+    ):
+        UpliftClassifier(control="none", learner="x", propensity="shares").fit(X, t, y)
+    with pytest.raises(
+        DataValidationError, match=r"propensity has no probability for arm\(s\) \['none'\]"
+    ):
+        UpliftClassifier(control="none", learner="dr", propensity={"mail": 0.5}).fit(X, t, y)
+    with pytest.raises(DataValidationError, match=r"strictly between 0 and 1 for every arm"):
+        UpliftClassifier(control="none", learner="dr", propensity={"mail": 1.0, "none": 0.0}).fit(
+            X, t, y
+        )
+    with pytest.raises(DataValidationError, match=r"propensity=0.5 is not understood"):
+        UpliftClassifier(control="none", learner="dr", propensity=0.5).fit(X, t, y)
+    with pytest.raises(DataValidationError, match=r"n_folds=1: cross-fitting needs an integer"):
+        UpliftClassifier(control="none", learner="dr", n_folds=1).fit(X, t, y)
+    with pytest.raises(
+        DataValidationError, match=r"arm 'mail' has 150 rows, fewer than 2 x n_folds = 200"
+    ):
+        UpliftClassifier(control="none", learner="dr", n_folds=100).fit(X, t, y)
 
 
 # -- bad input (issue line 6) ---------------------------------------------------------------
@@ -249,7 +379,9 @@ def test_bad_features(small):
         DataValidationError, match=r"X lacks 1 feature column\(s\) the model was fitted on: \['c'\]"
     ):
         model.predict_uplift(X[["x"]])
-    with pytest.raises(DataValidationError, match=r"learner='s' is not one of \['t', 'x'\]"):
+    with pytest.raises(
+        DataValidationError, match=r"learner='s' is not one of \['t', 'x', 'dr'\]: use 't', 'x' or"
+    ):
         UpliftClassifier(control="none", learner="s").fit(X, t, y)
     assert issubclass(DataValidationError, CxmlUserError)
 
@@ -258,7 +390,7 @@ def test_bad_features(small):
 @pytest.mark.realdata
 @pytest.mark.slow
 @pytest.mark.skipif(not HILLSTROM.is_file(), reason="../shared/data/hillstrom_email absent")
-@pytest.mark.parametrize("learner", ["t", "x"])
+@pytest.mark.parametrize("learner", ["t", "x", "dr"])
 def test_hillstrom_average_uplift_matches_the_difference_of_means(learner):
     df = pd.read_parquet(HILLSTROM)
     model = UpliftClassifier(control="No E-Mail", learner=learner, random_state=0)

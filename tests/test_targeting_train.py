@@ -108,7 +108,7 @@ def test_uplift_config_errors(campaign, tmp_path, capsys):
     bad.write_text(
         yaml.safe_dump({"targeting": {"campaign": "x.parquet", "learner": "z", "control": "none"}})
     )
-    with pytest.raises(ConfigError, match=r"learner: Input should be 't' or 'x'"):
+    with pytest.raises(ConfigError, match=r"learner: Input should be 't', 'x' or 'dr'"):
         load_uplift_config(bad)
     cfg = write(
         tmp_path,

@@ -18,11 +18,11 @@ The file is looked up, in this order:
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import pandas as pd
 
+from cxml.datasets._locate import DATA_DIR_ENV, data_candidates, find_data_file
 from cxml.exceptions import CxmlUserError, DataValidationError
 
 __all__ = ["load_online_retail", "online_retail_path", "ONLINE_RETAIL_ENV"]
@@ -30,9 +30,9 @@ __all__ = ["load_online_retail", "online_retail_path", "ONLINE_RETAIL_ENV"]
 logger = logging.getLogger(__name__)
 
 #: Environment variable naming the data folder (the one holding ``online_retail_ii/``).
-ONLINE_RETAIL_ENV = "CXML_DATA_DIR"
+ONLINE_RETAIL_ENV = DATA_DIR_ENV
 _FILE = "online_retail_ii.parquet"
-_IN_DATA_DIR = Path("online_retail_ii") / _FILE
+_DIR = "online_retail_ii"
 _REQUIRED = ["Invoice", "Quantity", "InvoiceDate", "Price", "CustomerID"]
 _OPTIONAL = ["StockCode"]
 # UCI's spreadsheet spells the customer column with a space.
@@ -40,27 +40,9 @@ _ALIASES = {"Customer ID": "CustomerID"}
 _POLICIES = ("drop", "keep")
 
 
-def _in_folder(folder: Path) -> list[Path]:
-    return [folder / _IN_DATA_DIR, folder / _FILE]
-
-
 def _candidates(path) -> list[Path]:
     """Every location searched, in order (see the module docstring)."""
-    if path is not None:
-        p = Path(path).expanduser()
-        return _in_folder(p) if p.is_dir() else [p]
-    env = os.environ.get(ONLINE_RETAIL_ENV)
-    if env:
-        # An explicit data folder is authoritative: pointing it at an empty folder is how
-        # a user (or a test) asks for "no real data".
-        return _in_folder(Path(env).expanduser())
-    cwd = Path.cwd()
-    seen: list[Path] = []
-    for d in (cwd, *cwd.parents):
-        candidate = d.parent / "shared" / "data" / _IN_DATA_DIR
-        if candidate not in seen:
-            seen.append(candidate)
-    return seen
+    return data_candidates(path, _DIR, _FILE)
 
 
 def online_retail_path(path=None) -> Path | None:
@@ -91,10 +73,7 @@ def online_retail_path(path=None) -> Path | None:
     >>> path is None
     True
     """
-    for candidate in _candidates(path):
-        if candidate.is_file():
-            return candidate
-    return None
+    return find_data_file(path, _DIR, _FILE)
 
 
 def _read_raw(path: Path) -> pd.DataFrame:

@@ -5,7 +5,8 @@ spend) estimate from a randomised campaign how much each arm changes each custom
 outcome against control. Holdout metrics (uplift@k, Qini, AUUC, deciles, the multi-arm
 policy) and their plots evaluate them; :func:`policy_value` estimates what a targeting
 policy is worth; :func:`select_targets` turns uplift x customer value - contact cost into
-a target list under a budget; :func:`train_uplift` trains, evaluates, saves and tracks a
+a target list under a budget; :func:`split_campaign` holds customers out, stratified by
+arm x outcome; :func:`train_uplift` trains, evaluates, saves and tracks a
 model from a campaign table (``cxml uplift train -c CONFIG``).
 
 Feature encoding, frozen at fit: numeric and boolean columns are used as numbers;
@@ -30,6 +31,7 @@ from cxml.targeting._metrics import (
 )
 from cxml.targeting._plots import plot_qini, plot_uplift_by_decile
 from cxml.targeting._policy import policy_value, policy_value_ci
+from cxml.targeting._split import split_campaign
 from cxml.targeting._train import UpliftTrainResult, campaign_frame, train_uplift
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "qini_coefficient",
     "qini_curve",
     "select_targets",
+    "split_campaign",
     "train_uplift",
     "uplift_at_k",
     "uplift_by_decile",

@@ -52,8 +52,9 @@ class UpliftConfig(_Strict):
         Feature columns of the campaign table; None takes every other column.
     customer_features : CustomerFeatures or None
         cxml's RFM features at the campaign date, added to the table's features.
-    learner : {"t", "x"}
-        Meta-learner.
+    learner : {"t", "x", "dr"}
+        Meta-learner (T-, X- or DR-learner; the DR-learner's ``propensity`` and
+        ``n_folds`` go in ``params``).
     params : dict
         Further estimator parameters (n_estimators, num_leaves, ...).
     test_size : float
@@ -80,7 +81,7 @@ class UpliftConfig(_Strict):
     outcome_type: Literal["binary", "continuous"] = "binary"
     features: list[str] | None = None
     customer_features: CustomerFeatures | None = None
-    learner: Literal["t", "x"] = "t"
+    learner: Literal["t", "x", "dr"] = "t"
     params: dict = Field(default_factory=dict)
     test_size: float = Field(0.5, gt=0, lt=1)
     seed: int = 42

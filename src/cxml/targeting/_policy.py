@@ -41,13 +41,20 @@ def _prepare(y, treatment, policy):
     return y, t, p
 
 
-def _ipw(y, t, p, idx=None) -> float:
+def _codes(t, p):
+    """Arms as integer codes (the policy's arms among the treatment's), so that each
+    bootstrap resample counts arms with a bincount instead of sorting labels."""
+    labels, t_code = np.unique(t.astype(str), return_inverse=True)
+    p_code = np.searchsorted(labels, p.astype(str))
+    return t_code, p_code, len(labels)
+
+
+def _ipw(y, t_code, p_code, n_arms: int, idx=None) -> float:
     if idx is not None:
-        y, t, p = y[idx], t[idx], p[idx]
-    _, inverse = np.unique(t.astype(str), return_inverse=True)
-    share = np.bincount(inverse) / len(t)
-    match = t == p
-    return float(np.sum(y[match] / share[inverse[match]]) / len(t))
+        y, t_code, p_code = y[idx], t_code[idx], p_code[idx]
+    share = np.bincount(t_code, minlength=n_arms) / len(t_code)
+    match = t_code == p_code
+    return float(np.sum(y[match] / share[t_code[match]]) / len(t_code))
 
 
 def policy_value(y, treatment, policy) -> float:
@@ -73,7 +80,8 @@ def policy_value(y, treatment, policy) -> float:
     >>> policy_value([1, 0, 0, 1], ["a", "b", "a", "b"], ["a", "a", "b", "b"])
     1.0
     """
-    return _ipw(*_prepare(y, treatment, policy))
+    y, t, p = _prepare(y, treatment, policy)
+    return _ipw(y, *_codes(t, p))
 
 
 def policy_value_ci(
@@ -106,15 +114,18 @@ def policy_value_ci(
     """
     y, t, p = _prepare(y, treatment, policy)
     _, _, b = _prepare(y, t, baseline)
+    t_code, p_code, n_arms = _codes(t, p)
+    _, b_code, _ = _codes(t, b)
     rng = np.random.default_rng(random_state)
     n = len(y)
     diffs, values = np.empty(n_boot), np.empty(n_boot)
     for i in range(n_boot):
         idx = rng.integers(0, n, n)
-        values[i] = _ipw(y, t, p, idx)
-        diffs[i] = values[i] - _ipw(y, t, b, idx)
+        values[i] = _ipw(y, t_code, p_code, n_arms, idx)
+        diffs[i] = values[i] - _ipw(y, t_code, b_code, n_arms, idx)
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
-    value, base = _ipw(y, t, p), _ipw(y, t, b)
+    value = _ipw(y, t_code, p_code, n_arms)
+    base = _ipw(y, t_code, b_code, n_arms)
     return {
         "value": value,
         "baseline_value": base,

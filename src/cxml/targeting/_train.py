@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from cxml.exceptions import DataValidationError
 from cxml.targeting._config import UpliftConfig
 from cxml.targeting._learners import UpliftClassifier, UpliftRegressor
 from cxml.targeting._metrics import uplift_table
 from cxml.targeting._plots import plot_qini, plot_uplift_by_decile
+from cxml.targeting._split import split_campaign
 
 __all__ = ["UpliftTrainResult", "campaign_frame", "train_uplift"]
 
@@ -143,15 +143,10 @@ def train_uplift(cfg: UpliftConfig, *, tracking_uri: str | None = None) -> Uplif
     X, t, y = campaign_frame(cfg)
     klass = UpliftClassifier if cfg.outcome_type == "binary" else UpliftRegressor
     params = {"learner": cfg.learner, "random_state": cfg.seed, **cfg.params}
-    strata = t.astype(str) + "|" + (pd.to_numeric(y, errors="coerce") > 0).astype(str)
     try:
-        idx_tr, idx_te = train_test_split(
-            X.index, test_size=cfg.test_size, random_state=cfg.seed, stratify=strata
-        )
-    except ValueError as exc:  # a stratum with a single customer
-        raise DataValidationError(
-            f"campaign {cfg.campaign}: cannot split it stratified by arm x outcome ({exc})"
-        ) from None
+        idx_tr, idx_te = split_campaign(t, y, test_size=cfg.test_size, random_state=cfg.seed)
+    except DataValidationError as exc:
+        raise DataValidationError(f"campaign {cfg.campaign}: {exc}") from None
     model = klass(control=cfg.control, **params).fit(X.loc[idx_tr], t.loc[idx_tr], y.loc[idx_tr])
     up = model.predict_uplift(X.loc[idx_te])
     evaluation = uplift_table(y.loc[idx_te], up, t.loc[idx_te], control=cfg.control, k=cfg.k)
