@@ -15,8 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from cxml.exceptions import CxmlUserError
-from cxml.models._base import log_gradient, z_quantile
-from cxml.models._validation import check_rfm
+from cxml.models import check_rfm, log_gradient, z_quantile
 
 __all__ = ["customer_lifetime_value", "customer_lifetime_value_interval", "DAYS_PER_MONTH"]
 
@@ -108,7 +107,7 @@ def _clv_core(
         purchase_model, purchase_params, unit_per_month * months, coefs, x, tx, T, covariates
     )
     if spend_params is not None:
-        from cxml.models._gammagamma import gamma_gamma_expected_value
+        from cxml.models import gamma_gamma_expected_value
 
         value = gamma_gamma_expected_value(spend_params, x, m)
     else:

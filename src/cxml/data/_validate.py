@@ -17,7 +17,6 @@ import ibis.expr.datatypes as dt
 
 from cxml.data._dates import (
     check_timestamp_format,
-    epoch_day,
     example_value,
     timestamp_column,
     to_date,
@@ -328,7 +327,7 @@ def validate_transactions(
 
 
 def _after_end_check(ts, end, label: str) -> dict:
-    after = (ts.date().epoch_days() > epoch_day(end)).fill_null(False)
+    after = (ts.date() > ibis.literal(end, type="date")).fill_null(False)
     return {
         "ts_after_end": (
             after.sum(),

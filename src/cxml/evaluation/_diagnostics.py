@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from cxml.evaluation._plots import _as_mapping, _new_figure
+from cxml.evaluation._plots import as_mapping, new_figure
 from cxml.exceptions import DataValidationError
 
 if TYPE_CHECKING:
@@ -43,10 +43,10 @@ def plot_roc(churned, score) -> Figure:
         One curve per score and the chance diagonal.
     """
     y = np.asarray(churned, dtype=int)
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.axes[0]
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="chance")
-    for name, s in _as_mapping(score).items():
+    for name, s in as_mapping(score).items():
         fpr, tpr, _ = skm.roc_curve(y, s)
         ax.plot(fpr, tpr, label=f"{name} (AUC {skm.roc_auc_score(y, s):.3f})")
     ax.set(
@@ -76,10 +76,10 @@ def plot_precision_recall(churned, score) -> Figure:
         One curve per score and the base rate.
     """
     y = np.asarray(churned, dtype=int)
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.axes[0]
     ax.axhline(y.mean(), linestyle="--", color="grey", linewidth=1, label="base rate")
-    for name, s in _as_mapping(score).items():
+    for name, s in as_mapping(score).items():
         precision, recall, _ = skm.precision_recall_curve(y, s)
         ax.plot(recall, precision, label=f"{name} (AP {skm.average_precision_score(y, s):.3f})")
     ax.set(
@@ -122,7 +122,7 @@ def plot_holdout_by_frequency(
     group = np.minimum(f, max_frequency).astype(int)
     df = pd.DataFrame({"g": group, "actual": a, "predicted": p}).groupby("g").mean()
     labels = [f"{g}+" if g == max_frequency else str(g) for g in df.index]
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.axes[0]
     ax.plot(labels, df["actual"], marker="o", label="actual")
     ax.plot(labels, df["predicted"], marker="s", linestyle="--", label="model")
@@ -143,7 +143,7 @@ def _grid(max_frequency: int, max_recency: float, n: int = 40):
 
 
 def _heatmap(values, freq, rec, *, title: str, cbar: str) -> Figure:
-    fig = _new_figure((6.5, 4.5))
+    fig = new_figure((6.5, 4.5))
     ax = fig.axes[0]
     im = ax.imshow(
         values,
@@ -265,7 +265,7 @@ def plot_cumulative_purchases(
         .sum()
     )
     actual = repeat.reindex(days, fill_value=0.0).cumsum()
-    fig = _new_figure((7.0, 4.5))
+    fig = new_figure((7.0, 4.5))
     ax = fig.axes[0]
     ax.plot(days, actual.to_numpy(), label="actual")
     ax.plot(days, predicted, linestyle="--", label="model")

@@ -18,10 +18,29 @@ from cxml.evaluation._metrics import calibration_curve, decile_table, lift_table
 if TYPE_CHECKING:  # matplotlib is imported on first plot: keeps `import cxml.evaluation` fast
     from matplotlib.figure import Figure
 
-__all__ = ["plot_calibration", "plot_decile_value", "plot_gain", "plot_lift"]
+__all__ = [
+    "as_mapping",
+    "new_figure",
+    "plot_calibration",
+    "plot_decile_value",
+    "plot_gain",
+    "plot_lift",
+]
 
 
-def _new_figure(figsize=(6.0, 4.5)) -> Figure:
+def new_figure(figsize=(6.0, 4.5)) -> Figure:
+    """A matplotlib figure with one axes, not attached to pyplot (no GUI, no global state).
+
+    Parameters
+    ----------
+    figsize : (float, float), default (6.0, 4.5)
+        Width and height in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Constrained layout; its axes is ``fig.axes[0]``.
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize, layout="constrained")
@@ -29,7 +48,19 @@ def _new_figure(figsize=(6.0, 4.5)) -> Figure:
     return fig
 
 
-def _as_mapping(scores) -> dict[str, np.ndarray]:
+def as_mapping(scores) -> dict[str, np.ndarray]:
+    """One score array, or a mapping of model name to scores, as ``{name: float array}``.
+
+    Parameters
+    ----------
+    scores : array-like or mapping of str to array-like
+        A single array is named ``"model"``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One float array per model, in the mapping's order.
+    """
     if isinstance(scores, Mapping):
         return {str(k): np.asarray(v, dtype=float) for k, v in scores.items()}
     return {"model": np.asarray(scores, dtype=float)}
@@ -58,10 +89,10 @@ def plot_calibration(churned, proba, *, n_bins: int = 10) -> Figure:
     >>> fig.axes[0].get_title()
     'Calibration'
     """
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.axes[0]
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect")
-    for name, p in _as_mapping(proba).items():
+    for name, p in as_mapping(proba).items():
         c = calibration_curve(churned, p, n_bins=n_bins)
         ax.plot(c["mean_predicted"], c["observed_rate"], marker="o", label=name)
     ax.set(
@@ -93,10 +124,10 @@ def plot_gain(churned, score, *, n_bins: int = 10) -> Figure:
         Cumulative share of churners captured against the share of customers targeted,
         one line per model, and the diagonal of random targeting.
     """
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.axes[0]
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="random")
-    for name, s in _as_mapping(score).items():
+    for name, s in as_mapping(score).items():
         t = lift_table(churned, s, n_bins=n_bins)
         ax.plot(
             np.r_[0, t["cumulative_share"]], np.r_[0, t["cumulative_gain"]], marker="o", label=name
@@ -129,9 +160,9 @@ def plot_lift(churned, score, *, n_bins: int = 10) -> Figure:
     matplotlib.figure.Figure
         Grouped bars, decile 1 = highest scores; a line at lift 1.
     """
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.axes[0]
-    models = _as_mapping(score)
+    models = as_mapping(score)
     width = 0.8 / max(len(models), 1)
     for i, (name, s) in enumerate(models.items()):
         t = lift_table(churned, s, n_bins=n_bins)
@@ -162,9 +193,9 @@ def plot_decile_value(actual, predicted, *, n_bins: int = 10) -> Figure:
         Actual means as bars (per model, deciles of that model's prediction) and
         predicted means as points; the gap is what the decile MAPE measures.
     """
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.axes[0]
-    models = _as_mapping(predicted)
+    models = as_mapping(predicted)
     width = 0.8 / max(len(models), 1)
     for i, (name, p) in enumerate(models.items()):
         t = decile_table(actual, p, n_bins=n_bins)

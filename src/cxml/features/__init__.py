@@ -5,6 +5,8 @@ other Ibis backend (Spark, BigQuery, ...). pandas, polars, Arrow, CSV and Parque
 a pandas DataFrame indexed by ``customer_id`` with a data report in ``attrs["report"]``
 (also logged at INFO); Ibis input gives an Ibis table (``customer_id`` as a column) so that
 the work stays in the backend, unless ``output="pandas"`` is passed.
+:func:`behaviour_with_rfm` computes ``rfm`` and ``behaviour`` at one cut-off in a single
+query (what training and scoring use); its RFM columns are :data:`RFM_COLUMNS`.
 
 Time follows Fader, Hardie & Lee (2005): purchases of a customer on one calendar day are one
 transaction, boundary dates are inclusive of their whole day, and durations are whole days
@@ -47,8 +49,15 @@ and ``zero_value_days_dropped``, ``n_customers_input``, ``customers_excluded`` (
 repeats the policies used.
 """
 
-from cxml.features._behaviour import behaviour
+from cxml.features._behaviour import RFM_COLUMNS, behaviour, behaviour_with_rfm
 from cxml.features._engagement import engagement
 from cxml.features._rfm import calibration_holdout, rfm
 
-__all__ = ["behaviour", "calibration_holdout", "engagement", "rfm"]
+__all__ = [
+    "RFM_COLUMNS",
+    "behaviour",
+    "behaviour_with_rfm",
+    "calibration_holdout",
+    "engagement",
+    "rfm",
+]

@@ -36,7 +36,7 @@ from cxml.features._daily import (
     wants_pandas,
 )
 
-__all__ = ["behaviour", "behaviour_with_rfm", "check_windows", "RFM_COLUMNS"]
+__all__ = ["behaviour", "behaviour_with_rfm", "check_windows", "RFM_COLUMNS", "trend"]
 
 
 def check_windows(windows_days) -> tuple[int, ...]:
@@ -54,8 +54,19 @@ def check_windows(windows_days) -> tuple[int, ...]:
     return windows
 
 
-def _trend(last, prev):
-    """(last - prev) / (|last| + |prev|), in [-1, 1]; 0 when both are 0 (no activity)."""
+def trend(last, prev):
+    """(last - prev) / (|last| + |prev|), in [-1, 1]; 0 when both are 0 (no activity).
+
+    Parameters
+    ----------
+    last, prev : ibis numeric expressions
+        The value over the last window and over the window before it.
+
+    Returns
+    -------
+    ibis numeric expression
+        The relative change, bounded so that a customer new to the window scores 1.
+    """
     denom = last.abs() + prev.abs()
     return ibis.ifelse(denom > 0, (last - prev) / denom, ibis.literal(0.0))
 
@@ -131,11 +142,11 @@ def _derive(g: ibis.Table, c: int, windows, *, has_quantity: bool) -> ibis.Table
     if has_quantity:
         feats["avg_basket_quantity"] = g._purchase_qty / n_days.cast("float64")
     for w in windows:
-        feats[f"trend_transactions_{w}d"] = _trend(
+        feats[f"trend_transactions_{w}d"] = trend(
             g[f"transactions_{w}d"].cast("float64"),
             g[f"_prev_transactions_{w}d"].cast("float64"),
         )
-        feats[f"trend_value_{w}d"] = _trend(g[f"value_{w}d"], g[f"_prev_value_{w}d"])
+        feats[f"trend_value_{w}d"] = trend(g[f"value_{w}d"], g[f"_prev_value_{w}d"])
     g = g.mutate(**feats)
 
     return g
@@ -287,6 +298,7 @@ def behaviour(
     return out
 
 
+#: The RFM columns of :func:`behaviour_with_rfm`, in order.
 RFM_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 
 

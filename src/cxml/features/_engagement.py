@@ -17,7 +17,7 @@ import pandas as pd
 
 from cxml.data import epoch_day, execute_arrow, is_validated, to_date, validate_events
 from cxml.exceptions import CxmlUserError
-from cxml.features._behaviour import _trend, check_windows
+from cxml.features._behaviour import check_windows, trend
 from cxml.features._daily import check_output, to_pandas, wants_pandas
 
 __all__ = ["engagement"]
@@ -185,7 +185,7 @@ def engagement(
         aggs["web_session_duration"] = t.value.sum(where=is_web).fill_null(0.0)
     g = t.group_by("customer_id").aggregate(**aggs)
 
-    feats = {name: _trend(g[a].cast("float64"), g[b].cast("float64")) for name, a, b in trends}
+    feats = {name: trend(g[a].cast("float64"), g[b].cast("float64")) for name, a, b in trends}
     feats["days_since_last_event"] = (ibis.literal(c) - g._last_event).cast("float64")
     for name in groups:
         feats[f"days_since_last_{name}"] = (ibis.literal(c) - g[f"_last_{name}"]).cast("float64")

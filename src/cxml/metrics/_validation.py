@@ -13,7 +13,25 @@ __all__ = ["as_scores", "check_scale", "count_of"]
 
 
 def count_of(bad: int, total: int) -> str:
-    """``"3 of 1,200"``: the phrase every error message uses to count bad rows."""
+    """``"3 of 1,200"``: the phrase every error message uses to count bad rows.
+
+    Parameters
+    ----------
+    bad : int
+        Rows that fail a check.
+    total : int
+        Rows checked.
+
+    Returns
+    -------
+    str
+        Both counts with thousands separators.
+
+    Examples
+    --------
+    >>> count_of(3, 1200)
+    '3 of 1,200'
+    """
     return f"{bad:,} of {total:,}"
 
 

@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
+from cxml._atomic import write_atomic
 from cxml.exceptions import DataValidationError, NotFittedError
 from cxml.models._lgbm_io import load_booster, save_booster
 from cxml.models._tabular import (
@@ -386,9 +387,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    df.to_csv(tmp)
-    tmp.replace(path)
+    write_atomic(path, df.to_csv())
 
 
 def _fit_calibration(kind: str, raw: np.ndarray, y: np.ndarray) -> dict:

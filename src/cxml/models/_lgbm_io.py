@@ -1,6 +1,9 @@
 """Persistence of LightGBM boosters without pickle: LightGBM's native text model next to a
 JSON file of metadata (hyper-parameters, feature names, calibration, ...).
 
+Both files go through :func:`cxml._atomic.write_atomic`: a save that fails mid-way leaves
+the files of the previous save whole (each file is replaced only once fully written).
+
 Used by :class:`~cxml.models.ChurnClassifier` and :class:`~cxml.models.ValueModel`.
 Loading never executes stored code: the text model is parsed by LightGBM, the metadata by
 ``json``.
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cxml._atomic import write_atomic
 from cxml.exceptions import ModelLoadError
 
 __all__ = ["load_booster", "save_booster"]
@@ -36,8 +40,9 @@ def save_booster(
     """
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(d / model_file), num_iteration=iteration)
-    (d / meta_file).write_text(json.dumps(meta, indent=2))
+    # model_to_string is byte for byte what Booster.save_model writes to a file
+    write_atomic(d / model_file, booster.model_to_string(num_iteration=iteration))
+    write_atomic(d / meta_file, json.dumps(meta, indent=2))
 
 
 def load_booster(directory: str | Path, model_file: str, meta_file: str, what: str):

@@ -64,6 +64,7 @@ def check_rfm(frequency, recency, T, *, require_data: bool = True):
     Returns
     -------
     tuple of numpy.ndarray
+        ``(frequency, recency, T)`` as float64 arrays of equal length.
 
     Raises
     ------

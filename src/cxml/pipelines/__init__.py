@@ -1,4 +1,9 @@
-"""Train, score and evaluate pipelines orchestrating data, features, models and tracking."""
+"""Train, score and evaluate pipelines orchestrating data, features, models and tracking.
+
+:func:`score`, :func:`score_to_file` and :func:`iter_scores` take their run options
+(chunking, read policies, the stale-horizon switch, explanations) as one
+:class:`ScoreOptions` (``options=``) or as its fields in keywords.
+"""
 
 from cxml.pipelines._bundle import (
     PURCHASE_MODELS,
@@ -30,6 +35,7 @@ from cxml.pipelines._evaluate import EVALUATION_COLUMNS, evaluate, evaluate_conf
 from cxml.pipelines._output import TableWriter, check_output_path, write_table
 from cxml.pipelines._output_table import DatabaseTableWriter, OutputTable
 from cxml.pipelines._score import ScoreSummary, iter_scores, score, score_to_file
+from cxml.pipelines._score_options import ScoreOptions
 from cxml.pipelines._score_schema import (
     SCORE_COLUMNS,
     SCORE_DTYPES,
@@ -55,6 +61,7 @@ __all__ = [
     "SCORE_COLUMNS",
     "SCORE_DTYPES",
     "SELECT_METRICS",
+    "ScoreOptions",
     "ScoreSummary",
     "SourceConfig",
     "TableWriter",

@@ -15,7 +15,7 @@ import pandas as pd
 
 from cxml import features
 from cxml.clv import customer_lifetime_value
-from cxml.features._behaviour import RFM_COLUMNS, behaviour_with_rfm
+from cxml.features import RFM_COLUMNS, behaviour_with_rfm
 from cxml.pipelines._customers import covariates_for
 from cxml.pipelines._model_matrix import one_hot
 

@@ -73,11 +73,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Unpack
 
-import numpy as np
 import pandas as pd
 
 from cxml.data import (
@@ -96,6 +96,7 @@ from cxml.pipelines._model_matrix import model_matrix
 from cxml.pipelines._output import open_writer
 from cxml.pipelines._reasons import churn_reasons
 from cxml.pipelines._reproducible import duckdb_threads
+from cxml.pipelines._score_options import ScoreKeywords, ScoreOptions
 from cxml.pipelines._score_schema import conform_scores, reason_dtypes
 from cxml.pipelines._segmenting import assign_segments
 
@@ -105,15 +106,10 @@ __all__ = [
     "iter_scores",
     "read_policies",
     "ScoreSummary",
-    "DEFAULT_CHUNK_SIZE",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Customers per chunk: bounds memory (about 0.5 GB of pandas per million customers).
-DEFAULT_CHUNK_SIZE = 500_000
-
-ProgressCallback = Callable[[int, int], None]
 _EVENT_CANONICAL = {
     "customer_id": "customer_id",
     "timestamp": "timestamp",
@@ -224,16 +220,10 @@ def iter_scores(
     model,
     as_of,
     events=None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    on_progress: ProgressCallback | None = None,
-    work_dir: str | Path | None = None,
-    deterministic: bool = True,
-    timestamp_format: str | None = None,
-    null_customer_id: str | None = None,
-    allow_stale_as_of: bool = False,
+    options: ScoreOptions | None = None,
     report: dict | None = None,
-    explain: int = 0,
     customers=None,
+    **keywords: Unpack[ScoreKeywords],
 ) -> Iterator[pd.DataFrame]:
     """Score customers chunk by chunk; yields DataFrames in ``customer_id`` order.
 
@@ -252,38 +242,29 @@ def iter_scores(
         Cut-off date (inclusive); rows after it are an error.
     events : optional
         Engagement events, when the model was trained with them.
-    chunk_size : int, default 500,000
-        Customers per chunk (bounds memory).
-    on_progress : callable, optional
-        Called with ``(customers_done, customers_total)`` after each chunk.
-    work_dir : str or Path, optional
-        Directory for the temporary per-chunk files (default: the system temp dir).
-    deterministic : bool, default True
-        One DuckDB thread per connection, so reruns give bit-identical output.
-    timestamp_format, null_customer_id : optional
-        Read policies (see :func:`read_policies`; default: the model's).
-    allow_stale_as_of : bool, default False
-        Accept an ``as_of`` long after the latest transaction (see
-        :func:`cxml.data.check_horizon`); refused otherwise.
+    options : ScoreOptions, optional
+        Chunking, read policies, stale-horizon switch and explanations (see
+        :class:`ScoreOptions`); default: its fields as keywords, else its defaults.
     report : dict, optional
         Filled with the data report (see :attr:`ScoreSummary.data_report`).
-    explain : int, default 0
-        Add this many churn reasons per customer (see :func:`score`).
     customers : optional
         The customers table of a model trained with covariates (see :func:`score`).
+    **keywords
+        The fields of :class:`ScoreOptions` (``chunk_size``, ``explain``, ...), instead of
+        ``options``.
 
     Yields
     ------
     pandas.DataFrame
         Up to ``chunk_size`` customers each, columns :data:`SCORE_COLUMNS` (and the
         reason columns with ``explain``).
+
+    Raises
+    ------
+    TypeError
+        Both ``options`` and keywords given, or a keyword that is not an option.
     """
-    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise DataValidationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    if isinstance(explain, bool) or not isinstance(explain, (int, np.integer)) or explain < 0:
-        raise DataValidationError(
-            f"explain must be the number of reasons (an integer >= 0), got {explain!r}"
-        )
+    opts = ScoreOptions.resolve(options, dict(keywords))
     bundle = load_model(model)
     as_of = to_date(as_of, "as_of")
     spec = bundle.spec
@@ -295,7 +276,7 @@ def iter_scores(
     if events is not None:
         _refuse_empty_file(events, "events")
     policies = read_policies(
-        bundle, timestamp_format=timestamp_format, null_customer_id=null_customer_id
+        bundle, timestamp_format=opts.timestamp_format, null_customer_id=opts.null_customer_id
     )
     with reading("transactions", transactions):
         tx = validate_transactions(transactions, observation_end=as_of, **policies, **spec.columns)
@@ -313,7 +294,7 @@ def iter_scores(
         last,
         horizon_days=spec.horizon_days,
         name="as_of",
-        allow=allow_stale_as_of,
+        allow=opts.allow_stale_as_of,
         switch="--allow-stale-as-of (allow_stale_as_of=True)",
     )
     if report is not None:
@@ -328,7 +309,7 @@ def iter_scores(
                 "policies": {
                     **policies,
                     "as_of": as_of.isoformat(),
-                    "allow_stale_as_of": allow_stale_as_of,
+                    "allow_stale_as_of": opts.allow_stale_as_of,
                 },
             }
         )
@@ -343,10 +324,11 @@ def iter_scores(
             ev = validate_events(
                 events, observation_end=as_of, **policies, **(spec.event_columns or {})
             )
+    on_progress, explain = opts.on_progress, opts.explain
     if on_progress:
         on_progress(0, n_customers)
-    n_chunks = math.ceil(n_customers / chunk_size)
-    with duckdb_threads([tx] + ([ev] if ev is not None else []), deterministic):
+    n_chunks = math.ceil(n_customers / opts.chunk_size)
+    with duckdb_threads([tx] + ([ev] if ev is not None else []), opts.deterministic):
         if n_chunks == 1 or not is_duckdb(tx) or (ev is not None and not is_duckdb(ev)):
             with reading("transactions", transactions):
                 ids_1, X_1 = _chunk_features(tx, ev, bundle, as_of, customers)
@@ -378,10 +360,10 @@ def iter_scores(
             tx,
             ev,
             ids,
-            chunk_size=chunk_size,
+            chunk_size=opts.chunk_size,
             build=features_of,
-            work_dir=work_dir,
-            deterministic=deterministic,
+            work_dir=opts.work_dir,
+            deterministic=opts.deterministic,
             source=transactions,
         ):
             out = _chunk_scores(
@@ -527,15 +509,9 @@ def score(
     model: ModelBundle | str | Path,
     as_of,
     events=None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    on_progress: ProgressCallback | None = None,
-    work_dir: str | Path | None = None,
-    deterministic: bool = True,
-    timestamp_format: str | None = None,
-    null_customer_id: str | None = None,
-    allow_stale_as_of: bool = False,
-    explain: int = 0,
     customers=None,
+    options: ScoreOptions | None = None,
+    **keywords: Unpack[ScoreKeywords],
 ) -> pd.DataFrame:
     """Score every customer of a transaction table as of a date.
 
@@ -551,36 +527,19 @@ def score(
         Cut-off date (inclusive). Horizons start the day after.
     events : optional
         Engagement events, when the model was trained with them.
-    chunk_size : int, default 500_000
-        Customers scored at a time (bounds memory; the result does not depend on it).
-    on_progress : callable, optional
-        Called as ``on_progress(customers_done, customers_total)`` after each chunk.
-    work_dir : path, optional
-        Where the temporary chunk files go (default: the system temporary directory).
-    deterministic : bool, default True
-        Run DuckDB on one thread so that a rerun gives bit-identical floats (parallel
-        aggregation sums amounts in a scheduling-dependent order). False uses all cores
-        for the queries; results then agree to about 1e-12 relative between runs.
-    timestamp_format : str, optional
-        Explicit ``strptime`` format of text timestamps, applied strictly (default: the
-        model's ``data.timestamp_format``, else ISO 8601).
-    null_customer_id : {"error", "drop"}, optional
-        Rows without a customer id (guest orders): refuse or drop (default: the model's).
-    allow_stale_as_of : bool, default False
-        Accept an ``as_of`` more than ``max(7, horizon / 4)`` days after the latest
-        transaction (:func:`cxml.data.check_horizon`); refused otherwise.
-    explain : int, default 0
-        Add the top ``explain`` reasons of each churn score: for ``k`` in 1..explain,
-        ``reason_k`` (the feature with the k-th largest positive SHAP contribution, from
-        LightGBM's ``pred_contrib``; None if fewer push the score up), ``reason_k_value``
-        (the customer's value of it) and ``reason_k_shap`` (its log-odds contribution),
-        after the score columns.
     customers : DataFrame, CSV/Parquet path, ibis.Table or {connection, table|query}
         The customers table, required by a model trained with customer covariates
         (``btyd.covariates``; ``bundle.spec.covariates`` names the id column and the
         attribute columns): one row per customer. Every customer scored needs a row
         (refused otherwise, with the count and an example id: nothing is defaulted); a
         categorical level not seen in training is refused naming it.
+    options : ScoreOptions, optional
+        ``chunk_size``, ``on_progress``, ``work_dir``, ``deterministic``,
+        ``timestamp_format``, ``null_customer_id``, ``allow_stale_as_of`` and ``explain``
+        (see :class:`ScoreOptions`, which documents each).
+    **keywords
+        The same fields as keywords (``score(tx, model=m, as_of=d, explain=3)``), instead
+        of ``options``.
 
     Returns
     -------
@@ -602,12 +561,15 @@ def score(
         Bad input data, an ``as_of`` before the data or long after it.
     ModelLoadError
         The model cannot be loaded (see :func:`load_model`).
+    TypeError
+        Both ``options`` and keywords given, or a keyword that is not an option.
 
     Examples
     --------
     >>> from cxml.pipelines import score  # doctest: +SKIP
     >>> scores = score("tx.parquet", model="models/cdnow", as_of="1998-06-30")  # doctest: +SKIP
     """
+    opts = ScoreOptions.resolve(options, dict(keywords))
     report: dict = {}
     frames = list(
         iter_scores(
@@ -615,16 +577,9 @@ def score(
             model=model,
             as_of=as_of,
             events=events,
-            chunk_size=chunk_size,
-            on_progress=on_progress,
-            work_dir=work_dir,
-            deterministic=deterministic,
-            timestamp_format=timestamp_format,
-            null_customer_id=null_customer_id,
-            allow_stale_as_of=allow_stale_as_of,
-            report=report,
-            explain=explain,
             customers=customers,
+            options=opts,
+            report=report,
         )
     )
     unknown = _unknown_levels(frames)
@@ -658,15 +613,9 @@ def score_to_file(
     model,
     as_of,
     events=None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    on_progress: ProgressCallback | None = None,
-    work_dir: str | Path | None = None,
-    deterministic: bool = True,
-    timestamp_format: str | None = None,
-    null_customer_id: str | None = None,
-    allow_stale_as_of: bool = False,
-    explain: int = 0,
     customers=None,
+    options: ScoreOptions | None = None,
+    **keywords: Unpack[ScoreKeywords],
 ) -> ScoreSummary:
     """Score every customer and stream the result to a Parquet or CSV file, atomically.
 
@@ -688,20 +637,13 @@ def score_to_file(
         Cut-off date (inclusive); rows after it are an error.
     events : optional
         Engagement events, when the model was trained with them.
-    chunk_size : int, default 500,000
-        Customers per chunk (bounds memory).
-    on_progress : callable, optional
-        Called with ``(customers_done, customers_total)`` after each chunk.
-    work_dir : str or Path, optional
-        Directory for the temporary per-chunk files (default: the system temp dir).
-    deterministic : bool, default True
-        One DuckDB thread per connection, so reruns give bit-identical output.
-    timestamp_format, null_customer_id, allow_stale_as_of : optional
-        Read policies and the stale-horizon switch, as in :func:`score`.
-    explain : int, default 0
-        Number of churn reasons per customer, as in :func:`score`.
     customers : optional
         The customers table of a model trained with covariates, as in :func:`score`.
+    options : ScoreOptions, optional
+        Chunking, read policies, stale-horizon switch and explanations, as in
+        :func:`score` (see :class:`ScoreOptions`).
+    **keywords
+        The fields of :class:`ScoreOptions` as keywords, instead of ``options``.
 
     Returns
     -------
@@ -712,7 +654,10 @@ def score_to_file(
     ------
     CxmlUserError
         Bad output path, bad input data (see :func:`score`), model that cannot be loaded.
+    TypeError
+        Both ``options`` and keywords given, or a keyword that is not an option.
     """
+    opts = ScoreOptions.resolve(options, dict(keywords))
     bundle = load_model(model)
     n = n_prior = n_chunks = 0
     unknown: dict = {}
@@ -723,16 +668,9 @@ def score_to_file(
             model=bundle,
             as_of=as_of,
             events=events,
-            chunk_size=chunk_size,
-            on_progress=on_progress,
-            work_dir=work_dir,
-            deterministic=deterministic,
-            timestamp_format=timestamp_format,
-            null_customer_id=null_customer_id,
-            allow_stale_as_of=allow_stale_as_of,
-            report=report,
-            explain=explain,
             customers=customers,
+            options=opts,
+            report=report,
         ):
             writer.write(chunk)
             n += len(chunk)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cxml.exceptions import DataValidationError
-from cxml.metrics._validation import count_of
+from cxml.metrics import count_of
 from cxml.segments._rules import SegmentRules, load_segment_rules
 
 __all__ = ["rfm_scores", "rfm_segments", "rfm_score_edges", "quantile_scores", "quantile_edges"]

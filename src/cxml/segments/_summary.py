@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 
 from cxml.exceptions import DataValidationError
-from cxml.metrics._grouped import metric_by
-from cxml.metrics._validation import count_of
+from cxml.metrics import count_of, metric_by
 
 __all__ = ["segment_summary"]
 

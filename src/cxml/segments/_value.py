@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from cxml.exceptions import ConfigError, DataValidationError
-from cxml.metrics._validation import count_of
+from cxml.metrics import count_of
 from cxml.segments._rules import load_segment_rules
 
 __all__ = ["clv_tiers", "value_risk_matrix", "tier_edges", "INSUFFICIENT_HISTORY"]

@@ -48,6 +48,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import StratifiedKFold
 
+from cxml._atomic import write_atomic
 from cxml.exceptions import DataValidationError, ModelLoadError, NotFittedError
 from cxml.targeting._encoding import FrozenEncoding
 from cxml.targeting._validation import check_features, check_outcome, check_treatment
@@ -389,7 +390,7 @@ class _UpliftModel(BaseEstimator):
         files: dict[str, dict] = {}
         for i, a in enumerate(labels):
             name = f"outcome_{i}.txt"
-            self.outcome_models_[a].save_model(str(d / name))
+            write_atomic(d / name, self.outcome_models_[a].model_to_string())
             entry = {"outcome": name}
             if a in self.effect_models_ and self.learner == "dr":
                 entry["effect"] = f"effect_{i}.txt"
@@ -397,8 +398,9 @@ class _UpliftModel(BaseEstimator):
             elif a in self.effect_models_:
                 entry["effect_treated"] = f"effect1_{i}.txt"
                 entry["effect_control"] = f"effect0_{i}.txt"
-                self.effect_models_[a][0].save_model(str(d / entry["effect_treated"]))
-                self.effect_models_[a][1].save_model(str(d / entry["effect_control"]))
+                tau1, tau0 = self.effect_models_[a]
+                write_atomic(d / entry["effect_treated"], tau1.model_to_string())
+                write_atomic(d / entry["effect_control"], tau0.model_to_string())
             files[str(i)] = entry
         meta = {
             "format": _FORMAT,
@@ -418,7 +420,7 @@ class _UpliftModel(BaseEstimator):
             },
             "encoding": self.encoding_.to_dict(),
         }
-        (d / _META_FILE).write_text(json.dumps(meta, indent=2))
+        write_atomic(d / _META_FILE, json.dumps(meta, indent=2))
         return d
 
     @classmethod
