@@ -4,6 +4,7 @@ traceback, and no registered name left behind (issue 17)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,8 +68,6 @@ def test_train_register_without_a_model_artifact_is_one_line(
         f"cxml: error: cannot register 'cxml-broken' from run {run_id}: "
         "the model artifact was not logged "
     )
-    import re
-
     assert re.search(cause, line), line
     assert line.endswith(
         "an infrastructure problem (the MLflow store), not your data or config: the local "
