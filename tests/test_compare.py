@@ -246,6 +246,10 @@ def test_cli_compare_writes_the_leaderboard_and_selects_the_best(tmp_path):
             uri,
             "--select",
             "bic",
+            "--register",
+            "cxml-best",
+            "--alias",
+            "champion",
         ],
         capture_output=True,
         text=True,
@@ -272,11 +276,52 @@ def test_cli_compare_writes_the_leaderboard_and_selects_the_best(tmp_path):
         "tags.`cxml.compare.selected` = 'mbgnbd'",
     )
     assert len(runs) == 1
-    assert (
-        runs[0]
-        .data.tags["cxml.compare.why"]
-        .startswith("best mean bic over 1 cut-off(s) (1997-09-30): 19195.3")
+    tags = runs[0].data.tags
+    assert tags["cxml.compare.why"].startswith(
+        "best mean bic over 1 cut-off(s) (1997-09-30): 19195.3; next bgnbd 19195.9"
     )
+    assert tags["cxml.compare.selected_by"] == "bic"
+    assert float(tags["cxml.compare.selected_value"]) == pytest.approx(
+        4 * np.log(2357) + 2 * 9582.13, abs=0.1
+    )
+    assert tags["cxml.compare.runner_up"] == "bgnbd"
+    assert "cxml.compare.runner_up_diff_low" not in tags  # BIC has no bootstrap interval
+    # --register: the selected model is a registered version, like `cxml train --register`
+    assert "registered cxml-best version 1: models:/cxml-best@champion" in proc.stdout
+    version = client.get_model_version_by_alias("cxml-best", "champion")
+    assert version.run_id == runs[0].info.run_id
+    assert version.tags["cxml.compare.selected"] == "mbgnbd"
+    assert version.tags["cxml.compare.why"] == tags["cxml.compare.why"]
+    from cxml.tracking import local_model_path
+
+    registered = ModelBundle.load(local_model_path("models:/cxml-best@champion", tracking_uri=uri))
+    assert registered.model_version == f"cxml-best/1@{bundle.model_version}"
+    assert type(registered.purchase_model).__name__ == "ModifiedBetaGeoModel"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("metric", ["churn_auc", "value_gini"])
+def test_selection_reason_names_runner_up_and_bootstrap_interval(sample_comparison, metric):
+    from cxml.pipelines._compare import selection_reason
+
+    result, _ = sample_comparison
+    board = result.leaderboard.set_index("candidate")
+    tags = selection_reason(result, metric)
+    ranked = board[metric].sort_values(ascending=False)
+    winner, runner = ranked.index[:2]
+    assert tags["cxml.compare.selected"] == winner == result.best[metric]
+    assert tags["cxml.compare.runner_up"] == runner
+    assert float(tags["cxml.compare.selected_value"]) == pytest.approx(ranked.iloc[0], rel=1e-5)
+    assert float(tags["cxml.compare.runner_up_value"]) == pytest.approx(ranked.iloc[1], rel=1e-5)
+    diff, lo, hi = (board.loc[runner, f"{metric}_diff{x}"] for x in ("", "_low", "_high"))
+    assert float(tags["cxml.compare.runner_up_diff"]) == pytest.approx(diff, rel=1e-3)
+    assert float(tags["cxml.compare.runner_up_diff_low"]) == pytest.approx(lo, rel=1e-3)
+    assert float(tags["cxml.compare.runner_up_diff_high"]) == pytest.approx(hi, rel=1e-3)
+    assert lo <= diff <= hi and diff <= 0
+    why = tags["cxml.compare.why"]
+    assert why.startswith(f"best mean {metric} over 1 cut-off(s) (1997-09-30): ")
+    assert f"; {runner} - {winner} = {diff:+.4g}, paired bootstrap 95% interval " in why
+    assert why.endswith("(contains 0: not distinguishable)") == (lo <= 0 <= hi)
 
 
 @pytest.mark.parametrize(
@@ -284,6 +329,8 @@ def test_cli_compare_writes_the_leaderboard_and_selects_the_best(tmp_path):
     [
         (["--select", "auc"], "--select 'auc' is not a leaderboard metric"),
         (["--output", "board.txt"], "board.txt"),
+        (["--register", "m"], "--register needs --select METRIC"),
+        (["--select", "bic", "--alias", "champion"], "--alias needs --register NAME"),
     ],
 )
 def test_cli_bad_input_is_exit_2_one_line(tmp_path, args, message):

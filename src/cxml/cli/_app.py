@@ -95,7 +95,11 @@ def train(
                 "the MLflow run was not logged: cannot register; see the warning above"
             )
         version = register_model(
-            result.run_id, register, tracking_uri=result.tracking_uri, alias=alias
+            result.run_id,
+            register,
+            tracking_uri=result.tracking_uri,
+            alias=alias,
+            failures=result.logging_failures,  # a model that failed to log: one clear line
         )
         ref = f"models:/{register}@{alias}" if alias else f"models:/{register}/{version}"
         _out.print(f"registered {register} version {version}: {ref}", highlight=False)

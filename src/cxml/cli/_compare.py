@@ -38,6 +38,13 @@ churn_auc / pr_auc / brier (cross-fitted), value_spearman / value_gini /
 aggregate error, and the bootstrap columns churn_auc_diff[_low|_high] and
 value_gini_diff[_low|_high]. MLflow: one parent run (leaderboard, overlay
 plots) and a nested run per candidate (`cxml runs compare --children RUN_ID`).
+
+\b
+--select METRIC trains the candidate with the best mean of METRIC on the full
+config (saved like `cxml train`); its run is tagged with why it won (value,
+runner-up, and for churn_auc / value_gini the paired bootstrap interval of
+the difference). --register NAME [--alias A] then registers that model as
+`cxml train --register` does, with the same tags on the model version.
 """
 
 
@@ -57,10 +64,24 @@ def compare(
         help="Train the candidate with the best mean of this metric (e.g. churn_auc, "
         "value_gini, bic) on the full config, like `cxml train`.",
     ),
+    register: str | None = typer.Option(
+        None,
+        "--register",
+        help="With --select: register the selected candidate's model under this name "
+        "(as `cxml train --register`), tagged with why it won.",
+    ),
+    alias: str | None = typer.Option(
+        None, "--alias", help="With --register: set this alias (e.g. champion)."
+    ),
 ) -> None:
+    from cxml.exceptions import CxmlUserError
     from cxml.pipelines import check_output_path, write_table
     from cxml.pipelines import compare as run_compare
 
+    if alias and not register:
+        raise CxmlUserError("--alias needs --register NAME")
+    if register and not select:
+        raise CxmlUserError("--register needs --select METRIC (the candidate to register)")
     if output is not None:
         check_output_path(output)
     result = run_compare(
@@ -82,6 +103,28 @@ def compare(
             f"selected {result.selected} by {select}: model {r.model_dir}, MLflow run {r.run_id}",
             highlight=False,
         )
+        _out.print(f"why: {result.selection['cxml.compare.why']}", highlight=False)
+        if register:
+            _register(r, register, alias, result.selection)
+
+
+def _register(r, name: str, alias: str | None, why: dict) -> None:
+    """Register the selected candidate's run model as `cxml train --register` does."""
+    from cxml.exceptions import CxmlUserError
+    from cxml.tracking import register_model
+
+    if r.run_id is None:
+        raise CxmlUserError("the MLflow run was not logged: cannot register; see the warning above")
+    version = register_model(
+        r.run_id,
+        name,
+        tracking_uri=r.tracking_uri,
+        alias=alias,
+        tags=why,
+        failures=r.logging_failures,
+    )
+    ref = f"models:/{name}@{alias}" if alias else f"models:/{name}/{version}"
+    _out.print(f"registered {name} version {version}: {ref}", highlight=False)
 
 
 compare.__doc__ = _HELP

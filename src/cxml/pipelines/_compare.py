@@ -57,6 +57,7 @@ __all__ = [
     "compare",
     "comparison_figures",
     "paired_bootstrap",
+    "selection_reason",
     "summarise",
 ]
 
@@ -158,6 +159,9 @@ class CompareResult:
         The candidate trained with ``select=``.
     train_result : TrainResult or None
         Its training run.
+    selection : dict
+        Why it won (:func:`selection_reason`): the tags of its training run, which
+        ``cxml compare --register`` also sets on the registered model version.
     """
 
     leaderboard: pd.DataFrame
@@ -171,6 +175,7 @@ class CompareResult:
     tracking_uri: str | None = None
     selected: str | None = None
     train_result: TrainResult | None = None
+    selection: dict = field(default_factory=dict)
 
 
 def _noop(step: str) -> None:
@@ -671,33 +676,81 @@ def comparison_figures(result: CompareResult, tx, cfg: Config) -> dict:
     return {"plots/cumulative_holdout_purchases.png": fig, "plots/roc.png": roc}
 
 
+def selection_reason(result: CompareResult, select: str) -> dict:
+    """Why the best candidate by ``select`` won: the tags its training run records.
+
+    Parameters
+    ----------
+    result : CompareResult
+        A comparison (its summary and leaderboard).
+    select : str
+        A metric of :data:`SELECT_METRICS`.
+
+    Returns
+    -------
+    dict
+        ``cxml.compare.selected`` (the winner), ``cxml.compare.selected_by`` (the metric),
+        ``cxml.compare.selected_value`` (its mean over cut-offs), ``cxml.compare.cutoffs``,
+        ``cxml.compare.runner_up`` and ``cxml.compare.runner_up_value`` (with two or more
+        candidates), for ``churn_auc`` and ``value_gini`` the runner-up's difference to the
+        winner and its paired bootstrap 95 % interval (``cxml.compare.runner_up_diff``,
+        ``..._diff_low``, ``..._diff_high``; means over cut-offs), and
+        ``cxml.compare.why``, all of it in one sentence.
+    """
+    col = f"{select}_mean"
+    ranked = result.summary[col].sort_values(ascending=SELECT_METRICS[select] < 0, kind="stable")
+    name = str(ranked.index[0])
+    n = len(result.cutoffs)
+    why = (
+        f"best mean {select} over {n} cut-off(s) ({', '.join(result.cutoffs)}): "
+        f"{ranked.iloc[0]:.6g}"
+    )
+    tags: dict = {
+        "cxml.compare.selected": name,
+        "cxml.compare.selected_by": select,
+        "cxml.compare.selected_value": f"{ranked.iloc[0]:.6g}",
+        "cxml.compare.cutoffs": ",".join(result.cutoffs),
+    }
+    if len(ranked) > 1:
+        runner = str(ranked.index[1])
+        why += f"; next {runner} {ranked.iloc[1]:.6g}"
+        tags.update(
+            {
+                "cxml.compare.runner_up": runner,
+                "cxml.compare.runner_up_value": f"{ranked.iloc[1]:.6g}",
+            }
+        )
+        # the bootstrap is of the differences to the best by that metric, i.e. the winner
+        if select in ("churn_auc", "value_gini") and result.best.get(select) == name:
+            mine = result.leaderboard[result.leaderboard["candidate"] == runner]
+            d, lo, hi = (float(mine[f"{select}_diff{x}"].mean()) for x in ("", "_low", "_high"))
+            tags["cxml.compare.runner_up_diff"] = f"{d:+.4g}"
+            if np.isfinite(lo) and np.isfinite(hi):
+                tags["cxml.compare.runner_up_diff_low"] = f"{lo:+.4g}"
+                tags["cxml.compare.runner_up_diff_high"] = f"{hi:+.4g}"
+                noise = " (contains 0: not distinguishable)" if lo <= 0 <= hi else ""
+                why += (
+                    f"; {runner} - {name} = {d:+.4g}, paired bootstrap 95% interval "
+                    f"[{lo:+.4g}, {hi:+.4g}]{noise}"
+                )
+            else:
+                why += f"; {runner} - {name} = {d:+.4g} (no bootstrap interval)"
+    tags["cxml.compare.why"] = why
+    return tags
+
+
 def _train_selected(cfg, result, candidates, select, uri, on_step) -> None:
     """Train the candidate with the best mean ``select`` on the full configuration."""
+    from cxml import tracking
     from cxml.pipelines._train import train
 
-    summary = result.summary
-    col = f"{select}_mean"
-    ranked = summary[col].sort_values(ascending=SELECT_METRICS[select] < 0)
-    name = str(ranked.index[0])
+    reason = selection_reason(result, select)
+    name = reason["cxml.compare.selected"]
     chosen = dict(candidates)[name]
-    why = (
-        f"best mean {select} over {len(result.cutoffs)} cut-off(s) "
-        f"({', '.join(result.cutoffs)}): {ranked.iloc[0]:.6g}"
-        + (f"; next {ranked.index[1]} {ranked.iloc[1]:.6g}" if len(ranked) > 1 else "")
-    )
-    on_step(f"training the selected candidate {name} ({why})")
+    on_step(f"training the selected candidate {name} ({reason['cxml.compare.why']})")
     res = train(chosen, tracking_uri=uri, on_step=on_step)
-    from cxml import tracking
-
+    if result.run_id:
+        reason["cxml.compare.parent_run"] = result.run_id
     if res.run_id is not None:  # the run was logged: say why this candidate won
-        tracking.tag_run(
-            uri,
-            res.run_id,
-            {
-                "cxml.compare.selected": name,
-                "cxml.compare.selected_by": select,
-                "cxml.compare.why": why,
-                **({"cxml.compare.parent_run": result.run_id} if result.run_id else {}),
-            },
-        )
-    result.selected, result.train_result = name, res
+        tracking.tag_run(uri, res.run_id, reason)
+    result.selected, result.train_result, result.selection = name, res, reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -151,8 +152,20 @@ def compare_runs(
     return pd.DataFrame(cols)
 
 
-def register_model(run_id: str, name: str, *, tracking_uri: str, alias: str | None = None) -> int:
+def register_model(
+    run_id: str,
+    name: str,
+    *,
+    tracking_uri: str,
+    alias: str | None = None,
+    tags: dict | None = None,
+    failures: Sequence[str] = (),
+) -> int:
     """Register the model logged by a ``cxml train`` run and optionally set an alias.
+
+    The run's ``model`` artifact is checked first: a model that failed to log (artifact
+    store unwritable, full or unreachable) is refused with one line instead of MLflow's
+    traceback, before a registered model name is created.
 
     Parameters
     ----------
@@ -165,21 +178,61 @@ def register_model(run_id: str, name: str, *, tracking_uri: str, alias: str | No
     alias : str, optional
         Alias pointed at the new version, e.g. ``"champion"`` (moved if it exists), so
         that ``models:/<name>@<alias>`` resolves to it.
+    tags : dict, optional
+        Tags of the new model version (e.g. why ``cxml compare --select`` chose it).
+    failures : sequence of str, optional
+        What the run could not log (``TrainResult.logging_failures``): a failed ``model``
+        entry gives the cause in the message.
 
     Returns
     -------
     int
         The new model version.
+
+    Raises
+    ------
+    CxmlUserError
+        The run or its model artifact cannot be read, or the registry refuses the
+        version. The message says it is the tracking infrastructure (artifact store,
+        registry), not the data or configuration, and that the local model is complete.
     """
     import mlflow
 
+    where = f"cannot register {name!r} from run {run_id}"
+    fix = (
+        "an infrastructure problem (the MLflow store), not your data or config: the local "
+        "model directory is complete; fix the store and train again"
+    )
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    cause = next((f[len("model") :].strip() for f in failures if f.split(" ")[0] == "model"), None)
+    if cause is None:
+        try:
+            root = client.get_run(run_id).info.artifact_uri
+            logged = {f.path for f in client.list_artifacts(run_id, "model")}
+        except Exception as exc:  # noqa: BLE001 - mlflow raises many types for "unreadable"
+            raise CxmlUserError(f"{where}: {_first_line(exc)} at {tracking_uri}; {fix}") from None
+        if "model/MLmodel" not in logged:
+            cause = f"not found in the run's artifacts at {root}"
+    if cause is not None:
+        if cause.startswith("(") and cause.endswith(")"):  # TrackedRun's "model (reason)"
+            cause = cause[1:-1]
+        raise CxmlUserError(f"{where}: the model artifact was not logged ({cause}); {fix}")
     mlflow.set_tracking_uri(tracking_uri)
-    mv = mlflow.register_model(f"runs:/{run_id}/model", name)
-    if alias:
-        mlflow.MlflowClient(tracking_uri=tracking_uri).set_registered_model_alias(
-            name, alias, mv.version
-        )
+    try:
+        mv = mlflow.register_model(f"runs:/{run_id}/model", name, tags=tags)
+        if alias:
+            client.set_registered_model_alias(name, alias, mv.version)
+    except Exception as exc:  # noqa: BLE001 - same: one line, not MLflow's traceback
+        raise CxmlUserError(
+            f"{where}: the model registry at {tracking_uri} refused it: {_first_line(exc)}; "
+            "an infrastructure problem (the MLflow registry), not your data or config"
+        ) from None
     return int(mv.version)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def local_model_path(model: str | Path, *, tracking_uri: str | None = None) -> Path:
