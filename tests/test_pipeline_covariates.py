@@ -466,3 +466,24 @@ def test_a_bundle_whose_covariate_spec_was_removed_is_refused(trained, tmp_path)
         match=r"bundle.json's covariates \(spec.covariates\) do not match the purchase model's",
     ):
         load_model(copy)
+
+
+def test_compare_and_evaluate_refuse_covariates_rather_than_fit_plain_models(tmp_path):
+    """Neither fits covariate models yet: a config with btyd.covariates is refused in one line
+    (it used to be compared and evaluated as the plain model, silently)."""
+    from cxml.pipelines import compare, evaluate_config, load_config
+
+    cfg = load_config(
+        write_config(
+            tmp_path,
+            **{
+                "data.customers": "c.csv",
+                "btyd.covariates": {"purchase": ["cohort"]},
+                "compare": {"candidates": [{"name": "bgnbd"}, {"name": "pnbd"}]},
+            },
+        )
+    )
+    with pytest.raises(ConfigError, match=r"candidate\(s\) bgnbd, pnbd use btyd.covariates"):
+        compare(cfg, tracking_uri=f"sqlite:///{tmp_path / 'm.db'}")
+    with pytest.raises(CxmlUserError, match=r"cxml evaluate does not fit covariate models yet"):
+        evaluate_config(cfg, tracking_uri=f"sqlite:///{tmp_path / 'm.db'}")

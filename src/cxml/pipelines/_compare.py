@@ -252,6 +252,13 @@ def compare(
         tracking.check_tracking_uri(uri)
     t = cfg.time
     candidates = candidate_configs(cfg)
+    with_covariates = [n for n, c in candidates if c.btyd.covariates is not None]
+    if with_covariates:  # refused rather than silently compared as plain models
+        raise ConfigError(
+            f"compare: candidate(s) {', '.join(with_covariates)} use btyd.covariates, which "
+            "cxml compare does not fit yet (it would compare the plain models); remove "
+            "btyd.covariates for the comparison and train the covariate model with cxml train"
+        )
 
     on_step("loading and validating transactions")
     tx, lineage = load_transactions(cfg.data, observation_end=t.observation_end)

@@ -390,6 +390,12 @@ def evaluate_config(config=None, *, tracking_uri: str | None = None, on_step=lam
     )
 
     cfg = config if isinstance(config, Config) else load_config(config)
+    if cfg.btyd.covariates is not None:  # refused rather than silently evaluated as plain
+        raise CxmlUserError(
+            "btyd.covariates: cxml evaluate does not fit covariate models yet (its baselines "
+            "and cut-offs would use the plain model); remove btyd.covariates to evaluate, "
+            "and read the covariate model's holdout metrics in its cxml train run"
+        )
     uri = tracking.resolve_tracking_uri(tracking_uri, cfg.tracking.tracking_uri)
     tracking.check_tracking_uri(uri)
     on_step("loading and validating transactions")
