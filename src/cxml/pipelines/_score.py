@@ -96,6 +96,8 @@ __all__ = [
     "score_to_file",
     "iter_scores",
     "read_policies",
+    "read_events",
+    "churn_matrix",
     "ScoreSummary",
     "DEFAULT_CHUNK_SIZE",
 ]
@@ -210,6 +212,116 @@ def read_policies(
     }
 
 
+def read_events(
+    events,
+    bundle: ModelBundle,
+    *,
+    as_of=None,
+    timestamp_format: str | None = None,
+    null_customer_id: str | None = None,
+):
+    """Engagement events read the way the model read them in training.
+
+    The model's :class:`FeatureSpec` records the event column mapping
+    (``data.event_columns``) and the read policies (``data.timestamp_format``,
+    ``data.null_customer_id``): scoring and reports read events through this one function,
+    so a file in the training's column names and date format is read alike everywhere.
+
+    Parameters
+    ----------
+    events : DataFrame, Arrow table, CSV/Parquet path or ibis.Table
+        Events in the column names the model was trained with (the canonical names
+        ``customer_id``, ``timestamp``, ``event_type``, ``value`` for a model trained
+        without events).
+    bundle : ModelBundle
+    as_of : date-like, optional
+        Events after this day are refused (as for transactions).
+    timestamp_format, null_customer_id : optional
+        Override the model's read policies (see :func:`read_policies`).
+
+    Returns
+    -------
+    ibis.Table
+        Canonical columns ``customer_id``, ``timestamp``, ``event_type``, ``value``.
+
+    Raises
+    ------
+    DataValidationError
+        An empty file, a column of the model's mapping missing, or a row breaking the
+        data contract (see :func:`cxml.data.validate_events`).
+    """
+    _refuse_empty_file(events, "events")
+    policies = read_policies(
+        bundle, timestamp_format=timestamp_format, null_customer_id=null_customer_id
+    )
+    with reading("events", events):
+        return validate_events(
+            events, observation_end=as_of, **policies, **(bundle.spec.event_columns or {})
+        )
+
+
+def churn_matrix(
+    transactions,
+    *,
+    model,
+    as_of,
+    events=None,
+    customers=None,
+    timestamp_format: str | None = None,
+    null_customer_id: str | None = None,
+) -> pd.DataFrame:
+    """The churn model's input matrix of customers, read and built as scoring does.
+
+    For explanations that need every feature (global SHAP in a report); customers without
+    a usable purchase day are left out (their score is the population prior's).
+
+    Parameters
+    ----------
+    transactions : DataFrame, Arrow table, CSV/Parquet path or ibis.Table
+        Transactions in the column names the model was trained with.
+    model : ModelBundle, str or Path
+    as_of : date-like
+        Cut-off date (inclusive), as when scoring.
+    events : optional
+        Engagement events, when the model was trained with them (see :func:`read_events`).
+    customers : array-like, optional
+        Only these customer ids (e.g. a sample); default every customer.
+    timestamp_format, null_customer_id : optional
+        Read policies (see :func:`read_policies`; default: the model's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer (index ``customer_id``), the model's training columns.
+    """
+    bundle = load_model(model)
+    as_of = to_date(as_of, "as_of")
+    spec = bundle.spec
+    _refuse_empty_file(transactions, "transactions")
+    policies = read_policies(
+        bundle, timestamp_format=timestamp_format, null_customer_id=null_customer_id
+    )
+    ids = None if customers is None else pd.unique(np.asarray(customers)).tolist()
+    with reading("transactions", transactions):
+        tx = validate_transactions(transactions, observation_end=as_of, **policies, **spec.columns)
+        if ids is not None:
+            tx = tx.filter(tx.customer_id.isin(ids))
+    ev = None
+    if events is not None and spec.event_columns is not None:
+        ev = read_events(
+            events,
+            bundle,
+            as_of=as_of,
+            timestamp_format=timestamp_format,
+            null_customer_id=null_customer_id,
+        )
+        if ids is not None:
+            ev = ev.filter(ev.customer_id.isin(ids))
+    with reading("transactions", transactions):
+        _, X = _chunk_features(tx, ev, bundle, as_of)
+    return model_matrix(X, spec, events_given=ev is not None)
+
+
 def iter_scores(
     transactions,
     *,
@@ -281,8 +393,6 @@ def iter_scores(
         # no engagement feature in the model: events cannot change its scores
         logger.warning("events ignored: the model was trained without engagement events")
         events = None
-    if events is not None:
-        _refuse_empty_file(events, "events")
     policies = read_policies(
         bundle, timestamp_format=timestamp_format, null_customer_id=null_customer_id
     )
@@ -325,10 +435,13 @@ def iter_scores(
     n_customers = len(ids)
     ev = None
     if events is not None:
-        with reading("events", events):
-            ev = validate_events(
-                events, observation_end=as_of, **policies, **(spec.event_columns or {})
-            )
+        ev = read_events(
+            events,
+            bundle,
+            as_of=as_of,
+            timestamp_format=timestamp_format,
+            null_customer_id=null_customer_id,
+        )
     if on_progress:
         on_progress(0, n_customers)
     n_chunks = math.ceil(n_customers / chunk_size)

@@ -15,7 +15,7 @@ import pandas as pd
 from cxml.reporting._charts import bar_chart, figure_html, histogram, matrix_chart
 from cxml.reporting._drift import backtest, migration_matrix, population_stability_index
 
-__all__ = ["report_context"]
+__all__ = ["SHAP_SAMPLE", "TOP_DRIVERS", "report_context"]
 
 #: Rows whose SHAP values give the global churn drivers.
 SHAP_SAMPLE = 2_000
@@ -183,33 +183,66 @@ def _heatmap(scores: pd.DataFrame) -> str:
 
 
 def _drivers(scores: pd.DataFrame, bundle, *, seed: int):
-    """Mean |SHAP| on a sample when the scores carry every model feature, else gain."""
+    """The churn drivers and how they were measured, best measure first: mean |SHAP| on
+    a sample when every model feature is at hand; the mean upward SHAP of the scores'
+    reason columns (``cxml score --explain``); else the model's gain shares, said so."""
     model = bundle.churn_model
     names = [str(c) for c in model.feature_names_in_]
+    title = "Top churn drivers"
+    reasons = _reason_shap(scores)
     if all(c in scores.columns for c in names):
         rows = scores.sample(min(len(scores), SHAP_SAMPLE), random_state=seed)
         shap = model.shap_values(rows[names]).drop(columns="expected_value")
         imp = shap.abs().mean().sort_values(ascending=False)
         how = f"mean |SHAP| (log-odds) over {len(rows):,} sampled customers, LightGBM pred_contrib"
         xlabel = "mean |SHAP value| (log-odds of churn)"
+    elif reasons is not None:
+        imp, k = reasons
+        how = (
+            f"mean upward SHAP contribution (log-odds) over the {len(scores):,} customers, "
+            f"from the scores' top {k} reasons (cxml score --explain); a feature outside a "
+            "customer's top reasons counts 0, so this is a lower bound of its mean positive "
+            "SHAP value (pass --transactions for the mean |SHAP| of every feature)"
+        )
+        xlabel = f"mean upward SHAP (log-odds of churn), top-{k} reasons"
     else:
         gain = pd.Series(model.feature_importances_, dtype=float)
         imp = (gain / gain.sum()).sort_values(ascending=False)
         how = (
-            "share of the churn model's total split gain (the scores do not carry every "
-            "model feature, so SHAP values cannot be computed from them)"
+            "gain share, not SHAP: the share of the churn model's total split gain, because "
+            "the scores carry neither every model feature nor reason columns; pass "
+            "--transactions (features= in Python) or score with --explain for SHAP"
         )
-        xlabel = "share of total gain"
+        title = "Top churn drivers (gain share, not SHAP)"
+        xlabel = "share of total gain (not SHAP)"
     imp = imp.head(TOP_DRIVERS)
-    fig = bar_chart(
-        imp.index, imp.to_numpy(), title="Top churn drivers", xlabel=xlabel, ylabel="feature"
-    )
+    fig = bar_chart(imp.index, imp.to_numpy(), title=title, xlabel=xlabel, ylabel="feature")
     chart = figure_html(
         fig,
-        alt=f"Bar chart of the {len(imp)} most important churn features",
+        alt=f"Bar chart of the {len(imp)} most important churn features ({xlabel}), "
+        f"largest first: {', '.join(str(i) for i in imp.index)}",
         caption=f"Top churn drivers: {how}.",
     )
     return [str(i) for i in imp.index], chart
+
+
+def _reason_shap(scores: pd.DataFrame) -> tuple[pd.Series, int] | None:
+    """(mean upward SHAP per feature over all customers, K) from ``reason_k`` and
+    ``reason_k_shap`` (k = 1..K), or None without reason columns."""
+    k = 0
+    while f"reason_{k + 1}" in scores.columns and f"reason_{k + 1}_shap" in scores.columns:
+        k += 1
+    if not k:
+        return None
+    parts = [
+        scores[[f"reason_{j}", f"reason_{j}_shap"]].set_axis(["feature", "shap"], axis=1)
+        for j in range(1, k + 1)
+    ]
+    long = pd.concat(parts, ignore_index=True).dropna()
+    if not len(long):
+        return None
+    total = long.groupby(long["feature"].astype(str))["shap"].sum()
+    return (total / len(scores)).sort_values(ascending=False), k
 
 
 def _reasons(scores: pd.DataFrame) -> list[tuple[str, str, str]] | None:
