@@ -471,3 +471,43 @@ def test_cli_drivers_from_transactions_are_mean_abs_shap(mapped, capsys):
     shap = bundle.churn_model.shap_values(X).drop(columns="expected_value").abs().mean()
     assert names == [str(i) for i in shap.sort_values(ascending=False).index[:10]]
     assert f"over {len(X):,} sampled customers" in html
+
+
+def test_backtest_of_a_period_the_model_was_trained_on_says_so(scored):
+    import copy
+
+    bundle, _, new, old, _, _, _ = scored
+    assert bundle.info["observation_end"] == NEW
+    html = build_report(new, bundle, previous=old)
+    assert (
+        "Not an out-of-sample test: the model was trained on data up to 1998-06-30, after "
+        "the previous as_of 1997-12-31" in html
+    )
+    earlier = copy.copy(bundle)
+    earlier.info = {**bundle.info, "observation_end": OLD}  # trained up to the old as_of
+    html = build_report(new, earlier, previous=old)
+    assert "Backtest of the previous scoring" in html and "out-of-sample" not in html
+
+
+def test_the_cutoff_age_is_neither_a_reason_nor_a_driver(mapped):
+    """A model trained on stacked cut-offs has cutoff_age_days, 0 for every scored
+    customer: a shared time effect, never a customer's reason or a churn driver."""
+    from cxml.pipelines import NOT_A_REASON, churn_matrix
+
+    bundle, _, s, _, d = mapped
+    assert "cutoff_age_days" in NOT_A_REASON
+    assert "cutoff_age_days" in bundle.churn_model.feature_names_in_
+    X = churn_matrix(d / "tx.csv", model=bundle, as_of=SIM_AS_OF, customers=s["customer_id"])
+    assert (X["cutoff_age_days"] == 0).all()
+    e = score(d / "tx.csv", model=bundle, as_of=SIM_AS_OF, explain=3)
+    named = set(e[["reason_1", "reason_2", "reason_3"]].stack().dropna())
+    assert named and "cutoff_age_days" not in named
+    # the others keep their rank: reason_1 is the largest positive contribution left
+    shap = bundle.churn_model.shap_values(X).drop(columns=["expected_value", "cutoff_age_days"])
+    first = e.set_index("customer_id")["reason_1"].reindex(shap.index)
+    top = shap.idxmax(axis=1).where(shap.max(axis=1) > 0)
+    assert (first.fillna("-") == top.fillna("-")).all()
+    for html in (build_report(s, bundle), build_report(s, bundle, features=X)):
+        _, names = _drivers_alt(html)
+        assert "cutoff_age_days" not in names and len(names) == 10
+        assert "cutoff_age_days (the same for every scored customer) left out" in html

@@ -29,6 +29,7 @@ from cxml.pipelines._data_report import report_lines, report_metrics
 from cxml.pipelines._evaluate import EVALUATION_COLUMNS, evaluate, evaluate_config
 from cxml.pipelines._output import TableWriter, check_output_path, write_table
 from cxml.pipelines._output_table import DatabaseTableWriter, OutputTable
+from cxml.pipelines._reasons import NOT_A_REASON
 from cxml.pipelines._score import (
     ScoreSummary,
     churn_matrix,
@@ -57,6 +58,7 @@ __all__ = [
     "FeatureColumn",
     "FeatureSpec",
     "LEADERBOARD_COLUMNS",
+    "NOT_A_REASON",
     "ModelBundle",
     "OutputTable",
     "SCORE_COLUMNS",

@@ -114,7 +114,13 @@ def report_context(
     )
     ctx["reasons"] = _reasons(scores)
     ctx["quality"], charts["calibration"] = _quality(scores, bundle, churned)
-    ctx["previous"] = None if previous is None else _comparison(previous, scores, ctx["drivers"])
+    ctx["previous"] = (
+        None
+        if previous is None
+        else _comparison(
+            previous, scores, ctx["drivers"], trained_to=bundle.info.get("observation_end")
+        )
+    )
     return ctx
 
 
@@ -186,6 +192,8 @@ def _drivers(scores: pd.DataFrame, bundle, *, seed: int):
     """The churn drivers and how they were measured, best measure first: mean |SHAP| on
     a sample when every model feature is at hand; the mean upward SHAP of the scores'
     reason columns (``cxml score --explain``); else the model's gain shares, said so."""
+    from cxml.pipelines import NOT_A_REASON
+
     model = bundle.churn_model
     names = [str(c) for c in model.feature_names_in_]
     title = "Top churn drivers"
@@ -215,6 +223,10 @@ def _drivers(scores: pd.DataFrame, bundle, *, seed: int):
         )
         title = "Top churn drivers (gain share, not SHAP)"
         xlabel = "share of total gain (not SHAP)"
+    shared = [c for c in NOT_A_REASON if c in imp.index]
+    if shared:  # the same value for every scored customer: a time effect, not a driver
+        imp = imp.drop(index=shared)
+        how += f"; {', '.join(shared)} (the same for every scored customer) left out"
     imp = imp.head(TOP_DRIVERS)
     fig = bar_chart(imp.index, imp.to_numpy(), title=title, xlabel=xlabel, ylabel="feature")
     chart = figure_html(
@@ -285,7 +297,9 @@ def _quality(scores: pd.DataFrame, bundle, churned):
     return rows, chart
 
 
-def _comparison(previous: pd.DataFrame, scores: pd.DataFrame, drivers: list[str]) -> dict:
+def _comparison(
+    previous: pd.DataFrame, scores: pd.DataFrame, drivers: list[str], *, trained_to=None
+) -> dict:
     from cxml.evaluation import churn_metrics, plot_calibration
     from cxml.segments import segment_summary
 
@@ -349,7 +363,18 @@ def _comparison(previous: pd.DataFrame, scores: pd.DataFrame, drivers: list[str]
                 else float("nan")
             )
             fig = plot_calibration(y, {"previous scoring": bt["churn_probability"].to_numpy()})
+            # a model trained on data after the previous as_of has seen these outcomes
+            # (its holdout labels): the backtest is then no out-of-sample test
+            seen = trained_to is not None and pd.Timestamp(str(trained_to)) > old_as_of
             out["backtest"] = {
+                "in_sample": (
+                    f"Not an out-of-sample test: the model was trained on data up to "
+                    f"{pd.Timestamp(str(trained_to)).date()}, after the previous as_of "
+                    f"{old_as_of.date()}, so it has seen part of these outcomes. Backtest "
+                    "a scoring made by this model as of its training end or later."
+                )
+                if seen
+                else None,
                 "days": int((new_as_of - old_as_of).days),
                 "rows": rows,
                 "auc": _fmt(auc, "mean"),
