@@ -234,6 +234,7 @@ def read_events(
         ``customer_id``, ``timestamp``, ``event_type``, ``value`` for a model trained
         without events).
     bundle : ModelBundle
+        The model; its :class:`FeatureSpec` gives the column mapping and read policies.
     as_of : date-like, optional
         Events after this day are refused (as for transactions).
     timestamp_format, null_customer_id : optional
@@ -280,6 +281,7 @@ def churn_matrix(
     transactions : DataFrame, Arrow table, CSV/Parquet path or ibis.Table
         Transactions in the column names the model was trained with.
     model : ModelBundle, str or Path
+        A bundle or a model directory (see :func:`load_model`).
     as_of : date-like
         Cut-off date (inclusive), as when scoring.
     events : optional
