@@ -305,3 +305,213 @@ def test_explained_scores_show_first_reasons_of_the_high_risk_tier(scored):
     section = html[html.index('<table id="reasons">') :]
     assert _row(section, top) == [f"{n:,}", f"{n / len(first):.1%}"]
     assert 'id="reasons"' not in build_report(s.drop(columns=list(s.columns[-3:])), bundle)
+
+
+# -- events in the model's column names, drivers by the best measure at hand (issue 20) --
+
+SIM_AS_OF = "2021-06-30"
+US = "%m/%d/%Y %H:%M"
+TX_MAP = {"customer_id": "Client", "timestamp": "When", "amount": "Total"}
+EV_MAP = {"customer_id": "Client", "timestamp": "When", "event_type": "Kind", "value": "Score"}
+
+
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory):
+    """A model trained on CSVs in other column names with US dates (data.columns,
+    data.event_columns, data.timestamp_format); its scores; canonical and renamed events."""
+    import yaml
+
+    from conftest import ROOT
+    from cxml.datasets import simulate
+    from cxml.pipelines import train
+
+    d = tmp_path_factory.mktemp("mapped")
+    tx, ev = simulate(1200, seed=3, observation_end=SIM_AS_OF, events=True)
+    rng = np.random.default_rng(1)
+    ids = rng.choice(tx["customer_id"].unique(), 400, replace=False)
+    surveys = pd.DataFrame(
+        {
+            "customer_id": np.r_[ids, ids[:250]],
+            "timestamp": pd.Timestamp("2021-05-03 10:30"),
+            "event_type": ["csat"] * 400 + ["ces"] * 250,
+            "value": np.r_[rng.integers(1, 6, 400), rng.integers(1, 8, 250)].astype(float),
+        }
+    )
+    ev = pd.concat([ev, surveys], ignore_index=True)
+    ev["event_type"] = ev["event_type"].astype(object)
+
+    def us(frame, mapping):
+        out = frame.rename(columns=mapping)
+        out[mapping["timestamp"]] = frame["timestamp"].dt.strftime(US)
+        return out
+
+    us(tx, TX_MAP).to_csv(d / "tx.csv", index=False)
+    us(ev, EV_MAP).to_csv(d / "ev.csv", index=False)
+    # the canonical file: cxml's names, ISO dates (what a model without a mapping reads)
+    ev.to_csv(d / "ev_canonical.csv", index=False)
+    cfg = yaml.safe_load((ROOT / "configs" / "cdnow.yaml").read_text())
+    cfg["data"] = {
+        "transactions": str(d / "tx.csv"),
+        "columns": TX_MAP,
+        "events": str(d / "ev.csv"),
+        "event_columns": EV_MAP,
+        "timestamp_format": US,
+    }
+    cfg["time"].update(calibration_end="2021-01-31", observation_end=SIM_AS_OF)
+    cfg["churn"].update(cv_folds=2, n_estimators=200)
+    cfg["output"]["model_dir"] = str(d / "model")
+    (d / "c.yaml").write_text(yaml.safe_dump(cfg))
+    result = train(d / "c.yaml", tracking_uri=f"sqlite:///{d / 'mlflow.db'}")
+    s = score(d / "tx.csv", model=result.bundle, as_of=SIM_AS_OF, events=d / "ev.csv")
+    s.to_parquet(d / "scores.parquet")
+    return result.bundle, result.model_dir, s, ev, d
+
+
+def _report(d, model_dir, *extra) -> tuple[int, str]:
+    out = d / f"r{abs(hash(extra))}.html"
+    args = ["report", "--scores", str(d / "scores.parquet"), "-m", str(model_dir)]
+    code = main([*args, "--output", str(out), *extra])
+    return code, out.read_text(encoding="utf-8") if out.exists() else ""
+
+
+def _survey_cells(html: str, segments) -> dict:
+    return {s: _row(html, s)[-3:] for s in segments}  # NPS, CSAT, CES are the last 3
+
+
+def test_cli_report_reads_events_with_the_models_mapping(mapped, capsys):
+    bundle, model_dir, s, ev, d = mapped
+    assert bundle.spec.event_columns == EV_MAP and bundle.spec.timestamp_format == US
+    code, html = _report(d, model_dir, "--events", str(d / "ev.csv"))
+    assert code == 0, capsys.readouterr().err
+    # the same NPS / CSAT / CES per segment as the canonical events in Python
+    canonical = build_report(s, bundle, events=pd.read_csv(d / "ev_canonical.csv"))
+    segments = [str(x) for x in segment_summary(s)["segment"]]
+    got = _survey_cells(html, segments)
+    assert got == _survey_cells(canonical, segments)
+    summary = segment_summary(s, events=ev).set_index("segment")
+    for seg in segments:
+        for cell, col, fmt in zip(
+            got[seg], ("nps", "csat", "ces"), ("{:.1f}", "{:.1f}", "{:.2f}"), strict=True
+        ):
+            v = summary.loc[seg, col]
+            assert cell == ("–" if np.isnan(v) else fmt.format(v))
+    assert sum(c != "–" for cells in got.values() for c in cells) >= 2 * len(segments)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (
+            ("--events", "ev_canonical.csv"),
+            r"events: missing column 'customer_id' \(your column "
+            r"'Client'\), 'timestamp' \(your column 'When'\)",
+        ),
+        (
+            ("--events", "ev.csv", "--timestamp-format", "%Y-%m-%d %H:%M"),
+            r"events: column "
+            r"'timestamp' \(your column 'When'\): .*do not match",
+        ),
+    ],
+)
+def test_cli_report_refuses_events_not_in_the_models_mapping(mapped, capsys, extra, message):
+    _, model_dir, _, _, d = mapped
+    extra = tuple(str(d / x) if x.endswith(".csv") else x for x in extra)
+    code, html = _report(d, model_dir, *extra)
+    err = capsys.readouterr().err
+    assert code == 2 and not html
+    assert err.count("\n") == 1 and re.search(message, err), err
+
+
+def _drivers_alt(html: str) -> tuple[str, list[str]]:
+    section = html[html.index('<section id="drivers">') :]
+    alt = re.search(r'aria-label="([^"]*)"', section).group(1)
+    how, names = alt.split(", largest first: ")
+    return how, names.split(", ")
+
+
+def test_drivers_without_features_are_gain_shares_and_say_so(scored):
+    bundle, _, new, _, _, _, _ = scored
+    html = build_report(new, bundle)
+    how, names = _drivers_alt(html)
+    assert "share of total gain (not SHAP)" in how
+    assert "gain share, not SHAP" in html and "pass --transactions" in html
+    gain = pd.Series(bundle.churn_model.feature_importances_, dtype=float)
+    assert names == [str(i) for i in gain.sort_values(ascending=False).index[:10]]
+
+
+def test_drivers_from_explained_scores_are_their_mean_upward_shap(scored):
+    bundle, _, _, _, tx, _, _ = scored
+    s = score(tx, model=bundle, as_of=NEW, explain=2)
+    html = build_report(s, bundle)
+    how, names = _drivers_alt(html)
+    assert "mean upward SHAP (log-odds of churn), top-2 reasons" in how
+    assert "not SHAP" not in html
+    per = pd.concat(
+        [s[[f"reason_{k}", f"reason_{k}_shap"]].set_axis(["f", "v"], axis=1) for k in (1, 2)]
+    ).dropna()
+    want = (per.groupby("f")["v"].sum() / len(s)).sort_values(ascending=False)
+    assert names == [str(i) for i in want.index[:10]]
+
+
+def test_cli_drivers_from_transactions_are_mean_abs_shap(mapped, capsys):
+    from cxml.pipelines import churn_matrix
+
+    bundle, model_dir, s, _, d = mapped
+    code, html = _report(
+        d, model_dir, "--transactions", str(d / "tx.csv"), "--events", str(d / "ev.csv")
+    )
+    assert code == 0, capsys.readouterr().err
+    how, names = _drivers_alt(html)
+    assert "mean |SHAP value|" in how and "not SHAP" not in html
+    assert len(s) == 1200  # < 2,000: the sample is every customer
+    X = churn_matrix(
+        d / "tx.csv",
+        model=bundle,
+        as_of=SIM_AS_OF,
+        events=d / "ev.csv",
+        customer_ids=s["customer_id"],
+    )
+    assert len(X) == int((~s["insufficient_history"]).sum())
+    shap = bundle.churn_model.shap_values(X).drop(columns="expected_value").abs().mean()
+    assert names == [str(i) for i in shap.sort_values(ascending=False).index[:10]]
+    assert f"over {len(X):,} sampled customers" in html
+
+
+def test_backtest_of_a_period_the_model_was_trained_on_says_so(scored):
+    import copy
+
+    bundle, _, new, old, _, _, _ = scored
+    assert bundle.info["observation_end"] == NEW
+    html = build_report(new, bundle, previous=old)
+    assert (
+        "Not an out-of-sample test: the model was trained on data up to 1998-06-30, after "
+        "the previous as_of 1997-12-31" in html
+    )
+    earlier = copy.copy(bundle)
+    earlier.info = {**bundle.info, "observation_end": OLD}  # trained up to the old as_of
+    html = build_report(new, earlier, previous=old)
+    assert "Backtest of the previous scoring" in html and "out-of-sample" not in html
+
+
+def test_the_cutoff_age_is_neither_a_reason_nor_a_driver(mapped):
+    """A model trained on stacked cut-offs has cutoff_age_days, 0 for every scored
+    customer: a shared time effect, never a customer's reason or a churn driver."""
+    from cxml.pipelines import NOT_A_REASON, churn_matrix
+
+    bundle, _, s, _, d = mapped
+    assert "cutoff_age_days" in NOT_A_REASON
+    assert "cutoff_age_days" in bundle.churn_model.feature_names_in_
+    X = churn_matrix(d / "tx.csv", model=bundle, as_of=SIM_AS_OF, customer_ids=s["customer_id"])
+    assert (X["cutoff_age_days"] == 0).all()
+    e = score(d / "tx.csv", model=bundle, as_of=SIM_AS_OF, explain=3)
+    named = set(e[["reason_1", "reason_2", "reason_3"]].stack().dropna())
+    assert named and "cutoff_age_days" not in named
+    # the others keep their rank: reason_1 is the largest positive contribution left
+    shap = bundle.churn_model.shap_values(X).drop(columns=["expected_value", "cutoff_age_days"])
+    first = e.set_index("customer_id")["reason_1"].reindex(shap.index)
+    top = shap.idxmax(axis=1).where(shap.max(axis=1) > 0)
+    assert (first.fillna("-") == top.fillna("-")).all()
+    for html in (build_report(s, bundle), build_report(s, bundle, features=X)):
+        _, names = _drivers_alt(html)
+        assert "cutoff_age_days" not in names and len(names) == 10
+        assert "cutoff_age_days (the same for every scored customer) left out" in html

@@ -19,11 +19,15 @@ __all__ = ["register", "report"]
 _out = Console()
 
 
+def _exists(path: Path, what: str) -> None:
+    if not path.is_file():
+        raise DataValidationError(f"{what} {path}: no such file")
+
+
 def _read(path: Path, what: str):
     from cxml.data import read_table
 
-    if not path.is_file():
-        raise DataValidationError(f"{what} {path}: no such file")
+    _exists(path, what)
     return read_table(str(path), name=what).to_pandas()
 
 
@@ -39,15 +43,39 @@ def report(
     events: Path | None = typer.Option(
         None,
         "--events",
-        help="Engagement events (customer_id, event_type, value): NPS, CSAT, CES per segment.",
+        help="Engagement events (event_type nps / csat / ces with a value): NPS, CSAT, CES "
+        "per segment; read with the model's event column names and read policies.",
+    ),
+    transactions: Path | None = typer.Option(
+        None,
+        "--transactions",
+        "-t",
+        help="The transactions that were scored (the model's column names): the churn "
+        "drivers become mean |SHAP| on a sample of customers (else the scores' reasons or "
+        "the model's gain shares).",
+    ),
+    timestamp_format: str | None = typer.Option(
+        None,
+        "--timestamp-format",
+        help="strptime format of text timestamps in --events / --transactions (default: "
+        "the model's data.timestamp_format, else ISO 8601).",
+    ),
+    null_customer_id: str | None = typer.Option(
+        None,
+        "--null-customer-id",
+        metavar="error|drop",
+        help="Rows without a customer id in --events / --transactions (default: the "
+        "model's data.null_customer_id).",
     ),
     tracking_uri: str | None = typer.Option(
         None, "--tracking-uri", help="MLflow tracking URI for models:/ and runs:/ references."
     ),
 ) -> None:
     """Write one self-contained HTML report (opens offline) on a scoring."""
-    from cxml.pipelines import load_model
-    from cxml.reporting import check_scores, write_report
+    import pandas as pd
+
+    from cxml.pipelines import churn_matrix, load_model, read_events
+    from cxml.reporting import SHAP_SAMPLE, check_scores, write_report
     from cxml.tracking import local_model_path
 
     if output.suffix.lower() not in (".html", ".htm"):
@@ -64,16 +92,26 @@ def report(
             model_version=None,
             name=f"previous scores {previous}",
         )
+    policies = {"timestamp_format": timestamp_format, "null_customer_id": null_customer_id}
+    as_of = max(pd.unique(table["as_of"].astype(str)))
     ev = None
     if events is not None:
-        ev = _read(events, "events")
-        missing = [c for c in ("customer_id", "event_type", "value") if c not in ev.columns]
-        if missing:
-            raise DataValidationError(
-                f"events {events}: columns {missing} are missing (columns: {list(ev.columns)})"
-                "; give customer_id, event_type and value"
-            )
-    path = write_report(table, bundle, output, previous=old, events=ev)
+        _exists(events, "events")
+        # the model's event column names and read policies: the reader scoring uses
+        ev = read_events(events, bundle, as_of=as_of, **policies).to_pandas()
+    features = None
+    if transactions is not None:
+        _exists(transactions, "transactions")
+        sample = table["customer_id"].sample(min(len(table), SHAP_SAMPLE), random_state=0)
+        features = churn_matrix(
+            str(transactions),
+            model=bundle,
+            as_of=as_of,
+            events=None if events is None else str(events),
+            customer_ids=sample,
+            **policies,
+        )
+    path = write_report(table, bundle, output, previous=old, events=ev, features=features)
     _out.print(
         f"wrote {path} ({path.stat().st_size / 1e3:,.0f} kB) on {len(table):,} customers",
         highlight=False,

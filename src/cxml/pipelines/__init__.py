@@ -34,7 +34,15 @@ from cxml.pipelines._data_report import report_lines, report_metrics
 from cxml.pipelines._evaluate import EVALUATION_COLUMNS, evaluate, evaluate_config
 from cxml.pipelines._output import TableWriter, check_output_path, write_table
 from cxml.pipelines._output_table import DatabaseTableWriter, OutputTable
-from cxml.pipelines._score import ScoreSummary, iter_scores, score, score_to_file
+from cxml.pipelines._reasons import NOT_A_REASON
+from cxml.pipelines._score import (
+    ScoreSummary,
+    churn_matrix,
+    iter_scores,
+    read_events,
+    score,
+    score_to_file,
+)
 from cxml.pipelines._score_options import ScoreOptions
 from cxml.pipelines._score_schema import (
     SCORE_COLUMNS,
@@ -56,6 +64,7 @@ __all__ = [
     "FeatureColumn",
     "FeatureSpec",
     "LEADERBOARD_COLUMNS",
+    "NOT_A_REASON",
     "ModelBundle",
     "OutputTable",
     "SCORE_COLUMNS",
@@ -68,6 +77,7 @@ __all__ = [
     "TrainResult",
     "candidate_configs",
     "check_output_path",
+    "churn_matrix",
     "compare",
     "default_config_path",
     "evaluate",
@@ -77,6 +87,7 @@ __all__ = [
     "load_model",
     "paired_bootstrap",
     "purchase_model_name",
+    "read_events",
     "reason_columns",
     "reason_dtypes",
     "report_lines",

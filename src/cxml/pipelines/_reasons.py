@@ -4,6 +4,10 @@ LightGBM's ``pred_contrib`` gives each feature's exact SHAP contribution to a cu
 raw (log-odds) score (Lundberg et al., *From local explanations to global understanding
 with explainable AI for trees*, Nature MI 2020, Algorithm 2). The calibration map is
 monotone, so a feature that raises the raw score raises the churn probability.
+
+:data:`CUTOFF_AGE` (days from a stacked training cut-off to the newest one) is never a
+reason: it is 0 for every scored customer, so its contribution is a time effect shared by
+all of them (the newest cut-off's churn level), not something about the customer.
 """
 
 from __future__ import annotations
@@ -11,9 +15,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cxml.pipelines._model_matrix import CUTOFF_AGE
 from cxml.pipelines._score_schema import reason_columns
 
-__all__ = ["churn_reasons"]
+__all__ = ["NOT_A_REASON", "churn_reasons"]
+
+#: Model features that are not a property of the customer (never a reason, nor a driver).
+NOT_A_REASON = (CUTOFF_AGE,)
 
 
 def churn_reasons(churn_model, X: pd.DataFrame, top: int) -> pd.DataFrame:
@@ -33,9 +41,11 @@ def churn_reasons(churn_model, X: pd.DataFrame, top: int) -> pd.DataFrame:
     pandas.DataFrame
         Columns :func:`cxml.pipelines._score_schema.reason_columns` ``(top)``, index of
         ``X``. A customer with fewer than ``top`` positive contributions has None / NaN in
-        the remaining reasons.
+        the remaining reasons. :data:`NOT_A_REASON` features are left out.
     """
-    shap = churn_model.shap_values(X).drop(columns="expected_value")
+    shap = churn_model.shap_values(X).drop(
+        columns=["expected_value", *NOT_A_REASON], errors="ignore"
+    )
     names = np.asarray(shap.columns, dtype=object)
     contrib = shap.to_numpy()
     values = X[list(shap.columns)].to_numpy(dtype=float, na_value=np.nan)

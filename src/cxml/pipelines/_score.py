@@ -78,6 +78,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Unpack
 
+import numpy as np
 import pandas as pd
 
 from cxml.data import (
@@ -105,6 +106,8 @@ __all__ = [
     "score_to_file",
     "iter_scores",
     "read_policies",
+    "read_events",
+    "churn_matrix",
     "ScoreSummary",
 ]
 
@@ -214,6 +217,125 @@ def read_policies(
     }
 
 
+def read_events(
+    events,
+    bundle: ModelBundle,
+    *,
+    as_of=None,
+    timestamp_format: str | None = None,
+    null_customer_id: str | None = None,
+):
+    """Engagement events read the way the model read them in training.
+
+    The model's :class:`FeatureSpec` records the event column mapping
+    (``data.event_columns``) and the read policies (``data.timestamp_format``,
+    ``data.null_customer_id``): scoring and reports read events through this one function,
+    so a file in the training's column names and date format is read alike everywhere.
+
+    Parameters
+    ----------
+    events : DataFrame, Arrow table, CSV/Parquet path or ibis.Table
+        Events in the column names the model was trained with (the canonical names
+        ``customer_id``, ``timestamp``, ``event_type``, ``value`` for a model trained
+        without events).
+    bundle : ModelBundle
+        The model; its :class:`FeatureSpec` gives the column mapping and read policies.
+    as_of : date-like, optional
+        Events after this day are refused (as for transactions).
+    timestamp_format, null_customer_id : optional
+        Override the model's read policies (see :func:`read_policies`).
+
+    Returns
+    -------
+    ibis.Table
+        Canonical columns ``customer_id``, ``timestamp``, ``event_type``, ``value``.
+
+    Raises
+    ------
+    DataValidationError
+        An empty file, a column of the model's mapping missing, or a row breaking the
+        data contract (see :func:`cxml.data.validate_events`).
+    """
+    _refuse_empty_file(events, "events")
+    policies = read_policies(
+        bundle, timestamp_format=timestamp_format, null_customer_id=null_customer_id
+    )
+    with reading("events", events):
+        return validate_events(
+            events, observation_end=as_of, **policies, **(bundle.spec.event_columns or {})
+        )
+
+
+def churn_matrix(
+    transactions,
+    *,
+    model,
+    as_of,
+    events=None,
+    customer_ids=None,
+    customers=None,
+    timestamp_format: str | None = None,
+    null_customer_id: str | None = None,
+) -> pd.DataFrame:
+    """The churn model's input matrix of customers, read and built as scoring does.
+
+    For explanations that need every feature (global SHAP in a report); customers without
+    a usable purchase day are left out (their score is the population prior's).
+
+    Parameters
+    ----------
+    transactions : DataFrame, Arrow table, CSV/Parquet path or ibis.Table
+        Transactions in the column names the model was trained with.
+    model : ModelBundle, str or Path
+        A bundle or a model directory (see :func:`load_model`).
+    as_of : date-like
+        Cut-off date (inclusive), as when scoring.
+    events : optional
+        Engagement events, when the model was trained with them (see :func:`read_events`).
+    customer_ids : array-like, optional
+        Only these customer ids (e.g. a sample); default every customer.
+    customers : optional
+        The customers table of a model trained with covariates (see :func:`score`).
+    timestamp_format, null_customer_id : optional
+        Read policies (see :func:`read_policies`; default: the model's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer (index ``customer_id``), the model's training columns.
+    """
+    bundle = load_model(model)
+    as_of = to_date(as_of, "as_of")
+    spec = bundle.spec
+    _refuse_empty_file(transactions, "transactions")
+    policies = read_policies(
+        bundle, timestamp_format=timestamp_format, null_customer_id=null_customer_id
+    )
+    ids = None if customer_ids is None else pd.unique(np.asarray(customer_ids)).tolist()
+    with reading("transactions", transactions):
+        tx = validate_transactions(transactions, observation_end=as_of, **policies, **spec.columns)
+        if ids is not None:
+            tx = tx.filter(tx.customer_id.isin(ids))
+    attrs = _customer_attributes(bundle, customers)
+    if attrs is not None:  # the same refusals as scoring: every customer has attributes
+        with reading("transactions", transactions):
+            attrs = _check_attributes(bundle, attrs, pd.Index(sorted_ids(tx).to_pandas()))
+    ev = None
+    if events is not None and spec.event_columns is not None:
+        ev = read_events(
+            events,
+            bundle,
+            as_of=as_of,
+            timestamp_format=timestamp_format,
+            null_customer_id=null_customer_id,
+        )
+        if ids is not None:
+            ev = ev.filter(ev.customer_id.isin(ids))
+    with reading("transactions", transactions):
+        _, X = _chunk_features(tx, ev, bundle, as_of, attrs)
+    return model_matrix(X, spec, events_given=ev is not None)
+
+
 def iter_scores(
     transactions,
     *,
@@ -273,8 +395,6 @@ def iter_scores(
         # no engagement feature in the model: events cannot change its scores
         logger.warning("events ignored: the model was trained without engagement events")
         events = None
-    if events is not None:
-        _refuse_empty_file(events, "events")
     policies = read_policies(
         bundle, timestamp_format=opts.timestamp_format, null_customer_id=opts.null_customer_id
     )
@@ -320,10 +440,13 @@ def iter_scores(
         customers = _check_attributes(bundle, customers, pd.Index(ids.to_pandas()))
     ev = None
     if events is not None:
-        with reading("events", events):
-            ev = validate_events(
-                events, observation_end=as_of, **policies, **(spec.event_columns or {})
-            )
+        ev = read_events(
+            events,
+            bundle,
+            as_of=as_of,
+            timestamp_format=opts.timestamp_format,
+            null_customer_id=opts.null_customer_id,
+        )
     on_progress, explain = opts.on_progress, opts.explain
     if on_progress:
         on_progress(0, n_customers)

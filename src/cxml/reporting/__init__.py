@@ -7,12 +7,14 @@ adds segment migration, population stability and a backtest, with events NPS/CSA
 Charts are matplotlib SVG inlined in the page: it loads nothing from the network.
 """
 
+from cxml.reporting._content import SHAP_SAMPLE
 from cxml.reporting._drift import backtest, migration_matrix, population_stability_index
 from cxml.reporting._inputs import REQUIRED_COLUMNS, check_scores
 from cxml.reporting._render import build_report, write_report
 
 __all__ = [
     "REQUIRED_COLUMNS",
+    "SHAP_SAMPLE",
     "backtest",
     "build_report",
     "check_scores",
