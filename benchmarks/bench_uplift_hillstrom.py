@@ -37,6 +37,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from cxml.datasets import HILLSTROM_CONTROL, HILLSTROM_FEATURES, HILLSTROM_OUTCOMES
 from cxml.targeting import (
     UpliftClassifier,
     UpliftRegressor,
@@ -47,19 +48,10 @@ from cxml.targeting import (
     uplift_table,
 )
 
-FEATURES = [
-    "recency",
-    "history_segment",
-    "history",
-    "mens",
-    "womens",
-    "zip_code",
-    "newbie",
-    "channel",
-]
-CONTROL = "No E-Mail"
+FEATURES = HILLSTROM_FEATURES  # the loader's list: one definition
+CONTROL = HILLSTROM_CONTROL
 ARMS = {"womens_vs_none": "Womens E-Mail", "mens_vs_none": "Mens E-Mail"}
-OUTCOMES = ["visit", "conversion", "spend"]
+OUTCOMES = HILLSTROM_OUTCOMES
 ANCHOR = 0.0661
 
 

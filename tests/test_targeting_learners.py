@@ -14,6 +14,7 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.base import clone
 
+from cxml.datasets import HILLSTROM_FEATURES
 from cxml.exceptions import CxmlUserError, DataValidationError, ModelLoadError, NotFittedError
 from cxml.targeting import UpliftClassifier, UpliftRegressor
 
@@ -29,16 +30,7 @@ def shared_data() -> Path | None:
 
 
 HILLSTROM = (shared_data() or Path("/nonexistent")) / "hillstrom_email" / "hillstrom.parquet"
-FEATURES = [
-    "recency",
-    "history_segment",
-    "history",
-    "mens",
-    "womens",
-    "zip_code",
-    "newbie",
-    "channel",
-]
+FEATURES = HILLSTROM_FEATURES  # the loader's list: one definition
 
 
 def simulate(n: int = 24_000, seed: int = 0):
