@@ -10,7 +10,7 @@ from cxml.pipelines._reproducible import duckdb_threads, reproducible
 
 
 def _threads(con) -> int:
-    return int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+    return int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
 
 
 def test_reproducible_runs_the_tables_connections_on_one_thread_and_restores_them():

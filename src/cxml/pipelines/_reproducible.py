@@ -44,7 +44,7 @@ def duckdb_threads(tables, deterministic: bool):
     cons.setdefault(id(shared), shared)
     saved = []
     for raw in cons.values():
-        old = raw.execute("SELECT current_setting('threads')").fetchone()[0]
+        old = raw.execute("SELECT current_setting('threads')").fetchall()[0][0]
         raw.execute("SET threads = 1")
         saved.append((raw, old))
     try:
