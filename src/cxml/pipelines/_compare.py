@@ -63,6 +63,20 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Holdout metrics of the suite, copied by name from the evaluation of each candidate.
+_HOLDOUT_METRICS = (
+    "purchases_mae",
+    "purchases_rmse",
+    "purchases_spearman",
+    "purchases_aggregate_error",
+    "churn_auc",
+    "churn_pr_auc",
+    "churn_brier",
+    "value_spearman",
+    "value_gini",
+    "value_aggregate_error",
+)
+
 #: Columns of the leaderboard, one row per (candidate, cutoff).
 LEADERBOARD_COLUMNS = [
     "candidate",
@@ -76,16 +90,7 @@ LEADERBOARD_COLUMNS = [
     "params_at_bound",
     "holdout_purchases_actual",
     "holdout_purchases_predicted",
-    "purchases_mae",
-    "purchases_rmse",
-    "purchases_spearman",
-    "purchases_aggregate_error",
-    "churn_auc",
-    "churn_pr_auc",
-    "churn_brier",
-    "value_spearman",
-    "value_gini",
-    "value_aggregate_error",
+    *_HOLDOUT_METRICS,
     "n_customers",
     "churn_auc_diff",
     "churn_auc_diff_low",
@@ -405,21 +410,7 @@ def _row(name: str, c: Config, cal: dt.date, fit, oof) -> dict:
         "params_at_bound": ",".join(s["params_at_bound"]),
         "holdout_purchases_actual": m["purchases_actual_total"],
         "holdout_purchases_predicted": m["purchases_predicted_total"],
-        **{
-            k: m[k]
-            for k in (
-                "purchases_mae",
-                "purchases_rmse",
-                "purchases_spearman",
-                "purchases_aggregate_error",
-                "churn_auc",
-                "churn_pr_auc",
-                "churn_brier",
-                "value_spearman",
-                "value_gini",
-                "value_aggregate_error",
-            )
-        },
+        **{k: m[k] for k in _HOLDOUT_METRICS},
         "n_customers": int(len(fit.churned)),
     }
 
