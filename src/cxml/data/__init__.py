@@ -25,6 +25,7 @@ from cxml.data._sources import (
     source_secrets,
 )
 from cxml.data._validate import (
+    MAX_ABS_AMOUNT,
     is_validated,
     validate_events,
     validate_transactions,
@@ -32,6 +33,7 @@ from cxml.data._validate import (
 )
 
 __all__ = [
+    "MAX_ABS_AMOUNT",
     "check_horizon",
     "check_timestamp_format",
     "connect",

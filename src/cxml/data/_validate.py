@@ -24,7 +24,17 @@ from cxml.data._dates import (
 from cxml.data._io import execute_arrow, read_table
 from cxml.exceptions import DataValidationError
 
-__all__ = ["validate_transactions", "validate_events", "is_validated", "validation_info"]
+__all__ = [
+    "validate_transactions",
+    "validate_events",
+    "is_validated",
+    "validation_info",
+    "MAX_ABS_AMOUNT",
+]
+
+#: amounts are summed exactly in fixed point (6 decimals, 18 digits: see
+#: cxml.features._exact); at or above this absolute value they do not fit and are refused
+MAX_ABS_AMOUNT = 1e12
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +141,18 @@ def _numeric_expr(col, label: str, what: str, key: str):
             )
         }
     raise DataValidationError(f"{what}: column {label} has type {typ}; expected numbers")
+
+
+def _huge_check(value, raw, label: str, nonfinite) -> tuple:
+    """Count of values that do not fit the fixed point amounts and quantities are summed in."""
+    huge = (value.abs() >= MAX_ABS_AMOUNT).fill_null(False) & ~nonfinite.fill_null(False)
+    return (
+        huge.sum(),
+        example_value(raw, huge),
+        f"column {label}: {{bad}} of {{n}} values are 10^12 or more in absolute value, "
+        "e.g. {example} (sums are exact to 6 decimals up to 10^12); express them in a "
+        "larger unit",
+    )
 
 
 def _fmt(n: int) -> str:
@@ -302,10 +324,12 @@ def validate_transactions(
         example_value(t[amount], nonfinite),
         f"column {labels['amount']}: {{bad}} of {{n}} values are NaN or infinite; drop or fix them",
     )
+    checks["amt_huge"] = _huge_check(amt, t[amount], labels["amount"], nonfinite)
     cols = {"customer_id": cid, "timestamp": ts, "amount": amt}
     if quantity is not None:
         qty, qty_checks = _numeric_expr(t[quantity], labels["quantity"], what, "qty_bad")
         checks.update(qty_checks)
+        checks["qty_huge"] = _huge_check(qty, t[quantity], labels["quantity"], qty.isinf())
         cols["quantity"] = qty
     for key in ("order_id", "category", "product"):
         if key in mapping:

@@ -35,6 +35,7 @@ from cxml.features._daily import (
     to_frame,
     wants_pandas,
 )
+from cxml.features._exact import as_float, sample_std
 
 __all__ = ["behaviour", "behaviour_with_rfm", "check_windows", "RFM_COLUMNS", "trend"]
 
@@ -90,30 +91,34 @@ def _aggregate(
     """
     d = daily(t, duplicates=duplicates, returns=returns, zero_value=zero_value, detail=True)
     prev = d.day.lag().over(group_by=[d.customer_id, d.is_purchase], order_by=d.day)
-    d = d.mutate(_gap=ibis.ifelse(d.is_purchase, (d.day - prev).cast("float64"), None))
+    # whole-day gaps (int64): their mean and spread come from exact integer sums
+    d = d.mutate(_gap=ibis.ifelse(d.is_purchase, (d.day - prev).cast("int64"), None))
     p = d.is_purchase
+    # amounts are summed in fixed point (cxml.features._exact); a sum that is a feature is
+    # converted to float64 here, one that is an operand (_purchase_value) after the arithmetic
     aggs: dict = {
         "_first": d.day.min(where=p),
         "_last": d.day.max(where=p),
         "transactions_total": p.cast("int32").cast("int64").sum(),
-        "value_total": d.value.sum(),
-        "_gross": d.gross.sum(),
-        "_returned": d.returned.sum(),
+        "value_total": as_float(d.value.sum()),
+        "_gross": as_float(d.gross.sum()),
+        "_returned": as_float(d.returned.sum()),
         "_purchase_value": d.value.sum(where=p),
-        "ipt_mean_days": d._gap.mean(),
-        "ipt_std_days": d._gap.std(how="sample"),
+        "_gap_n": d._gap.count(),
+        "_gap_s1": d._gap.sum(),
+        "_gap_s2": (d._gap * d._gap).sum(),
     }
     if firstval:  # RFM's monetary value excludes the first purchase day
         aggs["_firstval"] = d.value.argmin(d.day, where=p)
     if "quantity" in t.columns:
-        aggs["_purchase_qty"] = d.quantity.sum(where=p)
+        aggs["_purchase_qty"] = as_float(d.quantity.sum(where=p))
     for w in windows:
         last = d.day > c - w
         prev_w = (d.day > c - 2 * w) & ~last
         aggs[f"transactions_{w}d"] = (p & last).cast("int32").cast("int64").sum()
-        aggs[f"value_{w}d"] = d.value.sum(where=last).fill_null(0.0)
+        aggs[f"value_{w}d"] = as_float(d.value.sum(where=last)).fill_null(0.0)
         aggs[f"_prev_transactions_{w}d"] = (p & prev_w).cast("int32").cast("int64").sum()
-        aggs[f"_prev_value_{w}d"] = d.value.sum(where=prev_w).fill_null(0.0)
+        aggs[f"_prev_value_{w}d"] = as_float(d.value.sum(where=prev_w)).fill_null(0.0)
     aggs.update(customer_counters(d))
     g = d.group_by("customer_id").aggregate(**aggs)
     if {"product", "category", "order_id"} & set(t.columns):
@@ -132,11 +137,17 @@ def _aggregate(
 def _derive(g: ibis.Table, c: int, windows, *, has_quantity: bool) -> ibis.Table:
     """The behaviour features from the aggregates of :func:`_aggregate`."""
     n_days = g.transactions_total
+    g = g.mutate(
+        ipt_mean_days=ibis.ifelse(
+            g._gap_n > 0, as_float(g._gap_s1) / g._gap_n.cast("float64"), ibis.null("float64")
+        ),
+        ipt_std_days=sample_std(g._gap_n, g._gap_s1, g._gap_s2),
+    )
     feats = {
         "days_since_last_purchase": (ibis.literal(c) - g._last).cast("float64"),
         "tenure_days": (ibis.literal(c) - g._first).cast("float64"),
         "ipt_cv": ibis.ifelse(g.ipt_mean_days > 0, g.ipt_std_days / g.ipt_mean_days, None),
-        "avg_basket_value": g._purchase_value / n_days.cast("float64"),
+        "avg_basket_value": as_float(g._purchase_value) / n_days.cast("float64"),
         "returned_value_share": ibis.ifelse(g._gross > 0, g._returned / g._gross, None),
     }
     if has_quantity:
@@ -362,7 +373,9 @@ def behaviour_with_rfm(
         T=(ibis.literal(c) - g._first).cast("float64") / unit,
         # Fader, Hardie & Lee (2005b): m_x is the mean of the x repeat transactions
         monetary_value=ibis.ifelse(
-            freq > 0, (g._purchase_value - g._firstval) / freq.cast("float64"), ibis.literal(0.0)
+            freq > 0,
+            as_float(g._purchase_value - g._firstval) / freq.cast("float64"),
+            ibis.literal(0.0),
         ),
     )
     cols = ["customer_id", *RFM_COLUMNS] + _columns(

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from cxml.data import execute_arrow, is_validated, validate_transactions, validation_info
 from cxml.exceptions import CxmlUserError, DataValidationError
+from cxml.features._exact import exact
 
 __all__ = [
     "prepare",
@@ -175,12 +176,13 @@ def daily(
         w = None if drop_dups else mult
     neg = lines.amount < 0
 
-    def total(expr, where=None):  # sum over the kept rows (weighted by multiplicity)
+    def total(expr, where=None):  # exact sum over the kept rows (weighted by multiplicity)
+        expr = exact(expr)
         return (expr if w is None else expr * w).sum(where=where)
 
     aggs: dict = {}
     if returns == "ignore":
-        aggs["value"] = total(lines.amount, ~neg).fill_null(0.0)
+        aggs["value"] = total(lines.amount, ~neg).fill_null(0)
         aggs["_n_kept"] = lines.count(where=~neg)
     else:
         aggs["value"] = total(lines.amount)
@@ -189,8 +191,8 @@ def daily(
     if count_later:
         aggs["_n_lines"] = lines.count()
     if detail:
-        aggs["gross"] = total(lines.amount, ~neg).fill_null(0.0)
-        aggs["returned"] = total(-lines.amount, neg).fill_null(0.0)
+        aggs["gross"] = total(lines.amount, ~neg).fill_null(0)
+        aggs["returned"] = total(-lines.amount, neg).fill_null(0)
         if "quantity" in t.columns:
             aggs["quantity"] = total(lines.quantity, ~neg if returns == "ignore" else None)
     day = lines.timestamp.date().epoch_days().name("day")

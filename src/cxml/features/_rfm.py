@@ -42,6 +42,7 @@ from cxml.features._daily import (
     to_frame,
     wants_pandas,
 )
+from cxml.features._exact import as_float
 
 __all__ = ["rfm", "calibration_holdout"]
 
@@ -65,7 +66,8 @@ def _rfm_aggs(d: ibis.Table, where, suffix: str = "") -> dict:
 def _rfm_columns(g: ibis.Table, end_day: int, unit: int, suffix: str = "") -> dict:
     """frequency / recency / T / monetary_value from the aggregates of :func:`_rfm_aggs`."""
     freq = (g[f"_ndays{suffix}"] - 1).cast("int64")
-    rep_total = g[f"_total{suffix}"] - g[f"_firstval{suffix}"]
+    # exact (fixed-point) difference, one conversion to float64: the same bits on every engine
+    rep_total = as_float(g[f"_total{suffix}"] - g[f"_firstval{suffix}"])
     return {
         f"frequency{suffix}": freq,
         f"recency{suffix}": (g[f"_last{suffix}"] - g[f"_first{suffix}"]).cast("float64") / unit,
@@ -279,7 +281,7 @@ def calibration_holdout(
             **_rfm_columns(g, cal_day, unit, "_cal"),
             frequency_holdout=nh.cast("int64"),
             monetary_value_holdout=ibis.ifelse(
-                nh > 0, g._total_holdout / nh.cast("float64"), ibis.literal(0.0)
+                nh > 0, as_float(g._total_holdout) / nh.cast("float64"), ibis.literal(0.0)
             ),
             # cast from text: PostgreSQL reads a bare 39.0 literal as NUMERIC (Decimal)
             duration_holdout=ibis.literal(repr(float((end_day - cal_day) / unit))).cast("float64"),
