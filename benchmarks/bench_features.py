@@ -9,6 +9,10 @@ each in a fresh subprocess so that one's peak RSS does not hide another's:
 - ``floor``: one bare DuckDB SQL query of the same RFM (customer-day netting, then
   frequency / recency / T / monetary_value per customer, result as pandas, no ORDER BY,
   no validation, no report): what cxml's engine needs at least (:data:`FLOOR_SQL`);
+- ``floor_exact``: the floor with cxml's exact money arithmetic (amounts summed as
+  ``DECIMAL(18, 6)``, converted to float64 once per customer, see
+  ``cxml.features._exact``): the floor of the same numbers, since a float64 sum depends on
+  the order the engine adds rows in (:data:`FLOOR_EXACT_SQL`);
 - ``lifetimes``: ``lifetimes.utils.summary_data_from_transaction_data(freq="D")``;
 - ``pymc``: pymc-marketing's ``rfm_summary(time_unit="D")``, which needs Python >= 3.12:
   it runs in its own venv (``--make-pymc-venv`` creates it with
@@ -24,7 +28,8 @@ One JSON line per size and kind::
 
     {"n_customers": ..., "kind": "day", "n_transactions": ...,
      "cxml_s": [min, median], "floor_s": [...], "lifetimes_s": [...], "pymc_s": [...],
-     "cxml_over_floor": ..., "lifetimes_over_cxml": ..., "pymc_over_cxml": ...,
+     "cxml_over_floor": ..., "cxml_over_floor_exact": ..., "lifetimes_over_cxml": ...,
+     "pymc_over_cxml": ...,
      "peak_rss_mb": {"cxml": ..., ...}, "input_peak_rss_mb": ..., "agree": true, ...}
 
 ``*_cpu_s`` is the CPU time of the process (all threads: DuckDB uses every core, lifetimes
@@ -62,7 +67,8 @@ START = "2020-01-01"
 # 0.55, so that two years give ~5.2 transactions per customer: 1M customers -> ~5.2M
 # transactions, 5M -> ~26M.
 PARAMS = {"r": 0.55, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
-TOOLS = ("cxml", "floor", "lifetimes", "pymc")
+TOOLS = ("cxml", "floor", "floor_exact", "lifetimes", "pymc")
+FLOORS = ("floor", "floor_exact")
 KINDS = ("day", "tod")
 PYMC_VENV = Path(
     os.environ.get("CXML_BENCH_PYMC_VENV", Path.home() / ".cache" / "cxml-bench" / "pymc-venv")
@@ -83,6 +89,24 @@ SELECT customer_id,
        CAST(DATE '{OBS_END}' - MIN(day) AS DOUBLE) AS "T",
        CASE WHEN COUNT(*) > 1
             THEN (SUM(value) - arg_min(value, day)) / (COUNT(*) - 1) ELSE 0.0 END
+           AS monetary_value
+FROM d WHERE value >= 0
+GROUP BY customer_id
+"""
+
+# The same with cxml's fixed-point sums (one cast per row, exact sums, one conversion back).
+FLOOR_EXACT_SQL = f"""
+WITH d AS (
+    SELECT customer_id, CAST("timestamp" AS DATE) AS day,
+           SUM(CAST(amount AS DECIMAL(18, 6))) AS value
+    FROM tx GROUP BY customer_id, day
+)
+SELECT customer_id,
+       COUNT(*) - 1 AS frequency,
+       CAST(MAX(day) - MIN(day) AS DOUBLE) AS recency,
+       CAST(DATE '{OBS_END}' - MIN(day) AS DOUBLE) AS "T",
+       CASE WHEN COUNT(*) > 1
+            THEN CAST(SUM(value) - arg_min(value, day) AS DOUBLE) / (COUNT(*) - 1) ELSE 0.0 END
            AS monetary_value
 FROM d WHERE value >= 0
 GROUP BY customer_id
@@ -121,7 +145,7 @@ def child(tool: str, parquet: str, out: str) -> None:
         from lifetimes.utils import summary_data_from_transaction_data
     elif tool == "pymc":
         from pymc_marketing.clv.utils import rfm_summary
-    elif tool == "floor":
+    elif tool in FLOORS:
         import duckdb
 
         con = duckdb.connect()
@@ -151,9 +175,10 @@ def child(tool: str, parquet: str, out: str) -> None:
             time_unit="D",
         )
         res = res.set_index("customer_id")
-    elif tool == "floor":
+    elif tool in FLOORS:
         con.register("tx", tx)
-        res = con.sql(FLOOR_SQL).df().set_index("customer_id")
+        sql = FLOOR_SQL if tool == "floor" else FLOOR_EXACT_SQL
+        res = con.sql(sql).df().set_index("customer_id")
     else:
         res = rfm(tx, observation_end=OBS_END, time_unit="D")
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -251,7 +276,7 @@ def bench(
     n_max = max(repeats, peer_repeats)
     for i in range(n_max):  # interleaved: each repeat runs the tools back to back
         for tool in tools:
-            n = repeats if tool in ("cxml", "floor") else peer_repeats
+            n = repeats if tool in ("cxml", *FLOORS) else peer_repeats
             if i < n:
                 runs[tool].append(run_child(tool, parquet, outs[tool]))
     if "cxml" in outs:
@@ -264,8 +289,9 @@ def bench(
             row[f"{t}_{suffix}"] = [round(secs[t][0], 3), round(statistics.median(secs[t]), 3)]
         if "cxml" in best:  # ratios of the minima
             tag = "" if key == "seconds" else "_cpu"
-            if "floor" in best:
-                row[f"cxml_over_floor{tag}"] = round(best["cxml"] / best["floor"], 2)
+            for floor in FLOORS:
+                if floor in best:
+                    row[f"cxml_over_{floor}{tag}"] = round(best["cxml"] / best[floor], 2)
             for peer in ("lifetimes", "pymc"):
                 if peer in best:
                     row[f"{peer}_over_cxml{tag}"] = round(best[peer] / best["cxml"], 2)

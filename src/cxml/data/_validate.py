@@ -75,7 +75,8 @@ def validation_info(table) -> dict | None:
     Returns
     -------
     dict or None
-        ``kind``, ``n_rows``, ``observation_end`` and ``columns``; None if ``table`` was
+        ``kind``, ``n_rows``, ``observation_end`` and ``columns`` (transactions also
+        ``n_negative_amount`` and ``dropped_null_customer_id``); None if ``table`` was
         not validated.
     """
     if not isinstance(table, ibis.Table):
@@ -159,14 +160,18 @@ def _fmt(n: int) -> str:
     return f"{n:,}"
 
 
-def _run_checks(t: ibis.Table, checks: dict, what: str) -> int:
+def _run_checks(t: ibis.Table, checks: dict, what: str, tallies: dict | None = None) -> int:
     """Execute all bad-row counts (and an example of each) in one query; raise one error
     listing every problem.
 
     ``checks`` maps a key to ``(count_expr, example_expr or None, message)``; messages are
-    ``str.format`` templates with ``{bad}``, ``{n}`` and ``{example}``.
+    ``str.format`` templates with ``{bad}``, ``{n}`` and ``{example}``. ``tallies`` maps a
+    name to a count that is no error: it is computed in the same query and its value
+    replaces the expression in the dict (the data report reuses it instead of a scan).
     """
     aggs = {"__n": t.count()}
+    for key, count in (tallies or {}).items():
+        aggs[f"__tally_{key}"] = count
     for key, (count, example, _) in checks.items():
         aggs[key] = count
         if example is not None:
@@ -174,6 +179,8 @@ def _run_checks(t: ibis.Table, checks: dict, what: str) -> int:
     counts = execute_arrow(t.aggregate(**aggs))
     row = {name: counts.column(name)[0].as_py() for name in counts.column_names}
     n = int(row.pop("__n") or 0)
+    for key in tallies or {}:
+        tallies[key] = int(row.pop(f"__tally_{key}") or 0)  # type: ignore[index]
     problems = []
     for key, (_, _, message) in checks.items():
         bad = int(row.get(key) or 0)
@@ -337,11 +344,13 @@ def validate_transactions(
     if end is not None:
         checks.update(_after_end_check(ts, end, labels["timestamp"]))
 
-    n = _run_checks(t, checks, what)
+    tallies: dict = {"n_negative_amount": (amt < 0).fill_null(False).sum()}
+    n = _run_checks(t, checks, what, tallies)
     out = t.select(**cols)
     _VALIDATED[out.op()] = {
         "kind": "transactions",
         "n_rows": n,
+        "n_negative_amount": tallies["n_negative_amount"],
         "observation_end": end,
         "columns": tuple(cols),
         "dropped_null_customer_id": dropped,

@@ -228,13 +228,18 @@ def counter_columns(g: ibis.Table) -> list[str]:
 
 
 def raw_counts(t: ibis.Table) -> dict:
-    """Rows and negative-amount rows of a (filtered) validated table: one global query; plus
-    the rows validation dropped for a null customer id, when ``t`` is the validated table."""
-    row = execute_arrow(
-        t.aggregate(_n_rows=t.count(), _n_neg=t.count(where=t.amount < 0))
-    ).to_pylist()[0]
-    out = {k: int(v or 0) for k, v in row.items()}
-    out["_n_null_id"] = int((validation_info(t) or {}).get("dropped_null_customer_id") or 0)
+    """Rows and negative-amount rows of a (filtered) validated table, plus the rows
+    validation dropped for a null customer id. When ``t`` is the validated table itself,
+    validation counted them in its own pass; a filtered table takes one global query."""
+    info = validation_info(t) or {}
+    if "n_negative_amount" in info:
+        out = {"_n_rows": int(info["n_rows"]), "_n_neg": int(info["n_negative_amount"])}
+    else:
+        row = execute_arrow(
+            t.aggregate(_n_rows=t.count(), _n_neg=t.count(where=t.amount < 0))
+        ).to_pylist()[0]
+        out = {k: int(v or 0) for k, v in row.items()}
+    out["_n_null_id"] = int(info.get("dropped_null_customer_id") or 0)
     return out
 
 
