@@ -57,9 +57,12 @@ _ZONE = r"(Z|[+-]\d{2}(:?\d{2})?)"
 _ISO_NAIVE = rf"^\d{{4}}-\d{{2}}-\d{{2}}({_TIME})?$"
 _ISO_ZONED = rf"^\d{{4}}-\d{{2}}-\d{{2}}{_TIME}{_ZONE}$"
 
+# The format examples name both orders: cxml cannot tell 01/04 from 04/01, and a hint that
+# showed only one would read as a suggestion.
 ISO_8601_HINT = (
     "write them as ISO 8601 (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS) or give their "
-    "format explicitly (timestamp_format='%d/%m/%Y %H:%M' in Python, "
+    "format explicitly, e.g. '%m/%d/%Y %H:%M' (month first) or '%d/%m/%Y %H:%M' (day "
+    "first), which cxml cannot tell apart for you (timestamp_format= in Python, "
     "data.timestamp_format in a config, --timestamp-format for cxml score)"
 )
 
