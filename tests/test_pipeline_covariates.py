@@ -11,7 +11,10 @@ pipeline with an all-zero covariate.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import re
 from pathlib import Path
 
 import mlflow
@@ -71,7 +74,10 @@ def trained(tmp_path_factory, cdnow_tx):
         },
     )
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    assert main(["train", "-c", str(cfg), "--tracking-uri", uri]) == 0
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):  # the console summary, read by a test below
+        assert main(["train", "-c", str(cfg), "--tracking-uri", uri]) == 0
+    (tmp / "train_stdout.txt").write_text(out.getvalue())
     return tmp, uri
 
 
@@ -231,6 +237,17 @@ def test_training_fits_the_covariates_and_stores_their_spec(trained, cdnow_tx):
     local = client.download_artifacts(run.info.run_id, "tables/purchase_model_summary.json", tmp)
     table = json.loads(Path(local).read_text())
     assert "alpha: cohort=1997-02" in json.dumps(table)
+    # and printed: one row per coefficient with its multiplier and interval
+    printed = (tmp / "train_stdout.txt").read_text()
+    assert "covariate effects" in printed
+    summary = m.summary()
+    for name in ("alpha: z", "a: cohort=1997-03"):
+        r = summary.loc[name]
+        assert re.search(
+            rf"{re.escape(name)}\s.*{r['multiplier']:.3f}\s.*{r['multiplier_lower']:.3f} - "
+            rf"{r['multiplier_upper']:.3f}",
+            printed,
+        ), (name, printed)
 
 
 # -- scoring ------------------------------------------------------------------------------------

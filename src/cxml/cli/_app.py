@@ -7,6 +7,7 @@ line on stderr without a traceback; 1 anything else (a bug, with its traceback).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import warnings
@@ -463,6 +464,8 @@ def _print_train_summary(result) -> None:
         f"{gg.log_likelihood_:,.2f}",
     )
     _out.print(t)
+    if getattr(bg, "coefficients_", None):
+        _print_covariate_effects(bg, label)
 
     h = Table(title=f"holdout ({b.info['calibration_end']}, {b.info['observation_end']}]")
     h.add_column("metric")
@@ -501,6 +504,28 @@ def _print_train_summary(result) -> None:
             "warning: MLflow logging incomplete: " + "; ".join(result.logging_failures),
             highlight=False,
         )
+
+
+def _print_covariate_effects(model, label: str) -> None:
+    """The covariate effects of a purchase model: what exp(coefficient) multiplies."""
+    table = model.summary()
+    coef = table[table["multiplies"].notna()] if "multiplies" in table.columns else table[:0]
+    e = Table(title=f"{label} covariate effects (exp(coefficient), 95 % interval)")
+    e.add_column("coefficient")
+    e.add_column("multiplies")
+    e.add_column("multiplier", justify="right")
+    e.add_column("interval", justify="right")
+    for name, r in coef.iterrows():
+        if not math.isfinite(r["se"]):  # fixed at 0: constant in the training data
+            e.add_row(str(name), r["multiplies"], "1 (fixed)", "not identified")
+            continue
+        e.add_row(
+            str(name),
+            r["multiplies"],
+            f"{r['multiplier']:.3f}",
+            f"{r['multiplier_lower']:.3f} - {r['multiplier_upper']:.3f}",
+        )
+    _out.print(e)
 
 
 def _print_segment_table(summary) -> None:
