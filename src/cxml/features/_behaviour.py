@@ -23,6 +23,7 @@ from cxml.features._daily import (
     counter_columns,
     customer_counters,
     daily,
+    day_number,
     deferred_duplicates,
     drops_duplicates,
     execute_by_customer,
@@ -266,7 +267,7 @@ def behaviour(
     cut = to_date(cutoff, "cutoff")
     c = epoch_day(cut)
     t, as_pandas = prepare(transactions, column_names)
-    t = t.filter(t.timestamp.date().epoch_days() <= c)
+    t = t.filter(day_number(t.timestamp) <= c)
 
     def build(t):
         g = _aggregate(t, c, windows, returns=returns, duplicates=duplicates, zero_value=zero_value)
@@ -361,7 +362,7 @@ def behaviour_with_rfm(
     check_policies(duplicates, returns, zero_value)
     if duplicates == "auto" and not drops_duplicates(duplicates, t.columns):
         duplicates = "keep"  # same values; "auto" would only count them for the report
-    t = t.filter(t.timestamp.date().epoch_days() <= c)
+    t = t.filter(day_number(t.timestamp) <= c)
     g = _aggregate(
         t, c, windows, returns=returns, duplicates=duplicates, zero_value=zero_value, firstval=True
     )

@@ -18,7 +18,7 @@ import pandas as pd
 from cxml.data import epoch_day, execute_arrow, is_validated, to_date, validate_events
 from cxml.exceptions import CxmlUserError
 from cxml.features._behaviour import check_windows, trend
-from cxml.features._daily import check_output, to_pandas, wants_pandas
+from cxml.features._daily import check_output, day_number, to_pandas, wants_pandas
 
 __all__ = ["engagement"]
 
@@ -149,7 +149,7 @@ def engagement(
         if is_validated(events, "events") and not column_names
         else validate_events(events, **column_names)
     )
-    t = t.mutate(day=t.timestamp.date().epoch_days())
+    t = t.mutate(day=day_number(t.timestamp))
     t = t.filter(t.day <= c)
     groups = _event_groups(t, event_types)
 
