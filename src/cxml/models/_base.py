@@ -954,8 +954,11 @@ class PurchaseModel(BTYDModel):
         designs: dict = {}
         free: dict = {}
         names: list[str] = []
+        by_group = {
+            g: design.matrix(covariates, x.size, g) for g, _ in self._covariate_params.values()
+        }
         for p, (group, sign) in self._covariate_params.items():
-            X = design.matrix(covariates, x.size, group)
+            X = by_group[group]
             cols = design.columns(group)
             # A constant column is absorbed by the baseline: not identified, fixed at 0.
             f = (X.max(axis=0) > X.min(axis=0)) if X.shape[0] else np.zeros(0, bool)

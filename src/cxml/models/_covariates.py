@@ -176,19 +176,20 @@ class CovariateDesign:
                         f"(e.g. {s.iloc[0]!r}); pass the same kind of values"
                     ) from None
                 continue
-            text = s.astype(str).to_numpy()
             levels = enc["levels"]
-            unseen = ~np.isin(text, levels)
+            # Codes into the frozen levels (-1: not seen at fit): each distinct value is
+            # turned into text and looked up once, not every row compared with each level.
+            codes, uniq = pd.factorize(s, sort=False)
+            codes = pd.Index(levels).get_indexer(pd.Index(uniq).astype(str))[codes]
+            unseen = codes < 0
             if unseen.any():
-                bad = pd.unique(text[unseen])
+                bad = pd.unique(s.astype(str).to_numpy()[unseen])
                 raise DataValidationError(
                     f"covariate {col!r} has {int(unseen.sum()):,} rows with a level not seen "
                     f"at fit (e.g. {bad[0]!r}); known levels: {levels}. Map it to a known "
                     "level or refit with it"
                 )
-            parts.append(
-                (text[:, None] == np.asarray(levels[1:], dtype=object)[None, :]).astype(float)
-            )
+            parts.append((codes[:, None] == np.arange(1, len(levels))[None, :]).astype(float))
         return np.hstack(parts)
 
     def to_dict(self):
@@ -278,9 +279,11 @@ class CovariateData:
         mats = [designs[p][1] for p in designs]
         Z = np.hstack(mats) if mats else np.zeros((x.size, 0))
         if compress:
-            cols, w = compress_rows(x, tx, T, *Z.T, weights=w)
-            x, tx, T = cols[:3]
-            Z = np.column_stack(cols[3:]) if len(cols) > 3 else np.zeros((x.size, 0))
+            cols, w_c = compress_rows(x, tx, T, *Z.T, weights=w)
+            if w_c is not w:  # rows were merged (else the columns come back as given)
+                x, tx, T = cols[:3]
+                Z = np.column_stack(cols[3:]) if len(cols) > 3 else np.zeros((x.size, 0))
+                w = w_c
         self.x, self.tx, self.T, self.w = x, tx, T, w
         self.W = float(w.sum())
         self.param_names = tuple(param_names)
@@ -411,26 +414,20 @@ class CovariateData:
             ll_rows, G, Hr = self.hessian_kernel(P, c)
             ll += float(np.einsum("i,i->", c.w, ll_rows))
             G *= P  # d ll_i / d u_ij
-            Hr *= P[:, None, :]
-            Hr *= P[None, :, :]
+            X = [c.designs.get(p, (1.0, None)) for p in self.param_names]
             for j in range(k):
-                Hr[j, j] += G[j]
-            Hr *= c.w
-            G *= c.w
-            # a_ij of each row and parameter: [1, sign_j x_ij] (just 1 without covariates)
-            A = [
-                np.column_stack([np.ones(c.x.size), c.designs[p][0] * c.designs[p][1]])
-                if p in c.designs
-                else np.ones((c.x.size, 1))
-                for p in self.param_names
-            ]
-            for j in range(k):
-                g_u[idx[j]] += A[j].T @ G[j]
                 for m in range(j, k):
-                    blk = A[j].T @ (A[m] * Hr[j, m][:, None])
-                    H_u[np.ix_(idx[j], idx[m])] += blk
-                    if m != j:
-                        H_u[np.ix_(idx[m], idx[j])] += blk.T
+                    h = Hr[j, m]  # -> w_i d^2 ll_i / du_ij du_im, in place
+                    h *= P[j]
+                    h *= P[m]
+                    if m == j:
+                        h += G[j]
+                    h *= c.w
+                    _add_block(H_u, idx[j], idx[m], h, X[j], X[m])
+                G[j] *= c.w
+                g_u[idx[j][0]] += G[j].sum()
+                if X[j][1] is not None:
+                    g_u[idx[j][1:]] += X[j][0] * (G[j] @ X[j][1])
         # d/d theta = d/du / theta: what covariate_loglik returns at the same point
         nat = g_u / np.asarray(theta, dtype=float)
         self._last = (key, (ll, nat, g_u, H_u))
@@ -438,6 +435,24 @@ class CovariateData:
 
 
 _CHUNK = 65_536
+
+
+def _add_block(H, ij, im, h, Xj, Xm):
+    """Add sum_i h_i a_ij a_im' to the (ij, im) block of ``H`` (and its transpose),
+    a_ij = [1, sign_j x_ij] as in :meth:`CovariateData.loglik_hessian`, without building
+    a_ij: ``Xj`` is (sign_j, design or None)."""
+    (sj, Dj), (sm, Dm) = Xj, Xm
+    blk = np.empty((ij.size, im.size))
+    blk[0, 0] = h.sum()
+    if Dm is not None:
+        blk[0, 1:] = sm * (h @ Dm)
+    if Dj is not None:
+        blk[1:, 0] = sj * (h @ Dj)
+        if Dm is not None:
+            blk[1:, 1:] = (sj * sm) * ((Dj * h[:, None]).T @ Dm)
+    H[np.ix_(ij, im)] += blk
+    if ij[0] != im[0]:
+        H[np.ix_(im, ij)] += blk.T
 
 
 class _Rows:
