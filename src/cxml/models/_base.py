@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -925,7 +926,7 @@ class PurchaseModel(BTYDModel):
 
     #: ``_row_hessian(P, data) -> (ll, G, H)``, the kernel with each row's (k, k, n)
     #: Hessian, where a model has it (the covariate fit then uses Newton steps)
-    _row_hessian = None
+    _row_hessian: Callable[..., Any] | None = None
 
     def _wants_covariates(self) -> bool:
         return bool(
