@@ -39,9 +39,11 @@ def cdnow():
     return s, cov
 
 
-def _fit(cls, s, cov):
+def _fit(cls, s, cov, penalizer=0.0):
     return cls(
-        purchase_covariates=["channel", "age"], dropout_covariates=["channel", "region"]
+        purchase_covariates=["channel", "age"],
+        dropout_covariates=["channel", "region"],
+        penalizer=penalizer,
     ).fit(s["frequency"], s["recency"], s["T"], covariates=cov)
 
 
@@ -115,6 +117,19 @@ def test_total_hessian_matches_finite_differences(cls, cdnow):
         np.testing.assert_allclose(H[:, j], fd, rtol=1e-5, atol=1e-6 * np.abs(H).max())
 
 
+def _assert_same_fit(new, old):
+    se_old = np.sqrt(np.diag(old.theta_covariance_))
+    se_new = np.sqrt(np.diag(new.theta_covariance_))
+    np.testing.assert_array_less(np.abs(new.theta_ - old.theta_), 1e-4 * se_old)
+    np.testing.assert_allclose(se_new, se_old, rtol=1e-4)
+    for k, v in old.standard_errors_.items():
+        assert new.standard_errors_[k] == pytest.approx(v, rel=1e-4), k
+    for p, ses in old.coefficient_standard_errors_.items():
+        for c, v in ses.items():
+            assert new.coefficient_standard_errors_[p][c] == pytest.approx(v, rel=1e-4), (p, c)
+    assert new.params_at_bound_ == old.params_at_bound_ == ()
+
+
 # 1500 rows: a warm start on a subsample; 300: that subsample's fit runs off (too few
 # customers per level) and the fit falls back to the plain models' warm-start size.
 @pytest.mark.parametrize("warm_start_rows", [None, 1500, 300])
@@ -130,14 +145,16 @@ def test_newton_fit_equals_gradient_only_fit(cls, cdnow, warm_start_rows, monkey
         # No row Hessian: L-BFGS-B only, covariance by forward differences (the old path).
         mp.setattr(cls, "_row_hessian", None)
         old = _fit(cls, s, cov)
-    se_old = np.sqrt(np.diag(old.theta_covariance_))
-    se_new = np.sqrt(np.diag(new.theta_covariance_))
-    np.testing.assert_array_less(np.abs(new.theta_ - old.theta_), 1e-4 * se_old)
-    np.testing.assert_allclose(se_new, se_old, rtol=1e-4)
-    for k, v in old.standard_errors_.items():
-        assert new.standard_errors_[k] == pytest.approx(v, rel=1e-4), k
-    for p, ses in old.coefficient_standard_errors_.items():
-        for c, v in ses.items():
-            assert new.coefficient_standard_errors_[p][c] == pytest.approx(v, rel=1e-4), (p, c)
+    _assert_same_fit(new, old)
     assert new.log_likelihood_ >= old.log_likelihood_ - 1e-9
-    assert new.params_at_bound_ == old.params_at_bound_ == ()
+
+
+@pytest.mark.parametrize("cls", HESSIAN_MODELS)
+def test_newton_fit_with_penalty_equals_gradient_only_fit(cls, cdnow, monkeypatch):
+    """The penalty's Hessian (4 penalizer theta_j^2 scale_j^2 on the log scale) counts."""
+    s, cov = cdnow
+    monkeypatch.setattr(base_module, "_NEWTON_WARM_START_ROWS", 1500)
+    new = _fit(cls, s, cov, penalizer=0.05)
+    assert new.params_["a"] != pytest.approx(_fit(cls, s, cov).params_["a"], rel=1e-3)
+    monkeypatch.setattr(cls, "_row_hessian", None)
+    _assert_same_fit(new, _fit(cls, s, cov, penalizer=0.05))
