@@ -53,7 +53,7 @@ _FORMAT_VERSION = 1
 # Above this many distinct rows, fit a subsample first and polish on all rows.
 _WARM_START_ROWS = 200_000
 # With an exact Hessian (Newton polish) a smaller warm-start subsample suffices.
-_NEWTON_WARM_START_ROWS = 20000
+_NEWTON_WARM_START_ROWS = 20_000
 
 
 def row_codes(*columns: np.ndarray):
