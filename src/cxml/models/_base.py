@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import linalg, optimize, special
 from sklearn.base import BaseEstimator
 
 from cxml._atomic import write_atomic
@@ -51,6 +52,8 @@ _FLAT_LOG_SD = 5.0
 _FORMAT_VERSION = 1
 # Above this many distinct rows, fit a subsample first and polish on all rows.
 _WARM_START_ROWS = 200_000
+# With an exact Hessian (Newton polish) a smaller warm-start subsample suffices.
+_NEWTON_WARM_START_ROWS = 20_000
 
 
 def row_codes(*columns: np.ndarray):
@@ -273,14 +276,31 @@ class BTYDModel(BaseEstimator):
         x0 = np.log(self._initial_params(data))
         # Covariate coefficients start at 0 (the plain model's point).
         x0 = np.concatenate([x0, np.zeros(getattr(data, "n_coef", 0))])
-        sub = data.subsample(_WARM_START_ROWS) if hasattr(data, "subsample") else None
-        if sub is not None:
+        newton = getattr(data, "has_hessian", False)
+        start = x0
+        for n_warm in (
+            (_NEWTON_WARM_START_ROWS, _WARM_START_ROWS) if newton else (_WARM_START_ROWS,)
+        ):
+            sub = data.subsample(n_warm) if hasattr(data, "subsample") else None
+            if sub is None:
+                break
             # Warm start from a fixed subsample: the full-data polish then needs only a few
             # passes over millions of rows. Deterministic (fixed seed).
             warm = _minimize(self._objective, x0, (sub, sub.W, penalizer), ftol=1e-12, gtol=1e-8)
             if np.all(np.isfinite(warm.x)):
-                x0 = warm.x
+                start = warm.x
+            if not newton or np.all(np.abs(warm.x) < _RUNAWAY_LOG):
+                break
+            # A small subsample can leave a rare covariate level unidentified (its
+            # coefficient runs off); Newton cannot recover from there: use the larger one.
+            start = x0
+        x0 = start
         args = (data, total_weight, penalizer)
+        n_newton = 0
+        if newton:
+            # Exact Hessian: Newton steps converge quadratically from the warm start, and
+            # L-BFGS-B below only confirms the optimum (or takes over if Newton stops).
+            x0, n_newton = self._newton(x0, *args)
         res = _minimize(self._objective, x0, args, ftol=1e-13, gtol=1e-9)
         for _ in range(2):
             if res.success:
@@ -307,7 +327,7 @@ class BTYDModel(BaseEstimator):
         ll, _ = self._total_loglik(params, data)
         self.theta_ = res.x.copy()
         self.log_likelihood_ = float(ll)
-        self.n_iter_ = int(res.nit)
+        self.n_iter_ = int(res.nit) + n_newton
         H = self._compute_covariance(res.x, data, total_weight, penalizer)
         self.params_at_bound_ = self._report_unidentified(res.x, H, at_bound)
         self.data_summary_ = summary
@@ -320,11 +340,62 @@ class BTYDModel(BaseEstimator):
         )
         return self
 
+    def _objective_hessian(self, log_params, data, total_weight, penalizer):
+        """:meth:`_objective` with its exact Hessian, for data with ``loglik_hessian``."""
+        params = np.exp(log_params)
+        ll, g_ll, H_ll = data.loglik_hessian(params)
+        pen = penalizer * (params * data.penalty_scale) ** 2
+        f = -ll / total_weight + np.sum(pen)
+        g = -g_ll / total_weight + 2.0 * pen
+        H = -H_ll / total_weight + np.diag(4.0 * pen)
+        return f, g, H
+
+    def _newton(self, x0, data, total_weight, penalizer, max_iter=20):
+        """Damped Newton steps on the objective from ``x0``; returns the point reached
+        and the number of steps. Stops when the Newton decrement g' H^-1 g is at
+        rounding level, or hands over (to L-BFGS-B) where the Hessian is not positive
+        definite, the step leaves the bounds or the line search fails."""
+        u = x0
+        f, g, H = self._objective_hessian(u, data, total_weight, penalizer)
+        for it in range(max_iter):
+            try:
+                step = -linalg.cho_solve(linalg.cho_factor(H), g)
+            except (np.linalg.LinAlgError, ValueError):
+                return u, it
+            dec = float(-g @ step)  # twice the predicted decrease of the objective
+            logger.debug("Newton step %d: objective %.17g, decrement %.3g", it, f, dec)
+            scale = max(1.0, abs(f))
+            if not np.isfinite(dec) or dec <= 1e-24 * scale:
+                return u, it
+            # Below ~1e-10 the quadratic model is exact to rounding, while the decrease is
+            # too small for f to resolve: take the full step without the line search.
+            tiny = dec < 1e-10 * scale
+            t = 1.0
+            while True:
+                un = u + t * step
+                if np.all(np.abs(un) < _LOG_BOUND):
+                    fn, gn, Hn = self._objective_hessian(un, data, total_weight, penalizer)
+                    if np.isfinite(fn) and (tiny or fn <= f - 1e-4 * t * dec):
+                        break
+                t *= 0.5
+                if t < 1e-3:
+                    return u, it
+            u, f, g, H = un, fn, gn, Hn
+            if tiny:
+                # Quadratic convergence: the next decrement would be ~dec^2, at rounding
+                # level (L-BFGS-B's gradient test confirms it).
+                return u, it + 1
+        return u, max_iter
+
     def _compute_covariance(self, log_params, data, total_weight, penalizer):
         """Covariance of the log-parameters from the Hessian of the total penalised
-        negative log-likelihood (central differences of the analytic gradient)."""
+        negative log-likelihood (exact where the data give it, else forward differences
+        of the analytic gradient)."""
         k = log_params.size
         H = np.empty((k, k))
+        if getattr(data, "has_hessian", False):
+            H = self._objective_hessian(log_params, data, total_weight, penalizer)[2]
+            return self._covariance_from(H * total_weight, log_params)
         g0 = self._objective(log_params, data, total_weight, penalizer)[1]
         for j in range(k):
             # Forward differences of the analytic gradient: one pass per parameter; the
@@ -335,6 +406,12 @@ class BTYDModel(BaseEstimator):
             gp = self._objective(log_params + e, data, total_weight, penalizer)[1]
             H[:, j] = (gp - g0) / h
         H = 0.5 * (H + H.T) * total_weight
+        return self._covariance_from(H, log_params)
+
+    def _covariance_from(self, H, log_params):
+        """Set the covariance and standard errors from the Hessian ``H`` of the total
+        penalised negative log-likelihood in the log-parameters; returns ``H``."""
+        k = log_params.size
         try:
             cov = np.linalg.inv(H)
             ok = bool(np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0))
@@ -847,6 +924,10 @@ class PurchaseModel(BTYDModel):
         per-customer parameters ``P`` (k, n)."""
         raise NotImplementedError
 
+    #: ``_row_hessian(P, data) -> (ll, G, H)``, the kernel with each row's (k, k, n)
+    #: Hessian, where a model has it (the covariate fit then uses Newton steps)
+    _row_hessian: Callable[..., Any] | None = None
+
     def _wants_covariates(self) -> bool:
         return bool(
             getattr(self, "purchase_covariates", None) or getattr(self, "dropout_covariates", None)
@@ -874,8 +955,11 @@ class PurchaseModel(BTYDModel):
         designs: dict = {}
         free: dict = {}
         names: list[str] = []
+        by_group = {
+            g: design.matrix(covariates, x.size, g) for g, _ in self._covariate_params.values()
+        }
         for p, (group, sign) in self._covariate_params.items():
-            X = design.matrix(covariates, x.size, group)
+            X = by_group[group]
             cols = design.columns(group)
             # A constant column is absorbed by the baseline: not identified, fixed at 0.
             f = (X.max(axis=0) > X.min(axis=0)) if X.shape[0] else np.zeros(0, bool)
@@ -903,6 +987,7 @@ class PurchaseModel(BTYDModel):
             self._row_kernel,
             np.asarray(base.penalty_scale, dtype=float),
             free,
+            hessian_kernel=self._row_hessian,
         )
         self._fit_prepared(data, rfm_data_summary(x, tx, T, w, data.x.size))
         # Split the fitted vector's covariance: baseline block, and the whole for the

@@ -11,7 +11,7 @@ measured from the first purchase in one time unit.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betainc, betaln, digamma, expit, gammaln
+from scipy.special import betainc, betaln, digamma, expit, gammaln, polygamma
 
 from cxml.models._base import (
     PurchaseModel,
@@ -168,7 +168,7 @@ def bgnbd_total_log_likelihood(params, d: RFMData, gradient: bool = True, modifi
     return ll, np.array([g_r, g_alpha, g_a, g_b])
 
 
-def bgnbd_row_log_likelihood(P, d, modified: bool = False):
+def bgnbd_row_log_likelihood(P, d, modified: bool = False, hessian: bool = False):
     """Row-wise BG/NBD (or MBG/NBD) log-likelihood, eq. (6) of FHL (2005), with
     per-customer parameters, and its gradient with respect to them (for covariates).
 
@@ -181,6 +181,8 @@ def bgnbd_row_log_likelihood(P, d, modified: bool = False):
         (a_i, b_i), whose x-only terms are then evaluated once per group.
     modified : bool, default False
         MBG/NBD's shift (see :func:`bgnbd_total_log_likelihood`).
+    hessian : bool, default False
+        Also return each row's Hessian with respect to (r, alpha_i, a_i, b_i).
 
     Returns
     -------
@@ -189,6 +191,11 @@ def bgnbd_row_log_likelihood(P, d, modified: bool = False):
     G : numpy.ndarray
         Shape (4, n): d ll_i / d (r, alpha_i, a_i, b_i). The terms are those of
         :func:`bgnbd_total_log_likelihood`, row by row.
+    H : numpy.ndarray
+        Shape (4, 4, n), with ``hessian=True`` only: the second derivatives of ll_i,
+        differentiating G once more. With p2 = expit(dlt), dp2 = p2 (1 - p2) ddlt and
+        the gradient of dlt = k_x + (r+x) D being (D, (r+x) (1/(alpha+T) - 1/(alpha+t_x)),
+        1/a, -1/(b+x-1)).
     """
     r, alpha, a, b = P
     x, tx, T = d.x, d.tx, d.T
@@ -224,6 +231,16 @@ def bgnbd_row_log_likelihood(P, d, modified: bool = False):
     ]
     if grp is not None:
         parts = [v[codes] for v in parts]
+    if hessian:
+        # x-only second-derivative terms: trigamma differences (same grouping)
+        h_ab = polygamma(1, ga + gb) - polygamma(1, ga + gb + gx + sh)
+        hx = [
+            h_ab,
+            h_ab + polygamma(1, gb + gx + sh) - polygamma(1, gb),
+            polygamma(1, gr + gx) - polygamma(1, gr),
+        ]
+        if grp is not None:
+            hx = [v[codes] for v in hx]
     c_ab, k_x, g_a0, g_b0, inv_b, g_r0 = parts
     rx = r + x
     lT = np.log(alpha + T)
@@ -238,7 +255,28 @@ def bgnbd_row_log_likelihood(P, d, modified: bool = False):
     G[1] = r / alpha - rx * ((1.0 - p2) / (alpha + T) + p2 / (alpha + tx))
     G[2] = g_a0 + p2 / a
     G[3] = g_b0 - p2 * inv_b
-    return ll, G
+    if not hessian:
+        return ll, G
+    h_aa0, h_bb0, h_rr0 = hx
+    iT, it = 1.0 / (alpha + T), 1.0 / (alpha + tx)
+    q = e / (1.0 + e) ** 2  # p2 (1 - p2), without cancellation
+    d_al = rx * (iT - it)  # d dlt / d alpha
+    inv_a = 1.0 / a
+    H = np.empty((4, 4, x.size))
+    H[0, 0] = h_rr0 + q * D * D
+    H[0, 1] = 1.0 / alpha - iT + p2 * (iT - it) + q * D * d_al
+    H[0, 2] = q * D * inv_a
+    H[0, 3] = -q * D * inv_b
+    H[1, 1] = -r / alpha**2 + rx * iT * iT + p2 * rx * (it * it - iT * iT) + q * d_al * d_al
+    H[1, 2] = q * d_al * inv_a
+    H[1, 3] = -q * d_al * inv_b
+    H[2, 2] = h_aa0 + (q - p2) * inv_a * inv_a
+    H[2, 3] = h_aa0 - q * inv_b * inv_a
+    H[3, 3] = h_bb0 + (q + p2) * inv_b * inv_b
+    for j in range(4):
+        for k in range(j):
+            H[j, k] = H[k, j]
+    return ll, G, H
 
 
 def bgnbd_log_likelihood(params, frequency, recency, T):
@@ -374,6 +412,9 @@ class BetaGeoModel(PurchaseModel):
 
     def _row_kernel(self, P, data):
         return bgnbd_row_log_likelihood(P, data)
+
+    def _row_hessian(self, P, data):
+        return bgnbd_row_log_likelihood(P, data, hessian=True)
 
     @staticmethod
     def _expected_purchases_path(params, ts, x, tx, T, coefs=None):

@@ -176,19 +176,20 @@ class CovariateDesign:
                         f"(e.g. {s.iloc[0]!r}); pass the same kind of values"
                     ) from None
                 continue
-            text = s.astype(str).to_numpy()
             levels = enc["levels"]
-            unseen = ~np.isin(text, levels)
+            # Codes into the frozen levels (-1: not seen at fit): each distinct value is
+            # turned into text and looked up once, not every row compared with each level.
+            codes, uniq = pd.factorize(s, sort=False)
+            codes = pd.Index(levels).get_indexer(pd.Index(uniq).astype(str))[codes]
+            unseen = codes < 0
             if unseen.any():
-                bad = pd.unique(text[unseen])
+                bad = pd.unique(s.astype(str).to_numpy()[unseen])
                 raise DataValidationError(
                     f"covariate {col!r} has {int(unseen.sum()):,} rows with a level not seen "
                     f"at fit (e.g. {bad[0]!r}); known levels: {levels}. Map it to a known "
                     "level or refit with it"
                 )
-            parts.append(
-                (text[:, None] == np.asarray(levels[1:], dtype=object)[None, :]).astype(float)
-            )
+            parts.append((codes[:, None] == np.arange(1, len(levels))[None, :]).astype(float))
         return np.hstack(parts)
 
     def to_dict(self):
@@ -254,21 +255,44 @@ class CovariateData:
         The plain model's penalty scale (k,).
     free : dict
         Parameter name -> boolean mask of the design columns that are estimated.
+    hessian_kernel : callable, optional
+        ``hessian_kernel(P, data) -> (ll_rows, G, H)`` with ``H`` the (k, k, n) Hessian of
+        each row's log-likelihood; with it :meth:`loglik_hessian` gives the exact Hessian
+        of the total (the fit then polishes by Newton steps and needs no finite
+        differences for the standard errors).
     """
 
     def __init__(
-        self, x, tx, T, w, designs, param_names, kernel, base_penalty_scale, free, compress=True
+        self,
+        x,
+        tx,
+        T,
+        w,
+        designs,
+        param_names,
+        kernel,
+        base_penalty_scale,
+        free,
+        compress=True,
+        hessian_kernel=None,
     ):
         mats = [designs[p][1] for p in designs]
         Z = np.hstack(mats) if mats else np.zeros((x.size, 0))
         if compress:
-            cols, w = compress_rows(x, tx, T, *Z.T, weights=w)
-            x, tx, T = cols[:3]
-            Z = np.column_stack(cols[3:]) if len(cols) > 3 else np.zeros((x.size, 0))
+            cols, w_c = compress_rows(x, tx, T, *Z.T, weights=w)
+            if w_c is not w:  # rows were merged (else the columns come back as given)
+                x, tx, T = cols[:3]
+                Z = np.column_stack(cols[3:]) if len(cols) > 3 else np.zeros((x.size, 0))
+                w = w_c
         self.x, self.tx, self.T, self.w = x, tx, T, w
         self.W = float(w.sum())
         self.param_names = tuple(param_names)
         self.kernel = kernel
+        self.hessian_kernel = hessian_kernel
+        self.has_hessian = hessian_kernel is not None
+        # The last evaluation, by fitted vector: the optimiser, the final check, the
+        # log-likelihood and the Hessian ask for the optimum several times.
+        self._last: tuple = (None, None)
         self.free = free
         self.designs = {}
         at = 0
@@ -317,6 +341,7 @@ class CovariateData:
             self._base_scale,
             self.free,
             compress=False,
+            hessian_kernel=self.hessian_kernel,
         )
 
     def split(self, theta):
@@ -338,6 +363,9 @@ class CovariateData:
         x_i g_j, d ll / d ln theta_j = sum_i w_i theta_ij G_ij and d ll / d g_j =
         sign_j sum_i w_i theta_ij G_ij x_i.
         """
+        key = np.asarray(theta, dtype=float).tobytes()
+        if self._last[0] == key:
+            return self._last[1][:2]
         base, coefs = self.split(theta)
         ll = 0.0
         g_base = np.zeros(len(self.param_names))
@@ -354,10 +382,77 @@ class CovariateData:
         grad = list(g_base / base)
         for p in self.designs:
             grad.extend(g_coef[p] / np.exp(coefs[p]))
-        return ll, np.asarray(grad, dtype=float)
+        out = (ll, np.asarray(grad, dtype=float))
+        self._last = (key, out)
+        return out
+
+    def loglik_hessian(self, theta):
+        """Total log-likelihood with its gradient and Hessian with respect to the
+        log-scale fitted vector u = (ln theta_1 .. ln theta_k, g_1 .. g_m), given the
+        natural vector ``theta`` (as :meth:`covariate_loglik`).
+
+        With u_ij = ln theta_ij the row's log-parameters (linear in u: u_ij = u_j +
+        sign_j x_i g_j), d^2 ll_i / du_ij du_il = theta_ij theta_il H_ijl + delta_jl
+        theta_ij G_ij, and the total's Hessian sums a_ij a_il^T times that over rows, a_ij
+        being d u_ij / d u (1 at ln theta_j, sign_j x_i at g_j).
+        """
+        key = np.asarray(theta, dtype=float).tobytes()
+        if self._last[0] == key and len(self._last[1]) == 4:
+            ll, _, g_u, H_u = self._last[1]
+            return ll, g_u, H_u
+        base, coefs = self.split(theta)
+        k = len(self.param_names)
+        idx, at = [], k
+        for j, p in enumerate(self.param_names):
+            m = self.designs[p][1].shape[1] if p in self.designs else 0
+            idx.append(np.r_[j, at : at + m])
+            at += m
+        n_u = at
+        ll, g_u, H_u = 0.0, np.zeros(n_u), np.zeros((n_u, n_u))
+        for c in self.chunks:
+            P = row_params(base, self.param_names, c.designs, coefs)
+            ll_rows, G, Hr = self.hessian_kernel(P, c)
+            ll += float(np.einsum("i,i->", c.w, ll_rows))
+            G *= P  # d ll_i / d u_ij
+            X = [c.designs.get(p, (1.0, None)) for p in self.param_names]
+            for j in range(k):
+                for m in range(j, k):
+                    h = Hr[j, m]  # -> w_i d^2 ll_i / du_ij du_im, in place
+                    h *= P[j]
+                    h *= P[m]
+                    if m == j:
+                        h += G[j]
+                    h *= c.w
+                    _add_block(H_u, idx[j], idx[m], h, X[j], X[m])
+                G[j] *= c.w
+                g_u[idx[j][0]] += G[j].sum()
+                if X[j][1] is not None:
+                    g_u[idx[j][1:]] += X[j][0] * (G[j] @ X[j][1])
+        # d/d theta = d/du / theta: what covariate_loglik returns at the same point
+        nat = g_u / np.asarray(theta, dtype=float)
+        self._last = (key, (ll, nat, g_u, H_u))
+        return ll, g_u, H_u
 
 
 _CHUNK = 65_536
+
+
+def _add_block(H, ij, im, h, Xj, Xm):
+    """Add sum_i h_i a_ij a_im' to the (ij, im) block of ``H`` (and its transpose),
+    a_ij = [1, sign_j x_ij] as in :meth:`CovariateData.loglik_hessian`, without building
+    a_ij: ``Xj`` is (sign_j, design or None)."""
+    (sj, Dj), (sm, Dm) = Xj, Xm
+    blk = np.empty((ij.size, im.size))
+    blk[0, 0] = h.sum()
+    if Dm is not None:
+        blk[0, 1:] = sm * (h @ Dm)
+    if Dj is not None:
+        blk[1:, 0] = sj * (h @ Dj)
+        if Dm is not None:
+            blk[1:, 1:] = (sj * sm) * ((Dj * h[:, None]).T @ Dm)
+    H[np.ix_(ij, im)] += blk
+    if ij[0] != im[0]:
+        H[np.ix_(im, ij)] += blk.T
 
 
 class _Rows:

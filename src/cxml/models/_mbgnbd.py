@@ -105,6 +105,9 @@ class ModifiedBetaGeoModel(PurchaseModel):
     def _row_kernel(self, P, data):
         return bgnbd_row_log_likelihood(P, data, modified=True)
 
+    def _row_hessian(self, P, data):
+        return bgnbd_row_log_likelihood(P, data, modified=True, hessian=True)
+
     @staticmethod
     def _expected_purchases_path(params, ts, x, tx, T, coefs=None):
         return _mbg_path(params, ts, x, tx, T, coefs)
