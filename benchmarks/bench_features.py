@@ -75,42 +75,34 @@ PYMC_VENV = Path(
 )
 PYMC_VERSION = "1.3.0"
 
-# The floor: the same RFM as one bare DuckDB query over the registered DataFrame ``tx``.
-# A purchase day is a customer-day of value >= 0 (cxml's returns="net", zero_value="keep");
-# monetary_value is the mean value of the repeat days (total minus the first day's value).
-FLOOR_SQL = f"""
+
+def floor_sql(exact: bool) -> str:
+    """The floor: the same RFM as one bare DuckDB query over the registered DataFrame ``tx``.
+
+    A purchase day is a customer-day of value >= 0 (cxml's returns="net", zero_value="keep");
+    monetary_value is the mean value of the repeat days (total minus the first day's value).
+    ``exact`` sums the amounts in cxml's fixed point (one cast per row, exact sums, one
+    conversion back to float64 per customer).
+    """
+    amount = "CAST(amount AS DECIMAL(18, 6))" if exact else "amount"
+    repeat = "SUM(value) - arg_min(value, day)"
+    repeat = f"CAST({repeat} AS DOUBLE)" if exact else f"({repeat})"
+    return f"""
 WITH d AS (
-    SELECT customer_id, CAST("timestamp" AS DATE) AS day, SUM(amount) AS value
+    SELECT customer_id, CAST("timestamp" AS DATE) AS day, SUM({amount}) AS value
     FROM tx GROUP BY customer_id, day
 )
 SELECT customer_id,
        COUNT(*) - 1 AS frequency,
        CAST(MAX(day) - MIN(day) AS DOUBLE) AS recency,
        CAST(DATE '{OBS_END}' - MIN(day) AS DOUBLE) AS "T",
-       CASE WHEN COUNT(*) > 1
-            THEN (SUM(value) - arg_min(value, day)) / (COUNT(*) - 1) ELSE 0.0 END
-           AS monetary_value
+       CASE WHEN COUNT(*) > 1 THEN {repeat} / (COUNT(*) - 1) ELSE 0.0 END AS monetary_value
 FROM d WHERE value >= 0
 GROUP BY customer_id
 """
 
-# The same with cxml's fixed-point sums (one cast per row, exact sums, one conversion back).
-FLOOR_EXACT_SQL = f"""
-WITH d AS (
-    SELECT customer_id, CAST("timestamp" AS DATE) AS day,
-           SUM(CAST(amount AS DECIMAL(18, 6))) AS value
-    FROM tx GROUP BY customer_id, day
-)
-SELECT customer_id,
-       COUNT(*) - 1 AS frequency,
-       CAST(MAX(day) - MIN(day) AS DOUBLE) AS recency,
-       CAST(DATE '{OBS_END}' - MIN(day) AS DOUBLE) AS "T",
-       CASE WHEN COUNT(*) > 1
-            THEN CAST(SUM(value) - arg_min(value, day) AS DOUBLE) / (COUNT(*) - 1) ELSE 0.0 END
-           AS monetary_value
-FROM d WHERE value >= 0
-GROUP BY customer_id
-"""
+
+FLOOR_SQL, FLOOR_EXACT_SQL = floor_sql(exact=False), floor_sql(exact=True)
 
 
 def simulate_transactions(n_customers: int, seed: int, kind: str):
