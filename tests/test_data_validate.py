@@ -289,3 +289,15 @@ def test_bad_amount_counts_are_exact(values):
     msg = str(err.value)
     assert (f"{n_null} of {len(values)} rows have a null amount" in msg) == bool(n_null)
     assert (f"{n_bad} of {len(values)} values are not numbers" in msg) == bool(n_bad)
+
+
+def test_a_missing_events_column_names_the_events_mapping():
+    ev = pd.DataFrame({"cid": [1], "ts": ["2020-01-01"], "kind": ["email_open"]})
+    with pytest.raises(
+        DataValidationError,
+        match=r"events: missing column 'timestamp'.*\(keyword timestamp=\.\.\., "
+        r"data\.event_columns in a config\)",
+    ):
+        validate_events(ev, customer_id="cid", event_type="kind")
+    with pytest.raises(DataValidationError, match=r"data\.columns in a config"):
+        validate_transactions(ev, customer_id="cid", timestamp="ts")

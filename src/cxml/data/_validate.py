@@ -97,8 +97,13 @@ def _check_columns(t: ibis.Table, mapping: dict[str, str], what: str) -> None:
         shown = list(t.columns)[:20]
         raise DataValidationError(
             f"{what}: missing column {names}; available columns: {shown}. "
-            f"Map your column names (keyword {missing[0][0]}=..., data.columns in a config)"
+            f"Map your column names (keyword {missing[0][0]}=..., "
+            f"{_CONFIG_KEY.get(what, 'data.columns')} in a config)"
         )
+
+
+#: the config section that maps each kind of table's columns
+_CONFIG_KEY = {"transactions": "data.columns", "events": "data.event_columns"}
 
 
 def _customer_id_expr(col, label: str, what: str):
