@@ -95,3 +95,26 @@ def test_values_too_large_for_exact_sums_are_refused(column):
         r"e.g. '2500000000000.0' .*express them in a larger unit",
     ):
         behaviour(tx, cutoff=END, windows_days=(30,), quantity="quantity")
+
+
+def test_engagement_sums_and_means_do_not_depend_on_row_order():
+    from cxml.features import engagement
+
+    rows = [
+        (1, "2020-03-01", "web_session", 0.1),
+        (1, "2020-03-02", "web_session", 0.2),
+        (1, "2020-03-03", "web_session", 0.3),
+        (1, "2020-03-04", "csat", 4.1),
+        (1, "2020-03-05", "csat", 4.2),
+        (1, "2020-03-06", "csat", 4.3),
+        (1, "2020-03-07", "nps", float("nan")),  # no answer: ignored, not a NaN mean
+        (1, "2020-03-08", "nps", 9.0),
+    ]
+    assert 0.1 + 0.2 + 0.3 != 0.3 + 0.2 + 0.1  # float64 sums depend on the order
+    ev = pd.DataFrame(rows, columns=["customer_id", "timestamp", "event_type", "value"])
+    ev["timestamp"] = pd.to_datetime(ev["timestamp"])
+    a = engagement(ev, cutoff=END, windows_days=(30,))
+    b = engagement(ev.iloc[::-1].reset_index(drop=True), cutoff=END, windows_days=(30,))
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert a.loc[1, "web_session_duration"] == 0.6  # the exact sum, correctly rounded
+    assert a.loc[1, "csat_mean"] == 12.6 / 3 and a.loc[1, "nps_mean"] == 9.0

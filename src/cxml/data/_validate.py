@@ -465,6 +465,7 @@ def validate_events(
     if has_value:
         val, val_checks = _numeric_expr(t[value], labels["value"], what, "val_bad")
         checks.update(val_checks)
+        checks["val_huge"] = _huge_check(val, t[value], labels["value"], val.isnan() | val.isinf())
     else:
         val = ibis.null().cast(dt.float64)
     if end is not None:

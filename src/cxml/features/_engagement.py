@@ -19,6 +19,7 @@ from cxml.data import epoch_day, execute_arrow, is_validated, to_date, validate_
 from cxml.exceptions import CxmlUserError
 from cxml.features._behaviour import check_windows, trend
 from cxml.features._daily import check_output, day_number, to_pandas, wants_pandas
+from cxml.features._exact import as_float, exact, exact_mean
 
 __all__ = ["engagement"]
 
@@ -149,7 +150,11 @@ def engagement(
         if is_validated(events, "events") and not column_names
         else validate_events(events, **column_names)
     )
-    t = t.mutate(day=day_number(t.timestamp))
+    # a NaN or infinite value is no answer (the fixed-point sums could not hold it)
+    t = t.mutate(
+        day=day_number(t.timestamp),
+        value=ibis.ifelse(t.value.isnan() | t.value.isinf(), ibis.null("float64"), t.value),
+    )
     t = t.filter(t.day <= c)
     groups = _event_groups(t, event_types)
 
@@ -172,17 +177,18 @@ def engagement(
             trends.append((f"{name}_trend_{w}d", f"{name}_{w}d", f"_prev_{name}_{w}d"))
     if nps is not None:
         is_nps = (t.event_type == nps) & t.value.notnull()
-        aggs["nps_mean"] = t.value.mean(where=is_nps)
+        aggs["nps_mean"] = exact_mean(t.value, is_nps)
         # last answer: latest timestamp; ties broken by the higher score for determinism
         aggs["nps_last"] = t.value.argmax(t.timestamp.epoch_seconds() * 100 + t.value, where=is_nps)
     if csat is not None:
-        aggs["csat_mean"] = t.value.mean(where=(t.event_type == csat) & t.value.notnull())
+        aggs["csat_mean"] = exact_mean(t.value, (t.event_type == csat) & t.value.notnull())
     if ces is not None:
-        aggs["ces_mean"] = t.value.mean(where=(t.event_type == ces) & t.value.notnull())
+        aggs["ces_mean"] = exact_mean(t.value, (t.event_type == ces) & t.value.notnull())
     if web_session is not None:
         is_web = t.event_type == web_session
         aggs["web_session_count"] = is_web.cast("int32").cast("int64").sum()
-        aggs["web_session_duration"] = t.value.sum(where=is_web).fill_null(0.0)
+        # summed in fixed point like money (cxml.features._exact): the same on every engine
+        aggs["web_session_duration"] = as_float(exact(t.value).sum(where=is_web)).fill_null(0.0)
     g = t.group_by("customer_id").aggregate(**aggs)
 
     feats = {name: trend(g[a].cast("float64"), g[b].cast("float64")) for name, a, b in trends}

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.datatypes as dt
 
-__all__ = ["EXACT_AMOUNT", "exact", "as_float", "sample_std"]
+__all__ = ["EXACT_AMOUNT", "exact", "as_float", "exact_mean", "sample_std"]
 
 #: fixed-point type every amount (and quantity) is summed in; validation refuses values
 #: that do not fit (cxml.data.MAX_ABS_AMOUNT)
@@ -36,6 +36,15 @@ def exact(expr: ibis.NumericValue) -> ibis.NumericValue:
 def as_float(expr: ibis.NumericValue) -> ibis.NumericValue:
     """An exact (decimal or integer) aggregate as float64, converted by the engine."""
     return expr.cast("float64")
+
+
+def exact_mean(expr: ibis.NumericValue, where=None) -> ibis.FloatingValue:
+    """Mean of ``expr`` over the rows selected by ``where`` from its exact sum and count
+    (null when there is none): one correctly rounded division of exact inputs, where an
+    engine's own ``AVG`` adds float64 values in its own order."""
+    n = expr.count(where=where)
+    total = as_float(exact(expr).sum(where=where))
+    return ibis.ifelse(n > 0, total / n.cast("float64"), ibis.null("float64"))
 
 
 def sample_std(n: ibis.IntegerValue, s1: ibis.IntegerValue, s2: ibis.IntegerValue):
