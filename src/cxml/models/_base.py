@@ -277,7 +277,7 @@ class BTYDModel(BaseEstimator):
         # Covariate coefficients start at 0 (the plain model's point).
         x0 = np.concatenate([x0, np.zeros(getattr(data, "n_coef", 0))])
         newton = getattr(data, "has_hessian", False)
-        start = x0
+        start, warmed = x0, False
         for n_warm in (
             (_NEWTON_WARM_START_ROWS, _WARM_START_ROWS) if newton else (_WARM_START_ROWS,)
         ):
@@ -288,18 +288,21 @@ class BTYDModel(BaseEstimator):
             # passes over millions of rows. Deterministic (fixed seed).
             warm = _minimize(self._objective, x0, (sub, sub.W, penalizer), ftol=1e-12, gtol=1e-8)
             if np.all(np.isfinite(warm.x)):
-                start = warm.x
+                start, warmed = warm.x, True
             if not newton or np.all(np.abs(warm.x) < _RUNAWAY_LOG):
                 break
             # A small subsample can leave a rare covariate level unidentified (its
             # coefficient runs off); Newton cannot recover from there: use the larger one.
-            start = x0
+            start, warmed = x0, False
         x0 = start
         args = (data, total_weight, penalizer)
         n_newton = 0
-        if newton:
+        if newton and warmed:
             # Exact Hessian: Newton steps converge quadratically from the warm start, and
             # L-BFGS-B below only confirms the optimum (or takes over if Newton stops).
+            # Never from the cold start: damped Newton steps from the plain model's point
+            # can settle on another, worse local optimum (20,000 simulated customers of
+            # benchmarks/bench_covariates_pymc.py: log-likelihood 453 below L-BFGS-B's).
             x0, n_newton = self._newton(x0, *args)
         res = _minimize(self._objective, x0, args, ftol=1e-13, gtol=1e-9)
         for _ in range(2):
